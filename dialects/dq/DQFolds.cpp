@@ -1,0 +1,135 @@
+//===- DQFolds.cpp - constant folding of dq operations --------------------===//
+//
+// Every fold evaluates the op with dq's numeric core (dq/Numerics/Levels.h),
+// the same code the quantize pass uses to initialize weight state, so a
+// folded constant equals what compiled code computes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/dq/DQOps.h"
+#include "dq/Numerics/Levels.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+using namespace mlir;
+using namespace mlir::dq;
+namespace num = ::dq::numerics;
+
+static std::optional<std::vector<float>> floatsOf(Attribute attr) {
+  auto dense = dyn_cast_or_null<DenseFPElementsAttr>(attr);
+  if (!dense || !dense.getElementType().isF32())
+    return std::nullopt;
+  std::vector<float> values;
+  values.reserve(dense.getNumElements());
+  for (const APFloat &v : dense.getValues<APFloat>())
+    values.push_back(v.convertToFloat());
+  return values;
+}
+
+static std::optional<std::vector<uint32_t>> codesOf(Attribute attr) {
+  auto dense = dyn_cast_or_null<DenseIntElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  std::vector<uint32_t> codes;
+  codes.reserve(dense.getNumElements());
+  for (const APInt &v : dense.getValues<APInt>())
+    codes.push_back(static_cast<uint32_t>(v.getZExtValue()));
+  return codes;
+}
+
+static num::ChannelLayout layoutOf(ShapedType type, int64_t axis) {
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  return num::ChannelLayout::fromShape(shape, axis);
+}
+
+static num::Encoding toNumeric(Encoding encoding) {
+  return encoding == Encoding::Bipolar ? num::Encoding::Bipolar
+                                       : num::Encoding::Unipolar;
+}
+
+static Attribute codesAttr(ShapedType type, ArrayRef<uint32_t> codes) {
+  unsigned width = type.getElementType().getIntOrFloatBitWidth();
+  SmallVector<APInt> values;
+  values.reserve(codes.size());
+  for (uint32_t c : codes)
+    values.emplace_back(width, c);
+  return DenseElementsAttr::get(type, values);
+}
+
+OpFoldResult DecodeWeightsOp::fold(FoldAdaptor adaptor) {
+  auto type = getResult().getType();
+  if (!type.hasStaticShape())
+    return {};
+  auto codes = codesOf(adaptor.getCodes());
+  auto basis = floatsOf(adaptor.getBasis());
+  if (!codes || !basis)
+    return {};
+  std::vector<float> values(codes->size());
+  num::decodeWeights(*codes, basis->data(), getNumBits(),
+                     layoutOf(type, getAxis()), values.data());
+  return DenseElementsAttr::get(type, ArrayRef<float>(values));
+}
+
+OpFoldResult QuantizeActOp::fold(FoldAdaptor adaptor) {
+  auto type = getResult().getType();
+  auto input = floatsOf(adaptor.getInput());
+  auto basis = floatsOf(adaptor.getBasis());
+  if (!type.hasStaticShape() || !input || !basis)
+    return {};
+  num::LevelTable table(num::Encoding::Unipolar, basis->data(),
+                        getConfig().getBits());
+  for (float &x : *input)
+    x = table.nearestLevel(std::max(x, 0.0f));
+  return DenseElementsAttr::get(type, ArrayRef<float>(*input));
+}
+
+OpFoldResult ProjectOp::fold(FoldAdaptor adaptor) {
+  auto type = getCodes().getType();
+  auto values = floatsOf(adaptor.getValues());
+  auto basis = floatsOf(adaptor.getBasis());
+  if (!type.hasStaticShape() || !values || !basis)
+    return {};
+  unsigned bits = getEncoding() == Encoding::Bipolar
+                      ? getBasis().getType().getDimSize(1)
+                      : getBasis().getType().getDimSize(0);
+  std::vector<uint32_t> codes(values->size());
+  auto layout = layoutOf(type, getAxis());
+  if (getRounding() == Rounding::Nearest) {
+    num::projectNearest(toNumeric(getEncoding()), values->data(),
+                        values->size(), basis->data(), bits, layout,
+                        codes.data());
+  } else {
+    auto counter = dyn_cast_or_null<IntegerAttr>(adaptor.getCounter());
+    if (!counter)
+      return {};
+    num::projectStochastic(toNumeric(getEncoding()), values->data(),
+                           values->size(), basis->data(), bits, layout,
+                           static_cast<uint64_t>(*getSeed()),
+                           counter.getValue().getZExtValue(), codes.data());
+  }
+  return codesAttr(type, codes);
+}
+
+OpFoldResult FitLevelsOp::fold(FoldAdaptor adaptor) {
+  auto codesType = getCodes().getType();
+  auto codes = codesOf(adaptor.getCodes());
+  auto targets = floatsOf(adaptor.getTargets());
+  auto previous = floatsOf(adaptor.getPrevious());
+  if (!codesType.hasStaticShape() || !codes || !targets || !previous)
+    return {};
+  std::optional<std::vector<float>> weights;
+  if (getWeights()) {
+    weights = floatsOf(adaptor.getWeights());
+    if (!weights)
+      return {};
+  }
+  auto resultType = getResult().getType();
+  unsigned bits = resultType.getShape().back();
+  std::vector<float> result(resultType.getNumElements());
+  num::fitLevels(toNumeric(getEncoding()), codes->data(), targets->data(),
+                 codes->size(), previous->data(), bits,
+                 layoutOf(codesType, getAxis()),
+                 weights ? weights->data() : nullptr,
+                 getRidge().convertToDouble(), result.data());
+  return DenseElementsAttr::get(resultType, ArrayRef<float>(result));
+}

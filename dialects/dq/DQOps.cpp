@@ -1,0 +1,196 @@
+//===- DQOps.cpp - dq operations: verifiers -------------------------------===//
+
+#include "dialects/dq/DQOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::dq;
+
+#define GET_OP_CLASSES
+#include "dialects/dq/DQOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shared checks
+//===----------------------------------------------------------------------===//
+
+/// `axis` must name a dimension of `type`.
+static LogicalResult verifyAxis(Operation *op, int64_t axis,
+                                RankedTensorType type, StringRef what) {
+  if (axis < 0 || axis >= type.getRank())
+    return op->emitOpError() << "axis " << axis << " is out of range for "
+                             << what << " of rank " << type.getRank();
+  return success();
+}
+
+static LogicalResult verifyNumBits(Operation *op, int64_t bits,
+                                   StringRef where) {
+  if (ShapedType::isDynamic(bits))
+    return op->emitOpError() << where << " must have a static number of bits";
+  if (bits < kMinBits || bits > kMaxBits)
+    return op->emitOpError() << where << " has " << bits
+                             << " bits; expected " << kMinBits << " to "
+                             << kMaxBits;
+  return success();
+}
+
+/// Codes need an integer type with room for `bits` bits.
+static LogicalResult verifyCodeType(Operation *op, RankedTensorType codes,
+                                    int64_t bits) {
+  unsigned width = codes.getElementType().getIntOrFloatBitWidth();
+  if (width < bits)
+    return op->emitOpError() << "code element type " << codes.getElementType()
+                             << " cannot hold " << bits << "-bit codes";
+  return success();
+}
+
+/// Static dimensions must agree.
+static bool dimsDisagree(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+/// Checks a basis against its encoding: bipolar bases are
+/// [channels x K] with channels == dim(axis) of `data`; unipolar bases have
+/// K elements. Returns K through `bits`.
+static LogicalResult verifyBasis(Operation *op, RankedTensorType basis,
+                                 RankedTensorType data, int64_t axis,
+                                 Encoding encoding, StringRef basisName,
+                                 int64_t &bits) {
+  if (encoding == Encoding::Bipolar) {
+    if (basis.getRank() != 2)
+      return op->emitOpError()
+             << "bipolar " << basisName
+             << " must be [channels x bits] (rank 2), got rank "
+             << basis.getRank();
+    if (dimsDisagree(basis.getDimSize(0), data.getDimSize(axis)))
+      return op->emitOpError()
+             << basisName << " has " << basis.getDimSize(0)
+             << " channels but dimension " << axis << " has "
+             << data.getDimSize(axis);
+    bits = basis.getDimSize(1);
+  } else {
+    if (basis.getRank() != 1)
+      return op->emitOpError() << "unipolar " << basisName
+                               << " must have rank 1, got rank "
+                               << basis.getRank();
+    bits = basis.getDimSize(0);
+  }
+  return verifyNumBits(op, bits, basisName);
+}
+
+static LogicalResult verifySameShape(Operation *op, RankedTensorType a,
+                                     RankedTensorType b, StringRef aName,
+                                     StringRef bName) {
+  if (a.getRank() != b.getRank())
+    return op->emitOpError() << aName << " and " << bName
+                             << " must have the same rank, got " << a.getRank()
+                             << " and " << b.getRank();
+  for (int64_t d = 0, e = a.getRank(); d < e; ++d)
+    if (dimsDisagree(a.getDimSize(d), b.getDimSize(d)))
+      return op->emitOpError() << aName << " and " << bName
+                               << " differ in dimension " << d << " ("
+                               << a.getDimSize(d) << " vs " << b.getDimSize(d)
+                               << ")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DecodeWeightsOp
+//===----------------------------------------------------------------------===//
+
+unsigned DecodeWeightsOp::getNumBits() {
+  return getBasis().getType().getDimSize(1);
+}
+
+LogicalResult DecodeWeightsOp::verify() {
+  auto codes = getCodes().getType();
+  auto basis = getBasis().getType();
+  if (failed(verifyAxis(*this, getAxis(), codes, "codes")))
+    return failure();
+  int64_t bits;
+  if (failed(verifyBasis(*this, basis, codes, getAxis(), Encoding::Bipolar,
+                         "basis", bits)) ||
+      failed(verifyCodeType(*this, codes, bits)) ||
+      failed(verifySameShape(*this, codes, getResult().getType(), "codes",
+                             "result")))
+    return failure();
+  if (getResult().getType().getElementType() != basis.getElementType())
+    return emitOpError("result element type must match the basis");
+  if (auto config = getConfigAttr(); config && config.getBits() != bits)
+    return emitOpError() << "config has " << config.getBits()
+                         << " bits but the basis has " << bits;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeActOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeActOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, getAxis(), input, "input")))
+    return failure();
+  int64_t bits;
+  if (failed(verifyBasis(*this, getBasis().getType(), input, getAxis(),
+                         Encoding::Unipolar, "basis", bits)))
+    return failure();
+  if (getConfig().getBits() != bits)
+    return emitOpError() << "config has " << getConfig().getBits()
+                         << " bits but the basis has " << bits;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ProjectOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ProjectOp::verify() {
+  auto values = getValues().getType();
+  if (failed(verifyAxis(*this, getAxis(), values, "values")))
+    return failure();
+  int64_t bits;
+  if (failed(verifyBasis(*this, getBasis().getType(), values, getAxis(),
+                         getEncoding(), "basis", bits)) ||
+      failed(verifyCodeType(*this, getCodes().getType(), bits)) ||
+      failed(verifySameShape(*this, values, getCodes().getType(), "values",
+                             "codes")))
+    return failure();
+  bool stochastic = getRounding() == Rounding::Stochastic;
+  if (stochastic && (!getCounter() || !getSeed()))
+    return emitOpError("stochastic rounding needs a counter operand and a "
+                       "seed attribute");
+  if (!stochastic && (getCounter() || getSeed()))
+    return emitOpError("nearest rounding takes no counter or seed");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// FitLevelsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FitLevelsOp::verify() {
+  auto codes = getCodes().getType();
+  if (failed(verifyAxis(*this, getAxis(), codes, "codes")))
+    return failure();
+  int64_t bits;
+  if (failed(verifyBasis(*this, getPrevious().getType(), codes, getAxis(),
+                         getEncoding(), "previous basis", bits)) ||
+      failed(verifyCodeType(*this, codes, bits)) ||
+      failed(verifySameShape(*this, codes, getTargets().getType(), "codes",
+                             "targets")))
+    return failure();
+  if (auto weights = getWeights()) {
+    auto type = cast<RankedTensorType>(weights.getType());
+    if (type.getRank() != 1 ||
+        dimsDisagree(type.getDimSize(0), codes.getDimSize(getAxis())))
+      return emitOpError() << "weights must have one value per channel ("
+                           << codes.getDimSize(getAxis())
+                           << " along axis " << getAxis() << "), got "
+                           << type;
+  }
+  double ridge = getRidge().convertToDouble();
+  if (!(ridge > 0.0))
+    return emitOpError() << "ridge must be positive, got " << ridge;
+  return success();
+}

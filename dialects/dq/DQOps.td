@@ -1,0 +1,178 @@
+//===- DQOps.td - dq dialect operations -------------------*- tablegen -*-===//
+
+#ifndef DQ_OPS_TD
+#define DQ_OPS_TD
+
+include "DQBase.td"
+include "DQAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class DQ_Op<string mnemonic, list<Trait> traits = []>
+    : Op<DQ_Dialect, mnemonic, traits>;
+
+def DQ_FloatTensor : RankedTensorOf<[F32]>;
+def DQ_CodeTensor : RankedTensorOf<[AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// decode_weights
+//===----------------------------------------------------------------------===//
+
+def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure]> {
+  let summary = "turns weight codes and a per-channel basis into values";
+  let description = [{
+    Element `i` of the result is the bipolar level of `codes[i]` under the
+    basis row of its output channel `o` (its index along `axis`):
+    `sum_k (2*bit_k(codes[i]) - 1) * basis[o, k]`. `basis` is
+    `[channels x K]`; codes are read as unsigned and must have at least `K`
+    bits. `config`, when present, records how the weights are trained (its
+    `bits` must equal `K`).
+
+    Folds to a constant when codes and basis are constants.
+
+    ```mlir
+    %w = dq.decode_weights %codes, %basis axis = 0
+           config = <bits = 2, scheme = dq>
+           : (tensor<16x3x3x8xi8>, tensor<16x2xf32>) -> tensor<16x3x3x8xf32>
+    ```
+  }];
+  let arguments = (ins DQ_CodeTensor:$codes, DQ_FloatTensor:$basis,
+                       I64Attr:$axis,
+                       OptionalAttr<DQ_WeightQuantAttr>:$config);
+  let results = (outs DQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $codes `,` $basis `axis` `=` $axis (`config` `=` $config^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// Number of bits K (the basis' second dimension).
+    unsigned getNumBits();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// quantize_act
+//===----------------------------------------------------------------------===//
+
+def DQ_QuantizeActOp : DQ_Op<"quantize_act", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "quantizes activations to the levels of a unipolar basis";
+  let description = [{
+    Clamps `input` below at 0 and replaces every element by the nearest of
+    the `2^K` unipolar levels `sum_k bit_k(c) * basis[k]` (an exact tie goes
+    to the larger level; values beyond the extremes take the extreme level).
+    `basis` has `K = config.bits` elements. `axis` names the channel
+    dimension (the last one for NHWC) used by the channel-aware fit.
+
+    Gradient contract (used by the training graph): clipped straight-through,
+    `d result / d input = 1` where `input <= ` the largest level, else 0.
+
+    Folds to a constant when input and basis are constants.
+
+    ```mlir
+    %q = dq.quantize_act %x, %u axis = 3 config = <bits = 2, scheme = dq>
+           : (tensor<1x8x8x16xf32>, tensor<2xf32>) -> tensor<1x8x8x16xf32>
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$input, DQ_FloatTensor:$basis,
+                       I64Attr:$axis, DQ_ActQuantAttr:$config);
+  let results = (outs DQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $basis `axis` `=` $axis `config` `=` $config attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// project
+//===----------------------------------------------------------------------===//
+
+def DQ_ProjectOp : DQ_Op<"project", [Pure]> {
+  let summary = "maps values to the codes of their levels";
+  let description = [{
+    Returns, for every element of `values`, the code of a level:
+
+    * `nearest`: the nearest level (an exact tie goes to the larger level);
+    * `stochastic`: between the two levels `lo <= x < hi` around the value,
+      `hi` with probability `(x - lo) / (hi - lo)`, using the counter-based
+      random number `uniform(seed, counter, i)` of element `i` (see
+      docs/Numerics.md), so a run is reproducible from `seed` and the step
+      `counter`. Values beyond the extremes take the extreme level.
+
+    `bipolar` encoding: `basis` is `[channels x K]`, one row per index along
+    `axis`. `unipolar`: `basis` has `K` elements shared by all channels.
+    The result has the shape of `values` and an integer type of at least
+    `K` bits.
+
+    ```mlir
+    %c = dq.project %w, %v axis = 0 bipolar nearest
+           : (tensor<16x3x3x8xf32>, tensor<16x2xf32>) -> tensor<16x3x3x8xi8>
+    %s = dq.project %t, %v counter %step axis = 0 bipolar stochastic seed = 7
+           : (tensor<16x8xf32>, tensor<16x2xf32>, i64) -> tensor<16x8xi8>
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$values, DQ_FloatTensor:$basis,
+                       Optional<I64>:$counter,
+                       I64Attr:$axis, DQ_EncodingAttr:$encoding,
+                       DQ_RoundingAttr:$rounding,
+                       OptionalAttr<I64Attr>:$seed);
+  let results = (outs DQ_CodeTensor:$codes);
+  let assemblyFormat = [{
+    $values `,` $basis (`counter` $counter^)? `axis` `=` $axis
+    $encoding $rounding (`seed` `=` $seed^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// fit_levels
+//===----------------------------------------------------------------------===//
+
+def DQ_FitLevelsOp : DQ_Op<"fit_levels", [Pure,
+    AllTypesMatch<["previous", "result"]>]> {
+  let summary = "weighted ridge least-squares fit of a basis to targets";
+  let description = [{
+    With `B` the matrix of code vectors (bipolar signs or unipolar bits) of
+    `codes` and `W` the element weights, returns
+    `(B^T W B + ridge I)^-1 (B^T W targets + ridge previous)`:
+
+    * `bipolar`: one fit per channel along `axis`; `previous` and the result
+      are `[channels x K]`;
+    * `unipolar`: one fit over all elements; `previous` has `K` elements.
+
+    `weights` (optional, one value per channel along `axis`) weighs every
+    element of channel `c`; without it every element counts 1. A channel
+    with weight 0 is left out of the fit. The solve is computed from per-code
+    histograms, so empty codes are harmless (`ridge > 0`).
+
+    ```mlir
+    %v1 = dq.fit_levels %codes, %w, %v0 axis = 0 bipolar ridge = 1.0e-4
+            : (tensor<16x72xi8>, tensor<16x72xf32>, tensor<16x2xf32>)
+              -> tensor<16x2xf32>
+    %u1 = dq.fit_levels %codes, %x, %u0 weights %omega axis = 3 unipolar
+            ridge = 1.0e-4
+            : (tensor<8x4x4x16xi8>, tensor<8x4x4x16xf32>, tensor<2xf32>,
+               tensor<16xf32>) -> tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins DQ_CodeTensor:$codes, DQ_FloatTensor:$targets,
+                       DQ_FloatTensor:$previous,
+                       Optional<DQ_FloatTensor>:$weights,
+                       I64Attr:$axis, DQ_EncodingAttr:$encoding,
+                       DefaultValuedAttr<F64Attr, "1.0e-4">:$ridge);
+  let results = (outs DQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $codes `,` $targets `,` $previous (`weights` $weights^)? `axis` `=` $axis
+    $encoding `ridge` `=` $ridge attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+#endif // DQ_OPS_TD

@@ -1,0 +1,16 @@
+//===- DQToLinalg.h - dq to linalg patterns ---------------------*- C++ -*-===//
+
+#ifndef DQ_CONVERSION_DQTOLINALG_DQTOLINALG_H
+#define DQ_CONVERSION_DQTOLINALG_DQTOLINALG_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::dq {
+
+/// Adds the patterns that rewrite every dq op into linalg.generic ops on
+/// tensors (see the convert-dq-to-linalg pass).
+void populateDQToLinalgConversionPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::dq
+
+#endif // DQ_CONVERSION_DQTOLINALG_DQTOLINALG_H

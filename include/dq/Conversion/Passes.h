@@ -1,0 +1,24 @@
+//===- Passes.h - dq conversion passes --------------------------*- C++ -*-===//
+
+#ifndef DQ_CONVERSION_PASSES_H
+#define DQ_CONVERSION_PASSES_H
+
+#include "dq/Conversion/DQToLinalg/DQToLinalg.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::dq {
+
+#define GEN_PASS_DECL
+#include "dq/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "dq/Conversion/Passes.h.inc"
+
+} // namespace mlir::dq
+
+#endif // DQ_CONVERSION_PASSES_H

@@ -1,0 +1,45 @@
+//===- Passes.td - dq conversion passes -------------------*- tablegen -*-===//
+
+#ifndef DQ_CONVERSION_PASSES_TD
+#define DQ_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
+  let summary = "Lowers dq ops to linalg.generic on tensors";
+  let description = [{
+    Every `dq` op becomes `linalg.generic` ops on tensors that compute
+    exactly the contract of docs/Numerics.md:
+
+    * `dq.decode_weights`: a `[channels x 2^K]` level table, then a gather
+      of each code's level;
+    * `dq.quantize_act`: a `[2^K]` level table, then per element a scan for
+      the nearest level (ties to the larger);
+    * `dq.project`: the same scan returning the code (nearest), or the two
+      levels around the value and a counter-based random number
+      (stochastic);
+    * `dq.fit_levels`: per-code weighted histograms, then a `K x K`
+      Cholesky solve per fit.
+
+    Before:
+    ```mlir
+    %w = dq.decode_weights %c, %v axis = 0
+           : (tensor<4x3xi8>, tensor<4x2xf32>) -> tensor<4x3xf32>
+    ```
+    After:
+    ```mlir
+    %table = linalg.generic ... -> tensor<4x4xf32>
+    %w = linalg.generic {iterator_types = ["parallel", "parallel"]}
+           ins(%c : tensor<4x3xi8>) outs(%e : tensor<4x3xf32>) {
+      ... tensor.extract %table[%channel, %code] ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+#endif // DQ_CONVERSION_PASSES_TD

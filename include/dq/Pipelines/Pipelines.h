@@ -1,0 +1,23 @@
+//===- Pipelines.h - dq pass pipelines --------------------------*- C++ -*-===//
+
+#ifndef DQ_PIPELINES_PIPELINES_H
+#define DQ_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::dq {
+
+struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {};
+
+/// dq-lower-to-llvm: dq + TOSA + linalg on tensors to the LLVM dialect
+/// (bufferized, loops), ready for mlir-translate or
+/// an execution engine.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const LowerToLLVMOptions &options);
+
+void registerPipelines();
+
+} // namespace mlir::dq
+
+#endif // DQ_PIPELINES_PIPELINES_H

@@ -1,0 +1,76 @@
+//===- Passes.td - dq transformation passes ---------------*- tablegen -*-===//
+
+#ifndef DQ_TRANSFORMS_PASSES_TD
+#define DQ_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
+  let summary = "Quantizes the weights and input activations of conv and "
+                "matmul layers";
+  let description = [{
+    Rewrites every selected layer (`tosa.conv2d`, `tosa.depthwise_conv2d`,
+    `tosa.matmul`, `linalg.conv_2d_nhwc_fhwc`, `linalg.conv_2d_nhwc_hwcf`,
+    `linalg.depthwise_conv_2d_nhwc_hwc`, `linalg.matmul`,
+    `linalg.batch_matmul`) so that:
+
+    * its weight is `dq.decode_weights` of codes and a per-output-channel
+      basis. Constant weights are initialized as LQ-Nets does (basis
+      `v_k = 2^k * 0.6745 * sqrt(2/fan_out) / 2^(K-1)`, then three
+      alternations of nearest assignment and least-squares fit); a weight
+      that is a function argument is replaced by two arguments, its codes
+      and its basis (named `<layer>.codes` / `<layer>.basis` in the
+      `dq.state` argument attribute);
+    * its input activation goes through `dq.quantize_act` with the initial
+      basis `u_k = 2^k * 0.6745 * 2 / (2^K - 1)`.
+
+    By default the first convolution, the last matmul and 1x1 convolutions
+    that form a residual projection shortcut keep full precision.
+    `keep-fp` and `force-quantize` override this per layer: an entry
+    matches a layer by its name (a `NameLoc` such as `"layer1.0.conv1"`
+    anywhere in its location, or a `dq.name` string attribute) or by its
+    source position `file:line`.
+
+    Before:
+    ```mlir
+    %y = tosa.conv2d %x, %w, %b, %zp, %zp {...}
+    ```
+    After (`w-bits=2 a-bits=2`):
+    ```mlir
+    %u = arith.constant dense<[0.449667, 0.899333]> : tensor<2xf32>
+    %xq = dq.quantize_act %x, %u axis = 3 config = <bits = 2, scheme = dq>
+    %c = arith.constant dense<...> : tensor<16x3x3x16xi8>
+    %v = arith.constant dense<...> : tensor<16x2xf32>
+    %wq = dq.decode_weights %c, %v axis = 0 config = <bits = 2, scheme = dq>
+    %y = tosa.conv2d %xq, %wq, %b, %zp, %zp {...}
+    ```
+    Layers it cannot quantize (e.g. a depthwise multiplier above 1, dynamic
+    weight shapes, non-f32 weights) are reported as errors naming the op.
+  }];
+  let dependentDialects = ["::mlir::dq::DQDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"weightBits", "w-bits", "unsigned", "2",
+           "Bits per weight (1 to 8)">,
+    Option<"actBits", "a-bits", "unsigned", "2",
+           "Bits per activation (1 to 8)">,
+    Option<"weightScheme", "w-scheme", "std::string", "\"dq\"",
+           "Weight training scheme: dq, dq-lean or lqnets">,
+    Option<"actScheme", "a-scheme", "std::string", "\"dq\"",
+           "Activation quantizer scheme: dq (channel-aware) or lqnets">,
+    Option<"trim", "trim", "double", "0.0",
+           "Fraction of channels left out of the activation fit (dq)">,
+    Option<"keepFirstLast", "keep-first-last", "bool", "true",
+           "Keep the first convolution and the last matmul in full "
+           "precision">,
+    Option<"keepShortcuts", "keep-shortcuts", "bool", "true",
+           "Keep 1x1 projection-shortcut convolutions in full precision">,
+    ListOption<"keepFP", "keep-fp", "std::string",
+               "Layers (names or file:line) to keep in full precision">,
+    ListOption<"forceQuantize", "force-quantize", "std::string",
+               "Layers (names or file:line) to quantize even if a default "
+               "rule would keep them in full precision">,
+  ];
+}
+
+#endif // DQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,583 @@
+//===- DQToLinalg.cpp - lower dq ops to linalg.generic --------------------===//
+//
+// Each dq op becomes linalg.generic ops on tensors computing the numeric
+// contract of docs/Numerics.md, the same one dq/Numerics/Levels.h
+// implements for folds and initialization: level tables accumulated in bit
+// order, nearest-level scans that keep the larger level on ties and the
+// lowest code among equal levels, the same counter-based hash for
+// stochastic rounding.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Conversion/Passes.h"
+
+#include "dialects/dq/DQOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::dq {
+#define GEN_PASS_DEF_CONVERTDQTOLINALG
+#include "dq/Conversion/Passes.h.inc"
+} // namespace mlir::dq
+
+using namespace mlir;
+using namespace mlir::dq;
+
+namespace {
+
+/// Scalar helpers inside a linalg.generic body.
+struct BodyBuilder {
+  OpBuilder &b;
+  Location loc;
+
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value f64(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  Value i32(uint32_t v) {
+    return arith::ConstantOp::create(
+        b, loc, b.getI32IntegerAttr(static_cast<int32_t>(v)));
+  }
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value index(unsigned dim) { return linalg::IndexOp::create(b, loc, dim); }
+  Value extract(Value tensor, ValueRange indices) {
+    return tensor::ExtractOp::create(b, loc, tensor, indices);
+  }
+  Value select(Value c, Value t, Value f) {
+    return arith::SelectOp::create(b, loc, c, t, f);
+  }
+  Value cmpf(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, loc, p, x, y);
+  }
+  Value cmpi(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value addf(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
+
+  /// Sign (bipolar, +-1) or bit (unipolar, 0/1) `k` of `code` (i32) as f32.
+  Value codeCoefficient(Value code, unsigned k, Encoding encoding,
+                        Type floatType) {
+    Value bit = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, code, i32(k)), i32(1));
+    Value asFloat = arith::UIToFPOp::create(b, loc, floatType, bit);
+    if (encoding == Encoding::Unipolar)
+      return asFloat;
+    Value two = arith::ConstantOp::create(b, loc, b.getFloatAttr(floatType, 2));
+    Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(floatType, 1));
+    return subf(mulf(two, asFloat), one);
+  }
+
+  /// mix32 of dq/Numerics/Levels.h on i32.
+  Value mix32(Value x) {
+    auto xorShift = [&](Value v, uint32_t s) {
+      return arith::XOrIOp::create(
+          b, loc, v, arith::ShRUIOp::create(b, loc, v, i32(s)));
+    };
+    x = xorShift(x, 16);
+    x = arith::MulIOp::create(b, loc, x, i32(0x7feb352du));
+    x = xorShift(x, 15);
+    x = arith::MulIOp::create(b, loc, x, i32(0x846ca68bu));
+    return xorShift(x, 16);
+  }
+  Value xori(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
+};
+
+int64_t numCodes(unsigned bits) { return int64_t(1) << bits; }
+
+unsigned bitsOfBasis(RankedTensorType basis, Encoding encoding) {
+  return encoding == Encoding::Bipolar ? basis.getDimSize(1)
+                                       : basis.getDimSize(0);
+}
+
+/// Dynamic sizes of `value` (for tensor.empty of the same shape).
+SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc, Value value) {
+  SmallVector<Value> sizes;
+  auto type = cast<RankedTensorType>(value.getType());
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      sizes.push_back(tensor::DimOp::create(b, loc, value, d));
+  return sizes;
+}
+
+Value emptyLike(OpBuilder &b, Location loc, Value shapeOf, Type elementType) {
+  auto type = cast<RankedTensorType>(shapeOf.getType());
+  return tensor::EmptyOp::create(b, loc, type.getShape(), elementType,
+                                 dynamicSizes(b, loc, shapeOf));
+}
+
+/// Levels of every code: [channels x 2^K] for a bipolar basis, [2^K] for a
+/// unipolar one. Accumulated in bit order like levelOf().
+Value buildLevelTable(OpBuilder &b, Location loc, Value basis,
+                      Encoding encoding) {
+  auto basisType = cast<RankedTensorType>(basis.getType());
+  unsigned bits = bitsOfBasis(basisType, encoding);
+  Type f32 = basisType.getElementType();
+  bool perChannel = encoding == Encoding::Bipolar;
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamic;
+  if (perChannel) {
+    shape.push_back(basisType.getDimSize(0));
+    if (basisType.isDynamicDim(0))
+      dynamic.push_back(tensor::DimOp::create(b, loc, basis, 0));
+  }
+  shape.push_back(numCodes(bits));
+  Value init = tensor::EmptyOp::create(b, loc, shape, f32, dynamic);
+  unsigned rank = shape.size();
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{}, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange) {
+        BodyBuilder bb{nb, nloc};
+        Value code = arith::IndexCastUIOp::create(nb, nloc, nb.getI32Type(),
+                                                  bb.index(rank - 1));
+        Value level = bb.f32(0.0);
+        for (unsigned k = 0; k < bits; ++k) {
+          SmallVector<Value> at;
+          if (perChannel)
+            at.push_back(bb.index(0));
+          at.push_back(bb.idx(k));
+          Value v = bb.extract(basis, at);
+          level = bb.addf(level,
+                          bb.mulf(bb.codeCoefficient(code, k, encoding, f32), v));
+        }
+        linalg::YieldOp::create(nb, nloc, level);
+      });
+  return generic.getResult(0);
+}
+
+/// Nearest level scan: returns (level, code as index). `levelOf(c)` yields
+/// the level of code c (an index value). A tie keeps the larger level; equal
+/// levels keep the first code.
+std::pair<Value, Value> scanNearest(BodyBuilder &bb, Value x, int64_t count,
+                                    function_ref<Value(Value)> levelOf) {
+  auto step = [&](Value c, Value bestLevel, Value bestCode,
+                  Value bestDist) -> std::array<Value, 3> {
+    Value l = levelOf(c);
+    Value d = math::AbsFOp::create(bb.b, bb.loc, bb.subf(x, l));
+    Value closer = bb.cmpf(arith::CmpFPredicate::OLT, d, bestDist);
+    Value tieUp = bb.andi(bb.cmpf(arith::CmpFPredicate::OEQ, d, bestDist),
+                          bb.cmpf(arith::CmpFPredicate::OGT, l, bestLevel));
+    Value take = bb.ori(closer, tieUp);
+    return {bb.select(take, l, bestLevel), bb.select(take, c, bestCode),
+            bb.select(take, d, bestDist)};
+  };
+  Value c0 = bb.idx(0);
+  Value bestLevel = levelOf(c0);
+  Value bestCode = c0;
+  Value bestDist = math::AbsFOp::create(bb.b, bb.loc, bb.subf(x, bestLevel));
+  if (count <= 16) {
+    for (int64_t c = 1; c < count; ++c) {
+      auto next = step(bb.idx(c), bestLevel, bestCode, bestDist);
+      std::tie(bestLevel, bestCode, bestDist) =
+          std::tuple(next[0], next[1], next[2]);
+    }
+    return {bestLevel, bestCode};
+  }
+  auto loop = scf::ForOp::create(
+      bb.b, bb.loc, bb.idx(1), bb.idx(count), bb.idx(1),
+      ValueRange{bestLevel, bestCode, bestDist},
+      [&](OpBuilder &lb, Location lloc, Value c, ValueRange iter) {
+        BodyBuilder inner{lb, lloc};
+        auto saved = bb.b.saveInsertionPoint();
+        bb.b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+        auto next = step(c, iter[0], iter[1], iter[2]);
+        scf::YieldOp::create(bb.b, lloc, ValueRange{next[0], next[1], next[2]});
+        bb.b.restoreInsertionPoint(saved);
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
+/// Linear (row-major) index of the current iteration, as i32, for the
+/// counter-based random numbers.
+Value linearIndexI32(BodyBuilder &bb, RankedTensorType type) {
+  Value linear = bb.idx(0);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    linear = arith::MulIOp::create(bb.b, bb.loc, linear,
+                                   bb.idx(type.getDimSize(d)));
+    linear = arith::AddIOp::create(bb.b, bb.loc, linear, bb.index(d));
+  }
+  return arith::IndexCastUIOp::create(bb.b, bb.loc, bb.b.getI32Type(), linear);
+}
+
+/// counterUniform(seed, counter, index) of dq/Numerics/Levels.h.
+Value counterUniform(BodyBuilder &bb, uint64_t seed, Value counter,
+                     Value index) {
+  OpBuilder &b = bb.b;
+  Location loc = bb.loc;
+  Value counterLo = arith::TruncIOp::create(b, loc, b.getI32Type(), counter);
+  Value counterHi = arith::TruncIOp::create(
+      b, loc, b.getI32Type(),
+      arith::ShRUIOp::create(
+          b, loc, counter,
+          arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+  Value h = bb.mix32(bb.i32(static_cast<uint32_t>(seed) ^ 0x9e3779b9u));
+  h = bb.mix32(bb.xori(h, bb.i32(static_cast<uint32_t>(seed >> 32))));
+  h = bb.mix32(bb.xori(h, counterLo));
+  h = bb.mix32(bb.xori(h, counterHi));
+  h = bb.mix32(bb.xori(h, index));
+  Value top24 = arith::ShRUIOp::create(b, loc, h, bb.i32(8));
+  Value asFloat = arith::UIToFPOp::create(b, loc, b.getF32Type(), top24);
+  return bb.mulf(asFloat, bb.f32(1.0 / 16777216.0));
+}
+
+/// Elementwise generic over `input` producing `resultType` elements.
+Value elementwise(OpBuilder &b, Location loc, Value input, Type elementType,
+                  function_ref<Value(BodyBuilder &, Value)> body) {
+  auto type = cast<RankedTensorType>(input.getType());
+  Value init = emptyLike(b, loc, input, elementType);
+  unsigned rank = type.getRank();
+  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{input}, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        BodyBuilder bb{nb, nloc};
+        linalg::YieldOp::create(nb, nloc, body(bb, args[0]));
+      });
+  return generic.getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+struct DecodeWeightsLowering : OpRewritePattern<DecodeWeightsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DecodeWeightsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table =
+        buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Bipolar);
+    unsigned axis = op.getAxis();
+    Value result = elementwise(
+        rewriter, loc, op.getCodes(), op.getType().getElementType(),
+        [&](BodyBuilder &bb, Value code) {
+          Value c = arith::IndexCastUIOp::create(bb.b, bb.loc,
+                                                 bb.b.getIndexType(), code);
+          return bb.extract(table, {bb.index(axis), c});
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeActOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table =
+        buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
+    int64_t count = numCodes(op.getConfig().getBits());
+    Value result = elementwise(
+        rewriter, loc, op.getInput(), op.getType().getElementType(),
+        [&](BodyBuilder &bb, Value x) {
+          // Clamp below at 0; NaN stays NaN.
+          Value clamped = bb.select(
+              bb.cmpf(arith::CmpFPredicate::OLT, x, bb.f32(0.0)), bb.f32(0.0),
+              x);
+          auto [level, code] = scanNearest(
+              bb, clamped, count,
+              [&](Value c) { return bb.extract(table, {c}); });
+          Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
+          return bb.select(isNaN, x, level);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ProjectLowering : OpRewritePattern<ProjectOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ProjectOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Encoding encoding = op.getEncoding();
+    Value table = buildLevelTable(rewriter, loc, op.getBasis(), encoding);
+    auto basisType = op.getBasis().getType();
+    int64_t count = numCodes(bitsOfBasis(basisType, encoding));
+    unsigned axis = op.getAxis();
+    auto valuesType = op.getValues().getType();
+    Type codeType = op.getType().getElementType();
+    bool stochastic = op.getRounding() == Rounding::Stochastic;
+    if (stochastic && !valuesType.hasStaticShape())
+      return rewriter.notifyMatchFailure(
+          op, "stochastic rounding needs a static shape");
+    Value counter = op.getCounter();
+    uint64_t seed = op.getSeed() ? static_cast<uint64_t>(*op.getSeed()) : 0;
+
+    Value result = elementwise(
+        rewriter, loc, op.getValues(), codeType,
+        [&](BodyBuilder &bb, Value x) {
+          auto levelOf = [&](Value c) {
+            if (encoding == Encoding::Bipolar)
+              return bb.extract(table, {bb.index(axis), c});
+            return bb.extract(table, {c});
+          };
+          Value code;
+          if (!stochastic) {
+            code = scanNearest(bb, x, count, levelOf).second;
+          } else {
+            code = stochasticCode(bb, x, count, levelOf, seed, counter,
+                                  linearIndexI32(bb, valuesType));
+          }
+          return arith::IndexCastUIOp::create(bb.b, bb.loc, codeType, code)
+              .getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  /// Two levels around x (lo <= x < hi, first code among equal levels), then
+  /// up with probability (x - lo) / (hi - lo).
+  static Value stochasticCode(BodyBuilder &bb, Value x, int64_t count,
+                              function_ref<Value(Value)> levelOf,
+                              uint64_t seed, Value counter, Value index) {
+    Value inf = bb.f32(std::numeric_limits<float>::infinity());
+    Value loL = bb.f32(-std::numeric_limits<float>::infinity());
+    Value hiL = inf;
+    Value loC = bb.idx(0), hiC = bb.idx(0);
+    // Unrolled: count <= 256 codes; bodies are small.
+    for (int64_t i = 0; i < count; ++i) {
+      Value c = bb.idx(i);
+      Value l = levelOf(c);
+      Value isLo = bb.andi(bb.cmpf(arith::CmpFPredicate::OLE, l, x),
+                           bb.cmpf(arith::CmpFPredicate::OGT, l, loL));
+      Value isHi = bb.andi(bb.cmpf(arith::CmpFPredicate::OGT, l, x),
+                           bb.cmpf(arith::CmpFPredicate::OLT, l, hiL));
+      loL = bb.select(isLo, l, loL);
+      loC = bb.select(isLo, c, loC);
+      hiL = bb.select(isHi, l, hiL);
+      hiC = bb.select(isHi, c, hiC);
+    }
+    Value noLo = bb.cmpf(arith::CmpFPredicate::OEQ, loL,
+                         bb.f32(-std::numeric_limits<float>::infinity()));
+    Value noHi = bb.cmpf(arith::CmpFPredicate::OEQ, hiL, inf);
+    Value pUp = bb.divf(bb.subf(x, loL), bb.subf(hiL, loL));
+    Value u = counterUniform(bb, seed, counter, index);
+    Value up = bb.cmpf(arith::CmpFPredicate::OLT, u, pUp);
+    Value chosen = bb.select(up, hiC, loC);
+    chosen = bb.select(noHi, loC, chosen);
+    return bb.select(noLo, hiC, chosen);
+  }
+};
+
+struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(FitLevelsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Encoding encoding = op.getEncoding();
+    bool perChannel = encoding == Encoding::Bipolar;
+    auto codesType = op.getCodes().getType();
+    auto prevType = op.getPrevious().getType();
+    unsigned bits = bitsOfBasis(prevType, encoding);
+    int64_t count = numCodes(bits);
+    int64_t axis = op.getAxis();
+    if (!codesType.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Type f64 = rewriter.getF64Type();
+
+    // 1. Per-code weighted counts and weighted target sums, in f64.
+    unsigned rank = codesType.getRank();
+    SmallVector<int64_t> histShape;
+    if (perChannel)
+      histShape.push_back(codesType.getDimSize(axis));
+    histShape.push_back(count);
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getF64FloatAttr(0.0));
+    Value empty = tensor::EmptyOp::create(rewriter, loc, histShape, f64);
+    Value hist =
+        linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    MLIRContext *ctx = rewriter.getContext();
+    unsigned loopRank = rank + 1; // element dims + code dim
+    SmallVector<AffineExpr> elementDims;
+    for (unsigned d = 0; d < rank; ++d)
+      elementDims.push_back(getAffineDimExpr(d, ctx));
+    AffineExpr codeDim = getAffineDimExpr(rank, ctx);
+    auto elementMap = AffineMap::get(loopRank, 0, elementDims, ctx);
+    SmallVector<AffineExpr> histExprs;
+    if (perChannel)
+      histExprs.push_back(getAffineDimExpr(axis, ctx));
+    histExprs.push_back(codeDim);
+    auto histMap = AffineMap::get(loopRank, 0, histExprs, ctx);
+    SmallVector<Value> inputs = {op.getCodes(), op.getTargets()};
+    SmallVector<AffineMap> maps = {elementMap, elementMap};
+    if (Value weights = op.getWeights()) {
+      inputs.push_back(weights);
+      maps.push_back(AffineMap::get(loopRank, 0, {getAffineDimExpr(axis, ctx)},
+                                    ctx));
+    }
+    maps.push_back(histMap);
+    maps.push_back(histMap);
+    SmallVector<utils::IteratorType> iterators(loopRank,
+                                               utils::IteratorType::reduction);
+    iterators[rank] = utils::IteratorType::parallel;
+    if (perChannel)
+      iterators[axis] = utils::IteratorType::parallel;
+    bool hasWeights = static_cast<bool>(op.getWeights());
+    auto histOp = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{hist.getType(), hist.getType()}, inputs,
+        ValueRange{hist, hist}, maps, iterators,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          BodyBuilder bb{nb, nloc};
+          Value code = arith::IndexCastUIOp::create(nb, nloc,
+                                                    nb.getIndexType(), args[0]);
+          Value hit = bb.cmpi(arith::CmpIPredicate::eq, code, bb.index(rank));
+          Value t = arith::ExtFOp::create(nb, nloc, nb.getF64Type(), args[1]);
+          Value w = hasWeights ? arith::ExtFOp::create(nb, nloc,
+                                                       nb.getF64Type(), args[2])
+                                     .getResult()
+                               : bb.f64(1.0);
+          Value accW = args[args.size() - 2], accT = args[args.size() - 1];
+          Value z = bb.f64(0.0);
+          Value newW = bb.addf(accW, bb.select(hit, w, z));
+          Value newT = bb.addf(accT, bb.select(hit, bb.mulf(w, t), z));
+          linalg::YieldOp::create(nb, nloc, ValueRange{newW, newT});
+        });
+    Value weightHist = histOp.getResult(0), sumHist = histOp.getResult(1);
+
+    // 2. One ridge-regularized K x K solve per fit, from the histograms.
+    double ridge = op.getRidge().convertToDouble();
+    Value previous = op.getPrevious();
+    Value out = tensor::EmptyOp::create(rewriter, loc, prevType.getShape(),
+                                        prevType.getElementType());
+    unsigned outRank = prevType.getRank();
+    SmallVector<AffineMap> outMaps = {rewriter.getMultiDimIdentityMap(outRank)};
+    SmallVector<utils::IteratorType> outIters(outRank,
+                                              utils::IteratorType::parallel);
+    auto solve = linalg::GenericOp::create(
+        rewriter, loc, prevType, ValueRange{}, ValueRange{out}, outMaps,
+        outIters, [&](OpBuilder &nb, Location nloc, ValueRange) {
+          BodyBuilder bb{nb, nloc};
+          Value fit = perChannel ? bb.index(0) : Value();
+          Value k = bb.index(outRank - 1);
+          auto histAt = [&](Value hist, Value c) {
+            return perChannel ? bb.extract(hist, {fit, c})
+                              : bb.extract(hist, {c});
+          };
+          // Normal equations accumulated over codes in an scf.for.
+          SmallVector<Value> init(bits * bits + bits, bb.f64(0.0));
+          auto loop = scf::ForOp::create(
+              nb, nloc, bb.idx(0), bb.idx(count), bb.idx(1), init,
+              [&](OpBuilder &lb, Location lloc, Value c, ValueRange acc) {
+                BodyBuilder ib{lb, lloc};
+                Value wc = histAt(weightHist, c);
+                Value sc = histAt(sumHist, c);
+                Value code = arith::IndexCastUIOp::create(
+                    lb, lloc, lb.getI32Type(), c);
+                SmallVector<Value> s;
+                for (unsigned i = 0; i < bits; ++i)
+                  s.push_back(ib.codeCoefficient(code, i, encoding, f64));
+                SmallVector<Value> next;
+                for (unsigned i = 0; i < bits; ++i)
+                  for (unsigned j = 0; j < bits; ++j)
+                    next.push_back(ib.addf(acc[i * bits + j],
+                                           ib.mulf(wc, ib.mulf(s[i], s[j]))));
+                for (unsigned i = 0; i < bits; ++i)
+                  next.push_back(
+                      ib.addf(acc[bits * bits + i], ib.mulf(sc, s[i])));
+                scf::YieldOp::create(lb, lloc, next);
+              });
+          SmallVector<Value> a(loop.getResults().begin(),
+                               loop.getResults().begin() + bits * bits);
+          SmallVector<Value> rhs(loop.getResults().begin() + bits * bits,
+                                 loop.getResults().end());
+          Value ridgeV = bb.f64(ridge);
+          for (unsigned i = 0; i < bits; ++i) {
+            a[i * bits + i] = bb.addf(a[i * bits + i], ridgeV);
+            SmallVector<Value> at;
+            if (perChannel)
+              at.push_back(fit);
+            at.push_back(bb.idx(i));
+            Value prev = arith::ExtFOp::create(nb, nloc, nb.getF64Type(),
+                                               bb.extract(previous, at));
+            rhs[i] = bb.addf(rhs[i], bb.mulf(ridgeV, prev));
+          }
+          // Cholesky A = L L^T, then two triangular solves (as FitAccumulator).
+          Value tiny = bb.f64(1e-300);
+          for (unsigned j = 0; j < bits; ++j) {
+            Value d = a[j * bits + j];
+            for (unsigned p = 0; p < j; ++p)
+              d = bb.subf(d, bb.mulf(a[j * bits + p], a[j * bits + p]));
+            d = math::SqrtOp::create(
+                nb, nloc, arith::MaximumFOp::create(nb, nloc, d, tiny));
+            a[j * bits + j] = d;
+            for (unsigned i = j + 1; i < bits; ++i) {
+              Value s = a[i * bits + j];
+              for (unsigned p = 0; p < j; ++p)
+                s = bb.subf(s, bb.mulf(a[i * bits + p], a[j * bits + p]));
+              a[i * bits + j] = bb.divf(s, d);
+            }
+          }
+          SmallVector<Value> y(bits);
+          for (unsigned i = 0; i < bits; ++i) {
+            Value s = rhs[i];
+            for (unsigned p = 0; p < i; ++p)
+              s = bb.subf(s, bb.mulf(a[i * bits + p], y[p]));
+            y[i] = bb.divf(s, a[i * bits + i]);
+          }
+          for (int i = static_cast<int>(bits) - 1; i >= 0; --i) {
+            Value s = y[i];
+            for (unsigned p = i + 1; p < bits; ++p)
+              s = bb.subf(s, bb.mulf(a[p * bits + i], y[p]));
+            y[i] = bb.divf(s, a[i * bits + i]);
+          }
+          Value chosen = y[0];
+          for (unsigned i = 1; i < bits; ++i)
+            chosen = bb.select(
+                bb.cmpi(arith::CmpIPredicate::eq, k, bb.idx(i)), y[i], chosen);
+          linalg::YieldOp::create(
+              nb, nloc,
+              arith::TruncFOp::create(nb, nloc, prevType.getElementType(),
+                                      chosen)
+                  .getResult());
+        });
+    rewriter.replaceOp(op, solve.getResult(0));
+    return success();
+  }
+};
+
+struct ConvertDQToLinalgPass
+    : public mlir::dq::impl::ConvertDQToLinalgBase<ConvertDQToLinalgPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateDQToLinalgConversionPatterns(patterns);
+    // Each pattern replaces its op outright; a greedy walk is enough.
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    WalkResult remaining = getOperation()->walk([](Operation *op) {
+      if (isa<DQDialect>(op->getDialect())) {
+        op->emitError() << "convert-dq-to-linalg could not lower this op";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (remaining.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::dq::populateDQToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DecodeWeightsLowering, QuantizeActLowering, ProjectLowering,
+               FitLevelsLowering>(patterns.getContext());
+}

@@ -1,0 +1,27 @@
+//===- Registration.cpp - register everything dq-opt provides -------------===//
+
+#include "dq/Registration.h"
+
+#include "dialects/dq/DQDialect.h"
+#include "dq/Conversion/Passes.h"
+#include "dq/Pipelines/Pipelines.h"
+#include "dq/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+void mlir::dq::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<DQDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+}
+
+void mlir::dq::registerAllPasses() {
+  mlir::registerAllPasses();
+  registerDQTransformsPasses();
+  registerDQConversionPasses();
+  registerPipelines();
+}

@@ -1,0 +1,222 @@
+//===- LayerSelection.cpp - which layers dq-quantize touches --------------===//
+
+#include "dq/Transforms/LayerSelection.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Location.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace mlir::dq;
+
+static int64_t dim(Value v, int64_t d) {
+  return cast<ShapedType>(v.getType()).getDimSize(d);
+}
+
+std::optional<Layer> mlir::dq::matchLayer(Operation *op, bool &failed) {
+  Layer layer;
+  layer.op = op;
+  layer.name = layerNameOf(op);
+  auto notSupported = [&](const Twine &why) -> std::optional<Layer> {
+    op->emitError() << "dq-quantize cannot quantize this layer: " << why
+                    << " (keep it in full precision with keep-fp)";
+    failed = true;
+    return std::nullopt;
+  };
+  return llvm::TypeSwitch<Operation *, std::optional<Layer>>(op)
+      .Case([&](tosa::Conv2DOp conv) -> std::optional<Layer> {
+        // weight [O, KH, KW, I], input NHWC
+        layer.kind = LayerKind::Conv;
+        layer.weightChannelAxis = 0;
+        layer.inputChannelAxis = 3;
+        layer.isPointwise =
+            dim(conv.getWeight(), 1) == 1 && dim(conv.getWeight(), 2) == 1;
+        return layer;
+      })
+      .Case([&](tosa::DepthwiseConv2DOp conv) -> std::optional<Layer> {
+        // weight [KH, KW, C, M]
+        if (dim(conv.getWeight(), 3) != 1)
+          return notSupported("depthwise channel multiplier " +
+                              Twine(dim(conv.getWeight(), 3)) +
+                              " (only 1 is supported)");
+        layer.kind = LayerKind::DepthwiseConv;
+        layer.weightChannelAxis = 2;
+        layer.inputChannelAxis = 3;
+        return layer;
+      })
+      .Case([&](tosa::MatMulOp) -> std::optional<Layer> {
+        // a [N, H, C] x b [N, C, W]
+        layer.kind = LayerKind::MatMul;
+        layer.weightChannelAxis = 2;
+        layer.inputChannelAxis = 2;
+        return layer;
+      })
+      .Case([&](linalg::Conv2DNhwcFhwcOp conv) -> std::optional<Layer> {
+        Value w = conv.getDpsInputs()[1];
+        layer.kind = LayerKind::Conv;
+        layer.weightChannelAxis = 0;
+        layer.inputChannelAxis = 3;
+        layer.isPointwise = dim(w, 1) == 1 && dim(w, 2) == 1;
+        return layer;
+      })
+      .Case([&](linalg::Conv2DNhwcHwcfOp conv) -> std::optional<Layer> {
+        Value w = conv.getDpsInputs()[1];
+        layer.kind = LayerKind::Conv;
+        layer.weightChannelAxis = 3;
+        layer.inputChannelAxis = 3;
+        layer.isPointwise = dim(w, 0) == 1 && dim(w, 1) == 1;
+        return layer;
+      })
+      .Case([&](linalg::DepthwiseConv2DNhwcHwcOp) -> std::optional<Layer> {
+        layer.kind = LayerKind::DepthwiseConv;
+        layer.weightChannelAxis = 2;
+        layer.inputChannelAxis = 3;
+        return layer;
+      })
+      .Case([&](linalg::MatmulOp matmul) -> std::optional<Layer> {
+        if (matmul.hasUserDefinedMaps())
+          return notSupported("linalg.matmul with explicit indexing_maps");
+        layer.kind = LayerKind::MatMul;
+        layer.weightChannelAxis = 1;
+        layer.inputChannelAxis = 1;
+        return layer;
+      })
+      .Case([&](linalg::BatchMatmulOp matmul) -> std::optional<Layer> {
+        if (matmul.hasUserDefinedMaps())
+          return notSupported(
+              "linalg.batch_matmul with explicit indexing_maps");
+        layer.kind = LayerKind::MatMul;
+        layer.weightChannelAxis = 2;
+        layer.inputChannelAxis = 2;
+        return layer;
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+int64_t mlir::dq::fanOutOf(const Layer &layer) {
+  auto type = cast<ShapedType>(layer.weight().getType());
+  int64_t outChannels = type.getDimSize(layer.weightChannelAxis);
+  if (layer.kind == LayerKind::MatMul)
+    return outChannels;
+  // Kernel positions: every dimension that is neither the output channel nor
+  // an input channel. For convolutions that is every dim but the channel
+  // dims; depthwise weights have only one channel dim.
+  int64_t positions = 1;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d == layer.weightChannelAxis)
+      continue;
+    bool isInputChannel =
+        layer.kind == LayerKind::Conv &&
+        ((layer.weightChannelAxis == 0 && d == 3) ||
+         (layer.weightChannelAxis == 3 && d == 2));
+    bool isDepthwiseMultiplier =
+        layer.kind == LayerKind::DepthwiseConv && d == 3;
+    if (!isInputChannel && !isDepthwiseMultiplier)
+      positions *= type.getDimSize(d);
+  }
+  return outChannels * positions;
+}
+
+static std::optional<std::string> firstName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    for (Location inner : fused.getLocations())
+      if (auto found = firstName(inner))
+        return found;
+  }
+  if (auto callSite = dyn_cast<CallSiteLoc>(loc))
+    return firstName(callSite.getCallee());
+  return std::nullopt;
+}
+
+std::string mlir::dq::layerNameOf(Operation *op) {
+  if (auto name = firstName(op->getLoc()))
+    return *name;
+  if (auto attr = op->getAttrOfType<StringAttr>("dq.name"))
+    return attr.str();
+  return "";
+}
+
+/// Calls `fn` on every file:line:col location nested in `loc`.
+static void forEachFileLoc(Location loc,
+                           function_ref<void(FileLineColLoc)> fn) {
+  loc->walk([&](Location inner) {
+    if (auto file = dyn_cast<FileLineColLoc>(inner))
+      fn(file);
+    return WalkResult::advance();
+  });
+}
+
+bool mlir::dq::matchesOverride(Operation *op, StringRef entry) {
+  if (!entry.empty() && layerNameOf(op) == entry)
+    return true;
+  auto [file, line] = entry.rsplit(':');
+  unsigned lineNumber;
+  if (file.empty() || line.getAsInteger(10, lineNumber))
+    return false;
+  bool matched = false;
+  forEachFileLoc(op->getLoc(), [&](FileLineColLoc loc) {
+    StringRef name = loc.getFilename().getValue();
+    if (loc.getLine() == lineNumber &&
+        (name == file || llvm::sys::path::filename(name) == file))
+      matched = true;
+  });
+  return matched;
+}
+
+/// Batch norm and bias ops between a conv and a residual add: elementwise
+/// ops with one computed operand and constants otherwise.
+static bool isPerChannelAffine(Operation *op) {
+  if (!isa<tosa::AddOp, tosa::SubOp, tosa::MulOp, linalg::AddOp, linalg::SubOp,
+           linalg::MulOp, linalg::GenericOp>(op))
+    return false;
+  int computed = 0;
+  for (Value operand : op->getOperands()) {
+    if (matchPattern(operand, m_Constant()))
+      continue;
+    if (isa_and_nonnull<tosa::ConstShapeOp>(operand.getDefiningOp()))
+      continue;
+    // linalg destination (tensor.empty) does not count as data.
+    if (operand.getDefiningOp() &&
+        operand.getDefiningOp()->getName().getStringRef() == "tensor.empty")
+      continue;
+    ++computed;
+  }
+  return computed == 1;
+}
+
+static bool isResidualAdd(Operation *op) {
+  if (!isa<tosa::AddOp, linalg::AddOp>(op))
+    return false;
+  int computed = 0;
+  for (Value operand : op->getOperands())
+    if (!matchPattern(operand, m_Constant()) &&
+        !(operand.getDefiningOp() &&
+          operand.getDefiningOp()->getName().getStringRef() ==
+              "tensor.empty"))
+      ++computed;
+  return computed >= 2;
+}
+
+bool mlir::dq::isProjectionShortcut(const Layer &layer) {
+  if (layer.kind != LayerKind::Conv || !layer.isPointwise)
+    return false;
+  Value current = layer.op->getResult(0);
+  // Follow single users through at most a few batch-norm pieces.
+  for (int depth = 0; depth < 8; ++depth) {
+    if (!current.hasOneUse())
+      return false;
+    Operation *user = *current.getUsers().begin();
+    if (isResidualAdd(user))
+      return true;
+    if (!isPerChannelAffine(user) || user->getNumResults() != 1)
+      return false;
+    current = user->getResult(0);
+  }
+  return false;
+}

@@ -1,0 +1,317 @@
+//===- Quantize.cpp - dq-quantize -----------------------------------------===//
+//
+// Turns the weights of selected conv/matmul layers into dq weight state
+// (codes + per-channel basis, decoded by dq.decode_weights) and quantizes
+// their input activations with dq.quantize_act.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Transforms/Passes.h"
+
+#include "dialects/dq/DQOps.h"
+#include "dq/Numerics/Levels.h"
+#include "dq/Transforms/LayerSelection.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+
+namespace mlir::dq {
+#define GEN_PASS_DEF_DQQUANTIZE
+#include "dq/Transforms/Passes.h.inc"
+} // namespace mlir::dq
+
+using namespace mlir;
+using namespace mlir::dq;
+namespace num = ::dq::numerics;
+
+namespace {
+
+/// Validated pass options.
+struct QuantizeConfig {
+  WeightQuantAttr weight;
+  ActQuantAttr act;
+};
+
+struct QuantizePass : public mlir::dq::impl::DQQuantizeBase<QuantizePass> {
+  using DQQuantizeBase::DQQuantizeBase;
+
+  void runOnOperation() override;
+
+private:
+  FailureOr<QuantizeConfig> parseOptions();
+  bool keepsFullPrecision(const Layer &layer, bool isFirstConv,
+                          bool isLastMatMul);
+  LogicalResult quantizeFunction(FunctionOpInterface func,
+                                 const QuantizeConfig &config);
+  FailureOr<Value> quantizeWeight(const Layer &layer,
+                                  const QuantizeConfig &config,
+                                  FunctionOpInterface func);
+};
+
+} // namespace
+
+FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  auto optionError = [&](StringRef option) {
+    return module.emitError() << "dq-quantize: option " << option << " ";
+  };
+  for (auto [name, bits] : {std::pair<StringRef, unsigned>{"w-bits",
+                                                           weightBits},
+                            {"a-bits", actBits}}) {
+    if (bits < kMinBits || bits > kMaxBits) {
+      optionError(name) << "must be in [" << kMinBits << ", " << kMaxBits
+                        << "], got " << bits;
+      return failure();
+    }
+  }
+  // Pass options use dashes (dq-lean); the IR spells enum cases with '_'.
+  std::string wName = weightScheme;
+  std::replace(wName.begin(), wName.end(), '-', '_');
+  std::optional<WeightScheme> wScheme = symbolizeWeightScheme(wName);
+  if (!wScheme) {
+    optionError("w-scheme") << "must be dq, dq-lean or lqnets, got '"
+                            << weightScheme << "'";
+    return failure();
+  }
+  std::optional<ActScheme> aScheme = symbolizeActScheme(actScheme);
+  if (!aScheme) {
+    optionError("a-scheme") << "must be dq or lqnets, got '" << actScheme
+                            << "'";
+    return failure();
+  }
+  if (!(trim >= 0.0 && trim < 1.0)) {
+    optionError("trim") << "must be in [0, 1), got " << trim;
+    return failure();
+  }
+  if (trim > 0.0 && *aScheme != ActScheme::DQ) {
+    optionError("trim") << "needs a-scheme=dq (lqnets weighs all channels "
+                           "equally and trims none)";
+    return failure();
+  }
+  QuantizeConfig config;
+  config.weight = WeightQuantAttr::get(ctx, weightBits, *wScheme);
+  config.act = ActQuantAttr::get(
+      ctx, actBits, *aScheme,
+      *aScheme == ActScheme::DQ ? ChannelWeighting::Energy
+                                : ChannelWeighting::Uniform,
+      APFloat(static_cast<double>(trim)));
+  return config;
+}
+
+bool QuantizePass::keepsFullPrecision(const Layer &layer, bool isFirstConv,
+                                      bool isLastMatMul) {
+  auto listed = [&](ArrayRef<std::string> entries) {
+    return llvm::any_of(entries, [&](const std::string &entry) {
+      return matchesOverride(layer.op, entry);
+    });
+  };
+  if (listed(forceQuantize))
+    return false;
+  if (listed(keepFP))
+    return true;
+  if (keepFirstLast && (isFirstConv || isLastMatMul))
+    return true;
+  return keepShortcuts && isProjectionShortcut(layer);
+}
+
+/// State names: the layer's name, else its kind and position.
+static std::string stateName(const Layer &layer, unsigned index) {
+  if (!layer.name.empty())
+    return layer.name;
+  return (layer.op->getName().stripDialect() + "_" + Twine(index)).str();
+}
+
+FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
+                                              const QuantizeConfig &config,
+                                              FunctionOpInterface func) {
+  Value weight = layer.weight();
+  // A weight argument shared by several layers is decoded once.
+  if (auto decoded = weight.getDefiningOp<DecodeWeightsOp>())
+    return decoded.getResult();
+  auto type = dyn_cast<RankedTensorType>(weight.getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32()) {
+    layer.op->emitError() << "dq-quantize needs a static f32 weight, got "
+                          << weight.getType();
+    return failure();
+  }
+  MLIRContext *ctx = &getContext();
+  unsigned bits = config.weight.getBits();
+  int64_t channels = type.getDimSize(layer.weightChannelAxis);
+  auto codesType = RankedTensorType::get(type.getShape(),
+                                         IntegerType::get(ctx, 8));
+  auto basisType = RankedTensorType::get({channels, bits}, Float32Type::get(ctx));
+  OpBuilder builder(layer.op);
+  Location loc = layer.op->getLoc();
+  auto axis = builder.getI64IntegerAttr(layer.weightChannelAxis);
+
+  DenseFPElementsAttr dense;
+  if (matchPattern(weight, m_Constant(&dense))) {
+    std::vector<float> values;
+    values.reserve(dense.getNumElements());
+    for (const APFloat &v : dense.getValues<APFloat>())
+      values.push_back(v.convertToFloat());
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    num::WeightState state = num::initWeightState(
+        values.data(), values.size(), bits,
+        num::ChannelLayout::fromShape(shape, layer.weightChannelAxis),
+        fanOutOf(layer));
+    SmallVector<int8_t> codes(state.codes.begin(), state.codes.end());
+    Value codesValue = arith::ConstantOp::create(
+        builder, loc, codesType,
+        DenseElementsAttr::get(codesType, ArrayRef<int8_t>(codes)));
+    Value basisValue = arith::ConstantOp::create(
+        builder, loc, basisType,
+        DenseElementsAttr::get(basisType, ArrayRef<float>(state.basis)));
+    return DecodeWeightsOp::create(builder, loc, type, codesValue, basisValue,
+                                   axis, config.weight)
+        .getResult();
+  }
+
+  auto arg = dyn_cast<BlockArgument>(weight);
+  if (!arg || arg.getOwner() != &func.getFunctionBody().front()) {
+    Operation *producer = weight.getDefiningOp();
+    layer.op->emitError()
+        << "dq-quantize needs a constant or function-argument weight; this "
+           "one is computed by '"
+        << (producer ? producer->getName().getStringRef() : "a block argument")
+        << "' (fold it first, e.g. --canonicalize, or keep the layer in full "
+           "precision with keep-fp)";
+    return failure();
+  }
+  // An argument weight becomes two arguments, codes and basis; the caller
+  // owns their values (the training graph initializes them).
+  unsigned index = arg.getArgNumber();
+  std::string base = stateName(layer, index);
+  auto stateAttr = [&](StringRef suffix) {
+    return builder.getDictionaryAttr(builder.getNamedAttr(
+        "dq.state", builder.getStringAttr(base + "." + suffix.str())));
+  };
+  if (failed(func.insertArguments({index + 1, index + 1},
+                                  {codesType, basisType},
+                                  {stateAttr("codes"), stateAttr("basis")},
+                                  {arg.getLoc(), arg.getLoc()})))
+    return failure();
+  Block &entry = func.getFunctionBody().front();
+  builder.setInsertionPointToStart(&entry);
+  Value decoded =
+      DecodeWeightsOp::create(builder, loc, type, entry.getArgument(index + 1),
+                              entry.getArgument(index + 2), axis,
+                              config.weight)
+          .getResult();
+  arg.replaceAllUsesWith(decoded);
+  llvm::BitVector erase(func.getNumArguments());
+  erase.set(index);
+  if (failed(func.eraseArguments(erase)))
+    return failure();
+  return decoded;
+}
+
+LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
+                                             const QuantizeConfig &config) {
+  SmallVector<Layer> layers;
+  bool failedMatch = false;
+  func.walk([&](Operation *op) {
+    if (auto layer = matchLayer(op, failedMatch))
+      layers.push_back(*layer);
+  });
+  if (failedMatch)
+    return failure();
+  if (layers.empty())
+    return success();
+
+  const Layer *firstConv = nullptr, *lastMatMul = nullptr;
+  for (const Layer &layer : layers) {
+    if (!firstConv && layer.kind != LayerKind::MatMul)
+      firstConv = &layer;
+    if (layer.kind == LayerKind::MatMul)
+      lastMatMul = &layer;
+  }
+
+  // Decide first, rewrite after: the rewrite changes the use-def chains the
+  // shortcut detection looks at.
+  SmallVector<Layer> selected;
+  for (const Layer &layer : layers)
+    if (!keepsFullPrecision(layer, &layer == firstConv, &layer == lastMatMul))
+      selected.push_back(layer);
+  if (!selected.empty() && !func.isPrivate()) {
+    // Argument weights change the signature: refuse if someone calls it.
+    bool hasArgWeight = llvm::any_of(selected, [](const Layer &layer) {
+      return isa<BlockArgument>(layer.weight());
+    });
+    if (hasArgWeight) {
+      if (auto uses = SymbolTable::getSymbolUses(func, getOperation());
+          uses && !uses->empty()) {
+        func.emitError() << "dq-quantize would change the signature of '"
+                         << SymbolTable::getSymbolName(func).getValue()
+                         << "' (argument weights become codes + basis) but "
+                            "it has callers";
+        return failure();
+      }
+    }
+  }
+
+  std::vector<float> actBasis = num::initActivationBasis(config.act.getBits());
+  auto actBasisType = RankedTensorType::get(
+      {static_cast<int64_t>(actBasis.size())}, Float32Type::get(&getContext()));
+  // One quantizer per activation value, shared by the layers that read it.
+  llvm::DenseMap<Value, Value> quantizedInputs;
+  for (auto [index, layer] : llvm::enumerate(selected)) {
+    FailureOr<Value> weight = quantizeWeight(layer, config, func);
+    if (failed(weight))
+      return failure();
+    Value original = layer.weight();
+    layer.op->setOperand(layer.weightOperand, *weight);
+    // The fp32 weights live on only in the dq state.
+    if (Operation *producer = original.getDefiningOp();
+        producer && producer->use_empty() && isPure(producer))
+      producer->erase();
+
+    Value input = layer.input();
+    auto inputType = dyn_cast<RankedTensorType>(input.getType());
+    if (!inputType || !inputType.getElementType().isF32()) {
+      layer.op->emitError() << "dq-quantize needs an f32 input activation, got "
+                            << input.getType();
+      return failure();
+    }
+    Value &quantized = quantizedInputs[input];
+    if (!quantized) {
+      OpBuilder builder(layer.op);
+      if (Operation *producer = input.getDefiningOp())
+        builder.setInsertionPointAfter(producer);
+      else
+        builder.setInsertionPointToStart(
+            cast<BlockArgument>(input).getOwner());
+      Location loc = layer.op->getLoc();
+      Value basis = arith::ConstantOp::create(
+          builder, loc, actBasisType,
+          DenseElementsAttr::get(actBasisType, ArrayRef<float>(actBasis)));
+      quantized = QuantizeActOp::create(
+          builder, loc, inputType, input, basis,
+          builder.getI64IntegerAttr(layer.inputChannelAxis), config.act);
+    }
+    layer.op->setOperand(layer.inputOperand, quantized);
+  }
+  return success();
+}
+
+void QuantizePass::runOnOperation() {
+  FailureOr<QuantizeConfig> config = parseOptions();
+  if (failed(config))
+    return signalPassFailure();
+  SmallVector<FunctionOpInterface> funcs;
+  getOperation().walk([&](FunctionOpInterface func) {
+    if (!func.isExternal())
+      funcs.push_back(func);
+  });
+  for (FunctionOpInterface func : funcs)
+    if (failed(quantizeFunction(func, *config)))
+      return signalPassFailure();
+}
