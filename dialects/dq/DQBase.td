@@ -70,7 +70,6 @@ def DQ_Encoding : I32EnumAttr<"Encoding",
       I32EnumAttrCase<"Unipolar", 1, "unipolar">
     ]> {
   let cppNamespace = "::mlir::dq";
-  let genSpecializedAttr = 0;
 }
 
 def DQ_Rounding : I32EnumAttr<"Rounding",
@@ -79,10 +78,7 @@ def DQ_Rounding : I32EnumAttr<"Rounding",
       I32EnumAttrCase<"Stochastic", 1, "stochastic">
     ]> {
   let cppNamespace = "::mlir::dq";
-  let genSpecializedAttr = 0;
 }
 
-def DQ_EncodingAttr : EnumAttr<DQ_Dialect, DQ_Encoding, "encoding">;
-def DQ_RoundingAttr : EnumAttr<DQ_Dialect, DQ_Rounding, "rounding">;
 
 #endif // DQ_BASE_TD

@@ -30,8 +30,8 @@ def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure]> {
     Folds to a constant when codes and basis are constants.
 
     ```mlir
-    %w = dq.decode_weights %codes, %basis axis = 0
-           config = <bits = 2, scheme = dq>
+    %w = dq.decode_weights %codes, %basis
+           config = #dq.weight_quant<bits = 2, scheme = dq> axis = 0
            : (tensor<16x3x3x8xi8>, tensor<16x2xf32>) -> tensor<16x3x3x8xf32>
     ```
   }];
@@ -40,7 +40,7 @@ def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure]> {
                        OptionalAttr<DQ_WeightQuantAttr>:$config);
   let results = (outs DQ_FloatTensor:$result);
   let assemblyFormat = [{
-    $codes `,` $basis `axis` `=` $axis (`config` `=` $config^)? attr-dict
+    $codes `,` $basis (`config` `=` qualified($config)^)? `axis` `=` $axis attr-dict
     `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -71,7 +71,7 @@ def DQ_QuantizeActOp : DQ_Op<"quantize_act", [Pure,
     Folds to a constant when input and basis are constants.
 
     ```mlir
-    %q = dq.quantize_act %x, %u axis = 3 config = <bits = 2, scheme = dq>
+    %q = dq.quantize_act %x, %u config = #dq.act_quant<bits = 2, scheme = dq> axis = 3
            : (tensor<1x8x8x16xf32>, tensor<2xf32>) -> tensor<1x8x8x16xf32>
     ```
   }];
@@ -79,7 +79,7 @@ def DQ_QuantizeActOp : DQ_Op<"quantize_act", [Pure,
                        I64Attr:$axis, DQ_ActQuantAttr:$config);
   let results = (outs DQ_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $basis `axis` `=` $axis `config` `=` $config attr-dict
+    $input `,` $basis `config` `=` qualified($config) `axis` `=` $axis attr-dict
     `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -116,8 +116,8 @@ def DQ_ProjectOp : DQ_Op<"project", [Pure]> {
   }];
   let arguments = (ins DQ_FloatTensor:$values, DQ_FloatTensor:$basis,
                        Optional<I64>:$counter,
-                       I64Attr:$axis, DQ_EncodingAttr:$encoding,
-                       DQ_RoundingAttr:$rounding,
+                       I64Attr:$axis, DQ_Encoding:$encoding,
+                       DQ_Rounding:$rounding,
                        OptionalAttr<I64Attr>:$seed);
   let results = (outs DQ_CodeTensor:$codes);
   let assemblyFormat = [{
@@ -163,7 +163,7 @@ def DQ_FitLevelsOp : DQ_Op<"fit_levels", [Pure,
   let arguments = (ins DQ_CodeTensor:$codes, DQ_FloatTensor:$targets,
                        DQ_FloatTensor:$previous,
                        Optional<DQ_FloatTensor>:$weights,
-                       I64Attr:$axis, DQ_EncodingAttr:$encoding,
+                       I64Attr:$axis, DQ_Encoding:$encoding,
                        DefaultValuedAttr<F64Attr, "1.0e-4">:$ridge);
   let results = (outs DQ_FloatTensor:$result);
   let assemblyFormat = [{

@@ -38,10 +38,10 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     After (`w-bits=2 a-bits=2`):
     ```mlir
     %u = arith.constant dense<[0.449667, 0.899333]> : tensor<2xf32>
-    %xq = dq.quantize_act %x, %u axis = 3 config = <bits = 2, scheme = dq>
+    %xq = dq.quantize_act %x, %u config = #dq.act_quant<bits = 2, scheme = dq> axis = 3
     %c = arith.constant dense<...> : tensor<16x3x3x16xi8>
     %v = arith.constant dense<...> : tensor<16x2xf32>
-    %wq = dq.decode_weights %c, %v axis = 0 config = <bits = 2, scheme = dq>
+    %wq = dq.decode_weights %c, %v config = #dq.weight_quant<bits = 2, scheme = dq> axis = 0
     %y = tosa.conv2d %xq, %wq, %b, %zp, %zp {...}
     ```
     Layers it cannot quantize (e.g. a depthwise multiplier above 1, dynamic

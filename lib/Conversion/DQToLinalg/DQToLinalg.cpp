@@ -559,8 +559,12 @@ struct ConvertDQToLinalgPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateDQToLinalgConversionPatterns(patterns);
-    // Each pattern replaces its op outright; a greedy walk is enough.
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Lowering only: folding constants is the canonicalizer's job, and
+    // keeping it out lets tests compare compiled code against the folds.
+    GreedyRewriteConfig config;
+    config.enableFolding(false);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
       return signalPassFailure();
     WalkResult remaining = getOperation()->walk([](Operation *op) {
       if (isa<DQDialect>(op->getDialect())) {

@@ -1,0 +1,53 @@
+# -*- Python -*-
+# lit configuration of the dq test suite.
+
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "DQ"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.dq_obj_root, "test")
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
+
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+llvm_config.use_default_substitutions()
+
+# Debian's interpreter has numpy and torch; the first python3 on PATH may not.
+python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+config.substitutions.append(("%python", python))
+config.substitutions.append(("%dq_src", config.dq_src_root))
+config.substitutions.append(("%dq_bin", config.dq_tools_dir))
+config.environment["PYTHONPATH"] = os.path.join(config.dq_src_root, "python")
+
+runner_libs = ",".join(
+    os.path.join(config.llvm_lib_dir, name)
+    for name in ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so"))
+config.substitutions.append(("%mlir_runner_libs", runner_libs))
+
+tool_dirs = [config.dq_tools_dir, config.llvm_tools_dir]
+tools = ["dq-opt", "mlir-runner", "mlir-translate"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Features that gate tests needing more than the build.
+def python_has(module):
+    try:
+        subprocess.run([python, "-c", "import " + module], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=120)
+        return True
+    except Exception:
+        return False
+
+if python_has("torch"):
+    config.available_features.add("torch")
+if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
+    config.available_features.add("mlir-runner")
+if config.enable_unittests:
+    config.available_features.add("unittests")
