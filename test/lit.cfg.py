@@ -32,7 +32,7 @@ runner_libs = ",".join(
 config.substitutions.append(("%mlir_runner_libs", runner_libs))
 
 tool_dirs = [config.dq_tools_dir, config.llvm_tools_dir]
-tools = ["dq-opt", "mlir-runner", "mlir-translate"]
+tools = ["dq-opt", "mlir-runner", "mlir-translate", "not", "count", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Features that gate tests needing more than the build.

@@ -44,25 +44,32 @@ LevelTable::LevelTable(Encoding encoding, const float *basis, unsigned bits) {
 
 unsigned LevelTable::nearestIndex(float x) const {
   // First level strictly above x; the nearest is it or its predecessor.
+  // Among equal levels the first one (lowest code) represents them all, as
+  // in the lowering's scan.
+  auto firstEqual = [&](unsigned i) {
+    while (i > 0 && levels[i - 1] == levels[i])
+      --i;
+    return i;
+  };
   auto it = std::upper_bound(levels.begin(), levels.end(), x);
   if (it == levels.begin())
     return 0;
   if (it == levels.end())
-    return levels.size() - 1;
+    return firstEqual(levels.size() - 1);
   unsigned hi = it - levels.begin();
   unsigned lo = hi - 1;
   float dLo = std::fabs(x - levels[lo]);
   float dHi = std::fabs(x - levels[hi]);
-  // On a tie the larger level wins. Among equal levels take the first one
-  // (lowest code), as the lowering's scan does.
+  // On a tie the larger level wins.
   if (dHi <= dLo)
     return hi;
-  while (lo > 0 && levels[lo - 1] == levels[lo])
-    --lo;
-  return lo;
+  return firstEqual(lo);
 }
 
 uint32_t LevelTable::nearestCode(float x) const {
+  // NaN has no nearest level: code 0, as the lowering's scan gives.
+  if (std::isnan(x))
+    return 0;
   return codes[nearestIndex(x)];
 }
 
@@ -73,6 +80,8 @@ float LevelTable::nearestLevel(float x) const {
 }
 
 uint32_t LevelTable::stochasticCode(float x, float uniform) const {
+  if (std::isnan(x))
+    return 0;
   auto it = std::upper_bound(levels.begin(), levels.end(), x);
   if (it == levels.begin())
     return codes.front();

@@ -160,11 +160,47 @@ Value buildLevelTable(OpBuilder &b, Location loc, Value basis,
   return generic.getResult(0);
 }
 
+/// Folds `combine` over the levels of all codes (unrolled up to 16 codes,
+/// an scf.for beyond).
+Value reduceLevels(BodyBuilder &bb, int64_t count,
+                   function_ref<Value(Value)> levelOf,
+                   function_ref<Value(Value, Value)> combine) {
+  Value acc = levelOf(bb.idx(0));
+  if (count <= 16) {
+    for (int64_t c = 1; c < count; ++c)
+      acc = combine(acc, levelOf(bb.idx(c)));
+    return acc;
+  }
+  auto loop = scf::ForOp::create(
+      bb.b, bb.loc, bb.idx(1), bb.idx(count), bb.idx(1), ValueRange{acc},
+      [&](OpBuilder &lb, Location lloc, Value c, ValueRange iter) {
+        auto saved = bb.b.saveInsertionPoint();
+        bb.b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+        Value next = combine(iter[0], levelOf(c));
+        scf::YieldOp::create(bb.b, lloc, next);
+        bb.b.restoreInsertionPoint(saved);
+      });
+  return loop.getResult(0);
+}
+
 /// Nearest level scan: returns (level, code as index). `levelOf(c)` yields
 /// the level of code c (an index value). A tie keeps the larger level; equal
-/// levels keep the first code.
+/// levels keep the first code. `x` is first clamped into the level range so
+/// that far-out values take the extreme level even when float distances
+/// round to a tie; NaN stays NaN and yields code 0.
 std::pair<Value, Value> scanNearest(BodyBuilder &bb, Value x, int64_t count,
                                     function_ref<Value(Value)> levelOf) {
+  Value minLevel =
+      reduceLevels(bb, count, levelOf, [&](Value a, Value l) -> Value {
+        return arith::MinimumFOp::create(bb.b, bb.loc, a, l);
+      });
+  Value maxLevel =
+      reduceLevels(bb, count, levelOf, [&](Value a, Value l) -> Value {
+        return arith::MaximumFOp::create(bb.b, bb.loc, a, l);
+      });
+  x = arith::MinimumFOp::create(
+      bb.b, bb.loc, arith::MaximumFOp::create(bb.b, bb.loc, x, minLevel),
+      maxLevel);
   auto step = [&](Value c, Value bestLevel, Value bestCode,
                   Value bestDist) -> std::array<Value, 3> {
     Value l = levelOf(c);

@@ -1,0 +1,27 @@
+// RUN: dq-opt %s --convert-dq-to-linalg | FileCheck %s
+
+// CHECK-LABEL: func.func @nearest
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x3xf32>) outs(%{{.*}} : tensor<4x3xi8>)
+// CHECK:   arith.index_castui %{{.*}} : index to i8
+// CHECK-NOT: dq.
+func.func @nearest(%w: tensor<4x3xf32>, %v: tensor<4x2xf32>) -> tensor<4x3xi8> {
+  %c = dq.project %w, %v axis = 0 bipolar nearest : (tensor<4x3xf32>, tensor<4x2xf32>) -> tensor<4x3xi8>
+  return %c : tensor<4x3xi8>
+}
+
+// Stochastic rounding hashes (seed, counter, linear index) with mix32:
+// its two multipliers appear as i32 constants (0x7feb352d, 0x846ca68b).
+// CHECK-LABEL: func.func @stochastic
+// CHECK-SAME: %[[STEP:[a-z0-9]*]]: i64
+// CHECK-DAG: arith.constant 2146121005 : i32
+// CHECK-DAG: arith.constant -2073254261 : i32
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x3xf32>) outs(%{{.*}} : tensor<4x3xi8>)
+// CHECK:   arith.trunci %[[STEP]] : i64 to i32
+// CHECK:   arith.muli
+// CHECK:   arith.uitofp
+// CHECK-NOT: dq.
+func.func @stochastic(%w: tensor<4x3xf32>, %v: tensor<4x2xf32>, %step: i64) -> tensor<4x3xi8> {
+  %c = dq.project %w, %v counter %step axis = 0 bipolar stochastic seed = 7 : (tensor<4x3xf32>, tensor<4x2xf32>, i64) -> tensor<4x3xi8>
+  return %c : tensor<4x3xi8>
+}
