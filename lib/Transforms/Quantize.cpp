@@ -21,6 +21,7 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQQUANTIZE
@@ -46,8 +47,9 @@ struct QuantizePass : public mlir::dq::impl::DQQuantizeBase<QuantizePass> {
 
 private:
   FailureOr<QuantizeConfig> parseOptions();
-  bool keepsFullPrecision(const Layer &layer, bool isFirstConv,
-                          bool isLastMatMul);
+  std::optional<StringRef> fullPrecisionReason(const Layer &layer,
+                                               bool isFirstConv,
+                                               bool isLastMatMul);
   LogicalResult quantizeFunction(FunctionOpInterface func,
                                  const QuantizeConfig &config);
   FailureOr<Value> quantizeWeight(const Layer &layer,
@@ -106,20 +108,37 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
   return config;
 }
 
-bool QuantizePass::keepsFullPrecision(const Layer &layer, bool isFirstConv,
-                                      bool isLastMatMul) {
+std::optional<StringRef>
+QuantizePass::fullPrecisionReason(const Layer &layer, bool isFirstConv,
+                                  bool isLastMatMul) {
   auto listed = [&](ArrayRef<std::string> entries) {
     return llvm::any_of(entries, [&](const std::string &entry) {
       return matchesOverride(layer.op, entry);
     });
   };
   if (listed(forceQuantize))
-    return false;
+    return std::nullopt;
   if (listed(keepFP))
-    return true;
-  if (keepFirstLast && (isFirstConv || isLastMatMul))
-    return true;
-  return keepShortcuts && isProjectionShortcut(layer);
+    return StringRef("keep-fp");
+  if (keepFirstLast && isFirstConv)
+    return StringRef("first convolution");
+  if (keepFirstLast && isLastMatMul)
+    return StringRef("last matmul");
+  if (keepShortcuts && isProjectionShortcut(layer))
+    return StringRef("projection shortcut");
+  return std::nullopt;
+}
+
+/// One line per layer: name, op, weight shape and what happened to it.
+static void printSummaryLine(raw_ostream &os, const Layer &layer,
+                             StringRef action) {
+  std::string shape;
+  llvm::raw_string_ostream shapeOS(shape);
+  if (auto type = dyn_cast<ShapedType>(layer.weight().getType()))
+    llvm::interleave(type.getShape(), shapeOS, "x");
+  os << llvm::formatv("  {0,-24} {1,-26} {2,-12} {3}\n",
+                      layer.name.empty() ? "<unnamed>" : layer.name,
+                      layer.op->getName().getStringRef(), shape, action);
 }
 
 /// State names: the layer's name, else its kind and position.
@@ -238,9 +257,21 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
   // Decide first, rewrite after: the rewrite changes the use-def chains the
   // shortcut detection looks at.
   SmallVector<Layer> selected;
-  for (const Layer &layer : layers)
-    if (!keepsFullPrecision(layer, &layer == firstConv, &layer == lastMatMul))
+  if (summary)
+    llvm::errs() << "dq-quantize: @"
+                 << SymbolTable::getSymbolName(func).getValue() << ": w-bits="
+                 << weightBits << " (" << weightScheme << "), a-bits="
+                 << actBits << " (" << actScheme << ")\n";
+  for (const Layer &layer : layers) {
+    std::optional<StringRef> reason = fullPrecisionReason(
+        layer, &layer == firstConv, &layer == lastMatMul);
+    if (summary)
+      printSummaryLine(llvm::errs(), layer,
+                       reason ? ("full precision (" + *reason + ")").str()
+                              : std::string("quantized"));
+    if (!reason)
       selected.push_back(layer);
+  }
   if (!selected.empty() && !func.isPrivate()) {
     // Argument weights change the signature: refuse if someone calls it.
     bool hasArgWeight = llvm::any_of(selected, [](const Layer &layer) {

@@ -67,6 +67,9 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
            "Keep 1x1 projection-shortcut convolutions in full precision">,
     ListOption<"keepFP", "keep-fp", "std::string",
                "Layers (names or file:line) to keep in full precision">,
+    Option<"summary", "summary", "bool", "false",
+           "Print one line per layer (name, op, weight shape, quantized or "
+           "why it keeps full precision) to stderr">,
     ListOption<"forceQuantize", "force-quantize", "std::string",
                "Layers (names or file:line) to quantize even if a default "
                "rule would keep them in full precision">,
