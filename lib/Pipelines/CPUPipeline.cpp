@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/Tosa/Transforms/Passes.h"
@@ -17,7 +18,7 @@
 using namespace mlir;
 
 void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
-                                        const LowerToLLVMOptions &) {
+                                        const LowerToLLVMOptions &options) {
   // dq and TOSA to linalg on tensors.
   pm.addPass(createConvertDQToLinalg());
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
@@ -35,6 +36,9 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
+
+  if (options.emitCInterface)
+    pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
 
   // Loops to LLVM.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

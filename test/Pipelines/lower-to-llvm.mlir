@@ -18,3 +18,6 @@ func.func @model(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x3xf32> {
   %r = tosa.clamp %y {min_val = 0.0 : f32, max_val = 3.4e38 : f32} : (tensor<1x4x4x3xf32>) -> tensor<1x4x4x3xf32>
   return %r : tensor<1x4x4x3xf32>
 }
+
+// RUN: dq-opt %s --dq-quantize="keep-first-last=false" --dq-lower-to-llvm="emit-c-interface" | FileCheck %s --check-prefix=CIFACE
+// CIFACE: llvm.func @_mlir_ciface_model(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)

@@ -8,10 +8,17 @@
 
 namespace mlir::dq {
 
-struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {};
+struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
+  PassOptions::Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("Also emit _mlir_ciface_<name> wrappers taking memref "
+                     "descriptors by pointer (what the runtime and the "
+                     "Python loader call)"),
+      llvm::cl::init(false)};
+};
 
 /// dq-lower-to-llvm: dq + TOSA + linalg on tensors to the LLVM dialect
-/// (bufferized, loops), ready for mlir-translate or
+/// (bufferized, loops; optionally with C interface wrappers), ready for mlir-translate or
 /// an execution engine.
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);
