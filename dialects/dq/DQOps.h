@@ -10,6 +10,7 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "dq/Training/GradientOpInterface.h"
 
 #include "dialects/dq/DQEnums.h.inc"
 

@@ -6,6 +6,7 @@
 include "DQBase.td"
 include "DQAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "dq/Training/GradientOpInterface.td"
 
 class DQ_Op<string mnemonic, list<Trait> traits = []>
     : Op<DQ_Dialect, mnemonic, traits>;
@@ -17,7 +18,8 @@ def DQ_CodeTensor : RankedTensorOf<[AnySignlessInteger]>;
 // decode_weights
 //===----------------------------------------------------------------------===//
 
-def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure]> {
+def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure,
+    DeclareOpInterfaceMethods<DQ_GradientOpInterface>]> {
   let summary = "turns weight codes and a per-channel basis into values";
   let description = [{
     Element `i` of the result is the bipolar level of `codes[i]` under the
@@ -26,6 +28,10 @@ def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure]> {
     `[channels x K]`; codes are read as unsigned and must have at least `K`
     bits. `config`, when present, records how the weights are trained (its
     `bits` must equal `K`).
+
+    Gradient: none flows to codes or basis. The gradient of the decoded
+    weights is what the training graph's weight update consumes; codes and
+    basis are then refitted (see the schemes in docs/Algorithm.md).
 
     Folds to a constant when codes and basis are constants.
 
@@ -56,7 +62,8 @@ def DQ_DecodeWeightsOp : DQ_Op<"decode_weights", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def DQ_QuantizeActOp : DQ_Op<"quantize_act", [Pure,
-    AllTypesMatch<["input", "result"]>]> {
+    AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<DQ_GradientOpInterface>]> {
   let summary = "quantizes activations to the levels of a unipolar basis";
   let description = [{
     Clamps `input` below at 0 and replaces every element by the nearest of

@@ -5,6 +5,8 @@
 #include "dialects/dq/DQDialect.h"
 #include "dq/Conversion/Passes.h"
 #include "dq/Pipelines/Pipelines.h"
+#include "dq/Training/GradientOpInterface.h"
+#include "dq/Training/Passes.h"
 #include "dq/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -17,11 +19,13 @@ void mlir::dq::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
+  registerGradientExternalModels(registry);
 }
 
 void mlir::dq::registerAllPasses() {
   mlir::registerAllPasses();
   registerDQTransformsPasses();
   registerDQConversionPasses();
+  registerDQTrainingPasses();
   registerPipelines();
 }

@@ -1,0 +1,564 @@
+//===- TosaGradients.cpp - reverse-mode rules of TOSA ops -----------------===//
+//
+// External models of GradientOpInterface for the TOSA ops dq models use.
+// The backward computations are linalg on tensors. Convolution and pooling
+// adjoints use the classic form: dilate the output gradient by the stride,
+// pad it by the kernel extent, correlate with the flipped kernel, and crop
+// the forward padding.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Training/GradientOpInterface.h"
+#include "dq/Training/TensorMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/Matchers.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::dq;
+
+namespace {
+
+RankedTensorType tensorType(ArrayRef<int64_t> shape, Type element) {
+  return RankedTensorType::get(shape, element);
+}
+
+/// out[outMap] += x[xMap] * y[yMap] over an iteration space of `numDims`
+/// dims; `parallelDims` are those in `outMap`.
+Value sumOfProducts(OpBuilder &b, Location loc, Value x, AffineMap xMap,
+                    Value y, AffineMap yMap, AffineMap outMap,
+                    ArrayRef<int64_t> outShape) {
+  unsigned numDims = outMap.getNumDims();
+  SmallVector<utils::IteratorType> iterators(numDims,
+                                             utils::IteratorType::reduction);
+  for (AffineExpr e : outMap.getResults())
+    if (auto dim = dyn_cast<AffineDimExpr>(e))
+      iterators[dim.getPosition()] = utils::IteratorType::parallel;
+  Type element = cast<RankedTensorType>(x.getType()).getElementType();
+  auto type = tensorType(outShape, element);
+  Value init = math::splat(b, loc, type, 0.0);
+  auto generic = linalg::GenericOp::create(
+      b, loc, type, ValueRange{x, y}, ValueRange{init},
+      ArrayRef<AffineMap>{xMap, yMap, outMap}, iterators,
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
+        linalg::YieldOp::create(nb, l,
+                                arith::AddFOp::create(nb, l, a[2], p).getResult());
+      });
+  return generic.getResult(0);
+}
+
+/// Geometry of a 2-d sliding window over NHWC data.
+struct Window {
+  int64_t kh, kw, sh, sw, dh, dw, pt, pb, pl, pr;
+  int64_t extentH() const { return (kh - 1) * dh; }
+  int64_t extentW() const { return (kw - 1) * dw; }
+};
+
+/// The output gradient dilated by the stride and padded by the kernel
+/// extent so that the input gradient (in padded coordinates) is
+/// sum_k dyp[h + k * d] * flip(w)[k].
+Value spreadOutputGrad(OpBuilder &b, Location loc, Value dy, const Window &w,
+                       int64_t paddedH, int64_t paddedW) {
+  ArrayRef<int64_t> s = math::shapeOf(dy);
+  Value dilated = math::dilate(b, loc, dy, {1, w.sh, w.sw, 1});
+  int64_t bottom = paddedH - (s[1] - 1) * w.sh - 1;
+  int64_t right = paddedW - (s[2] - 1) * w.sw - 1;
+  return math::padZeros(b, loc, dilated, {0, w.extentH(), w.extentW(), 0},
+                        {0, bottom, right, 0});
+}
+
+/// Base for external models: fills `grads` with nulls and dispatches.
+template <typename Model, typename OpTy>
+struct Rule : public GradientOpInterface::ExternalModel<Model, OpTy> {
+  LogicalResult buildGradients(Operation *op, OpBuilder &b,
+                               ValueRange resultGrads, ArrayRef<bool> needed,
+                               SmallVectorImpl<Value> &grads) const {
+    grads.assign(op->getNumOperands(), Value());
+    return static_cast<const Model *>(this)->grad(cast<OpTy>(op), b,
+                                                  resultGrads, needed, grads);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, int Sign>
+struct AddSubRule : Rule<AddSubRule<OpTy, Sign>, OpTy> {
+  LogicalResult grad(OpTy op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    Location loc = op.getLoc();
+    Value dy = dys[0];
+    if (needed[0])
+      grads[0] = math::sumTo(b, loc, dy, math::shapeOf(op->getOperand(0)));
+    if (needed[1]) {
+      Value g = math::sumTo(b, loc, dy, math::shapeOf(op->getOperand(1)));
+      grads[1] = Sign > 0 ? g : math::scale(b, loc, g, -1.0);
+    }
+    return success();
+  }
+};
+
+struct MulRule : Rule<MulRule, tosa::MulOp> {
+  LogicalResult grad(tosa::MulOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    Location loc = op.getLoc();
+    Value x = op.getInput1(), y = op.getInput2(), dy = dys[0];
+    if (needed[0])
+      grads[0] = math::sumTo(b, loc, math::mul(b, loc, dy, y),
+                             math::shapeOf(x));
+    if (needed[1])
+      grads[1] = math::sumTo(b, loc, math::mul(b, loc, dy, x),
+                             math::shapeOf(y));
+    return success();
+  }
+};
+
+struct ClampRule : Rule<ClampRule, tosa::ClampOp> {
+  LogicalResult grad(tosa::ClampOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (!needed[0])
+      return success();
+    auto minAttr = dyn_cast<FloatAttr>(op.getMinValAttr());
+    auto maxAttr = dyn_cast<FloatAttr>(op.getMaxValAttr());
+    if (!minAttr || !maxAttr)
+      return op.emitError("gradient of tosa.clamp needs float bounds");
+    double lo = minAttr.getValueAsDouble(), hi = maxAttr.getValueAsDouble();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    // Pass-through strictly inside the bounds (PyTorch's relu/hardtanh).
+    grads[0] = math::map(
+        b, loc, {op.getInput(), dys[0]}, type,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Type t = a[0].getType();
+          Value loV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, lo));
+          Value hiV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, hi));
+          Value inside = arith::AndIOp::create(
+              nb, l,
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], loV),
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, a[0], hiV));
+          Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, 0));
+          return arith::SelectOp::create(nb, l, inside, a[1], zero);
+        });
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+struct ReshapeRule : Rule<ReshapeRule, tosa::ReshapeOp> {
+  LogicalResult grad(tosa::ReshapeOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (needed[0])
+      grads[0] = math::reshape(b, op.getLoc(), dys[0],
+                               math::shapeOf(op.getInput1()));
+    return success();
+  }
+};
+
+struct TransposeRule : Rule<TransposeRule, tosa::TransposeOp> {
+  LogicalResult grad(tosa::TransposeOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (!needed[0])
+      return success();
+    ArrayRef<int32_t> perms = op.getPerms();
+    SmallVector<int64_t> inverse(perms.size());
+    for (auto [i, p] : llvm::enumerate(perms))
+      inverse[p] = i;
+    grads[0] = math::transpose(b, op.getLoc(), dys[0], inverse);
+    return success();
+  }
+};
+
+static FailureOr<SmallVector<int64_t>> constShape(Operation *op, Value v) {
+  DenseElementsAttr attr;
+  auto shapeOp = v.getDefiningOp<tosa::ConstShapeOp>();
+  if (!shapeOp || !(attr = dyn_cast<DenseElementsAttr>(shapeOp.getValues())))
+    return op->emitError() << "gradient of '" << op->getName()
+                           << "' needs constant shape operands";
+  SmallVector<int64_t> values;
+  for (const APInt &v : attr.getValues<APInt>())
+    values.push_back(v.getSExtValue());
+  return values;
+}
+
+struct SliceRule : Rule<SliceRule, tosa::SliceOp> {
+  LogicalResult grad(tosa::SliceOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (!needed[0])
+      return success();
+    auto start = constShape(op, op.getStart());
+    if (failed(start))
+      return failure();
+    grads[0] = math::insertIntoZeros(b, op.getLoc(), dys[0],
+                                     math::shapeOf(op.getInput1()), *start);
+    return success();
+  }
+};
+
+struct ConcatRule : Rule<ConcatRule, tosa::ConcatOp> {
+  LogicalResult grad(tosa::ConcatOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    int64_t axis = op.getAxis();
+    int64_t offset = 0;
+    for (auto [i, input] : llvm::enumerate(op.getInput1())) {
+      ArrayRef<int64_t> shape = math::shapeOf(input);
+      if (needed[i]) {
+        SmallVector<int64_t> offsets(shape.size(), 0);
+        offsets[axis] = offset;
+        grads[i] = math::slice(b, op.getLoc(), dys[0], offsets, shape);
+      }
+      offset += shape[axis];
+    }
+    return success();
+  }
+};
+
+struct ReduceSumRule : Rule<ReduceSumRule, tosa::ReduceSumOp> {
+  LogicalResult grad(tosa::ReduceSumOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (!needed[0])
+      return success();
+    auto type = cast<RankedTensorType>(op.getInput().getType());
+    // keep-dims result: broadcast back over the reduced axis.
+    grads[0] = math::map(b, op.getLoc(), {dys[0]}, type,
+                         [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+struct MatMulRule : Rule<MatMulRule, tosa::MatMulOp> {
+  LogicalResult grad(tosa::MatMulOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    Location loc = op.getLoc();
+    Value a = op.getA(), w = op.getB(), dy = dys[0];
+    if (needed[0])
+      grads[0] = math::batchMatmul(b, loc, dy,
+                                   math::transpose(b, loc, w, {0, 2, 1}));
+    if (needed[1])
+      grads[1] = math::batchMatmul(b, loc,
+                                   math::transpose(b, loc, a, {0, 2, 1}), dy);
+    return success();
+  }
+};
+
+Window windowOf(ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+                ArrayRef<int64_t> dilation, ArrayRef<int64_t> pad) {
+  return Window{kernel[0], kernel[1], stride[0], stride[1],
+                dilation.empty() ? 1 : dilation[0],
+                dilation.empty() ? 1 : dilation[1],
+                pad[0], pad[1], pad[2], pad[3]};
+}
+
+/// `x` reversed along dimensions `dimA` and `dimB` (the kernel's spatial
+/// dims).
+Value flipKernel(OpBuilder &b, Location loc, Value x, unsigned dimA,
+                 unsigned dimB) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = math::shapeOf(x);
+  SmallVector<AffineExpr> exprs;
+  for (unsigned i = 0; i < shape.size(); ++i) {
+    AffineExpr dim = getAffineDimExpr(i, ctx);
+    exprs.push_back(i == dimA || i == dimB
+                        ? getAffineConstantExpr(shape[i] - 1, ctx) - dim
+                        : dim);
+  }
+  auto type = cast<RankedTensorType>(x.getType());
+  Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  SmallVector<utils::IteratorType> iterators(shape.size(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{x}, ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::get(shape.size(), 0, exprs, ctx),
+                                 b.getMultiDimIdentityMap(shape.size())},
+             iterators,
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(nb, l, a[0]);
+             })
+      .getResult(0);
+}
+
+/// [KH, KW] constant of window positions, pos(kh, kw) = kh * KW + kw, or
+/// its flip when `flipped`: (KH-1-kh) * KW + (KW-1-kw).
+Value windowPositions(OpBuilder &b, Location loc, int64_t kh, int64_t kw,
+                      bool flipped) {
+  SmallVector<float> values;
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j)
+      values.push_back(flipped ? (kh - 1 - i) * kw + (kw - 1 - j)
+                               : i * kw + j);
+  auto type = tensorType({kh, kw}, b.getF32Type());
+  return arith::ConstantOp::create(b, loc, type,
+                                   DenseElementsAttr::get(type, ArrayRef(values)));
+}
+
+/// Input gradient of an NHWC convolution (depthwise: weight [KH,KW,C,1]).
+Value convInputGrad(OpBuilder &b, Location loc, Value dy, Value weight,
+                    ArrayRef<int64_t> inputShape, const Window &w,
+                    bool depthwise) {
+  MLIRContext *ctx = b.getContext();
+  int64_t paddedH = inputShape[1] + w.pt + w.pb;
+  int64_t paddedW = inputShape[2] + w.pl + w.pr;
+  Value dyp = spreadOutputGrad(b, loc, dy, w, paddedH, paddedW);
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto c = [&](int64_t v) { return getAffineConstantExpr(v, ctx); };
+  SmallVector<int64_t> outShape = {inputShape[0], paddedH, paddedW,
+                                   inputShape[3]};
+  // Kernel dims as plain loop dims keep the indexing maps invertible.
+  Value flipped = depthwise ? flipKernel(b, loc, weight, 0, 1)
+                            : flipKernel(b, loc, weight, 1, 2);
+  Value dxPadded;
+  if (!depthwise) {
+    // dims: n h w c kh kw o
+    AffineMap dyMap = AffineMap::get(
+        7, 0, {d(0), d(1) + d(4) * w.dh, d(2) + d(5) * w.dw, d(6)}, ctx);
+    AffineMap wMap = AffineMap::get(7, 0, {d(6), d(4), d(5), d(3)}, ctx);
+    AffineMap outMap = AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    dxPadded =
+        sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
+  } else {
+    // dims: n h w c kh kw
+    AffineMap dyMap = AffineMap::get(
+        6, 0, {d(0), d(1) + d(4) * w.dh, d(2) + d(5) * w.dw, d(3)}, ctx);
+    AffineMap wMap = AffineMap::get(6, 0, {d(4), d(5), d(3), c(0)}, ctx);
+    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    dxPadded =
+        sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
+  }
+  return math::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inputShape);
+}
+
+/// Weight gradient of an NHWC convolution.
+Value convWeightGrad(OpBuilder &b, Location loc, Value dy, Value input,
+                     ArrayRef<int64_t> weightShape, const Window &w,
+                     bool depthwise) {
+  MLIRContext *ctx = b.getContext();
+  Value xp = math::padZeros(b, loc, input, {0, w.pt, w.pl, 0},
+                            {0, w.pb, w.pr, 0});
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  if (!depthwise) {
+    // dims: o kh kw c n oh ow
+    AffineMap dyMap = AffineMap::get(7, 0, {d(4), d(5), d(6), d(0)}, ctx);
+    AffineMap xMap = AffineMap::get(
+        7, 0, {d(4), d(5) * w.sh + d(1) * w.dh, d(6) * w.sw + d(2) * w.dw, d(3)},
+        ctx);
+    AffineMap outMap = AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    return sumOfProducts(b, loc, dy, dyMap, xp, xMap, outMap, weightShape);
+  }
+  // dims: kh kw c n oh ow; weight [KH, KW, C, 1]
+  AffineMap dyMap = AffineMap::get(6, 0, {d(3), d(4), d(5), d(2)}, ctx);
+  AffineMap xMap = AffineMap::get(
+      6, 0, {d(3), d(4) * w.sh + d(0) * w.dh, d(5) * w.sw + d(1) * w.dw, d(2)},
+      ctx);
+  AffineMap outMap = AffineMap::get(
+      6, 0, {d(0), d(1), d(2), getAffineConstantExpr(0, ctx)}, ctx);
+  return sumOfProducts(b, loc, dy, dyMap, xp, xMap, outMap, weightShape);
+}
+
+template <typename ConvOp, bool Depthwise>
+struct ConvRule : Rule<ConvRule<ConvOp, Depthwise>, ConvOp> {
+  LogicalResult grad(ConvOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    Location loc = op.getLoc();
+    Value dy = dys[0];
+    ArrayRef<int64_t> weightShape = math::shapeOf(op.getWeight());
+    if (Depthwise && weightShape[3] != 1)
+      return op.emitError("gradient of tosa.depthwise_conv2d supports "
+                          "channel multiplier 1 only");
+    int64_t kh = Depthwise ? weightShape[0] : weightShape[1];
+    int64_t kw = Depthwise ? weightShape[1] : weightShape[2];
+    Window w = windowOf({kh, kw}, op.getStride(), op.getDilation(),
+                        op.getPad());
+    if (needed[0])
+      grads[0] = convInputGrad(b, loc, dy, op.getWeight(),
+                               math::shapeOf(op.getInput()), w, Depthwise);
+    if (needed[1])
+      grads[1] = convWeightGrad(b, loc, dy, op.getInput(), weightShape, w,
+                                Depthwise);
+    if (needed[2])
+      grads[2] = math::sumPerChannel(b, loc, dy, 3);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
+  LogicalResult grad(tosa::AvgPool2dOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (!needed[0])
+      return success();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    ArrayRef<int64_t> inShape = math::shapeOf(op.getInput());
+    ArrayRef<int64_t> outShape = math::shapeOf(op.getOutput());
+    Window w = windowOf(op.getKernel(), op.getStride(), {}, op.getPad());
+    // TOSA divides by the number of window elements that are not padding.
+    auto countAlong = [](int64_t o, int64_t k, int64_t s, int64_t pad,
+                         int64_t size) {
+      int64_t start = o * s - pad;
+      int64_t lo = std::max<int64_t>(start, 0);
+      int64_t hi = std::min<int64_t>(start + k, size);
+      return std::max<int64_t>(hi - lo, 1);
+    };
+    SmallVector<float> inverse;
+    for (int64_t oh = 0; oh < outShape[1]; ++oh)
+      for (int64_t ow = 0; ow < outShape[2]; ++ow)
+        inverse.push_back(
+            1.0f / (countAlong(oh, w.kh, w.sh, w.pt, inShape[1]) *
+                    countAlong(ow, w.kw, w.sw, w.pl, inShape[2])));
+    auto countType = tensorType({1, outShape[1], outShape[2], 1},
+                                b.getF32Type());
+    Value inv = arith::ConstantOp::create(
+        b, loc, countType, DenseElementsAttr::get(countType, ArrayRef(inverse)));
+    Value scaled = math::mul(b, loc, dys[0], inv);
+    int64_t paddedH = inShape[1] + w.pt + w.pb;
+    int64_t paddedW = inShape[2] + w.pl + w.pr;
+    Value dyp = spreadOutputGrad(b, loc, scaled, w, paddedH, paddedW);
+    // dims: n h w c kh kw
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineMap dyMap =
+        AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
+    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    SmallVector<int64_t> padded = {inShape[0], paddedH, paddedW, inShape[3]};
+    Value ones = math::splat(b, loc, tensorType({w.kh, w.kw}, b.getF32Type()),
+                             1.0);
+    AffineMap onesMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
+    Value dxPadded =
+        sumOfProducts(b, loc, dyp, dyMap, ones, onesMap, outMap, padded);
+    grads[0] = math::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inShape);
+    return success();
+  }
+};
+
+struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
+  LogicalResult grad(tosa::MaxPool2dOp op, OpBuilder &b, ValueRange dys,
+                     ArrayRef<bool> needed,
+                     SmallVectorImpl<Value> &grads) const {
+    if (!needed[0])
+      return success();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    ArrayRef<int64_t> inShape = math::shapeOf(op.getInput());
+    ArrayRef<int64_t> outShape = math::shapeOf(op.getOutput());
+    Window w = windowOf(op.getKernel(), op.getStride(), {}, op.getPad());
+    Type f32 = b.getF32Type();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+
+    // 1. Window position (kh * KW + kw) of the first maximum, as f32.
+    int64_t paddedH = inShape[1] + w.pt + w.pb;
+    int64_t paddedW = inShape[2] + w.pl + w.pr;
+    SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(w.pt),
+                                     b.getIndexAttr(w.pl), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> high = {b.getIndexAttr(0), b.getIndexAttr(w.pb),
+                                      b.getIndexAttr(w.pr), b.getIndexAttr(0)};
+    Value negInf = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    Value xp = tensor::PadOp::create(
+        b, loc, tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32),
+        op.getInput(), low, high, negInf);
+    auto outType = tensorType(outShape, f32);
+    Value bestInit = math::splat(b, loc, outType,
+                                 -std::numeric_limits<float>::infinity());
+    Value argInit = math::splat(b, loc, outType, -1.0);
+    // dims: n oh ow c kh kw
+    AffineMap xMap = AffineMap::get(
+        6, 0, {d(0), d(1) * w.sh + d(4), d(2) * w.sw + d(5), d(3)}, ctx);
+    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+    iterators.append(2, utils::IteratorType::reduction);
+    Value positions = windowPositions(b, loc, w.kh, w.kw, /*flipped=*/false);
+    AffineMap kernelMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
+    auto argmax = linalg::GenericOp::create(
+        b, loc, TypeRange{outType, outType}, ValueRange{xp, positions},
+        ValueRange{bestInit, argInit},
+        ArrayRef<AffineMap>{xMap, kernelMap, outMap, outMap}, iterators,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          // Strictly greater: the first maximum in window order wins.
+          Value better =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[2]);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{arith::SelectOp::create(nb, l, better, a[0], a[2]),
+                         arith::SelectOp::create(nb, l, better, a[1], a[3])});
+        });
+    Value arg = argmax.getResult(1);
+
+    // 2. Route each output gradient to its window's maximum.
+    Value dyp = spreadOutputGrad(b, loc, dys[0], w, paddedH, paddedW);
+    Value argp = spreadOutputGrad(b, loc, arg, w, paddedH, paddedW);
+    AffineMap spreadMap = AffineMap::get(
+        6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
+    auto paddedType = tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32);
+    Value init = math::splat(b, loc, paddedType, 0.0);
+    SmallVector<utils::IteratorType> iters2(4, utils::IteratorType::parallel);
+    iters2.append(2, utils::IteratorType::reduction);
+    // The window whose spread gradient sits at offset (kh, kw) from here
+    // reads this element at its position (KH-1-kh) * KW + (KW-1-kw).
+    Value flippedPositions =
+        windowPositions(b, loc, w.kh, w.kw, /*flipped=*/true);
+    auto route = linalg::GenericOp::create(
+        b, loc, paddedType, ValueRange{dyp, argp, flippedPositions},
+        ValueRange{init},
+        ArrayRef<AffineMap>{spreadMap, spreadMap, kernelMap, outMap}, iters2,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value hit =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[1], a[2]);
+          Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+          Value add = arith::SelectOp::create(nb, l, hit, a[0], zero);
+          linalg::YieldOp::create(
+              nb, l, arith::AddFOp::create(nb, l, a[3], add).getResult());
+        });
+    grads[0] = math::slice(b, loc, route.getResult(0), {0, w.pt, w.pl, 0},
+                           inShape);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::dq::registerGradientExternalModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, tosa::TosaDialect *) {
+    tosa::AddOp::attachInterface<AddSubRule<tosa::AddOp, 1>>(*ctx);
+    tosa::SubOp::attachInterface<AddSubRule<tosa::SubOp, -1>>(*ctx);
+    tosa::MulOp::attachInterface<MulRule>(*ctx);
+    tosa::ClampOp::attachInterface<ClampRule>(*ctx);
+    tosa::ReshapeOp::attachInterface<ReshapeRule>(*ctx);
+    tosa::TransposeOp::attachInterface<TransposeRule>(*ctx);
+    tosa::SliceOp::attachInterface<SliceRule>(*ctx);
+    tosa::ConcatOp::attachInterface<ConcatRule>(*ctx);
+    tosa::ReduceSumOp::attachInterface<ReduceSumRule>(*ctx);
+    tosa::MatMulOp::attachInterface<MatMulRule>(*ctx);
+    tosa::Conv2DOp::attachInterface<ConvRule<tosa::Conv2DOp, false>>(*ctx);
+    tosa::DepthwiseConv2DOp::attachInterface<
+        ConvRule<tosa::DepthwiseConv2DOp, true>>(*ctx);
+    tosa::AvgPool2dOp::attachInterface<AvgPoolRule>(*ctx);
+    tosa::MaxPool2dOp::attachInterface<MaxPoolRule>(*ctx);
+  });
+}
