@@ -11,7 +11,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "DQ"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test", ".py"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dq_obj_root, "test")
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
@@ -25,6 +25,12 @@ config.substitutions.append(("%python", python))
 config.substitutions.append(("%dq_src", config.dq_src_root))
 config.substitutions.append(("%dq_bin", config.dq_tools_dir))
 config.environment["PYTHONPATH"] = os.path.join(config.dq_src_root, "python")
+
+# Finite-difference check of every function's reverse-mode gradient.
+config.substitutions.append(
+    ("%gradcheck", "{} {} --dq-opt {}".format(
+        python, os.path.join(config.dq_src_root, "python", "tools", "gradcheck.py"),
+        os.path.join(config.dq_tools_dir, "dq-opt"))))
 
 runner_libs = ",".join(
     os.path.join(config.llvm_lib_dir, name)
@@ -47,6 +53,8 @@ def python_has(module):
 
 if python_has("torch"):
     config.available_features.add("torch")
+if python_has("numpy"):
+    config.available_features.add("numpy")
 if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
     config.available_features.add("mlir-runner")
 if config.enable_unittests:

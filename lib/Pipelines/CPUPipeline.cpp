@@ -36,6 +36,9 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
+  // Returned constants and arguments are cloned by the deallocation
+  // pipeline; lower those clones too.
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   if (options.emitCInterface)
     pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
