@@ -4,6 +4,10 @@
 #include "dq/Training/TensorMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::dq;
@@ -27,15 +31,15 @@ LogicalResult QuantizeActOp::buildGradients(OpBuilder &b,
   // positive basis values.
   Location loc = getLoc();
   auto basisType = getBasis().getType();
-  Value positive = math::map(
+  Value positive = tensormath::map(
       b, loc, {getBasis()}, basisType,
       [](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value zero = arith::ConstantOp::create(
             nb, l, nb.getFloatAttr(a[0].getType(), 0.0));
         return arith::MaximumFOp::create(nb, l, a[0], zero);
       });
-  Value top = math::sumTo(b, loc, positive, {});
-  grads[0] = math::map(
+  Value top = tensormath::sumTo(b, loc, positive, {});
+  grads[0] = tensormath::map(
       b, loc, {getInput(), resultGrads[0], top}, getInput().getType(),
       [](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value pass = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLE,
@@ -43,6 +47,124 @@ LogicalResult QuantizeActOp::buildGradients(OpBuilder &b,
         Value zero = arith::ConstantOp::create(
             nb, l, nb.getFloatAttr(a[0].getType(), 0.0));
         return arith::SelectOp::create(nb, l, pass, a[1], zero);
+      });
+  return success();
+}
+
+/// `v` ([C]) reshaped to broadcast along `axis` of a rank-`rank` tensor.
+static Value alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
+                       int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = tensormath::shapeOf(v)[0];
+  return tensormath::reshape(b, loc, v, shape);
+}
+
+LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
+                                               ValueRange resultGrads,
+                                               ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &grads) {
+  grads.assign(getOperation()->getNumOperands(), Value());
+  if (resultGrads[1] || resultGrads[2])
+    return emitOpError("gradients through the batch statistics results are "
+                       "not supported");
+  Location loc = getLoc();
+  int64_t axis = getAxis();
+  auto type = getInput().getType();
+  int64_t rank = type.getRank();
+  double count = static_cast<double>(type.getNumElements()) /
+                 static_cast<double>(type.getDimSize(axis));
+  double epsilon = getEpsilon().convertToDouble();
+  Value dy = resultGrads[0];
+  // x_hat = (x - mean) / sqrt(var + eps), recomputed from the results.
+  Value invStd = tensormath::map(
+      b, loc, {getBatchVar()}, getBatchVar().getType(),
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value eps = arith::ConstantOp::create(
+            nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
+        return math::RsqrtOp::create(nb, l,
+                                     arith::AddFOp::create(nb, l, a[0], eps));
+      });
+  Value meanB = alongAxis(b, loc, getBatchMean(), axis, rank);
+  Value invStdB = alongAxis(b, loc, invStd, axis, rank);
+  Value xHat = tensormath::mul(b, loc, tensormath::sub(b, loc, getInput(), meanB), invStdB);
+  Value sumDy = tensormath::sumPerChannel(b, loc, dy, axis);
+  Value sumDyXHat = tensormath::sumPerChannel(b, loc, tensormath::mul(b, loc, dy, xHat),
+                                        axis);
+  if (needed[2])
+    grads[2] = sumDy;
+  if (needed[1])
+    grads[1] = sumDyXHat;
+  if (needed[0]) {
+    // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
+    Value meanDy = alongAxis(b, loc, tensormath::scale(b, loc, sumDy, 1.0 / count),
+                             axis, rank);
+    Value meanDyXHat = alongAxis(
+        b, loc, tensormath::scale(b, loc, sumDyXHat, 1.0 / count), axis, rank);
+    Value scaleB = alongAxis(b, loc, tensormath::mul(b, loc, getGamma(), invStd),
+                             axis, rank);
+    Value centered = tensormath::sub(b, loc, tensormath::sub(b, loc, dy, meanDy),
+                               tensormath::mul(b, loc, xHat, meanDyXHat));
+    grads[0] = tensormath::mul(b, loc, centered, scaleB);
+  }
+  return success();
+}
+
+LogicalResult
+SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange resultGrads,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &grads) {
+  grads.assign(getOperation()->getNumOperands(), Value());
+  if (!needed[0])
+    return success();
+  Location loc = getLoc();
+  auto type = getLogits().getType();
+  int64_t batch = type.getDimSize(0);
+  Type f32 = type.getElementType();
+  // Row max and sum of exponentials, then (softmax - onehot) * dloss / N.
+  auto rowType = RankedTensorType::get({batch, 1}, f32);
+  Value rowMax;
+  {
+    // max over classes: a keep-dims reduction with maximumf.
+    MLIRContext *ctx = b.getContext();
+    Value init = tensormath::splat(b, loc, rowType,
+                             -std::numeric_limits<double>::infinity());
+    auto generic = linalg::GenericOp::create(
+        b, loc, rowType, ValueRange{getLogits()}, ValueRange{init},
+        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2),
+                            AffineMap::get(2, 0,
+                                           {getAffineDimExpr(0, ctx),
+                                            getAffineConstantExpr(0, ctx)},
+                                           ctx)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction},
+        [](OpBuilder &nb, Location l, ValueRange a) {
+          linalg::YieldOp::create(
+              nb, l, arith::MaximumFOp::create(nb, l, a[0], a[1]).getResult());
+        });
+    rowMax = generic.getResult(0);
+  }
+  Value shiftedExp = tensormath::map(
+      b, loc, {getLogits(), rowMax}, type,
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return math::ExpOp::create(nb, l,
+                                   arith::SubFOp::create(nb, l, a[0], a[1]));
+      });
+  Value rowSum = tensormath::sumTo(b, loc, shiftedExp, {batch, 1});
+  Value scale = tensormath::scale(b, loc, resultGrads[0], 1.0 / batch);
+  Value labels = tensormath::reshape(b, loc, getLabels(), {batch, 1});
+  grads[0] = tensormath::map(
+      b, loc, {shiftedExp, rowSum, labels, scale}, type,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value softmax = arith::DivFOp::create(nb, l, a[0], a[1]);
+        Value column = arith::IndexCastOp::create(
+            nb, l, nb.getI32Type(), linalg::IndexOp::create(nb, l, 1));
+        Value isLabel = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                              column, a[2]);
+        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0));
+        Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0));
+        Value onehot = arith::SelectOp::create(nb, l, isLabel, one, zero);
+        return arith::MulFOp::create(
+            nb, l, arith::SubFOp::create(nb, l, softmax, onehot), a[3]);
       });
   return success();
 }

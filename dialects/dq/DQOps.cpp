@@ -194,3 +194,101 @@ LogicalResult FitLevelsOp::verify() {
     return emitOpError() << "ridge must be positive, got " << ridge;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Batch norm
+//===----------------------------------------------------------------------===//
+
+/// Per-channel operands are rank 1 with one value per channel along `axis`.
+static LogicalResult verifyPerChannel(Operation *op, RankedTensorType data,
+                                      int64_t axis, Value operand,
+                                      StringRef name) {
+  auto type = cast<RankedTensorType>(operand.getType());
+  if (type.getRank() != 1 ||
+      dimsDisagree(type.getDimSize(0), data.getDimSize(axis)))
+    return op->emitOpError() << name << " must have one value per channel ("
+                             << data.getDimSize(axis) << " along axis "
+                             << axis << "), got " << type;
+  return success();
+}
+
+static LogicalResult verifyEpsilon(Operation *op, double epsilon) {
+  if (!(epsilon > 0.0))
+    return op->emitOpError() << "epsilon must be positive, got " << epsilon;
+  return success();
+}
+
+LogicalResult BatchNormOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, getAxis(), input, "input")) ||
+      failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
+    return failure();
+  SmallVector<Value> values = {getGamma(), getBeta(), getMean(), getVar()};
+  SmallVector<StringRef> names = {"gamma", "beta", "mean", "var"};
+  for (auto [value, name] : llvm::zip(values, names))
+    if (failed(verifyPerChannel(*this, input, getAxis(), value, name)))
+      return failure();
+  return success();
+}
+
+LogicalResult BatchNormTrainOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, getAxis(), input, "input")) ||
+      failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
+    return failure();
+  SmallVector<Value> values = {getGamma(), getBeta(), getBatchMean(),
+                               getBatchVar()};
+  SmallVector<StringRef> names = {"gamma", "beta", "batch_mean", "batch_var"};
+  for (auto [value, name] : llvm::zip(values, names))
+    if (failed(verifyPerChannel(*this, input, getAxis(), value, name)))
+      return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Loss and metrics
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyLogitsLabels(Operation *op, Value logits,
+                                        Value labels) {
+  auto l = cast<RankedTensorType>(logits.getType());
+  auto y = cast<RankedTensorType>(labels.getType());
+  if (l.getRank() != 2)
+    return op->emitOpError() << "logits must be [batch x classes], got " << l;
+  if (y.getRank() != 1 || dimsDisagree(y.getDimSize(0), l.getDimSize(0)))
+    return op->emitOpError() << "labels must be [batch] with batch "
+                             << l.getDimSize(0) << ", got " << y;
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyOp::verify() {
+  return verifyLogitsLabels(*this, getLogits(), getLabels());
+}
+
+LogicalResult CountCorrectOp::verify() {
+  return verifyLogitsLabels(*this, getLogits(), getLabels());
+}
+
+//===----------------------------------------------------------------------===//
+// ChannelWeightsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ChannelWeightsOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, getAxis(), input, "input")) ||
+      failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
+    return failure();
+  int64_t bits;
+  if (failed(verifyBasis(*this, getBasis().getType(), input, getAxis(),
+                         Encoding::Unipolar, "basis", bits)))
+    return failure();
+  double trim = getTrim().convertToDouble();
+  if (!(trim >= 0.0 && trim < 1.0))
+    return emitOpError() << "trim must be in [0, 1), got " << trim;
+  auto result = getWeights().getType();
+  if (result.getRank() != 1 ||
+      dimsDisagree(result.getDimSize(0), input.getDimSize(getAxis())))
+    return emitOpError() << "result must have one weight per channel ("
+                         << input.getDimSize(getAxis()) << "), got " << result;
+  return success();
+}

@@ -182,4 +182,148 @@ def DQ_FitLevelsOp : DQ_Op<"fit_levels", [Pure,
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// batch_norm / batch_norm_train
+//===----------------------------------------------------------------------===//
+
+def DQ_BatchNormOp : DQ_Op<"batch_norm", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "batch normalization with running statistics (inference)";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * gamma + beta` per channel along
+    `axis`; `gamma`, `beta`, `mean` and `var` have one value per channel.
+    This is the model-IR form of batch norm: the training graph replaces it
+    by `dq.batch_norm_train` (batch statistics) and updates `mean` and `var`
+    as running averages.
+
+    ```mlir
+    %y = dq.batch_norm %x, %gamma, %beta, %mean, %var axis = 3
+           epsilon = 1.000000e-05
+           : (tensor<4x8x8x16xf32>, tensor<16xf32>, tensor<16xf32>,
+              tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x8x16xf32>
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$input, DQ_FloatTensor:$gamma,
+                       DQ_FloatTensor:$beta, DQ_FloatTensor:$mean,
+                       DQ_FloatTensor:$var, I64Attr:$axis,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs DQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta `,` $mean `,` $var `axis` `=` $axis
+    `epsilon` `=` $epsilon attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def DQ_BatchNormTrainOp : DQ_Op<"batch_norm_train", [Pure,
+    AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<DQ_GradientOpInterface>]> {
+  let summary = "batch normalization with batch statistics (training)";
+  let description = [{
+    Normalizes with the statistics of the batch: per channel along `axis`,
+    `batch_mean` and the biased `batch_var` over every other dimension;
+    `result = (x - batch_mean) / sqrt(batch_var + epsilon) * gamma + beta`.
+    The statistics are results so the training graph can update the running
+    averages. Differentiable in `input`, `gamma` and `beta` (through the
+    statistics).
+
+    ```mlir
+    %y, %m, %v = dq.batch_norm_train %x, %gamma, %beta axis = 3
+                   epsilon = 1.000000e-05
+                   : (tensor<4x8x8x16xf32>, tensor<16xf32>, tensor<16xf32>)
+                     -> (tensor<4x8x8x16xf32>, tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$input, DQ_FloatTensor:$gamma,
+                       DQ_FloatTensor:$beta, I64Attr:$axis,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs DQ_FloatTensor:$result, DQ_FloatTensor:$batch_mean,
+                      DQ_FloatTensor:$batch_var);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta `axis` `=` $axis `epsilon` `=` $epsilon
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// softmax_cross_entropy / count_correct
+//===----------------------------------------------------------------------===//
+
+def DQ_SoftmaxCrossEntropyOp : DQ_Op<"softmax_cross_entropy", [Pure,
+    DeclareOpInterfaceMethods<DQ_GradientOpInterface>]> {
+  let summary = "mean softmax cross-entropy of logits against labels";
+  let description = [{
+    `mean_n (logsumexp(logits[n, :]) - logits[n, labels[n]])`, computed
+    stably (max-shifted). Labels outside `[0, classes)` contribute a NaN,
+    so bad data cannot train silently. Gradient in `logits`:
+    `(softmax(logits) - onehot(labels)) / N` times the loss gradient.
+
+    ```mlir
+    %loss = dq.softmax_cross_entropy %logits, %labels
+              : (tensor<128x10xf32>, tensor<128xi32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$logits,
+                       RankedTensorOf<[I32]>:$labels);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = [{
+    $logits `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def DQ_CountCorrectOp : DQ_Op<"count_correct", [Pure]> {
+  let summary = "number of rows whose arg-max is the label";
+  let description = [{
+    `#{n : argmax(logits[n, :]) = labels[n]}`, the first maximum on ties.
+
+    ```mlir
+    %correct = dq.count_correct %logits, %labels
+                 : (tensor<128x10xf32>, tensor<128xi32>) -> tensor<i32>
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$logits,
+                       RankedTensorOf<[I32]>:$labels);
+  let results = (outs 0DTensorOf<[I32]>:$correct);
+  let assemblyFormat = [{
+    $logits `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// channel_weights
+//===----------------------------------------------------------------------===//
+
+def DQ_ChannelWeightsOp : DQ_Op<"channel_weights", [Pure]> {
+  let summary = "per-channel weights of the channel-aware activation fit";
+  let description = [{
+    For activations `x` with channels along `axis` and the unipolar basis
+    `basis`: `w_c = 1 / (mean(x_c^2) + epsilon)`, normalized so the weights
+    average 1. With `trim = rho > 0`, the `floor(rho * C)` channels with the
+    largest relative quantization error
+    `mean((x_c - q(x_c))^2) / (mean(x_c^2) + epsilon)` get weight 0 (`q`:
+    `dq.quantize_act` with `basis`; a channel ranks above another with equal
+    error when its index is lower). The normalization uses all channels,
+    before trimming.
+
+    ```mlir
+    %w = dq.channel_weights %x, %u axis = 3 trim = 1.250000e-01
+           epsilon = 1.000000e-08
+           : (tensor<4x8x8x16xf32>, tensor<2xf32>) -> tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins DQ_FloatTensor:$input, DQ_FloatTensor:$basis,
+                       I64Attr:$axis,
+                       DefaultValuedAttr<F64Attr, "0.0">:$trim,
+                       DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon);
+  let results = (outs DQ_FloatTensor:$weights);
+  let assemblyFormat = [{
+    $input `,` $basis `axis` `=` $axis `trim` `=` $trim `epsilon` `=`
+    $epsilon attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DQ_OPS_TD

@@ -49,7 +49,7 @@ mlir::dq::buildReverseMode(OpBuilder &builder, Block &block,
   auto accumulate = [&](Value value, Value grad) {
     Value &slot = grads[value];
     Location loc = value.getLoc();
-    slot = slot ? math::add(builder, loc, slot, grad) : grad;
+    slot = slot ? tensormath::add(builder, loc, slot, grad) : grad;
   };
   for (auto [output, grad] : llvm::zip(outputs, outputGrads))
     accumulate(output, grad);
@@ -97,7 +97,7 @@ mlir::dq::buildReverseMode(OpBuilder &builder, Block &block,
   SmallVector<Value> result;
   for (Value input : inputs) {
     Value grad = grads.lookup(input);
-    result.push_back(grad ? grad : math::zerosLike(builder, input.getLoc(), input));
+    result.push_back(grad ? grad : tensormath::zerosLike(builder, input.getLoc(), input));
   }
   return result;
 }

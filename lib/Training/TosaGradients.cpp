@@ -42,7 +42,7 @@ Value sumOfProducts(OpBuilder &b, Location loc, Value x, AffineMap xMap,
       iterators[dim.getPosition()] = utils::IteratorType::parallel;
   Type element = cast<RankedTensorType>(x.getType()).getElementType();
   auto type = tensorType(outShape, element);
-  Value init = math::splat(b, loc, type, 0.0);
+  Value init = tensormath::splat(b, loc, type, 0.0);
   auto generic = linalg::GenericOp::create(
       b, loc, type, ValueRange{x, y}, ValueRange{init},
       ArrayRef<AffineMap>{xMap, yMap, outMap}, iterators,
@@ -66,11 +66,11 @@ struct Window {
 /// sum_k dyp[h + k * d] * flip(w)[k].
 Value spreadOutputGrad(OpBuilder &b, Location loc, Value dy, const Window &w,
                        int64_t paddedH, int64_t paddedW) {
-  ArrayRef<int64_t> s = math::shapeOf(dy);
-  Value dilated = math::dilate(b, loc, dy, {1, w.sh, w.sw, 1});
+  ArrayRef<int64_t> s = tensormath::shapeOf(dy);
+  Value dilated = tensormath::dilate(b, loc, dy, {1, w.sh, w.sw, 1});
   int64_t bottom = paddedH - (s[1] - 1) * w.sh - 1;
   int64_t right = paddedW - (s[2] - 1) * w.sw - 1;
-  return math::padZeros(b, loc, dilated, {0, w.extentH(), w.extentW(), 0},
+  return tensormath::padZeros(b, loc, dilated, {0, w.extentH(), w.extentW(), 0},
                         {0, bottom, right, 0});
 }
 
@@ -98,10 +98,10 @@ struct AddSubRule : Rule<AddSubRule<OpTy, Sign>, OpTy> {
     Location loc = op.getLoc();
     Value dy = dys[0];
     if (needed[0])
-      grads[0] = math::sumTo(b, loc, dy, math::shapeOf(op->getOperand(0)));
+      grads[0] = tensormath::sumTo(b, loc, dy, tensormath::shapeOf(op->getOperand(0)));
     if (needed[1]) {
-      Value g = math::sumTo(b, loc, dy, math::shapeOf(op->getOperand(1)));
-      grads[1] = Sign > 0 ? g : math::scale(b, loc, g, -1.0);
+      Value g = tensormath::sumTo(b, loc, dy, tensormath::shapeOf(op->getOperand(1)));
+      grads[1] = Sign > 0 ? g : tensormath::scale(b, loc, g, -1.0);
     }
     return success();
   }
@@ -114,11 +114,11 @@ struct MulRule : Rule<MulRule, tosa::MulOp> {
     Location loc = op.getLoc();
     Value x = op.getInput1(), y = op.getInput2(), dy = dys[0];
     if (needed[0])
-      grads[0] = math::sumTo(b, loc, math::mul(b, loc, dy, y),
-                             math::shapeOf(x));
+      grads[0] = tensormath::sumTo(b, loc, tensormath::mul(b, loc, dy, y),
+                             tensormath::shapeOf(x));
     if (needed[1])
-      grads[1] = math::sumTo(b, loc, math::mul(b, loc, dy, x),
-                             math::shapeOf(y));
+      grads[1] = tensormath::sumTo(b, loc, tensormath::mul(b, loc, dy, x),
+                             tensormath::shapeOf(y));
     return success();
   }
 };
@@ -137,7 +137,7 @@ struct ClampRule : Rule<ClampRule, tosa::ClampOp> {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     // Pass-through strictly inside the bounds (PyTorch's relu/hardtanh).
-    grads[0] = math::map(
+    grads[0] = tensormath::map(
         b, loc, {op.getInput(), dys[0]}, type,
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Type t = a[0].getType();
@@ -163,8 +163,8 @@ struct ReshapeRule : Rule<ReshapeRule, tosa::ReshapeOp> {
                      ArrayRef<bool> needed,
                      SmallVectorImpl<Value> &grads) const {
     if (needed[0])
-      grads[0] = math::reshape(b, op.getLoc(), dys[0],
-                               math::shapeOf(op.getInput1()));
+      grads[0] = tensormath::reshape(b, op.getLoc(), dys[0],
+                               tensormath::shapeOf(op.getInput1()));
     return success();
   }
 };
@@ -179,7 +179,7 @@ struct TransposeRule : Rule<TransposeRule, tosa::TransposeOp> {
     SmallVector<int64_t> inverse(perms.size());
     for (auto [i, p] : llvm::enumerate(perms))
       inverse[p] = i;
-    grads[0] = math::transpose(b, op.getLoc(), dys[0], inverse);
+    grads[0] = tensormath::transpose(b, op.getLoc(), dys[0], inverse);
     return success();
   }
 };
@@ -205,8 +205,8 @@ struct SliceRule : Rule<SliceRule, tosa::SliceOp> {
     auto start = constShape(op, op.getStart());
     if (failed(start))
       return failure();
-    grads[0] = math::insertIntoZeros(b, op.getLoc(), dys[0],
-                                     math::shapeOf(op.getInput1()), *start);
+    grads[0] = tensormath::insertIntoZeros(b, op.getLoc(), dys[0],
+                                     tensormath::shapeOf(op.getInput1()), *start);
     return success();
   }
 };
@@ -218,11 +218,11 @@ struct ConcatRule : Rule<ConcatRule, tosa::ConcatOp> {
     int64_t axis = op.getAxis();
     int64_t offset = 0;
     for (auto [i, input] : llvm::enumerate(op.getInput1())) {
-      ArrayRef<int64_t> shape = math::shapeOf(input);
+      ArrayRef<int64_t> shape = tensormath::shapeOf(input);
       if (needed[i]) {
         SmallVector<int64_t> offsets(shape.size(), 0);
         offsets[axis] = offset;
-        grads[i] = math::slice(b, op.getLoc(), dys[0], offsets, shape);
+        grads[i] = tensormath::slice(b, op.getLoc(), dys[0], offsets, shape);
       }
       offset += shape[axis];
     }
@@ -238,7 +238,7 @@ struct ReduceSumRule : Rule<ReduceSumRule, tosa::ReduceSumOp> {
       return success();
     auto type = cast<RankedTensorType>(op.getInput().getType());
     // keep-dims result: broadcast back over the reduced axis.
-    grads[0] = math::map(b, op.getLoc(), {dys[0]}, type,
+    grads[0] = tensormath::map(b, op.getLoc(), {dys[0]}, type,
                          [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     return success();
   }
@@ -255,11 +255,11 @@ struct MatMulRule : Rule<MatMulRule, tosa::MatMulOp> {
     Location loc = op.getLoc();
     Value a = op.getA(), w = op.getB(), dy = dys[0];
     if (needed[0])
-      grads[0] = math::batchMatmul(b, loc, dy,
-                                   math::transpose(b, loc, w, {0, 2, 1}));
+      grads[0] = tensormath::batchMatmul(b, loc, dy,
+                                   tensormath::transpose(b, loc, w, {0, 2, 1}));
     if (needed[1])
-      grads[1] = math::batchMatmul(b, loc,
-                                   math::transpose(b, loc, a, {0, 2, 1}), dy);
+      grads[1] = tensormath::batchMatmul(b, loc,
+                                   tensormath::transpose(b, loc, a, {0, 2, 1}), dy);
     return success();
   }
 };
@@ -277,7 +277,7 @@ Window windowOf(ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
 Value flipKernel(OpBuilder &b, Location loc, Value x, unsigned dimA,
                  unsigned dimB) {
   MLIRContext *ctx = b.getContext();
-  ArrayRef<int64_t> shape = math::shapeOf(x);
+  ArrayRef<int64_t> shape = tensormath::shapeOf(x);
   SmallVector<AffineExpr> exprs;
   for (unsigned i = 0; i < shape.size(); ++i) {
     AffineExpr dim = getAffineDimExpr(i, ctx);
@@ -347,7 +347,7 @@ Value convInputGrad(OpBuilder &b, Location loc, Value dy, Value weight,
     dxPadded =
         sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
   }
-  return math::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inputShape);
+  return tensormath::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inputShape);
 }
 
 /// Weight gradient of an NHWC convolution.
@@ -355,7 +355,7 @@ Value convWeightGrad(OpBuilder &b, Location loc, Value dy, Value input,
                      ArrayRef<int64_t> weightShape, const Window &w,
                      bool depthwise) {
   MLIRContext *ctx = b.getContext();
-  Value xp = math::padZeros(b, loc, input, {0, w.pt, w.pl, 0},
+  Value xp = tensormath::padZeros(b, loc, input, {0, w.pt, w.pl, 0},
                             {0, w.pb, w.pr, 0});
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   if (!depthwise) {
@@ -384,7 +384,7 @@ struct ConvRule : Rule<ConvRule<ConvOp, Depthwise>, ConvOp> {
                      SmallVectorImpl<Value> &grads) const {
     Location loc = op.getLoc();
     Value dy = dys[0];
-    ArrayRef<int64_t> weightShape = math::shapeOf(op.getWeight());
+    ArrayRef<int64_t> weightShape = tensormath::shapeOf(op.getWeight());
     if (Depthwise && weightShape[3] != 1)
       return op.emitError("gradient of tosa.depthwise_conv2d supports "
                           "channel multiplier 1 only");
@@ -394,12 +394,12 @@ struct ConvRule : Rule<ConvRule<ConvOp, Depthwise>, ConvOp> {
                         op.getPad());
     if (needed[0])
       grads[0] = convInputGrad(b, loc, dy, op.getWeight(),
-                               math::shapeOf(op.getInput()), w, Depthwise);
+                               tensormath::shapeOf(op.getInput()), w, Depthwise);
     if (needed[1])
       grads[1] = convWeightGrad(b, loc, dy, op.getInput(), weightShape, w,
                                 Depthwise);
     if (needed[2])
-      grads[2] = math::sumPerChannel(b, loc, dy, 3);
+      grads[2] = tensormath::sumPerChannel(b, loc, dy, 3);
     return success();
   }
 };
@@ -416,8 +416,8 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
       return success();
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
-    ArrayRef<int64_t> inShape = math::shapeOf(op.getInput());
-    ArrayRef<int64_t> outShape = math::shapeOf(op.getOutput());
+    ArrayRef<int64_t> inShape = tensormath::shapeOf(op.getInput());
+    ArrayRef<int64_t> outShape = tensormath::shapeOf(op.getOutput());
     Window w = windowOf(op.getKernel(), op.getStride(), {}, op.getPad());
     // TOSA divides by the number of window elements that are not padding.
     auto countAlong = [](int64_t o, int64_t k, int64_t s, int64_t pad,
@@ -437,7 +437,7 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
                                 b.getF32Type());
     Value inv = arith::ConstantOp::create(
         b, loc, countType, DenseElementsAttr::get(countType, ArrayRef(inverse)));
-    Value scaled = math::mul(b, loc, dys[0], inv);
+    Value scaled = tensormath::mul(b, loc, dys[0], inv);
     int64_t paddedH = inShape[1] + w.pt + w.pb;
     int64_t paddedW = inShape[2] + w.pl + w.pr;
     Value dyp = spreadOutputGrad(b, loc, scaled, w, paddedH, paddedW);
@@ -447,12 +447,12 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
         AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
     AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
     SmallVector<int64_t> padded = {inShape[0], paddedH, paddedW, inShape[3]};
-    Value ones = math::splat(b, loc, tensorType({w.kh, w.kw}, b.getF32Type()),
+    Value ones = tensormath::splat(b, loc, tensorType({w.kh, w.kw}, b.getF32Type()),
                              1.0);
     AffineMap onesMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
     Value dxPadded =
         sumOfProducts(b, loc, dyp, dyMap, ones, onesMap, outMap, padded);
-    grads[0] = math::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inShape);
+    grads[0] = tensormath::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inShape);
     return success();
   }
 };
@@ -465,8 +465,8 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
       return success();
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
-    ArrayRef<int64_t> inShape = math::shapeOf(op.getInput());
-    ArrayRef<int64_t> outShape = math::shapeOf(op.getOutput());
+    ArrayRef<int64_t> inShape = tensormath::shapeOf(op.getInput());
+    ArrayRef<int64_t> outShape = tensormath::shapeOf(op.getOutput());
     Window w = windowOf(op.getKernel(), op.getStride(), {}, op.getPad());
     Type f32 = b.getF32Type();
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -484,9 +484,9 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
         b, loc, tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32),
         op.getInput(), low, high, negInf);
     auto outType = tensorType(outShape, f32);
-    Value bestInit = math::splat(b, loc, outType,
+    Value bestInit = tensormath::splat(b, loc, outType,
                                  -std::numeric_limits<float>::infinity());
-    Value argInit = math::splat(b, loc, outType, -1.0);
+    Value argInit = tensormath::splat(b, loc, outType, -1.0);
     // dims: n oh ow c kh kw
     AffineMap xMap = AffineMap::get(
         6, 0, {d(0), d(1) * w.sh + d(4), d(2) * w.sw + d(5), d(3)}, ctx);
@@ -516,7 +516,7 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
     AffineMap spreadMap = AffineMap::get(
         6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
     auto paddedType = tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32);
-    Value init = math::splat(b, loc, paddedType, 0.0);
+    Value init = tensormath::splat(b, loc, paddedType, 0.0);
     SmallVector<utils::IteratorType> iters2(4, utils::IteratorType::parallel);
     iters2.append(2, utils::IteratorType::reduction);
     // The window whose spread gradient sits at offset (kh, kw) from here
@@ -535,7 +535,7 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
           linalg::YieldOp::create(
               nb, l, arith::AddFOp::create(nb, l, a[3], add).getResult());
         });
-    grads[0] = math::slice(b, loc, route.getResult(0), {0, w.pt, w.pl, 0},
+    grads[0] = tensormath::slice(b, loc, route.getResult(0), {0, w.pt, w.pl, 0},
                            inShape);
     return success();
   }

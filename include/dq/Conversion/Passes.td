@@ -39,7 +39,8 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tosa::TosaDialect"];
 }
 
 #endif // DQ_CONVERSION_PASSES_TD

@@ -12,7 +12,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
-namespace mlir::dq::math {
+namespace mlir::dq::tensormath {
 
 using ScalarBody =
     function_ref<Value(OpBuilder &, Location, ValueRange /*elements*/)>;
@@ -70,6 +70,6 @@ Value insertIntoZeros(OpBuilder &b, Location loc, Value x,
 /// Static shape of a ranked tensor value.
 ArrayRef<int64_t> shapeOf(Value v);
 
-} // namespace mlir::dq::math
+} // namespace mlir::dq::tensormath
 
 #endif // DQ_TRAINING_TENSORMATH_H

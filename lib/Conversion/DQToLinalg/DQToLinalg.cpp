@@ -12,6 +12,7 @@
 #include "dq/Conversion/Passes.h"
 
 #include "dialects/dq/DQOps.h"
+#include "dq/Training/TensorMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -590,6 +591,310 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Batch norm, loss, metrics, channel weights
+//===----------------------------------------------------------------------===//
+
+namespace tm = ::mlir::dq::tensormath;
+
+/// `v` ([C]) reshaped to broadcast along `axis` of a rank-`rank` tensor.
+Value alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
+                int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = tm::shapeOf(v)[0];
+  return tm::reshape(b, loc, v, shape);
+}
+
+/// Per-channel mean of `x` over every dimension but `axis`.
+Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  auto type = cast<RankedTensorType>(x.getType());
+  double count = static_cast<double>(type.getNumElements()) /
+                 static_cast<double>(type.getDimSize(axis));
+  return tm::scale(b, loc, tm::sumPerChannel(b, loc, x, axis), 1.0 / count);
+}
+
+/// (x - mean) * rsqrt(var + eps) * gamma + beta, per channel.
+Value normalize(OpBuilder &b, Location loc, Value x, Value gamma, Value beta,
+                Value mean, Value var, int64_t axis, double epsilon) {
+  int64_t rank = tm::shapeOf(x).size();
+  SmallVector<Value> inputs = {x};
+  for (Value v : {gamma, beta, mean, var})
+    inputs.push_back(alongAxis(b, loc, v, axis, rank));
+  return tm::map(b, loc, inputs, cast<RankedTensorType>(x.getType()),
+                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                   Value eps = arith::ConstantOp::create(
+                       nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
+                   Value inv = math::RsqrtOp::create(
+                       nb, l, arith::AddFOp::create(nb, l, a[4], eps));
+                   Value centered = arith::SubFOp::create(nb, l, a[0], a[3]);
+                   Value scaled = arith::MulFOp::create(
+                       nb, l, arith::MulFOp::create(nb, l, centered, inv), a[1]);
+                   return arith::AddFOp::create(nb, l, scaled, a[2]);
+                 });
+}
+
+struct BatchNormLowering : OpRewritePattern<BatchNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getType().hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    rewriter.replaceOp(op, normalize(rewriter, op.getLoc(), op.getInput(),
+                                     op.getGamma(), op.getBeta(), op.getMean(),
+                                     op.getVar(), op.getAxis(),
+                                     op.getEpsilon().convertToDouble()));
+    return success();
+  }
+};
+
+struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormTrainOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getInput().getType().hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    int64_t axis = op.getAxis();
+    int64_t rank = tm::shapeOf(x).size();
+    Value mean = channelMean(rewriter, loc, x, axis);
+    Value centered = tm::sub(rewriter, loc, x,
+                             alongAxis(rewriter, loc, mean, axis, rank));
+    Value var = channelMean(rewriter, loc,
+                            tm::mul(rewriter, loc, centered, centered), axis);
+    Value y = normalize(rewriter, loc, x, op.getGamma(), op.getBeta(), mean,
+                        var, axis, op.getEpsilon().convertToDouble());
+    rewriter.replaceOp(op, {y, mean, var});
+    return success();
+  }
+};
+
+/// Row-wise max of [N x C] logits as [N x 1]; with `wantIndex`, the column
+/// of the first maximum (as i32) instead.
+Value rowMax(OpBuilder &b, Location loc, Value logits, bool wantIndex) {
+  MLIRContext *ctx = b.getContext();
+  int64_t batch = tm::shapeOf(logits)[0];
+  auto f32Row = RankedTensorType::get({batch, 1}, b.getF32Type());
+  auto i32Row = RankedTensorType::get({batch, 1}, b.getI32Type());
+  Value maxInit =
+      tm::splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
+  Value idxInit = arith::ConstantOp::create(
+      b, loc, i32Row, DenseElementsAttr::get(i32Row, b.getI32IntegerAttr(0)));
+  AffineMap rowMap = AffineMap::get(
+      2, 0, {getAffineDimExpr(0, ctx), getAffineConstantExpr(0, ctx)}, ctx);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{f32Row, i32Row}, ValueRange{logits},
+      ValueRange{maxInit, idxInit},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2), rowMap, rowMap},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                    utils::IteratorType::reduction},
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        // Strictly greater: the first maximum wins.
+        Value better =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[1]);
+        Value column = arith::IndexCastOp::create(
+            nb, l, nb.getI32Type(), linalg::IndexOp::create(nb, l, 1));
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, better, a[0], a[1]),
+                       arith::SelectOp::create(nb, l, better, column, a[2])});
+      });
+  return generic.getResult(wantIndex ? 1 : 0);
+}
+
+struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value logits = op.getLogits();
+    auto type = op.getLogits().getType();
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    int64_t batch = type.getDimSize(0), classes = type.getDimSize(1);
+    Value maxRow = rowMax(rewriter, loc, logits, /*wantIndex=*/false);
+    Value shiftedExp = tm::map(
+        rewriter, loc, {logits, maxRow}, type,
+        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return math::ExpOp::create(nb, l,
+                                     arith::SubFOp::create(nb, l, a[0], a[1]));
+        });
+    Value sumRow = tm::sumTo(rewriter, loc, shiftedExp, {batch, 1});
+    Value labels = tm::reshape(rewriter, loc, op.getLabels(), {batch, 1});
+    // Per row: log(sum) + max - logits[label]; NaN for a label out of range.
+    auto rowType = RankedTensorType::get({batch, 1}, rewriter.getF32Type());
+    Value perRow = tm::map(
+        rewriter, loc, {sumRow, maxRow, labels}, rowType,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value row = linalg::IndexOp::create(nb, l, 0);
+          Value label = a[2];
+          Value zero32 = arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(0));
+          Value classesV = arith::ConstantOp::create(
+              nb, l, nb.getI32IntegerAttr(static_cast<int32_t>(classes)));
+          Value valid = arith::AndIOp::create(
+              nb, l,
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, label,
+                                    zero32),
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, label,
+                                    classesV));
+          Value safe = arith::SelectOp::create(nb, l, valid, label, zero32);
+          Value column = arith::IndexCastOp::create(nb, l, nb.getIndexType(),
+                                                    safe);
+          Value picked = tensor::ExtractOp::create(nb, l, logits,
+                                                   ValueRange{row, column});
+          Value loss = arith::SubFOp::create(
+              nb, l,
+              arith::AddFOp::create(nb, l, math::LogOp::create(nb, l, a[0]),
+                                    a[1]),
+              picked);
+          Value nan = arith::ConstantOp::create(
+              nb, l, nb.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+          return arith::SelectOp::create(nb, l, valid, loss, nan);
+        });
+    Value total = tm::sumTo(rewriter, loc, perRow, {});
+    rewriter.replaceOp(op, tm::scale(rewriter, loc, total, 1.0 / batch));
+    return success();
+  }
+};
+
+struct CountCorrectLowering : OpRewritePattern<CountCorrectOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CountCorrectOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getLogits().getType();
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    int64_t batch = type.getDimSize(0);
+    Value argmax = rowMax(rewriter, loc, op.getLogits(), /*wantIndex=*/true);
+    Value labels = tm::reshape(rewriter, loc, op.getLabels(), {batch, 1});
+    MLIRContext *ctx = rewriter.getContext();
+    auto scalar = RankedTensorType::get({}, rewriter.getI32Type());
+    Value init = arith::ConstantOp::create(
+        rewriter, loc, scalar,
+        DenseElementsAttr::get(scalar, rewriter.getI32IntegerAttr(0)));
+    auto count = linalg::GenericOp::create(
+        rewriter, loc, scalar, ValueRange{argmax, labels}, ValueRange{init},
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(2),
+                            rewriter.getMultiDimIdentityMap(2),
+                            AffineMap::get(2, 0, {}, ctx)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::reduction,
+                                      utils::IteratorType::reduction},
+        [](OpBuilder &nb, Location l, ValueRange a) {
+          Value hit = arith::ExtUIOp::create(
+              nb, l, nb.getI32Type(),
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a[0], a[1]));
+          linalg::YieldOp::create(
+              nb, l, arith::AddIOp::create(nb, l, a[2], hit).getResult());
+        });
+    rewriter.replaceOp(op, count.getResult(0));
+    return success();
+  }
+};
+
+struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ChannelWeightsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto type = op.getInput().getType();
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    int64_t axis = op.getAxis();
+    int64_t channels = type.getDimSize(axis);
+    double epsilon = op.getEpsilon().convertToDouble();
+    double trim = op.getTrim().convertToDouble();
+    Value energy = channelMean(rewriter, loc, tm::mul(rewriter, loc, x, x), axis);
+    auto channelType = RankedTensorType::get({channels}, type.getElementType());
+    auto plusEps = [&](Value v) {
+      return tm::map(rewriter, loc, {v}, channelType,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value eps = arith::ConstantOp::create(
+                           nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
+                       return arith::AddFOp::create(nb, l, a[0], eps);
+                     });
+    };
+    Value denom = plusEps(energy);
+    Value inverse = tm::map(rewriter, loc, {denom}, channelType,
+                            [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                              Value one = arith::ConstantOp::create(
+                                  nb, l, nb.getFloatAttr(a[0].getType(), 1.0));
+                              return arith::DivFOp::create(nb, l, one, a[0]);
+                            });
+    // Normalize so the weights average 1.
+    Value mean = tm::scale(rewriter, loc, tm::sumTo(rewriter, loc, inverse, {}),
+                           1.0 / channels);
+    Value weights = tm::map(rewriter, loc, {inverse, mean}, channelType,
+                            [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                              return arith::DivFOp::create(nb, l, a[0], a[1]);
+                            });
+    int64_t trimmed = static_cast<int64_t>(std::floor(trim * channels));
+    if (trimmed > 0) {
+      auto actConfig = ActQuantAttr::get(
+          rewriter.getContext(), op.getBasis().getType().getDimSize(0),
+          ActScheme::DQ, ChannelWeighting::Energy, APFloat(0.0));
+      Value quantized = QuantizeActOp::create(rewriter, loc, type, x,
+                                              op.getBasis(),
+                                              op.getAxisAttr(), actConfig);
+      Value diff = tm::sub(rewriter, loc, x, quantized);
+      Value error = channelMean(rewriter, loc, tm::mul(rewriter, loc, diff, diff),
+                                axis);
+      Value relative = tm::map(
+          rewriter, loc, {error, denom}, channelType,
+          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            return arith::DivFOp::create(nb, l, a[0], a[1]);
+          });
+      // rank(c) = #{c' : e(c') > e(c) or (e(c') == e(c) and c' < c)}; the
+      // channels ranked below `trimmed` leave the fit.
+      MLIRContext *ctx = rewriter.getContext();
+      auto rankType = RankedTensorType::get({channels}, rewriter.getI64Type());
+      Value rankInit = arith::ConstantOp::create(
+          rewriter, loc, rankType,
+          DenseElementsAttr::get(rankType, rewriter.getI64IntegerAttr(0)));
+      auto d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+      auto ranks = linalg::GenericOp::create(
+          rewriter, loc, rankType, ValueRange{relative, relative},
+          ValueRange{rankInit},
+          ArrayRef<AffineMap>{AffineMap::get(2, 0, {d0}, ctx),
+                              AffineMap::get(2, 0, {d1}, ctx),
+                              AffineMap::get(2, 0, {d0}, ctx)},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                        utils::IteratorType::reduction},
+          [](OpBuilder &nb, Location l, ValueRange a) {
+            Value self = linalg::IndexOp::create(nb, l, 0);
+            Value other = linalg::IndexOp::create(nb, l, 1);
+            Value larger = arith::CmpFOp::create(
+                nb, l, arith::CmpFPredicate::OGT, a[1], a[0]);
+            Value tieBefore = arith::AndIOp::create(
+                nb, l,
+                arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[1],
+                                      a[0]),
+                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, other,
+                                      self));
+            Value above = arith::ExtUIOp::create(
+                nb, l, nb.getI64Type(),
+                arith::OrIOp::create(nb, l, larger, tieBefore));
+            linalg::YieldOp::create(
+                nb, l, arith::AddIOp::create(nb, l, a[2], above).getResult());
+          });
+      weights = tm::map(
+          rewriter, loc, {weights, ranks.getResult(0)}, channelType,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value cut = arith::ConstantOp::create(
+                nb, l, nb.getI64IntegerAttr(trimmed));
+            Value keep = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                               a[1], cut);
+            Value zero = arith::ConstantOp::create(
+                nb, l, nb.getFloatAttr(a[0].getType(), 0.0));
+            return arith::SelectOp::create(nb, l, keep, a[0], zero);
+          });
+    }
+    rewriter.replaceOp(op, weights);
+    return success();
+  }
+};
+
 struct ConvertDQToLinalgPass
     : public mlir::dq::impl::ConvertDQToLinalgBase<ConvertDQToLinalgPass> {
   void runOnOperation() override {
@@ -619,5 +924,7 @@ struct ConvertDQToLinalgPass
 void mlir::dq::populateDQToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<DecodeWeightsLowering, QuantizeActLowering, ProjectLowering,
-               FitLevelsLowering>(patterns.getContext());
+               FitLevelsLowering, BatchNormLowering, BatchNormTrainLowering,
+               SoftmaxCrossEntropyLowering, CountCorrectLowering,
+               ChannelWeightsLowering>(patterns.getContext());
 }

@@ -10,7 +10,7 @@
 using namespace mlir;
 using namespace mlir::dq;
 
-ArrayRef<int64_t> math::shapeOf(Value v) {
+ArrayRef<int64_t> tensormath::shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
 
@@ -19,14 +19,14 @@ static RankedTensorType withShape(Value like, ArrayRef<int64_t> shape) {
       shape, cast<RankedTensorType>(like.getType()).getElementType());
 }
 
-Value math::splat(OpBuilder &b, Location loc, RankedTensorType type,
+Value tensormath::splat(OpBuilder &b, Location loc, RankedTensorType type,
                   double value) {
   Attribute element = b.getFloatAttr(type.getElementType(), value);
   return arith::ConstantOp::create(b, loc, type,
                                    DenseElementsAttr::get(type, element));
 }
 
-Value math::zerosLike(OpBuilder &b, Location loc, Value like) {
+Value tensormath::zerosLike(OpBuilder &b, Location loc, Value like) {
   return splat(b, loc, cast<RankedTensorType>(like.getType()), 0.0);
 }
 
@@ -46,7 +46,7 @@ static AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> shape,
   return AffineMap::get(rank, 0, exprs, ctx);
 }
 
-Value math::map(OpBuilder &b, Location loc, ValueRange inputs,
+Value tensormath::map(OpBuilder &b, Location loc, ValueRange inputs,
                 RankedTensorType resultType, ScalarBody body) {
   MLIRContext *ctx = b.getContext();
   ArrayRef<int64_t> resultShape = resultType.getShape();
@@ -81,28 +81,28 @@ static RankedTensorType broadcastType(Value x, Value y) {
   return RankedTensorType::get(shape, xt.getElementType());
 }
 
-Value math::add(OpBuilder &b, Location loc, Value x, Value y) {
+Value tensormath::add(OpBuilder &b, Location loc, Value x, Value y) {
   return map(b, loc, {x, y}, broadcastType(x, y),
              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                return arith::AddFOp::create(nb, l, a[0], a[1]);
              });
 }
 
-Value math::sub(OpBuilder &b, Location loc, Value x, Value y) {
+Value tensormath::sub(OpBuilder &b, Location loc, Value x, Value y) {
   return map(b, loc, {x, y}, broadcastType(x, y),
              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                return arith::SubFOp::create(nb, l, a[0], a[1]);
              });
 }
 
-Value math::mul(OpBuilder &b, Location loc, Value x, Value y) {
+Value tensormath::mul(OpBuilder &b, Location loc, Value x, Value y) {
   return map(b, loc, {x, y}, broadcastType(x, y),
              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                return arith::MulFOp::create(nb, l, a[0], a[1]);
              });
 }
 
-Value math::scale(OpBuilder &b, Location loc, Value x, double factor) {
+Value tensormath::scale(OpBuilder &b, Location loc, Value x, double factor) {
   auto type = cast<RankedTensorType>(x.getType());
   return map(b, loc, {x}, type,
              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -112,7 +112,7 @@ Value math::scale(OpBuilder &b, Location loc, Value x, double factor) {
              });
 }
 
-Value math::sumTo(OpBuilder &b, Location loc, Value x,
+Value tensormath::sumTo(OpBuilder &b, Location loc, Value x,
                   ArrayRef<int64_t> shape) {
   ArrayRef<int64_t> xShape = shapeOf(x);
   if (shape == xShape)
@@ -142,7 +142,7 @@ Value math::sumTo(OpBuilder &b, Location loc, Value x,
   return generic.getResult(0);
 }
 
-Value math::sumPerChannel(OpBuilder &b, Location loc, Value x, int64_t axis) {
+Value tensormath::sumPerChannel(OpBuilder &b, Location loc, Value x, int64_t axis) {
   ArrayRef<int64_t> xShape = shapeOf(x);
   SmallVector<int64_t> keep(xShape.size(), 1);
   keep[axis] = xShape[axis];
@@ -150,7 +150,7 @@ Value math::sumPerChannel(OpBuilder &b, Location loc, Value x, int64_t axis) {
   return reshape(b, loc, kept, {xShape[axis]});
 }
 
-Value math::reshape(OpBuilder &b, Location loc, Value x,
+Value tensormath::reshape(OpBuilder &b, Location loc, Value x,
                     ArrayRef<int64_t> shape) {
   if (shapeOf(x) == shape)
     return x;
@@ -163,7 +163,7 @@ Value math::reshape(OpBuilder &b, Location loc, Value x,
   return tosa::ReshapeOp::create(b, loc, withShape(x, shape), x, shapeValue);
 }
 
-Value math::transpose(OpBuilder &b, Location loc, Value x,
+Value tensormath::transpose(OpBuilder &b, Location loc, Value x,
                       ArrayRef<int64_t> perm) {
   ArrayRef<int64_t> xShape = shapeOf(x);
   SmallVector<int64_t> shape;
@@ -174,7 +174,7 @@ Value math::transpose(OpBuilder &b, Location loc, Value x,
   return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
 }
 
-Value math::batchMatmul(OpBuilder &b, Location loc, Value x, Value y) {
+Value tensormath::batchMatmul(OpBuilder &b, Location loc, Value x, Value y) {
   ArrayRef<int64_t> xs = shapeOf(x), ys = shapeOf(y);
   auto type = withShape(x, {xs[0], xs[1], ys[2]});
   Value init = splat(b, loc, type, 0.0);
@@ -183,7 +183,7 @@ Value math::batchMatmul(OpBuilder &b, Location loc, Value x, Value y) {
       .getResult(0);
 }
 
-Value math::padZeros(OpBuilder &b, Location loc, Value x,
+Value tensormath::padZeros(OpBuilder &b, Location loc, Value x,
                      ArrayRef<int64_t> low, ArrayRef<int64_t> high) {
   if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
       llvm::all_of(high, [](int64_t v) { return v == 0; }))
@@ -202,7 +202,7 @@ Value math::padZeros(OpBuilder &b, Location loc, Value x,
                                zero);
 }
 
-Value math::dilate(OpBuilder &b, Location loc, Value x,
+Value tensormath::dilate(OpBuilder &b, Location loc, Value x,
                    ArrayRef<int64_t> stride) {
   if (llvm::all_of(stride, [](int64_t s) { return s == 1; }))
     return x;
@@ -220,7 +220,7 @@ Value math::dilate(OpBuilder &b, Location loc, Value x,
                                        strides);
 }
 
-Value math::slice(OpBuilder &b, Location loc, Value x,
+Value tensormath::slice(OpBuilder &b, Location loc, Value x,
                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
   if (shapeOf(x) == sizes)
     return x;
@@ -234,7 +234,7 @@ Value math::slice(OpBuilder &b, Location loc, Value x,
                                         st);
 }
 
-Value math::insertIntoZeros(OpBuilder &b, Location loc, Value x,
+Value tensormath::insertIntoZeros(OpBuilder &b, Location loc, Value x,
                             ArrayRef<int64_t> shape,
                             ArrayRef<int64_t> offsets) {
   if (shapeOf(x) == shape)
