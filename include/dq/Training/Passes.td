@@ -37,4 +37,63 @@ def DQDifferentiate : Pass<"dq-differentiate", "::mlir::ModuleOp"> {
                            "::mlir::tosa::TosaDialect"];
 }
 
+def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
+  let summary = "Builds init_state, train_step and predict from a quantized "
+                "model";
+  let description = [{
+    Turns the model function (`func`, default `model`; images `[N,H,W,C]` ->
+    logits `[N,K]` or `[1,N,K]`) into
+
+    * `@init_state() -> (state...)`: the initial value of every state tensor;
+    * `@train_step(state..., images, labels: tensor<Nxi32>, lr: f32,
+      step: i64) -> (state..., loss: tensor<f32>, correct: tensor<i32>)`:
+      forward in training mode (batch statistics), softmax cross-entropy,
+      reverse-mode gradients through the ops' rules, and every update of
+      docs/Algorithm.md: SGD with momentum and weight decay for
+      full-precision parameters, the `dq` / `dq_lean` / `lqnets` weight
+      updates (scheme from each `dq.decode_weights` config), activation
+      basis fits (channel-aware with trim for `weighting = energy`), and
+      batch-norm running statistics;
+    * `@predict(state..., images) -> logits`: inference mode.
+
+    Every state tensor is tagged `{dq.state = "<layer>.<what>", dq.role =
+    "<role>"}`; docs/TrainingGraph.md lists names, roles and order.
+
+    ```mlir
+    // dq-opt model.mlir --dq-quantize --dq-build-training-graph
+    func.func @train_step(%arg0: tensor<8x3x3x8xi8> {dq.role = "codes",
+                            dq.state = "block1.conv1.weight.codes"}, ...,
+                          %images: tensor<128x28x28x1xf32>,
+                          %labels: tensor<128xi32>, %lr: f32, %step: i64)
+        -> (tensor<8x3x3x8xi8>, ..., tensor<f32>, tensor<i32>)
+    ```
+  }];
+  let options = [
+    Option<"funcName", "func", "std::string", "\"model\"",
+           "The model function">,
+    Option<"loss", "loss", "std::string", "\"softmax-cross-entropy\"",
+           "Loss: softmax-cross-entropy">,
+    Option<"momentum", "momentum", "double", "0.9", "SGD momentum">,
+    Option<"weightDecay", "weight-decay", "double", "5e-4",
+           "Weight decay (L2) of every trained tensor">,
+    Option<"ridge", "ridge", "double", "1e-4",
+           "Ridge of the level fits toward the previous basis">,
+    Option<"actMomentum", "act-momentum", "double", "0.9",
+           "Moving-average factor of activation bases (u <- a u + (1-a) fit)">,
+    Option<"lqnetsBasisMomentum", "lqnets-basis-momentum", "double", "0.9",
+           "Moving-average factor of lqnets weight bases">,
+    Option<"bnMomentum", "bn-momentum", "double", "0.1",
+           "Batch-norm running-statistics momentum (PyTorch convention)">,
+    Option<"trimEpsilon", "trim-epsilon", "double", "1e-8",
+           "Epsilon of the channel energies in the channel-aware fit">,
+    Option<"seed", "seed", "uint64_t", "0",
+           "Seed of dq_lean's stochastic rounding (layer i uses seed + i)">,
+  ];
+  let dependentDialects = ["::mlir::dq::DQDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tosa::TosaDialect"];
+}
+
 #endif // DQ_TRAINING_PASSES_TD

@@ -595,14 +595,14 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
 // Batch norm, loss, metrics, channel weights
 //===----------------------------------------------------------------------===//
 
-namespace tm = ::mlir::dq::tensormath;
+namespace tmath = ::mlir::dq::tensormath;
 
 /// `v` ([C]) reshaped to broadcast along `axis` of a rank-`rank` tensor.
 Value alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
                 int64_t rank) {
   SmallVector<int64_t> shape(rank, 1);
-  shape[axis] = tm::shapeOf(v)[0];
-  return tm::reshape(b, loc, v, shape);
+  shape[axis] = tmath::shapeOf(v)[0];
+  return tmath::reshape(b, loc, v, shape);
 }
 
 /// Per-channel mean of `x` over every dimension but `axis`.
@@ -610,17 +610,17 @@ Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis) {
   auto type = cast<RankedTensorType>(x.getType());
   double count = static_cast<double>(type.getNumElements()) /
                  static_cast<double>(type.getDimSize(axis));
-  return tm::scale(b, loc, tm::sumPerChannel(b, loc, x, axis), 1.0 / count);
+  return tmath::scale(b, loc, tmath::sumPerChannel(b, loc, x, axis), 1.0 / count);
 }
 
 /// (x - mean) * rsqrt(var + eps) * gamma + beta, per channel.
 Value normalize(OpBuilder &b, Location loc, Value x, Value gamma, Value beta,
                 Value mean, Value var, int64_t axis, double epsilon) {
-  int64_t rank = tm::shapeOf(x).size();
+  int64_t rank = tmath::shapeOf(x).size();
   SmallVector<Value> inputs = {x};
   for (Value v : {gamma, beta, mean, var})
     inputs.push_back(alongAxis(b, loc, v, axis, rank));
-  return tm::map(b, loc, inputs, cast<RankedTensorType>(x.getType()),
+  return tmath::map(b, loc, inputs, cast<RankedTensorType>(x.getType()),
                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                    Value eps = arith::ConstantOp::create(
                        nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
@@ -656,12 +656,12 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     Location loc = op.getLoc();
     Value x = op.getInput();
     int64_t axis = op.getAxis();
-    int64_t rank = tm::shapeOf(x).size();
+    int64_t rank = tmath::shapeOf(x).size();
     Value mean = channelMean(rewriter, loc, x, axis);
-    Value centered = tm::sub(rewriter, loc, x,
+    Value centered = tmath::sub(rewriter, loc, x,
                              alongAxis(rewriter, loc, mean, axis, rank));
     Value var = channelMean(rewriter, loc,
-                            tm::mul(rewriter, loc, centered, centered), axis);
+                            tmath::mul(rewriter, loc, centered, centered), axis);
     Value y = normalize(rewriter, loc, x, op.getGamma(), op.getBeta(), mean,
                         var, axis, op.getEpsilon().convertToDouble());
     rewriter.replaceOp(op, {y, mean, var});
@@ -673,11 +673,11 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
 /// of the first maximum (as i32) instead.
 Value rowMax(OpBuilder &b, Location loc, Value logits, bool wantIndex) {
   MLIRContext *ctx = b.getContext();
-  int64_t batch = tm::shapeOf(logits)[0];
+  int64_t batch = tmath::shapeOf(logits)[0];
   auto f32Row = RankedTensorType::get({batch, 1}, b.getF32Type());
   auto i32Row = RankedTensorType::get({batch, 1}, b.getI32Type());
   Value maxInit =
-      tm::splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
+      tmath::splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
   Value idxInit = arith::ConstantOp::create(
       b, loc, i32Row, DenseElementsAttr::get(i32Row, b.getI32IntegerAttr(0)));
   AffineMap rowMap = AffineMap::get(
@@ -713,17 +713,17 @@ struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     int64_t batch = type.getDimSize(0), classes = type.getDimSize(1);
     Value maxRow = rowMax(rewriter, loc, logits, /*wantIndex=*/false);
-    Value shiftedExp = tm::map(
+    Value shiftedExp = tmath::map(
         rewriter, loc, {logits, maxRow}, type,
         [](OpBuilder &nb, Location l, ValueRange a) -> Value {
           return math::ExpOp::create(nb, l,
                                      arith::SubFOp::create(nb, l, a[0], a[1]));
         });
-    Value sumRow = tm::sumTo(rewriter, loc, shiftedExp, {batch, 1});
-    Value labels = tm::reshape(rewriter, loc, op.getLabels(), {batch, 1});
+    Value sumRow = tmath::sumTo(rewriter, loc, shiftedExp, {batch, 1});
+    Value labels = tmath::reshape(rewriter, loc, op.getLabels(), {batch, 1});
     // Per row: log(sum) + max - logits[label]; NaN for a label out of range.
     auto rowType = RankedTensorType::get({batch, 1}, rewriter.getF32Type());
-    Value perRow = tm::map(
+    Value perRow = tmath::map(
         rewriter, loc, {sumRow, maxRow, labels}, rowType,
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Value row = linalg::IndexOp::create(nb, l, 0);
@@ -751,8 +751,8 @@ struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
               nb, l, nb.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
           return arith::SelectOp::create(nb, l, valid, loss, nan);
         });
-    Value total = tm::sumTo(rewriter, loc, perRow, {});
-    rewriter.replaceOp(op, tm::scale(rewriter, loc, total, 1.0 / batch));
+    Value total = tmath::sumTo(rewriter, loc, perRow, {});
+    rewriter.replaceOp(op, tmath::scale(rewriter, loc, total, 1.0 / batch));
     return success();
   }
 };
@@ -767,7 +767,7 @@ struct CountCorrectLowering : OpRewritePattern<CountCorrectOp> {
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     int64_t batch = type.getDimSize(0);
     Value argmax = rowMax(rewriter, loc, op.getLogits(), /*wantIndex=*/true);
-    Value labels = tm::reshape(rewriter, loc, op.getLabels(), {batch, 1});
+    Value labels = tmath::reshape(rewriter, loc, op.getLabels(), {batch, 1});
     MLIRContext *ctx = rewriter.getContext();
     auto scalar = RankedTensorType::get({}, rewriter.getI32Type());
     Value init = arith::ConstantOp::create(
@@ -805,10 +805,10 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
     int64_t channels = type.getDimSize(axis);
     double epsilon = op.getEpsilon().convertToDouble();
     double trim = op.getTrim().convertToDouble();
-    Value energy = channelMean(rewriter, loc, tm::mul(rewriter, loc, x, x), axis);
+    Value energy = channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis);
     auto channelType = RankedTensorType::get({channels}, type.getElementType());
     auto plusEps = [&](Value v) {
-      return tm::map(rewriter, loc, {v}, channelType,
+      return tmath::map(rewriter, loc, {v}, channelType,
                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        Value eps = arith::ConstantOp::create(
                            nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
@@ -816,16 +816,16 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
                      });
     };
     Value denom = plusEps(energy);
-    Value inverse = tm::map(rewriter, loc, {denom}, channelType,
+    Value inverse = tmath::map(rewriter, loc, {denom}, channelType,
                             [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                               Value one = arith::ConstantOp::create(
                                   nb, l, nb.getFloatAttr(a[0].getType(), 1.0));
                               return arith::DivFOp::create(nb, l, one, a[0]);
                             });
     // Normalize so the weights average 1.
-    Value mean = tm::scale(rewriter, loc, tm::sumTo(rewriter, loc, inverse, {}),
+    Value mean = tmath::scale(rewriter, loc, tmath::sumTo(rewriter, loc, inverse, {}),
                            1.0 / channels);
-    Value weights = tm::map(rewriter, loc, {inverse, mean}, channelType,
+    Value weights = tmath::map(rewriter, loc, {inverse, mean}, channelType,
                             [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                               return arith::DivFOp::create(nb, l, a[0], a[1]);
                             });
@@ -837,10 +837,10 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
       Value quantized = QuantizeActOp::create(rewriter, loc, type, x,
                                               op.getBasis(),
                                               op.getAxisAttr(), actConfig);
-      Value diff = tm::sub(rewriter, loc, x, quantized);
-      Value error = channelMean(rewriter, loc, tm::mul(rewriter, loc, diff, diff),
+      Value diff = tmath::sub(rewriter, loc, x, quantized);
+      Value error = channelMean(rewriter, loc, tmath::mul(rewriter, loc, diff, diff),
                                 axis);
-      Value relative = tm::map(
+      Value relative = tmath::map(
           rewriter, loc, {error, denom}, channelType,
           [](OpBuilder &nb, Location l, ValueRange a) -> Value {
             return arith::DivFOp::create(nb, l, a[0], a[1]);
@@ -878,7 +878,7 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
             linalg::YieldOp::create(
                 nb, l, arith::AddIOp::create(nb, l, a[2], above).getResult());
           });
-      weights = tm::map(
+      weights = tmath::map(
           rewriter, loc, {weights, ranks.getResult(0)}, channelType,
           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
             Value cut = arith::ConstantOp::create(

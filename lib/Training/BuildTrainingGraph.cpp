@@ -1,0 +1,628 @@
+//===- BuildTrainingGraph.cpp - dq-build-training-graph -------------------===//
+//
+// From a quantized model function, builds @init_state, @train_step and
+// @predict (docs/TrainingGraph.md is the contract). The model's trainable
+// constants become explicit state; the step is forward (training mode), loss,
+// reverse mode through the GradientOpInterface rules, and the updates of
+// docs/Algorithm.md written with tensor math and dq ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Training/Passes.h"
+
+#include "dialects/dq/DQOps.h"
+#include "dq/Training/Autodiff.h"
+#include "dq/Training/TensorMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace mlir::dq {
+#define GEN_PASS_DEF_DQBUILDTRAININGGRAPH
+#include "dq/Training/Passes.h.inc"
+} // namespace mlir::dq
+
+using namespace mlir;
+using namespace mlir::dq;
+namespace tmath = mlir::dq::tensormath;
+
+namespace {
+
+/// One state tensor: where its value enters the model and how it starts.
+struct StateEntry {
+  std::string name;
+  std::string role;
+  RankedTensorType type;
+  /// The model operand it replaces (null for derived state: momenta,
+  /// latent weights).
+  Operation *owner = nullptr;
+  unsigned operandIndex = 0;
+  /// Initial value: a constant, zeros, or the decoded weight.
+  DenseElementsAttr init;
+  enum class Init { Constant, Zeros, Decoded } initKind = Init::Constant;
+  /// For Decoded: indices of the codes and basis entries.
+  int codesEntry = -1, basisEntry = -1;
+};
+
+/// A quantized weight and its state entries.
+struct QuantizedWeight {
+  DecodeWeightsOp decode;
+  WeightScheme scheme;
+  int codes, basis, latent = -1, momentum;
+  unsigned index; // among quantized weights, for dq_lean seeds
+};
+
+/// A full-precision trained tensor and its momentum.
+struct TrainedParam {
+  int value, momentum;
+};
+
+struct ActQuantizer {
+  QuantizeActOp op;
+  int basis;
+};
+
+struct BatchNorm {
+  BatchNormOp op;
+  int gamma, gammaMomentum, beta, betaMomentum, runningMean, runningVar;
+};
+
+struct BuildTrainingGraphPass
+    : public mlir::dq::impl::DQBuildTrainingGraphBase<BuildTrainingGraphPass> {
+  using DQBuildTrainingGraphBase::DQBuildTrainingGraphBase;
+  void runOnOperation() override;
+
+private:
+  LogicalResult collectState(func::FuncOp model);
+  int addEntry(StateEntry entry);
+  std::string layerName(Operation *op);
+
+  /// Clones the model body into `func`'s entry block with state arguments
+  /// substituted; `training` swaps batch norm for its batch-statistics form.
+  Value cloneModel(OpBuilder &b, func::FuncOp model, Value images,
+                   ValueRange state, bool training, IRMapping &mapping);
+  Value toLogits(OpBuilder &b, Location loc, Value output);
+
+  void buildInitState(OpBuilder &b, Location loc);
+  LogicalResult buildTrainStep(OpBuilder &b, func::FuncOp model);
+  void buildPredict(OpBuilder &b, func::FuncOp model);
+
+  SmallVector<StateEntry> entries;
+  SmallVector<QuantizedWeight> quantized;
+  SmallVector<TrainedParam> params;
+  SmallVector<ActQuantizer> actQuantizers;
+  SmallVector<BatchNorm> batchNorms;
+  /// (owner op, operand index) -> state entry.
+  DenseMap<std::pair<Operation *, unsigned>, int> operandState;
+  llvm::StringMap<unsigned> kindCounters;
+  DenseMap<Operation *, std::string> names;
+  llvm::StringSet<> usedNames;
+  int64_t batch = 0, classes = 0;
+};
+
+} // namespace
+
+std::string BuildTrainingGraphPass::layerName(Operation *op) {
+  auto it = names.find(op);
+  if (it != names.end())
+    return it->second;
+  std::string name;
+  std::function<bool(Location)> find = [&](Location loc) {
+    if (auto n = dyn_cast<NameLoc>(loc)) {
+      name = n.getName().str();
+      return true;
+    }
+    if (auto fused = dyn_cast<FusedLoc>(loc))
+      return llvm::any_of(fused.getLocations(), find);
+    return false;
+  };
+  if (!find(op->getLoc())) {
+    std::string kind = op->getName().stripDialect().str();
+    name = kind + "_" + std::to_string(kindCounters[kind]++);
+  }
+  // Two ops with the same name (e.g. an fc matmul and its bias add) share
+  // the prefix; their state names differ by role.
+  names[op] = name;
+  return name;
+}
+
+int BuildTrainingGraphPass::addEntry(StateEntry entry) {
+  std::string unique = entry.name;
+  for (int n = 1; usedNames.contains(unique); ++n)
+    unique = entry.name + "#" + std::to_string(n);
+  usedNames.insert(unique);
+  entry.name = unique;
+  entries.push_back(std::move(entry));
+  int index = entries.size() - 1;
+  if (entries[index].owner)
+    operandState[{entries[index].owner, entries[index].operandIndex}] = index;
+  return index;
+}
+
+static DenseElementsAttr constantOf(Value v) {
+  DenseElementsAttr attr;
+  if (matchPattern(v, m_Constant(&attr)))
+    return attr;
+  return {};
+}
+
+LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
+  auto addParam = [&](Operation *op, unsigned operand, StringRef what,
+                      StringRef role) -> LogicalResult {
+    Value v = op->getOperand(operand);
+    DenseElementsAttr init = constantOf(v);
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!init || !type || !type.getElementType().isF32())
+      return success(); // not a trainable constant: stays as it is
+    std::string base = layerName(op) + "." + what.str();
+    StateEntry value{base, role.str(), type, op, operand, init};
+    int valueIndex = addEntry(value);
+    StateEntry momentum{base + ".momentum", "momentum", type};
+    momentum.initKind = StateEntry::Init::Zeros;
+    params.push_back({valueIndex, addEntry(momentum)});
+    return success();
+  };
+
+  WalkResult result = model.walk([&](Operation *op) -> WalkResult {
+    if (auto decode = dyn_cast<DecodeWeightsOp>(op)) {
+      DenseElementsAttr codes = constantOf(decode.getCodes());
+      DenseElementsAttr basis = constantOf(decode.getBasis());
+      if (!codes || !basis)
+        return decode.emitError(
+            "the training graph needs constant codes and basis (weights "
+            "passed as arguments or computed are not supported yet)");
+      if (!decode.getConfigAttr())
+        return decode.emitError("the training graph needs the weight_quant "
+                                "config (which scheme trains these weights)");
+      if (decode->use_empty())
+        return WalkResult::advance();
+      Operation *layer = *decode->getUsers().begin();
+      std::string base = layerName(layer) + ".weight";
+      QuantizedWeight q;
+      q.decode = decode;
+      q.scheme = decode.getConfigAttr().getScheme();
+      q.index = quantized.size();
+      q.codes = addEntry({base + ".codes", "codes", decode.getCodes().getType(),
+                          decode, 0, codes});
+      q.basis = addEntry({base + ".basis", "basis", decode.getBasis().getType(),
+                          decode, 1, basis});
+      if (q.scheme != WeightScheme::DQLean) {
+        StateEntry latent{base + ".latent", "latent", decode.getType()};
+        latent.initKind = StateEntry::Init::Decoded;
+        latent.codesEntry = q.codes;
+        latent.basisEntry = q.basis;
+        q.latent = addEntry(latent);
+      }
+      StateEntry momentum{base + ".momentum", "momentum", decode.getType()};
+      momentum.initKind = StateEntry::Init::Zeros;
+      q.momentum = addEntry(momentum);
+      quantized.push_back(q);
+      return WalkResult::advance();
+    }
+    if (auto act = dyn_cast<QuantizeActOp>(op)) {
+      DenseElementsAttr basis = constantOf(act.getBasis());
+      if (!basis)
+        return act.emitError("the training graph needs a constant "
+                             "activation basis");
+      if (act->use_empty())
+        return WalkResult::advance();
+      Operation *layer = *act->getUsers().begin();
+      actQuantizers.push_back(
+          {act, addEntry({layerName(layer) + ".input.basis", "act_basis",
+                          act.getBasis().getType(), act, 1, basis})});
+      return WalkResult::advance();
+    }
+    if (isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp>(op)) {
+      if (failed(addParam(op, 1, "weight", "param")) ||
+          failed(addParam(op, 2, "bias", "param")))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    }
+    if (isa<tosa::MatMulOp>(op))
+      return succeeded(addParam(op, 1, "weight", "param"))
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    if (isa<tosa::AddOp>(op)) {
+      for (unsigned i = 0; i < 2; ++i)
+        if (failed(addParam(op, i, "bias", "param")))
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    }
+    if (auto bn = dyn_cast<BatchNormOp>(op)) {
+      std::string base = layerName(op);
+      BatchNorm entry;
+      entry.op = bn;
+      auto perChannel = [&](unsigned operand, StringRef what, StringRef role,
+                            int &slot) -> bool {
+        DenseElementsAttr init = constantOf(op->getOperand(operand));
+        if (!init) {
+          bn.emitError() << "the training graph needs a constant " << what;
+          return false;
+        }
+        slot = addEntry({base + "." + what.str(), role.str(),
+                         cast<RankedTensorType>(op->getOperand(operand).getType()),
+                         op, operand, init});
+        return true;
+      };
+      auto momentumOf = [&](int of) {
+        StateEntry m{entries[of].name + ".momentum", "momentum",
+                     entries[of].type};
+        m.initKind = StateEntry::Init::Zeros;
+        return addEntry(m);
+      };
+      if (!perChannel(1, "gamma", "param", entry.gamma))
+        return WalkResult::interrupt();
+      entry.gammaMomentum = momentumOf(entry.gamma);
+      if (!perChannel(2, "beta", "param", entry.beta))
+        return WalkResult::interrupt();
+      entry.betaMomentum = momentumOf(entry.beta);
+      if (!perChannel(3, "running_mean", "running_mean", entry.runningMean) ||
+          !perChannel(4, "running_var", "running_var", entry.runningVar))
+        return WalkResult::interrupt();
+      params.push_back({entry.gamma, entry.gammaMomentum});
+      params.push_back({entry.beta, entry.betaMomentum});
+      batchNorms.push_back(entry);
+      return WalkResult::advance();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
+Value BuildTrainingGraphPass::cloneModel(OpBuilder &b, func::FuncOp model,
+                                         Value images, ValueRange state,
+                                         bool training, IRMapping &mapping) {
+  Block &body = model.getBody().front();
+  mapping.map(body.getArgument(0), images);
+  for (Operation &op : body.without_terminator()) {
+    if (training)
+      if (auto bn = dyn_cast<BatchNormOp>(&op)) {
+        const BatchNorm *entry = llvm::find_if(
+            batchNorms, [&](const BatchNorm &e) { return e.op == bn; });
+        auto train = BatchNormTrainOp::create(
+            b, bn.getLoc(),
+            TypeRange{bn.getType(), bn.getMean().getType(),
+                      bn.getVar().getType()},
+            mapping.lookup(bn.getInput()), state[entry->gamma],
+            state[entry->beta], bn.getAxisAttr(), bn.getEpsilonAttr());
+        mapping.map(bn.getResult(), train.getResult());
+        continue;
+      }
+    Operation *clone = b.clone(op, mapping);
+    for (unsigned i = 0, e = op.getNumOperands(); i < e; ++i) {
+      auto it = operandState.find({&op, i});
+      if (it != operandState.end())
+        clone->setOperand(i, state[it->second]);
+    }
+  }
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  return mapping.lookup(ret.getOperand(0));
+}
+
+Value BuildTrainingGraphPass::toLogits(OpBuilder &b, Location loc,
+                                       Value output) {
+  return tmath::reshape(b, loc, output, {batch, classes});
+}
+
+/// Tags argument/result `i` of a function with the state entry's name/role.
+static DictionaryAttr stateAttrs(OpBuilder &b, const StateEntry &entry) {
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("dq.state", b.getStringAttr(entry.name)),
+       b.getNamedAttr("dq.role", b.getStringAttr(entry.role))});
+}
+
+void BuildTrainingGraphPass::buildInitState(OpBuilder &b, Location loc) {
+  SmallVector<Type> types;
+  SmallVector<Attribute> resultAttrs;
+  for (const StateEntry &e : entries) {
+    types.push_back(e.type);
+    resultAttrs.push_back(stateAttrs(b, e));
+  }
+  auto func = func::FuncOp::create(b, loc, "init_state",
+                                   b.getFunctionType({}, types));
+  func.setAllResultAttrs(resultAttrs);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(func.addEntryBlock());
+  SmallVector<Value> values(entries.size());
+  for (auto [i, e] : llvm::enumerate(entries)) {
+    if (e.initKind == StateEntry::Init::Constant)
+      values[i] = arith::ConstantOp::create(b, loc, e.type, e.init);
+    else if (e.initKind == StateEntry::Init::Zeros)
+      values[i] = tmath::splat(b, loc, e.type, 0.0);
+  }
+  for (auto [i, e] : llvm::enumerate(entries))
+    if (e.initKind == StateEntry::Init::Decoded) {
+      auto decode = cast<DecodeWeightsOp>(entries[e.codesEntry].owner);
+      values[i] = DecodeWeightsOp::create(b, loc, e.type, values[e.codesEntry],
+                                          values[e.basisEntry],
+                                          decode.getAxisAttr(),
+                                          decode.getConfigAttr());
+    }
+  func::ReturnOp::create(b, loc, values);
+}
+
+void BuildTrainingGraphPass::buildPredict(OpBuilder &b, func::FuncOp model) {
+  Location loc = model.getLoc();
+  SmallVector<Type> types;
+  for (const StateEntry &e : entries)
+    types.push_back(e.type);
+  types.push_back(model.getArgumentTypes()[0]);
+  auto logitsType = RankedTensorType::get({batch, classes}, b.getF32Type());
+  auto func = func::FuncOp::create(b, loc, "predict",
+                                   b.getFunctionType(types, {logitsType}));
+  for (auto [i, e] : llvm::enumerate(entries))
+    func.setArgAttrs(i, stateAttrs(b, e));
+  OpBuilder::InsertionGuard guard(b);
+  Block *block = func.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  IRMapping mapping;
+  ValueRange args = block->getArguments();
+  Value output = cloneModel(b, model, args.back(), args.drop_back(),
+                            /*training=*/false, mapping);
+  func::ReturnOp::create(b, loc, toLogits(b, loc, output));
+}
+
+LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
+                                                     func::FuncOp model) {
+  Location loc = model.getLoc();
+  MLIRContext *ctx = &getContext();
+  Type f32 = b.getF32Type();
+  SmallVector<Type> argTypes, resultTypes;
+  for (const StateEntry &e : entries) {
+    argTypes.push_back(e.type);
+    resultTypes.push_back(e.type);
+  }
+  argTypes.push_back(model.getArgumentTypes()[0]);
+  argTypes.push_back(RankedTensorType::get({batch}, b.getI32Type()));
+  argTypes.push_back(f32);
+  argTypes.push_back(b.getI64Type());
+  resultTypes.push_back(RankedTensorType::get({}, f32));
+  resultTypes.push_back(RankedTensorType::get({}, b.getI32Type()));
+  auto func = func::FuncOp::create(b, loc, "train_step",
+                                   b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, e] : llvm::enumerate(entries)) {
+    func.setArgAttrs(i, stateAttrs(b, e));
+    func.setResultAttrs(i, stateAttrs(b, e));
+  }
+  OpBuilder::InsertionGuard guard(b);
+  Block *block = func.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  unsigned n = entries.size();
+  ValueRange state = block->getArguments().take_front(n);
+  Value images = block->getArgument(n), labels = block->getArgument(n + 1);
+  Value lrScalar = block->getArgument(n + 2), step = block->getArgument(n + 3);
+
+  // 1-2. Forward in training mode and the loss.
+  IRMapping mapping;
+  Value output = cloneModel(b, model, images, state, /*training=*/true, mapping);
+  Value logits = toLogits(b, loc, output);
+  auto lossType = RankedTensorType::get({}, f32);
+  Value loss = SoftmaxCrossEntropyOp::create(b, loc, lossType, logits, labels);
+  Value correct = CountCorrectOp::create(
+      b, loc, RankedTensorType::get({}, b.getI32Type()), logits, labels);
+
+  // 3. Gradients of the decoded weights and of every trained tensor.
+  SmallVector<Value> wrt;
+  for (const QuantizedWeight &q : quantized)
+    wrt.push_back(mapping.lookup(DecodeWeightsOp(q.decode).getResult()));
+  for (const TrainedParam &p : params)
+    wrt.push_back(state[p.value]);
+  Value one = tmath::splat(b, loc, lossType, 1.0);
+  auto grads = buildReverseMode(b, *block, {loss}, {one}, wrt);
+  if (failed(grads))
+    return failure();
+
+  // 4. Updates, all from the values before the step.
+  SmallVector<Value> next(state.begin(), state.end());
+  Value lr = tensor::FromElementsOp::create(b, loc, lossType, lrScalar);
+  double mu = momentum, lambda = weightDecay;
+  // m' = mu m + g + lambda p
+  auto momentumStep = [&](Value m, Value g, Value p) {
+    return tmath::map(b, loc, {m, g, p}, cast<RankedTensorType>(m.getType()),
+                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     Type t = a[0].getType();
+                     Value muV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, mu));
+                     Value laV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, lambda));
+                     Value acc = arith::AddFOp::create(
+                         nb, l, arith::MulFOp::create(nb, l, muV, a[0]), a[1]);
+                     return arith::AddFOp::create(
+                         nb, l, acc, arith::MulFOp::create(nb, l, laV, a[2]));
+                   });
+  };
+  // p - lr * m
+  auto descend = [&](Value p, Value m) {
+    return tmath::map(b, loc, {p, m, lr}, cast<RankedTensorType>(p.getType()),
+                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return arith::SubFOp::create(
+                         nb, l, a[0], arith::MulFOp::create(nb, l, a[2], a[1]));
+                   });
+  };
+  // a * x + (1 - a) * y
+  auto blend = [&](Value x, Value y, double a) {
+    return tmath::map(b, loc, {x, y}, cast<RankedTensorType>(x.getType()),
+                   [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                     Type t = v[0].getType();
+                     Value aV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, a));
+                     Value bV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, 1.0 - a));
+                     return arith::AddFOp::create(
+                         nb, l, arith::MulFOp::create(nb, l, aV, v[0]),
+                         arith::MulFOp::create(nb, l, bV, v[1]));
+                   });
+  };
+  auto ridgeAttr = b.getF64FloatAttr(ridge);
+
+  for (auto [i, q] : llvm::enumerate(quantized)) {
+    Value g = (*grads)[i];
+    Value wq = mapping.lookup(q.decode.getResult());
+    Value codes = state[q.codes], basis = state[q.basis];
+    Value m = state[q.momentum];
+    auto axis = q.decode.getAxisAttr();
+    auto codesType = cast<RankedTensorType>(codes.getType());
+    auto project = [&](Value values, Rounding rounding) -> Value {
+      bool stochastic = rounding == Rounding::Stochastic;
+      return ProjectOp::create(
+          b, loc, codesType, values, basis, stochastic ? step : Value(), axis,
+          EncodingAttr::get(ctx, Encoding::Bipolar),
+          RoundingAttr::get(ctx, rounding),
+          stochastic ? b.getI64IntegerAttr(seed + q.index) : IntegerAttr());
+    };
+    auto fit = [&](Value newCodes, Value targets) -> Value {
+      return FitLevelsOp::create(b, loc, basis.getType(), newCodes, targets,
+                                 basis, Value(), axis,
+                                 EncodingAttr::get(ctx, Encoding::Bipolar),
+                                 ridgeAttr);
+    };
+    switch (q.scheme) {
+    case WeightScheme::LQNets: {
+      Value w = state[q.latent];
+      Value m2 = momentumStep(m, g, w);
+      Value w2 = descend(w, m2);
+      Value c2 = project(w2, Rounding::Nearest);
+      next[q.latent] = w2;
+      next[q.momentum] = m2;
+      next[q.codes] = c2;
+      next[q.basis] = blend(basis, fit(c2, w2), lqnetsBasisMomentum);
+      break;
+    }
+    case WeightScheme::DQ: {
+      Value w = state[q.latent];
+      Value m2 = momentumStep(m, g, w);
+      Value target = descend(wq, m2);
+      Value w2 = descend(w, m2);
+      Value c2 = project(w2, Rounding::Nearest);
+      next[q.latent] = w2;
+      next[q.momentum] = m2;
+      next[q.codes] = c2;
+      next[q.basis] = fit(c2, target);
+      break;
+    }
+    case WeightScheme::DQLean: {
+      Value m2 = momentumStep(m, g, wq);
+      Value target = descend(wq, m2);
+      Value c2 = project(target, Rounding::Stochastic);
+      next[q.momentum] = m2;
+      next[q.codes] = c2;
+      next[q.basis] = fit(c2, target);
+      break;
+    }
+    }
+  }
+
+  for (auto [i, p] : llvm::enumerate(params)) {
+    Value g = (*grads)[quantized.size() + i];
+    Value m2 = momentumStep(state[p.momentum], g, state[p.value]);
+    next[p.momentum] = m2;
+    next[p.value] = descend(state[p.value], m2);
+  }
+
+  for (ActQuantizer &a : actQuantizers) {
+    Value x = mapping.lookup(a.op.getInput());
+    Value u = state[a.basis];
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto codesType = RankedTensorType::get(xType.getShape(), b.getI8Type());
+    ActQuantAttr config = a.op.getConfig();
+    Value clamped = tmath::map(b, loc, {x}, xType,
+                            [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                              Value zero = arith::ConstantOp::create(
+                                  nb, l, nb.getFloatAttr(v[0].getType(), 0.0));
+                              return arith::MaximumFOp::create(nb, l, v[0], zero);
+                            });
+    Value codes = ProjectOp::create(
+        b, loc, codesType, clamped, u, Value(), a.op.getAxisAttr(),
+        EncodingAttr::get(ctx, Encoding::Unipolar),
+        RoundingAttr::get(ctx, Rounding::Nearest), IntegerAttr());
+    Value weights;
+    if (config.getWeighting() == ChannelWeighting::Energy) {
+      int64_t channels = xType.getDimSize(a.op.getAxis());
+      weights = ChannelWeightsOp::create(
+          b, loc, RankedTensorType::get({channels}, f32), x, u,
+          a.op.getAxisAttr(), b.getF64FloatAttr(config.getTrim().convertToDouble()),
+          b.getF64FloatAttr(trimEpsilon));
+    }
+    Value fitted = FitLevelsOp::create(
+        b, loc, u.getType(), codes, x, u, weights, a.op.getAxisAttr(),
+        EncodingAttr::get(ctx, Encoding::Unipolar), ridgeAttr);
+    next[a.basis] = blend(u, fitted, actMomentum);
+  }
+
+  for (BatchNorm &bn : batchNorms) {
+    auto train = cast<BatchNormTrainOp>(
+        mapping.lookup(bn.op.getResult()).getDefiningOp());
+    auto type = bn.op.getType();
+    double count = static_cast<double>(type.getNumElements()) /
+                   static_cast<double>(type.getDimSize(bn.op.getAxis()));
+    double bm = bnMomentum;
+    next[bn.runningMean] = blend(state[bn.runningMean], train.getBatchMean(),
+                                 1.0 - bm);
+    Value unbiased = tmath::scale(b, loc, train.getBatchVar(),
+                               count / std::max(count - 1.0, 1.0));
+    next[bn.runningVar] = blend(state[bn.runningVar], unbiased, 1.0 - bm);
+  }
+
+  next.push_back(loss);
+  next.push_back(correct);
+  func::ReturnOp::create(b, loc, next);
+  return success();
+}
+
+void BuildTrainingGraphPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (loss != "softmax-cross-entropy") {
+    module.emitError() << "dq-build-training-graph: option loss must be "
+                          "softmax-cross-entropy, got '"
+                       << loss << "'";
+    return signalPassFailure();
+  }
+  auto model = module.lookupSymbol<func::FuncOp>(funcName);
+  if (!model || model.isExternal()) {
+    module.emitError() << "dq-build-training-graph: no function named '"
+                       << funcName << "' with a body (set func=<name>)";
+    return signalPassFailure();
+  }
+  for (StringRef taken : {"init_state", "train_step", "predict"})
+    if (module.lookupSymbol(taken)) {
+      module.emitError() << "dq-build-training-graph: the module already has "
+                            "a symbol named '"
+                         << taken << "'";
+      return signalPassFailure();
+    }
+  auto inputType = model.getNumArguments() == 1
+                       ? dyn_cast<RankedTensorType>(model.getArgumentTypes()[0])
+                       : RankedTensorType();
+  auto outputType = model.getNumResults() == 1
+                        ? dyn_cast<RankedTensorType>(model.getResultTypes()[0])
+                        : RankedTensorType();
+  if (!inputType || !inputType.hasStaticShape() || !outputType ||
+      !outputType.hasStaticShape() || !model.getBody().hasOneBlock()) {
+    model.emitError("dq-build-training-graph needs a model with one static "
+                    "image argument, one static logits result and one block");
+    return signalPassFailure();
+  }
+  batch = inputType.getDimSize(0);
+  ArrayRef<int64_t> out = outputType.getShape();
+  if (out.size() == 2 && out[0] == batch) {
+    classes = out[1];
+  } else if (out.size() == 3 && out[0] == 1 && out[1] == batch) {
+    classes = out[2];
+  } else {
+    model.emitError() << "dq-build-training-graph: the model's result must "
+                         "be [N x K] or [1 x N x K] logits with N = "
+                      << batch << " (the image batch), got " << outputType;
+    return signalPassFailure();
+  }
+  if (failed(collectState(model)))
+    return signalPassFailure();
+
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  buildInitState(b, model.getLoc());
+  if (failed(buildTrainStep(b, model)))
+    return signalPassFailure();
+  buildPredict(b, model);
+}
