@@ -41,15 +41,15 @@ func.func private @printMemrefF32(memref<*xf32>)
 func.func @main() {
   %flat = arith.constant dense<[$pixels]> : tensor<784xf32>
   %x = tensor.expand_shape %flat [[0, 1, 2, 3]] output_shape [1, 28, 28, 1] : tensor<784xf32> into tensor<1x28x28x1xf32>
-  %y = call @model(%x) : (tensor<1x28x28x1xf32>) -> tensor<1x1x10xf32>
-  %m = bufferization.to_buffer %y : tensor<1x1x10xf32> to memref<1x1x10xf32>
-  %u = memref.cast %m : memref<1x1x10xf32> to memref<*xf32>
+  %y = call @model(%x) : (tensor<1x28x28x1xf32>) -> tensor<1x10xf32>
+  %m = bufferization.to_buffer %y : tensor<1x10xf32> to memref<1x10xf32>
+  %u = memref.cast %m : memref<1x10xf32> to memref<*xf32>
   call @printMemrefF32(%u) : (memref<*xf32>) -> ()
   return
 }
 MLIR
 cat "$MODEL" "$out/driver.mlir" > "$out/program.mlir"
-logits() { grep -o '\[\[\[.*\]\]\]' | tr -d '[] '; }
+logits() { grep -o '\[\[.*\]\]' | tr -d '[] '; }
 fp32=$("$DQ_OPT" "$out/program.mlir" --dq-lower-to-llvm | $RUNNER | logits)
 w2a2=$("$DQ_OPT" "$out/program.mlir" --dq-quantize="w-bits=2 a-bits=2" --dq-lower-to-llvm | $RUNNER | logits)
 argmax() { tr ',' '\n' | awk 'NR == 1 || $1 > best {best = $1; arg = NR - 1} END {print arg}'; }

@@ -2,6 +2,8 @@
 
 #include "dq/Transforms/LayerSelection.h"
 
+#include "dialects/dq/DQOps.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -172,6 +174,8 @@ bool mlir::dq::matchesOverride(Operation *op, StringRef entry) {
 /// Batch norm and bias ops between a conv and a residual add: elementwise
 /// ops with one computed operand and constants otherwise.
 static bool isPerChannelAffine(Operation *op) {
+  if (isa<BatchNormOp>(op))
+    return true;
   if (!isa<tosa::AddOp, tosa::SubOp, tosa::MulOp, linalg::AddOp, linalg::SubOp,
            linalg::MulOp, linalg::GenericOp>(op))
     return false;

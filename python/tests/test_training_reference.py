@@ -115,13 +115,17 @@ def tiny_network(seed=1):
 
 
 def with_random_momenta(net, state, seed=3):
-    """State with non-zero momentum buffers (so that the mu * m term shows)."""
+    """State with large random momentum buffers (the mu * m term shows and
+    weights cross code thresholds in one step) and latent weights away from
+    W_q (so that using one for the other shows)."""
     rng = np.random.default_rng(seed)
     out = dict(state)
     for name, role in T.state_spec(net):
+        noise = rng.standard_normal(state[name].shape)
         if role == "momentum":
-            out[name] = (0.05 * rng.standard_normal(state[name].shape)
-                         ).astype(np.float32)
+            out[name] = (0.5 * noise).astype(np.float32)
+        elif role == "latent":
+            out[name] = (state[name] + 0.05 * noise).astype(np.float32)
     return out
 
 
@@ -492,7 +496,7 @@ def expected_step(net, state, images, labels, lr, step, hyper):
 def test_updates():
     net, images, labels = tiny_network()
     hyper = {"seed": 7}
-    lr, step = 0.05, 5
+    lr, step = 1.0, 5
     for w_scheme in ("dq", "lqnets", "dq_lean"):
         for a_scheme, trim in (("dq", 0.25), ("lqnets", 0.0), ("dq", 0.0)):
             qnet = T.quantize_network(net, ["c2", "fc"], 2, 2, w_scheme,
@@ -516,12 +520,13 @@ def test_updates():
                 else:
                     check(a.dtype == np.float32 and close(a, e, 1e-5, 1e-7),
                           f"{where} {name}: " + worst(a, e))
-            # The codes of the two quantized layers must not share random
-            # numbers (seed + i).
-            if w_scheme == "dq_lean":
-                u0 = Q.counter_uniform(7, step, 4)
-                u1 = Q.counter_uniform(8, step, 4)
-                check(not torch.equal(u0, u1), "seed + i gives new numbers")
+            # The step must move codes, or the checks above could not tell
+            # which value was projected with which basis or seed.
+            for layer in ("c2", "fc"):
+                moved = int(np.sum(got[layer + ".weight.codes"] !=
+                                   state[layer + ".weight.codes"]))
+                check(moved > 0, f"{where} {layer}: no code changed; the "
+                      "check is too weak")
 
 
 def test_state_spec():
