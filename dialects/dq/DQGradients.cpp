@@ -51,14 +51,6 @@ LogicalResult QuantizeActOp::buildGradients(OpBuilder &b,
   return success();
 }
 
-/// `v` ([C]) reshaped to broadcast along `axis` of a rank-`rank` tensor.
-static Value alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
-                       int64_t rank) {
-  SmallVector<int64_t> shape(rank, 1);
-  shape[axis] = tensormath::shapeOf(v)[0];
-  return tensormath::reshape(b, loc, v, shape);
-}
-
 LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
                                                ValueRange resultGrads,
                                                ArrayRef<bool> needed,
@@ -84,8 +76,8 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
         return math::RsqrtOp::create(nb, l,
                                      arith::AddFOp::create(nb, l, a[0], eps));
       });
-  Value meanB = alongAxis(b, loc, getBatchMean(), axis, rank);
-  Value invStdB = alongAxis(b, loc, invStd, axis, rank);
+  Value meanB = tensormath::alongAxis(b, loc, getBatchMean(), axis, rank);
+  Value invStdB = tensormath::alongAxis(b, loc, invStd, axis, rank);
   Value xHat = tensormath::mul(b, loc, tensormath::sub(b, loc, getInput(), meanB), invStdB);
   Value sumDy = tensormath::sumPerChannel(b, loc, dy, axis);
   Value sumDyXHat = tensormath::sumPerChannel(b, loc, tensormath::mul(b, loc, dy, xHat),
@@ -96,11 +88,11 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
     grads[1] = sumDyXHat;
   if (needed[0]) {
     // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
-    Value meanDy = alongAxis(b, loc, tensormath::scale(b, loc, sumDy, 1.0 / count),
+    Value meanDy = tensormath::alongAxis(b, loc, tensormath::scale(b, loc, sumDy, 1.0 / count),
                              axis, rank);
-    Value meanDyXHat = alongAxis(
+    Value meanDyXHat = tensormath::alongAxis(
         b, loc, tensormath::scale(b, loc, sumDyXHat, 1.0 / count), axis, rank);
-    Value scaleB = alongAxis(b, loc, tensormath::mul(b, loc, getGamma(), invStd),
+    Value scaleB = tensormath::alongAxis(b, loc, tensormath::mul(b, loc, getGamma(), invStd),
                              axis, rank);
     Value centered = tensormath::sub(b, loc, tensormath::sub(b, loc, dy, meanDy),
                                tensormath::mul(b, loc, xHat, meanDyXHat));
@@ -119,30 +111,8 @@ SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange resultGrads,
   Location loc = getLoc();
   auto type = getLogits().getType();
   int64_t batch = type.getDimSize(0);
-  Type f32 = type.getElementType();
   // Row max and sum of exponentials, then (softmax - onehot) * dloss / N.
-  auto rowType = RankedTensorType::get({batch, 1}, f32);
-  Value rowMax;
-  {
-    // max over classes: a keep-dims reduction with maximumf.
-    MLIRContext *ctx = b.getContext();
-    Value init = tensormath::splat(b, loc, rowType,
-                             -std::numeric_limits<double>::infinity());
-    auto generic = linalg::GenericOp::create(
-        b, loc, rowType, ValueRange{getLogits()}, ValueRange{init},
-        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2),
-                            AffineMap::get(2, 0,
-                                           {getAffineDimExpr(0, ctx),
-                                            getAffineConstantExpr(0, ctx)},
-                                           ctx)},
-        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                      utils::IteratorType::reduction},
-        [](OpBuilder &nb, Location l, ValueRange a) {
-          linalg::YieldOp::create(
-              nb, l, arith::MaximumFOp::create(nb, l, a[0], a[1]).getResult());
-        });
-    rowMax = generic.getResult(0);
-  }
+  Value rowMax = tensormath::rowMax(b, loc, getLogits()).first;
   Value shiftedExp = tensormath::map(
       b, loc, {getLogits(), rowMax}, type,
       [](OpBuilder &nb, Location l, ValueRange a) -> Value {

@@ -67,6 +67,14 @@ Value slice(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> offsets,
 Value insertIntoZeros(OpBuilder &b, Location loc, Value x,
                       ArrayRef<int64_t> shape, ArrayRef<int64_t> offsets);
 
+/// `v` ([C]) reshaped to broadcast along `axis` of a rank-`rank` tensor.
+Value alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
+                int64_t rank);
+
+/// Row-wise maximum of [N x C] values as [N x 1] f32, and the column of the
+/// first maximum as [N x 1] i32.
+std::pair<Value, Value> rowMax(OpBuilder &b, Location loc, Value matrix);
+
 /// Static shape of a ranked tensor value.
 ArrayRef<int64_t> shapeOf(Value v);
 

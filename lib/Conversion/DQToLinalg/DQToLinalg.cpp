@@ -597,14 +597,6 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
 
 namespace tmath = ::mlir::dq::tensormath;
 
-/// `v` ([C]) reshaped to broadcast along `axis` of a rank-`rank` tensor.
-Value alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
-                int64_t rank) {
-  SmallVector<int64_t> shape(rank, 1);
-  shape[axis] = tmath::shapeOf(v)[0];
-  return tmath::reshape(b, loc, v, shape);
-}
-
 /// Per-channel mean of `x` over every dimension but `axis`.
 Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -619,7 +611,7 @@ Value normalize(OpBuilder &b, Location loc, Value x, Value gamma, Value beta,
   int64_t rank = tmath::shapeOf(x).size();
   SmallVector<Value> inputs = {x};
   for (Value v : {gamma, beta, mean, var})
-    inputs.push_back(alongAxis(b, loc, v, axis, rank));
+    inputs.push_back(tmath::alongAxis(b, loc, v, axis, rank));
   return tmath::map(b, loc, inputs, cast<RankedTensorType>(x.getType()),
                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                    Value eps = arith::ConstantOp::create(
@@ -659,7 +651,7 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     int64_t rank = tmath::shapeOf(x).size();
     Value mean = channelMean(rewriter, loc, x, axis);
     Value centered = tmath::sub(rewriter, loc, x,
-                             alongAxis(rewriter, loc, mean, axis, rank));
+                             tmath::alongAxis(rewriter, loc, mean, axis, rank));
     Value var = channelMean(rewriter, loc,
                             tmath::mul(rewriter, loc, centered, centered), axis);
     Value y = normalize(rewriter, loc, x, op.getGamma(), op.getBeta(), mean,
@@ -668,39 +660,6 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     return success();
   }
 };
-
-/// Row-wise max of [N x C] logits as [N x 1]; with `wantIndex`, the column
-/// of the first maximum (as i32) instead.
-Value rowMax(OpBuilder &b, Location loc, Value logits, bool wantIndex) {
-  MLIRContext *ctx = b.getContext();
-  int64_t batch = tmath::shapeOf(logits)[0];
-  auto f32Row = RankedTensorType::get({batch, 1}, b.getF32Type());
-  auto i32Row = RankedTensorType::get({batch, 1}, b.getI32Type());
-  Value maxInit =
-      tmath::splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
-  Value idxInit = arith::ConstantOp::create(
-      b, loc, i32Row, DenseElementsAttr::get(i32Row, b.getI32IntegerAttr(0)));
-  AffineMap rowMap = AffineMap::get(
-      2, 0, {getAffineDimExpr(0, ctx), getAffineConstantExpr(0, ctx)}, ctx);
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{f32Row, i32Row}, ValueRange{logits},
-      ValueRange{maxInit, idxInit},
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2), rowMap, rowMap},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                    utils::IteratorType::reduction},
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        // Strictly greater: the first maximum wins.
-        Value better =
-            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[1]);
-        Value column = arith::IndexCastOp::create(
-            nb, l, nb.getI32Type(), linalg::IndexOp::create(nb, l, 1));
-        linalg::YieldOp::create(
-            nb, l,
-            ValueRange{arith::SelectOp::create(nb, l, better, a[0], a[1]),
-                       arith::SelectOp::create(nb, l, better, column, a[2])});
-      });
-  return generic.getResult(wantIndex ? 1 : 0);
-}
 
 struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -712,7 +671,7 @@ struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     int64_t batch = type.getDimSize(0), classes = type.getDimSize(1);
-    Value maxRow = rowMax(rewriter, loc, logits, /*wantIndex=*/false);
+    Value maxRow = tmath::rowMax(rewriter, loc, logits).first;
     Value shiftedExp = tmath::map(
         rewriter, loc, {logits, maxRow}, type,
         [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -766,7 +725,7 @@ struct CountCorrectLowering : OpRewritePattern<CountCorrectOp> {
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     int64_t batch = type.getDimSize(0);
-    Value argmax = rowMax(rewriter, loc, op.getLogits(), /*wantIndex=*/true);
+    Value argmax = tmath::rowMax(rewriter, loc, op.getLogits()).second;
     Value labels = tmath::reshape(rewriter, loc, op.getLabels(), {batch, 1});
     MLIRContext *ctx = rewriter.getContext();
     auto scalar = RankedTensorType::get({}, rewriter.getI32Type());

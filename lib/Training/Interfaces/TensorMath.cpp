@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::dq;
 
@@ -247,4 +249,42 @@ Value tensormath::insertIntoZeros(OpBuilder &b, Location loc, Value x,
   }
   Value zeros = splat(b, loc, withShape(x, shape), 0.0);
   return tensor::InsertSliceOp::create(b, loc, x, zeros, o, s, st);
+}
+
+Value tensormath::alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,
+                            int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = shapeOf(v)[0];
+  return reshape(b, loc, v, shape);
+}
+
+std::pair<Value, Value> tensormath::rowMax(OpBuilder &b, Location loc,
+                                           Value matrix) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rows = shapeOf(matrix)[0];
+  auto f32Row = RankedTensorType::get({rows, 1}, b.getF32Type());
+  auto i32Row = RankedTensorType::get({rows, 1}, b.getI32Type());
+  Value maxInit = splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
+  Value idxInit = arith::ConstantOp::create(
+      b, loc, i32Row, DenseElementsAttr::get(i32Row, b.getI32IntegerAttr(0)));
+  AffineMap rowMap = AffineMap::get(
+      2, 0, {getAffineDimExpr(0, ctx), getAffineConstantExpr(0, ctx)}, ctx);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{f32Row, i32Row}, ValueRange{matrix},
+      ValueRange{maxInit, idxInit},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2), rowMap, rowMap},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                    utils::IteratorType::reduction},
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        // Strictly greater: the first maximum wins.
+        Value better =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[1]);
+        Value column = arith::IndexCastOp::create(
+            nb, l, nb.getI32Type(), linalg::IndexOp::create(nb, l, 1));
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, better, a[0], a[1]),
+                       arith::SelectOp::create(nb, l, better, column, a[2])});
+      });
+  return {generic.getResult(0), generic.getResult(1)};
 }
