@@ -541,7 +541,7 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     if (config.getWeighting() == ChannelWeighting::Energy) {
       int64_t channels = xType.getDimSize(a.op.getAxis());
       weights = ChannelWeightsOp::create(
-          b, loc, RankedTensorType::get({channels}, f32), x, u,
+          b, loc, RankedTensorType::get({channels}, f32), clamped, u,
           a.op.getAxisAttr(), b.getF64FloatAttr(config.getTrim().convertToDouble()),
           b.getF64FloatAttr(trimEpsilon));
     }

@@ -134,7 +134,8 @@ def build_network(params):
         T.AvgPool2D("block2.relu", "pool", (4, 4)),
         T.Reshape("pool", "flat", (1, BATCH, 16)),
         T.MatMul("fc", "flat", "fc", params["fc.weight"]),
-        T.BiasAdd("fc.bias_add", "fc", "fc.biased", params["fc.bias_add.bias"]),
+        T.BiasAdd("fc.bias_add", "fc", "fc.biased",
+                  params["fc.bias_add.bias"]),
         T.Reshape("fc.biased", "logits", (BATCH, CLASSES)),
     ]
     return T.Network("images", "logits", ops)
@@ -264,8 +265,8 @@ def emit_mlir(net, images_shape=INPUT_SHAPE, batch_norm="dq"):
                 f"{c_t}, {c_t}, {c_t}, {c_t}) -> {x_t}" + _loc(op.name))
         elif isinstance(op, T.Relu):
             y_shape = x_shape
-            lines.append(f"    {dst} = tosa.clamp {src} {{min_val = 0.0 : f32, "
-                         f"max_val = 3.4e38 : f32}} : ({x_t}) -> {x_t}")
+            lines.append(f"    {dst} = tosa.clamp {src} {{min_val = 0.0 : "
+                         f"f32, max_val = 3.4e38 : f32}} : ({x_t}) -> {x_t}")
         elif isinstance(op, T.Add):
             y_shape = x_shape
             assert shapes[op.other] == x_shape
@@ -292,9 +293,10 @@ def emit_mlir(net, images_shape=INPUT_SHAPE, batch_norm="dq"):
             y_shape = (x_shape[0], (x_shape[1] - kh) // sh + 1,
                        (x_shape[2] - kw) // sw + 1, x_shape[3])
             lines.append(
-                f"    {dst} = tosa.avg_pool2d {src}, %zp, %zp {{acc_type = f32, "
-                f"kernel = array<i64: {kh}, {kw}>, pad = array<i64: 0, 0, 0, "
-                f"0>, stride = array<i64: {sh}, {sw}>}} : ({x_t}, "
+                f"    {dst} = tosa.avg_pool2d {src}, %zp, %zp {{acc_type = "
+                f"f32, kernel = array<i64: {kh}, {kw}>, "
+                f"pad = array<i64: 0, 0, 0, 0>, "
+                f"stride = array<i64: {sh}, {sw}>}} : ({x_t}, "
                 f"tensor<1xf32>, tensor<1xf32>) -> {_type(y_shape)}")
         elif isinstance(op, T.Reshape):
             y_shape = tuple(op.shape)

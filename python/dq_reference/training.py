@@ -128,7 +128,8 @@ class MatMul:
 
 @dataclasses.dataclass
 class BatchNorm:
-    """dq.batch_norm with gamma, beta, running mean and variance of shape [C]."""
+    """dq.batch_norm; gamma, beta, running mean and variance have shape
+    [C]."""
     name: str
     input: str
     output: str
@@ -388,7 +389,8 @@ class QuantizeActSTE(torch.autograd.Function):
 
 
 def conv2d_nhwc(x, weight, bias, pad, stride):
-    """tosa.conv2d (NHWC input, [O, KH, KW, I] weight) through NCHW F.conv2d."""
+    """tosa.conv2d (NHWC input, [O, KH, KW, I] weight) through NCHW
+    F.conv2d."""
     top, bottom, left, right = pad
     xn = F.pad(x.permute(0, 3, 1, 2), (left, right, top, bottom))
     y = F.conv2d(xn, weight.permute(0, 3, 1, 2), bias, stride=tuple(stride))
@@ -783,7 +785,8 @@ def _unrows(rows, like, axis):
 
 
 def nearest_margin_of(w, v, axis):
-    """nearest_margin of a bipolar weight w under basis v (numpy, w's shape)."""
+    """nearest_margin of a bipolar weight w under basis v (numpy, w's
+    shape)."""
     lv = Q.levels(v, v.shape[1], Q.BIPOLAR)
     return _unrows(nearest_margin(_rows(w, axis), lv), w, axis).numpy()
 
