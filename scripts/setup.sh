@@ -11,6 +11,8 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   # unit tests
   libgtest-dev
+  # runtime: JSON manifests, gzip-compressed IDX datasets
+  nlohmann-json3-dev zlib1g-dev
   # PyTorch reference and model export (Debian's interpreter)
   python3 python3-numpy python3-torch
   # data for the demo and the data-loader tests

@@ -229,7 +229,6 @@ std::pair<Value, Value> scanNearest(BodyBuilder &bb, Value x, int64_t count,
       bb.b, bb.loc, bb.idx(1), bb.idx(count), bb.idx(1),
       ValueRange{bestLevel, bestCode, bestDist},
       [&](OpBuilder &lb, Location lloc, Value c, ValueRange iter) {
-        BodyBuilder inner{lb, lloc};
         auto saved = bb.b.saveInsertionPoint();
         bb.b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
         auto next = step(c, iter[0], iter[1], iter[2]);
