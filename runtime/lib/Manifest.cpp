@@ -1,1 +1,345 @@
-// placeholder: being written
+// Reading, validating and writing manifests (docs/Runtime.md).
+#include "dq/runtime/Manifest.h"
+
+#include "dq/runtime/Error.h"
+#include "dq/runtime/StateFile.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+namespace dq {
+namespace runtime {
+
+uint64_t fnv1a64(const void *data, size_t size) {
+  const auto *bytes = static_cast<const uint8_t *>(data);
+  uint64_t hash = 0xcbf29ce484222325ULL; // FNV-1a 64-bit offset basis
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 0x100000001b3ULL; // FNV 64-bit prime
+  }
+  return hash;
+}
+
+std::string formatModuleHash(uint64_t hash) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "fnv1a64:%016" PRIx64, hash);
+  return text;
+}
+
+std::optional<uint64_t> parseModuleHash(const std::string &text) {
+  static const std::string prefix = "fnv1a64:";
+  if (text.size() != prefix.size() + 16 || text.compare(0, prefix.size(), prefix))
+    return std::nullopt;
+  uint64_t hash = 0;
+  for (size_t i = prefix.size(); i < text.size(); ++i) {
+    char c = text[i];
+    unsigned digit;
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else
+      return std::nullopt;
+    hash = hash << 4 | digit;
+  }
+  return hash;
+}
+
+const TensorSpec *Manifest::findState(const std::string &name) const {
+  for (const TensorSpec &spec : state)
+    if (spec.name == name)
+      return &spec;
+  return nullptr;
+}
+
+const std::vector<std::string> &requiredEntryPoints() {
+  static const std::vector<std::string> names = {"train_step", "predict",
+                                                 "init_state"};
+  return names;
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Field accessors that throw "<source>: <field>: <problem>".
+class FieldReader {
+public:
+  explicit FieldReader(const std::string &source) : source_(source) {}
+
+  [[noreturn]] void fail(const std::string &field, const std::string &problem) const {
+    throw Error(source_ + ": " + field + ": " + problem);
+  }
+
+  const json &member(const json &object, const char *key,
+                     const std::string &field) const {
+    auto it = object.find(key);
+    if (it == object.end())
+      fail(field, "missing");
+    return *it;
+  }
+
+  const json &object(const json &parent, const char *key,
+                     const std::string &field) const {
+    const json &value = member(parent, key, field);
+    if (!value.is_object())
+      fail(field, "expected an object, got " + describe(value));
+    return value;
+  }
+
+  std::string string(const json &parent, const char *key,
+                     const std::string &field) const {
+    const json &value = member(parent, key, field);
+    if (!value.is_string() || value.get_ref<const std::string &>().empty())
+      fail(field, "expected a non-empty string, got " + describe(value));
+    return value.get<std::string>();
+  }
+
+  int64_t integer(const json &parent, const char *key, const std::string &field,
+                  int64_t min) const {
+    const json &value = member(parent, key, field);
+    std::optional<int64_t> number = asInteger(value);
+    if (!number || *number < min)
+      fail(field, "expected an integer >= " + std::to_string(min) + ", got " +
+                      describe(value));
+    return *number;
+  }
+
+  /// An array of integers >= `minDim` (0 for tensor shapes).
+  std::vector<int64_t> dims(const json &parent, const char *key,
+                            const std::string &field, int64_t minDim) const {
+    const json &value = member(parent, key, field);
+    std::string expected = minDim > 0 ? "expected an array of positive integers"
+                                      : "expected an array of non-negative integers";
+    if (!value.is_array())
+      fail(field, expected + ", got " + describe(value));
+    std::vector<int64_t> dims;
+    for (size_t i = 0; i < value.size(); ++i) {
+      std::optional<int64_t> dim = asInteger(value[i]);
+      if (!dim || *dim < minDim)
+        fail(field, expected + ", got " + describe(value[i]) + " at index " +
+                        std::to_string(i));
+      dims.push_back(*dim);
+    }
+    return dims;
+  }
+
+  std::vector<std::string> strings(const json &parent, const char *key,
+                                   const std::string &field) const {
+    const json &value = member(parent, key, field);
+    if (!value.is_array())
+      fail(field, "expected an array of strings, got " + describe(value));
+    std::vector<std::string> strings;
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (!value[i].is_string())
+        fail(field + "[" + std::to_string(i) + "]",
+             "expected a string, got " + describe(value[i]));
+      strings.push_back(value[i].get<std::string>());
+    }
+    return strings;
+  }
+
+  /// Scalars by value (shortened), containers by kind.
+  static std::string describe(const json &value) {
+    if (value.is_object() || value.is_array())
+      return std::string("an ") + value.type_name();
+    std::string text = value.dump();
+    if (text.size() > 40)
+      text = text.substr(0, 37) + "...";
+    return text;
+  }
+
+private:
+  /// JSON integers only: 3.0 is a float in the manifest's grammar.
+  static std::optional<int64_t> asInteger(const json &value) {
+    if (value.is_number_unsigned()) {
+      uint64_t number = value.get<uint64_t>();
+      if (number > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return std::nullopt;
+      return static_cast<int64_t>(number);
+    }
+    if (value.is_number_integer())
+      return value.get<int64_t>();
+    return std::nullopt;
+  }
+
+  const std::string &source_;
+};
+
+TensorSpec parseStateEntry(const FieldReader &reader, const json &entry,
+                           const std::string &field) {
+  if (!entry.is_object())
+    reader.fail(field, "expected an object, got " + FieldReader::describe(entry));
+  TensorSpec spec;
+  spec.name = reader.string(entry, "name", field + ".name");
+  spec.role = reader.string(entry, "role", field + ".role");
+  std::string dtype = reader.string(entry, "dtype", field + ".dtype");
+  std::optional<DType> parsed = parseDType(dtype);
+  if (!parsed)
+    reader.fail(field + ".dtype",
+                "expected \"f32\", \"i8\", \"i32\" or \"i64\", got \"" + dtype + "\"");
+  spec.dtype = *parsed;
+  spec.shape = reader.dims(entry, "shape", field + ".shape", 0);
+  std::optional<uint64_t> size = checkedByteSize(spec.dtype, spec.shape);
+  if (!size || *size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    reader.fail(field + ".shape", "tensor size overflows 63 bits");
+  int64_t bytes = reader.integer(entry, "bytes", field + ".bytes", 0);
+  if (static_cast<uint64_t>(bytes) != *size)
+    reader.fail(field + ".bytes", std::to_string(bytes) + " does not match " +
+                                      spec.typeString() + " (" +
+                                      std::to_string(*size) + " bytes)");
+  return spec;
+}
+
+EntryPoint parseEntryPoint(const FieldReader &reader, const json &value,
+                           const std::string &field) {
+  if (!value.is_object())
+    reader.fail(field, "expected an object, got " + FieldReader::describe(value));
+  EntryPoint entry;
+  entry.symbol = reader.string(value, "symbol", field + ".symbol");
+  entry.inputs = reader.strings(value, "inputs", field + ".inputs");
+  entry.outputs = reader.strings(value, "outputs", field + ".outputs");
+  return entry;
+}
+
+/// The whole file as text; throws naming the file.
+std::string readTextFile(const std::string &path) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char chunk[65536];
+  size_t got;
+  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
+    text.append(chunk, got);
+  bool failed = std::ferror(file);
+  int savedErrno = errno;
+  std::fclose(file);
+  if (failed)
+    throw Error(path + ": cannot read: " + std::strerror(savedErrno));
+  return text;
+}
+
+} // namespace
+
+Manifest parseManifest(const std::string &jsonText, const std::string &source) {
+  json root;
+  try {
+    root = json::parse(jsonText);
+  } catch (const json::parse_error &e) {
+    // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep the
+    // line, column and reason that follow.
+    std::string message = e.what();
+    size_t bracket = message.find("] ");
+    if (message.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos)
+      message = message.substr(bracket + 2);
+    throw Error(source + ": invalid JSON: " + message);
+  }
+
+  FieldReader reader(source);
+  if (!root.is_object())
+    throw Error(source + ": expected a JSON object at the top level, got " +
+                FieldReader::describe(root));
+
+  std::string format = reader.string(root, "format", "format");
+  if (format != kManifestFormat)
+    reader.fail("format", std::string("expected \"") + kManifestFormat +
+                              "\", got \"" + format + "\"");
+  int64_t version = reader.integer(root, "version", "version", 0);
+  if (version != kManifestVersion)
+    reader.fail("version", "unsupported version " + std::to_string(version) +
+                               " (this runtime reads version " +
+                               std::to_string(kManifestVersion) + ")");
+
+  Manifest manifest;
+  std::string hash = reader.string(root, "module_hash", "module_hash");
+  std::optional<uint64_t> parsedHash = parseModuleHash(hash);
+  if (!parsedHash)
+    reader.fail("module_hash",
+                "expected \"fnv1a64:\" and 16 lower-case hex digits, got \"" +
+                    hash + "\"");
+  manifest.moduleHash = *parsedHash;
+  manifest.batch = reader.integer(root, "batch", "batch", 1);
+  manifest.imageShape = reader.dims(root, "image_shape", "image_shape", 1);
+  if (manifest.imageShape.empty())
+    reader.fail("image_shape", "expected a non-empty array of positive integers");
+  manifest.classes = reader.integer(root, "classes", "classes", 1);
+
+  const json &state = reader.member(root, "state", "state");
+  if (!state.is_array())
+    reader.fail("state", "expected an array, got " + FieldReader::describe(state));
+  std::map<std::string, size_t> firstIndex;
+  for (size_t i = 0; i < state.size(); ++i) {
+    std::string field = "state[" + std::to_string(i) + "]";
+    TensorSpec spec = parseStateEntry(reader, state[i], field);
+    auto [it, inserted] = firstIndex.emplace(spec.name, i);
+    if (!inserted)
+      reader.fail(field + ".name", "duplicate name \"" + spec.name +
+                                       "\" (also state[" +
+                                       std::to_string(it->second) + "])");
+    manifest.state.push_back(std::move(spec));
+  }
+
+  const json &entryPoints = reader.object(root, "entry_points", "entry_points");
+  for (const std::string &name : requiredEntryPoints())
+    if (!entryPoints.contains(name))
+      reader.fail("entry_points." + name, "missing");
+  for (auto it = entryPoints.begin(); it != entryPoints.end(); ++it)
+    manifest.entryPoints[it.key()] =
+        parseEntryPoint(reader, it.value(), "entry_points." + it.key());
+  return manifest;
+}
+
+Manifest loadManifest(const std::string &path) {
+  return parseManifest(readTextFile(path), path);
+}
+
+std::string toJson(const Manifest &manifest) {
+  // ordered_json keeps the documented field order, which makes manifests
+  // easier to read and diff than nlohmann's default sorted keys.
+  using ojson = nlohmann::ordered_json;
+  ojson root = ojson::object();
+  root["format"] = kManifestFormat;
+  root["version"] = kManifestVersion;
+  root["module_hash"] = formatModuleHash(manifest.moduleHash);
+  root["batch"] = manifest.batch;
+  root["image_shape"] = manifest.imageShape;
+  root["classes"] = manifest.classes;
+  ojson state = ojson::array();
+  for (const TensorSpec &spec : manifest.state) {
+    ojson entry = ojson::object();
+    entry["name"] = spec.name;
+    entry["role"] = spec.role;
+    entry["dtype"] = dtypeName(spec.dtype);
+    entry["shape"] = spec.shape;
+    // An invalid shape is written as is; writeManifest's check rejects it.
+    entry["bytes"] = checkedByteSize(spec.dtype, spec.shape).value_or(0);
+    state.push_back(std::move(entry));
+  }
+  root["state"] = std::move(state);
+  ojson entryPoints = ojson::object();
+  for (const auto &[name, entry] : manifest.entryPoints) {
+    ojson value = ojson::object();
+    value["symbol"] = entry.symbol;
+    value["inputs"] = entry.inputs;
+    value["outputs"] = entry.outputs;
+    entryPoints[name] = std::move(value);
+  }
+  root["entry_points"] = std::move(entryPoints);
+  return root.dump(2) + "\n";
+}
+
+void writeManifest(const std::string &path, const Manifest &manifest) {
+  std::string text = toJson(manifest);
+  // Never write a manifest the runtime would refuse to load.
+  parseManifest(text, path);
+  writeFileAtomic(path, text);
+}
+
+} // namespace runtime
+} // namespace dq

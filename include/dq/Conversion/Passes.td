@@ -43,4 +43,25 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
                            "::mlir::tosa::TosaDialect"];
 }
 
+def DQPackEntryPoints : Pass<"dq-pack-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Adds dq_<name>(void **args) wrappers around C interfaces";
+  let description = [{
+    For every `llvm.func @_mlir_ciface_<name>` with a body (what
+    `dq-lower-to-llvm{emit-c-interface}` produces), adds
+    `llvm.func @dq_<name>(%args: !llvm.ptr)`: `args[i]` points to the i-th
+    parameter of the C interface (a memref descriptor, the result struct, or
+    a scalar such as the learning rate), and a scalar return value, if any,
+    is stored through `args[n]`. A runtime can then call an entry point with
+    any number of state tensors through one fixed C signature; the manifest
+    lists what each slot holds.
+
+    ```mlir
+    llvm.func @dq_train_step(%args: !llvm.ptr) {
+      // load args[0..n), call @_mlir_ciface_train_step, return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // DQ_CONVERSION_PASSES_TD

@@ -1,0 +1,59 @@
+// A compiled model: the shared library dq-compile wrote, checked against its
+// manifest, with typed calls of its entry points.
+#ifndef DQ_RUNTIME_MODEL_H
+#define DQ_RUNTIME_MODEL_H
+
+#include "dq/runtime/Manifest.h"
+#include "dq/runtime/Tensor.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dq {
+namespace runtime {
+
+class CompiledModel {
+public:
+  /// Opens <prefix>.so and <prefix>.manifest.json and checks that the
+  /// library has every entry point the manifest lists.
+  static std::unique_ptr<CompiledModel> open(const std::string &prefix);
+  ~CompiledModel();
+  CompiledModel(const CompiledModel &) = delete;
+  CompiledModel &operator=(const CompiledModel &) = delete;
+
+  const Manifest &manifest() const { return manifest_; }
+  const std::string &prefix() const { return prefix_; }
+
+  struct StepResult {
+    float loss = 0;
+    int32_t correct = 0;
+  };
+  /// One training step on a batch (images [N,H,W,C], labels [N]); replaces
+  /// `state` by the updated state.
+  StepResult trainStep(std::vector<HostTensor> &state, const float *images,
+                       const int32_t *labels, float learningRate,
+                       int64_t step);
+  /// Logits [N, classes] of a batch in inference mode.
+  void predict(const std::vector<HostTensor> &state, const float *images,
+               float *logits);
+  /// The initial state, computed by the compiled @init_state.
+  std::vector<HostTensor> initState();
+
+private:
+  CompiledModel() = default;
+  using Entry = void (*)(void **);
+  Entry entry(const std::string &name) const;
+  void checkState(const std::vector<HostTensor> &state) const;
+
+  std::string prefix_;
+  Manifest manifest_;
+  void *library_ = nullptr;
+  Entry trainStep_ = nullptr, predict_ = nullptr, initState_ = nullptr;
+};
+
+} // namespace runtime
+} // namespace dq
+
+#endif // DQ_RUNTIME_MODEL_H

@@ -1,0 +1,241 @@
+// Calls compiled entry points through their packed wrappers
+// (dq_<name>(void **args), see dq-pack-entry-points): args[0] points to the
+// struct of result memref descriptors, then one pointer per argument (a
+// memref descriptor, or a scalar).
+#include "dq/runtime/Model.h"
+
+#include "dq/runtime/Error.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+namespace dq {
+namespace runtime {
+
+namespace {
+
+/// A ranked memref descriptor: {allocated, aligned, offset, sizes[r],
+/// strides[r]}, all 8-byte words.
+struct Descriptor {
+  std::vector<int64_t> words;
+
+  static Descriptor input(const void *data, const std::vector<int64_t> &shape) {
+    Descriptor d;
+    size_t rank = shape.size();
+    d.words.resize(3 + 2 * rank);
+    d.words[0] = d.words[1] = reinterpret_cast<intptr_t>(data);
+    d.words[2] = 0;
+    int64_t stride = 1;
+    for (size_t i = rank; i-- > 0;) {
+      d.words[3 + i] = shape[i];
+      d.words[3 + rank + i] = stride;
+      stride *= shape[i];
+    }
+    return d;
+  }
+};
+
+/// The result descriptors of one call, laid out as the callee writes them.
+class Results {
+public:
+  explicit Results(const std::vector<TensorSpec> &specs) : specs_(specs) {
+    size_t words = 0;
+    for (const TensorSpec &s : specs) {
+      offsets_.push_back(words);
+      words += 3 + 2 * s.shape.size();
+    }
+    words_.assign(words, 0);
+  }
+  void *pointer() { return words_.data(); }
+
+  /// Copies result `i` into `out` (which has the result's spec).
+  void copy(size_t i, void *out) const {
+    const TensorSpec &spec = specs_[i];
+    const int64_t *w = &words_[offsets_[i]];
+    size_t rank = spec.shape.size();
+    const char *aligned = reinterpret_cast<const char *>(w[1]);
+    size_t element = dtypeSize(spec.dtype);
+    int64_t expectedStride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      if (w[3 + d] != spec.shape[d])
+        throw Error("compiled code returned '" + spec.name + "' with a size " +
+                    std::to_string(w[3 + d]) + " in dimension " +
+                    std::to_string(d) + ", expected " + spec.typeString());
+      if (w[3 + rank + d] != expectedStride && spec.shape[d] != 1)
+        throw Error("compiled code returned '" + spec.name +
+                    "' with a non-contiguous layout");
+      expectedStride *= spec.shape[d];
+    }
+    std::memcpy(out, aligned + w[2] * element, spec.bytes());
+  }
+
+  /// Frees the result buffers the callee allocated, once each; buffers that
+  /// are inputs or constants stay.
+  void release(const std::set<const void *> &inputs) {
+    std::set<void *> freed;
+    for (size_t i = 0; i < specs_.size(); ++i) {
+      void *allocated = reinterpret_cast<void *>(words_[offsets_[i]]);
+      // MLIR marks returned constant globals with this dead pointer.
+      if (!allocated || allocated == reinterpret_cast<void *>(0xdeadbeef) ||
+          inputs.count(allocated) || !freed.insert(allocated).second)
+        continue;
+      std::free(allocated);
+    }
+  }
+
+private:
+  std::vector<TensorSpec> specs_;
+  std::vector<size_t> offsets_;
+  std::vector<int64_t> words_;
+};
+
+TensorSpec scalarSpec(const char *name, DType dtype) {
+  TensorSpec spec;
+  spec.name = name;
+  spec.dtype = dtype;
+  return spec;
+}
+
+} // namespace
+
+std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix) {
+  std::unique_ptr<CompiledModel> model(new CompiledModel());
+  model->prefix_ = prefix;
+  model->manifest_ = loadManifest(prefix + ".manifest.json");
+  std::string path = prefix + ".so";
+  // A relative path without a slash would make dlopen search the library
+  // path instead of opening this file.
+  if (path.find('/') == std::string::npos)
+    path = "./" + path;
+  model->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!model->library_) {
+    const char *why = dlerror();
+    throw Error(path + ": cannot load the compiled model: " +
+                (why ? why : "unknown error"));
+  }
+  model->trainStep_ = model->entry("train_step");
+  model->predict_ = model->entry("predict");
+  model->initState_ = model->entry("init_state");
+  return model;
+}
+
+CompiledModel::~CompiledModel() {
+  if (library_)
+    dlclose(library_);
+}
+
+CompiledModel::Entry CompiledModel::entry(const std::string &name) const {
+  auto it = manifest_.entryPoints.find(name);
+  if (it == manifest_.entryPoints.end())
+    throw Error(prefix_ + ".manifest.json: no entry point '" + name + "'");
+  void *symbol = dlsym(library_, it->second.symbol.c_str());
+  if (!symbol)
+    throw Error(prefix_ + ".so: missing symbol '" + it->second.symbol +
+                "' that the manifest lists for '" + name +
+                "' (manifest and library from different builds?)");
+  return reinterpret_cast<Entry>(symbol);
+}
+
+void CompiledModel::checkState(const std::vector<HostTensor> &state) const {
+  if (state.size() != manifest_.state.size())
+    throw Error("state has " + std::to_string(state.size()) +
+                " tensors, the model expects " +
+                std::to_string(manifest_.state.size()));
+  for (size_t i = 0; i < state.size(); ++i) {
+    const TensorSpec &want = manifest_.state[i];
+    const TensorSpec &got = state[i].spec;
+    if (got.dtype != want.dtype || got.shape != want.shape)
+      throw Error("state tensor " + std::to_string(i) + " ('" + want.name +
+                  "') is " + got.typeString() + ", the model expects " +
+                  want.typeString());
+  }
+}
+
+CompiledModel::StepResult
+CompiledModel::trainStep(std::vector<HostTensor> &state, const float *images,
+                         const int32_t *labels, float learningRate,
+                         int64_t step) {
+  checkState(state);
+  const Manifest &m = manifest_;
+  std::vector<int64_t> imageShape = {m.batch};
+  imageShape.insert(imageShape.end(), m.imageShape.begin(), m.imageShape.end());
+
+  std::vector<TensorSpec> outputs = m.state;
+  outputs.push_back(scalarSpec("loss", DType::F32));
+  outputs.push_back(scalarSpec("correct", DType::I32));
+  Results results(outputs);
+
+  std::vector<Descriptor> descriptors;
+  std::set<const void *> inputs;
+  for (const HostTensor &t : state) {
+    descriptors.push_back(Descriptor::input(t.data.data(), t.spec.shape));
+    inputs.insert(t.data.data());
+  }
+  descriptors.push_back(Descriptor::input(images, imageShape));
+  descriptors.push_back(Descriptor::input(labels, {m.batch}));
+  inputs.insert(images);
+  inputs.insert(labels);
+  std::vector<void *> args = {results.pointer()};
+  for (Descriptor &d : descriptors)
+    args.push_back(d.words.data());
+  args.push_back(&learningRate);
+  args.push_back(&step);
+  trainStep_(args.data());
+
+  std::vector<HostTensor> next;
+  next.reserve(state.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    next.emplace_back(m.state[i]);
+    results.copy(i, next.back().data.data());
+  }
+  StepResult result;
+  results.copy(state.size(), &result.loss);
+  results.copy(state.size() + 1, &result.correct);
+  results.release(inputs);
+  state = std::move(next);
+  return result;
+}
+
+void CompiledModel::predict(const std::vector<HostTensor> &state,
+                            const float *images, float *logits) {
+  checkState(state);
+  const Manifest &m = manifest_;
+  std::vector<int64_t> imageShape = {m.batch};
+  imageShape.insert(imageShape.end(), m.imageShape.begin(), m.imageShape.end());
+  TensorSpec logitsSpec = scalarSpec("logits", DType::F32);
+  logitsSpec.shape = {m.batch, m.classes};
+  Results results({logitsSpec});
+  std::vector<Descriptor> descriptors;
+  std::set<const void *> inputs;
+  for (const HostTensor &t : state) {
+    descriptors.push_back(Descriptor::input(t.data.data(), t.spec.shape));
+    inputs.insert(t.data.data());
+  }
+  descriptors.push_back(Descriptor::input(images, imageShape));
+  inputs.insert(images);
+  std::vector<void *> args = {results.pointer()};
+  for (Descriptor &d : descriptors)
+    args.push_back(d.words.data());
+  predict_(args.data());
+  results.copy(0, logits);
+  results.release(inputs);
+}
+
+std::vector<HostTensor> CompiledModel::initState() {
+  Results results(manifest_.state);
+  void *args[] = {results.pointer()};
+  initState_(args);
+  std::vector<HostTensor> state;
+  for (size_t i = 0; i < manifest_.state.size(); ++i) {
+    state.emplace_back(manifest_.state[i]);
+    results.copy(i, state.back().data.data());
+  }
+  results.release({});
+  return state;
+}
+
+} // namespace runtime
+} // namespace dq

@@ -1,0 +1,386 @@
+//===- dq-compile.cpp - ahead-of-time compiler for dq models --------------===//
+//
+// dq-compile training.mlir -o out/model
+//
+// From a training module (the output of --dq-build-training-graph) writes
+//   out/model.so             native code, dq_<entry>(void **args) wrappers
+//   out/model.manifest.json  state tensors, entry points, module hash
+//   out/model.state          the initial state
+// which run without LLVM or MLIR (docs/Runtime.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Conversion/Passes.h"
+#include "dq/Pipelines/Pipelines.h"
+#include "dq/Registration.h"
+
+#include "dq/runtime/Manifest.h"
+#include "dq/runtime/StateFile.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include <exception>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace rt = ::dq::runtime;
+
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<training module .mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> outputPrefix(
+    "o", cl::desc("Output prefix: writes <prefix>.so, <prefix>.manifest.json "
+                  "and <prefix>.state"),
+    cl::value_desc("prefix"), cl::Required);
+static cl::opt<std::string> cpu(
+    "cpu",
+    cl::desc("Target CPU: 'host' (this machine's, the default), 'generic' "
+             "(any x86-64), or an LLVM CPU name"),
+    cl::init("host"));
+static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
+                                  cl::init(2), cl::Prefix);
+static cl::opt<std::string> supportLibrary(
+    "support-library",
+    cl::desc("The model support archive linked into every model (default: "
+             "libDQModelSupport.a in ../lib next to dq-compile)"),
+    cl::init(""));
+static cl::opt<bool> keepLLVMIR(
+    "keep-llvm-ir", cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
+    cl::init(false));
+
+namespace {
+/// An error for the user: printed as "dq-compile: <message>", exit 1.
+struct CompileError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const llvm::Twine &message) {
+  throw CompileError{message.str()};
+}
+
+/// Writes `write`'s output to `path` through a temporary file in the same
+/// directory, so a failed run never leaves a partial file behind.
+void writeAtomically(const std::string &path,
+                     llvm::function_ref<void(llvm::raw_pwrite_stream &)> write) {
+  std::error_code ec;
+  auto out = std::make_unique<llvm::ToolOutputFile>(path, ec,
+                                                    llvm::sys::fs::OF_None);
+  if (ec)
+    fail("cannot write '" + path + "': " + ec.message());
+  write(out->os());
+  out->os().flush();
+  if (out->os().has_error())
+    fail("cannot write '" + path + "': " + out->os().error().message());
+  out->keep();
+}
+
+rt::DType dtypeOf(Type element) {
+  if (element.isF32())
+    return rt::DType::F32;
+  if (element.isInteger(8))
+    return rt::DType::I8;
+  if (element.isInteger(32))
+    return rt::DType::I32;
+  if (element.isInteger(64))
+    return rt::DType::I64;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << element;
+  fail("unsupported state element type " + text);
+}
+
+/// The state tensors, from @init_state's result attributes.
+std::vector<rt::TensorSpec> stateSpecs(func::FuncOp init) {
+  std::vector<rt::TensorSpec> specs;
+  for (unsigned i = 0, e = init.getNumResults(); i < e; ++i) {
+    auto type = dyn_cast<RankedTensorType>(init.getResultTypes()[i]);
+    auto name = init.getResultAttrOfType<StringAttr>(i, "dq.state");
+    auto role = init.getResultAttrOfType<StringAttr>(i, "dq.role");
+    if (!type || !type.hasStaticShape() || !name || !role)
+      fail("@init_state result " + llvm::Twine(i) +
+           " is not a static tensor tagged with dq.state and dq.role");
+    rt::TensorSpec spec;
+    spec.name = name.str();
+    spec.role = role.str();
+    spec.dtype = dtypeOf(type.getElementType());
+    spec.shape.assign(type.getShape().begin(), type.getShape().end());
+    specs.push_back(spec);
+  }
+  return specs;
+}
+
+/// Runs @init_state at compile time: after canonicalization every result
+/// is a constant (decoding constant codes folds).
+std::vector<rt::HostTensor> evaluateInitialState(ModuleOp module,
+                                                 const std::vector<rt::TensorSpec> &specs) {
+  OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
+  PassManager pm(copy->getContext());
+  pm.addPass(createCanonicalizerPass());
+  if (failed(pm.run(*copy)))
+    fail("cannot evaluate @init_state");
+  auto init = copy->lookupSymbol<func::FuncOp>("init_state");
+  auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
+  std::vector<rt::HostTensor> tensors;
+  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+    DenseElementsAttr attr;
+    if (!matchPattern(value, m_Constant(&attr)))
+      fail("@init_state result " + llvm::Twine(i) + " ('" + specs[i].name +
+           "') does not fold to a constant");
+    rt::HostTensor tensor(specs[i]);
+    size_t elementBytes = rt::dtypeSize(specs[i].dtype);
+    ArrayRef<char> raw = attr.getRawData();
+    uint8_t *out = tensor.data.data();
+    if (attr.isSplat()) {
+      for (size_t k = 0, n = tensor.spec.numElements(); k < n; ++k)
+        std::memcpy(out + k * elementBytes, raw.data(), elementBytes);
+    } else {
+      std::memcpy(out, raw.data(), tensor.spec.bytes());
+    }
+    tensors.push_back(std::move(tensor));
+  }
+  return tensors;
+}
+
+std::string describe(const rt::TensorSpec &spec) {
+  std::string text = spec.name + " " + rt::dtypeName(spec.dtype) + "[";
+  for (size_t d = 0; d < spec.shape.size(); ++d)
+    text += (d ? "," : "") + std::to_string(spec.shape[d]);
+  return text + "]";
+}
+
+/// Entry-point signatures for the manifest.
+rt::EntryPoint entryPoint(func::FuncOp func, size_t numState) {
+  rt::EntryPoint entry;
+  entry.symbol = ("dq_" + func.getName()).str();
+  auto render = [&](Type type, StringRef name) {
+    std::string text = name.str() + " ";
+    llvm::raw_string_ostream os(text);
+    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+      os << rt::dtypeName(dtypeOf(tensor.getElementType())) << "[";
+      llvm::interleave(tensor.getShape(), os, ",");
+      os << "]";
+    } else {
+      os << rt::dtypeName(dtypeOf(type));
+    }
+    return text;
+  };
+  ArrayRef<Type> inputs = func.getArgumentTypes();
+  ArrayRef<Type> outputs = func.getResultTypes();
+  bool takesState = inputs.size() >= numState &&
+                    func.getArgAttrOfType<StringAttr>(0, "dq.state");
+  bool givesState = outputs.size() >= numState &&
+                    func.getResultAttrOfType<StringAttr>(0, "dq.state");
+  if (takesState)
+    entry.inputs.push_back("state...");
+  for (size_t i = takesState ? numState : 0; i < inputs.size(); ++i)
+    entry.inputs.push_back(render(inputs[i], "arg" + std::to_string(i)));
+  if (givesState)
+    entry.outputs.push_back("state...");
+  for (size_t i = givesState ? numState : 0; i < outputs.size(); ++i)
+    entry.outputs.push_back(render(outputs[i], "result" + std::to_string(i)));
+  return entry;
+}
+
+std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
+  std::string tripleName = llvm::sys::getDefaultTargetTriple();
+  llvm::Triple triple(tripleName);
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    fail("no LLVM target for " + tripleName + ": " + error);
+  std::string cpuName = cpu, features;
+  if (cpu == "host") {
+    cpuName = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures featureSet;
+    for (auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
+      featureSet.AddFeature(feature, enabled);
+    features = featureSet.getString();
+  } else if (cpu == "generic") {
+    cpuName = "x86-64";
+  }
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpuName, features, options, llvm::Reloc::PIC_));
+  if (!machine)
+    fail("cannot create a target machine for CPU '" + cpuName + "'");
+  return machine;
+}
+
+void compile() {
+  DialectRegistry registry;
+  mlir::dq::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  // 1. Parse; diagnostics go to stderr with their location.
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  std::string errorMessage;
+  auto file = openInputFile(inputFile, &errorMessage);
+  if (!file)
+    fail(errorMessage);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    fail("cannot parse '" + inputFile + "'");
+
+  auto init = module->lookupSymbol<func::FuncOp>("init_state");
+  auto train = module->lookupSymbol<func::FuncOp>("train_step");
+  auto predict = module->lookupSymbol<func::FuncOp>("predict");
+  if (!init || !train || !predict)
+    fail("'" + inputFile + "' lacks @init_state, @train_step or @predict: "
+         "run dq-opt --dq-build-training-graph first");
+
+  llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);
+  if (!directory.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(directory))
+      fail("cannot create '" + directory + "': " + ec.message());
+
+  // 2. Manifest facts and the initial state, from the tensor-level module.
+  rt::Manifest manifest;
+  std::string text;
+  {
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+  }
+  manifest.moduleHash = rt::fnv1a64(text.data(), text.size());
+  manifest.state = stateSpecs(init);
+  auto images = cast<RankedTensorType>(
+      predict.getArgumentTypes()[manifest.state.size()]);
+  auto logits = cast<RankedTensorType>(predict.getResultTypes()[0]);
+  manifest.batch = images.getDimSize(0);
+  manifest.imageShape.assign(images.getShape().begin() + 1,
+                             images.getShape().end());
+  manifest.classes = logits.getDimSize(1);
+  for (func::FuncOp func : {train, predict, init})
+    manifest.entryPoints[func.getName().str()] =
+        entryPoint(func, manifest.state.size());
+  std::vector<rt::HostTensor> initial =
+      evaluateInitialState(*module, manifest.state);
+
+  // 3. Lower to the LLVM dialect with C interfaces and packed wrappers. The
+  //    dq.state tags live on in the manifest; LLVM has no use for them.
+  module->walk([](func::FuncOp func) {
+    func.removeArgAttrsAttr();
+    func.removeResAttrsAttr();
+  });
+  PassManager pm(&context);
+  mlir::dq::LowerToLLVMOptions lowerOptions;
+  lowerOptions.emitCInterface = true;
+  mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
+  pm.addPass(mlir::dq::createDQPackEntryPoints());
+  if (failed(pm.run(*module)))
+    fail("lowering '" + inputFile + "' to LLVM failed");
+
+  // 4. LLVM IR, optimized for the target, to an object file.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, "dq_model");
+  if (!llvmModule)
+    fail("translating to LLVM IR failed");
+  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  llvmModule->setDataLayout(machine->createDataLayout());
+  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
+                                                  machine.get())(llvmModule.get()))
+    fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
+  if (keepLLVMIR)
+    writeAtomically(outputPrefix + ".ll", [&](llvm::raw_pwrite_stream &os) {
+      llvmModule->print(os, nullptr);
+    });
+  std::string objectPath = outputPrefix + ".o";
+  writeAtomically(objectPath, [&](llvm::raw_pwrite_stream &os) {
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile))
+      fail("the target cannot emit object files");
+    codegen.run(*llvmModule);
+  });
+
+  // 5. Link a shared library (libc and libm only) under a temporary name.
+  auto cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    fail("no C compiler driver 'cc' on PATH to link the shared library");
+  std::string soPath = outputPrefix + ".so";
+  std::string tmpPath = soPath + ".tmp";
+  std::string support = supportLibrary;
+  if (support.empty()) {
+    std::string self = llvm::sys::fs::getMainExecutable(
+        nullptr, reinterpret_cast<void *>(&fail));
+    llvm::SmallString<256> path(llvm::sys::path::parent_path(self));
+    llvm::sys::path::append(path, "..", "lib", "libDQModelSupport.a");
+    support = std::string(path);
+  }
+  if (!llvm::sys::fs::exists(support))
+    fail("model support library '" + support +
+         "' not found (build the DQModelSupport target or pass "
+         "--support-library)");
+  std::vector<llvm::StringRef> args = {*cc,       "-shared", "-o",
+                                       tmpPath,   objectPath, support,
+                                       "-lm",     "-Wl,--no-undefined"};
+  std::string linkError;
+  int status = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
+                                         &linkError);
+  llvm::sys::fs::remove(objectPath);
+  if (status != 0) {
+    llvm::sys::fs::remove(tmpPath);
+    fail("linking '" + soPath + "' failed" +
+         (linkError.empty() ? "" : ": " + linkError));
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmpPath, soPath))
+    fail("cannot write '" + soPath + "': " + ec.message());
+
+  // 6. The manifest and the initial state (both written atomically).
+  rt::writeManifest(outputPrefix + ".manifest.json", manifest);
+  rt::writeStateFile(outputPrefix + ".state", manifest.moduleHash, initial,
+                     "{}");
+  llvm::outs() << "dq-compile: wrote " << soPath << ", " << outputPrefix
+               << ".manifest.json and " << outputPrefix << ".state ("
+               << manifest.state.size() << " state tensors, batch "
+               << manifest.batch << ")\n";
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "dq-compile: compile a dq training module to a shared library, a "
+      "manifest and an initial state file\n");
+  try {
+    compile();
+  } catch (const CompileError &error) {
+    llvm::errs() << "dq-compile: " << error.message << "\n";
+    return 1;
+  } catch (const std::exception &error) {
+    llvm::errs() << "dq-compile: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
