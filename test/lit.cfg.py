@@ -38,7 +38,8 @@ runner_libs = ",".join(
 config.substitutions.append(("%mlir_runner_libs", runner_libs))
 
 tool_dirs = [config.dq_tools_dir, config.llvm_tools_dir]
-tools = ["dq-opt", "mlir-runner", "mlir-translate", "not", "count", "split-file"]
+tools = ["dq-opt", "dq-compile", "dq-train", "mlir-runner", "mlir-translate",
+         "not", "count", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Features that gate tests needing more than the build.
@@ -57,5 +58,7 @@ if python_has("numpy"):
     config.available_features.add("numpy")
 if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
     config.available_features.add("mlir-runner")
+if os.path.exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")
 if config.enable_unittests:
     config.available_features.add("unittests")
