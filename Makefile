@@ -1,5 +1,5 @@
 # dq: the two entry points of the README.
-#   make demo   quantize and lower the example model and show the result
+#   make demo   quantize, compile and train the example model on Fashion-MNIST
 #   make test   install what is missing, build, run every test
 
 BUILD_DIR ?= build
@@ -30,8 +30,9 @@ test: build
 
 check: test
 
+# Variables: EPOCHS, W_BITS, A_BITS, W_SCHEME, A_SCHEME, MODEL, LR, SEED.
 demo: build
-	@scripts/demo.sh $(DQ_OPT)
+	@BIN=$(BUILD_DIR)/bin scripts/demo.sh
 
 docs: build
 	cmake --build $(BUILD_DIR) --target dq-doc

@@ -23,6 +23,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -67,6 +68,13 @@ static cl::opt<std::string> supportLibrary(
     "support-library",
     cl::desc("The model support archive linked into every model (default: "
              "libDQModelSupport.a in ../lib next to dq-compile)"),
+    cl::init(""));
+static cl::opt<std::string> customPipeline(
+    "lowering-pipeline",
+    cl::desc("Pass pipeline on the module, without the builtin.module(...) "
+             "anchor, that replaces dq-lower-to-llvm{emit-c-interface} (for "
+             "experiments; it must produce the LLVM dialect with C "
+             "interfaces)"),
     cl::init(""));
 static cl::opt<bool> keepLLVMIR(
     "keep-llvm-ir", cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
@@ -233,6 +241,7 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
 void compile() {
   DialectRegistry registry;
   mlir::dq::registerAllDialects(registry);
+  mlir::dq::registerAllPasses();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
@@ -289,9 +298,13 @@ void compile() {
     func.removeResAttrsAttr();
   });
   PassManager pm(&context);
-  mlir::dq::LowerToLLVMOptions lowerOptions;
-  lowerOptions.emitCInterface = true;
-  mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
+  if (customPipeline.empty()) {
+    mlir::dq::LowerToLLVMOptions lowerOptions;
+    lowerOptions.emitCInterface = true;
+    mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
+  } else if (failed(parsePassPipeline(customPipeline, pm))) {
+    fail("cannot parse --lowering-pipeline");
+  }
   pm.addPass(mlir::dq::createDQPackEntryPoints());
   if (failed(pm.run(*module)))
     fail("lowering '" + inputFile + "' to LLVM failed");
