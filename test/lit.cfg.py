@@ -38,7 +38,7 @@ runner_libs = ",".join(
 config.substitutions.append(("%mlir_runner_libs", runner_libs))
 
 tool_dirs = [config.dq_tools_dir, config.llvm_tools_dir]
-tools = ["dq-opt", "dq-compile", "dq-train", "mlir-runner", "mlir-translate",
+tools = ["dq-opt", "dq-compile", "dq-train", "dq-run", "mlir-runner", "mlir-translate",
          "not", "count", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -1,0 +1,128 @@
+// dq-run: runs a trained dq model (dq-compile's output plus a state file from
+// dq-train) without LLVM or MLIR: evaluates it on a test set, or prints the
+// predicted class of every image of an IDX file.
+#include "dq/runtime/Dataset.h"
+#include "dq/runtime/Error.h"
+#include "dq/runtime/Model.h"
+#include "dq/runtime/StateFile.h"
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+using namespace dq::runtime;
+
+namespace {
+
+const char *kUsage =
+    "usage: dq-run MODEL --state FILE [--data DIR | --images IDX [--labels IDX]]\n"
+    "  MODEL          prefix of dq-compile's output\n"
+    "  --state FILE   trained state (dq-train's final.state or a checkpoint)\n"
+    "  --data DIR     evaluate on the Fashion-MNIST test set in DIR (default\n"
+    "                 /usr/share/datasets/fashion-mnist)\n"
+    "  --images IDX   print the predicted class of every image of an IDX file\n"
+    "                 (with --labels, also the accuracy)\n";
+
+struct Options {
+  std::string model, state, data = kDefaultFashionMnistDir, images, labels;
+};
+
+Options parse(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        throw Error("option " + a + " needs a value\n" + kUsage);
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (a == "--state") {
+      o.state = value();
+    } else if (a == "--data") {
+      o.data = value();
+    } else if (a == "--images") {
+      o.images = value();
+    } else if (a == "--labels") {
+      o.labels = value();
+    } else if (!a.empty() && a[0] == '-') {
+      throw Error("unknown option " + a + "\n" + kUsage);
+    } else if (o.model.empty()) {
+      o.model = a;
+    } else {
+      throw Error("unexpected argument '" + a + "'\n" + kUsage);
+    }
+  }
+  if (o.model.empty() || o.state.empty())
+    throw Error(std::string("MODEL and --state are required\n") + kUsage);
+  return o;
+}
+
+/// Predicted classes of every image of `data` (first maximum on ties).
+std::vector<int> classify(CompiledModel &model,
+                          const std::vector<HostTensor> &state,
+                          const Dataset &data) {
+  const Manifest &m = model.manifest();
+  BatchSampler sampler(data.count, m.batch, 0);
+  std::vector<float> images(m.batch * data.imageElements());
+  std::vector<float> logits(m.batch * m.classes);
+  std::vector<int> predicted(data.count);
+  for (const Batch &batch : sampler.evalBatches()) {
+    gatherBatch(data, batch.indices, images.data());
+    model.predict(state, images.data(), logits.data());
+    for (size_t i = 0; i < batch.valid; ++i) {
+      const float *row = &logits[i * m.classes];
+      int best = 0;
+      for (int k = 1; k < m.classes; ++k)
+        if (row[k] > row[best])
+          best = k;
+      predicted[batch.indices[i]] = best;
+    }
+  }
+  return predicted;
+}
+
+int run(const Options &o) {
+  std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model);
+  std::vector<HostTensor> state = readStateFileFor(o.state, model->manifest());
+  Dataset data;
+  bool haveLabels = true;
+  if (o.images.empty()) {
+    data = loadFashionMnist(o.data, /*train=*/false);
+  } else if (!o.labels.empty()) {
+    data = loadIdx(o.images, o.labels);
+  } else {
+    throw Error("--images needs --labels (IDX label file) in this version");
+  }
+  data.normalize({kFashionMnistMean}, {kFashionMnistStd});
+  std::vector<int64_t> shape = {data.height, data.width, data.channels};
+  if (shape != model->manifest().imageShape)
+    throw Error("the images are " + shapeString(shape) +
+                " but the model takes " +
+                shapeString(model->manifest().imageShape));
+  std::vector<int> predicted = classify(*model, state, data);
+  size_t correct = 0;
+  for (size_t i = 0; i < data.count; ++i)
+    correct += predicted[i] == data.labels[i];
+  if (!o.images.empty())
+    for (size_t i = 0; i < data.count; ++i)
+      std::printf("%zu %d\n", i, predicted[i]);
+  if (haveLabels)
+    std::printf("dq-run: %zu images, accuracy %.2f%%\n", data.count,
+                100.0 * correct / data.count);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "dq-run: %s\n", e.what());
+    return 1;
+  }
+}
