@@ -4,6 +4,7 @@
 // memref descriptor, or a scalar).
 #include "dq/runtime/Model.h"
 
+#include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
 
 #include <dlfcn.h>
@@ -92,6 +93,32 @@ private:
   std::vector<int64_t> words_;
 };
 
+/// The argument array of a packed call: the result struct, the state
+/// tensors, then the entry point's own tensors and scalars.
+class Arguments {
+public:
+  Arguments(Results &results, const std::vector<HostTensor> &state) {
+    pointers_.push_back(results.pointer());
+    for (const HostTensor &t : state)
+      tensor(t.data.data(), t.spec.shape);
+  }
+  void tensor(const void *data, const std::vector<int64_t> &shape) {
+    // Descriptors live in a deque-like list so pointers to them stay valid.
+    descriptors_.push_back(
+        std::make_unique<Descriptor>(Descriptor::input(data, shape)));
+    pointers_.push_back(descriptors_.back()->words.data());
+    inputs_.insert(data);
+  }
+  void scalar(void *value) { pointers_.push_back(value); }
+  void **pointers() { return pointers_.data(); }
+  const std::set<const void *> &inputs() const { return inputs_; }
+
+private:
+  std::vector<std::unique_ptr<Descriptor>> descriptors_;
+  std::vector<void *> pointers_;
+  std::set<const void *> inputs_;
+};
+
 TensorSpec scalarSpec(const char *name, DType dtype) {
   TensorSpec spec;
   spec.name = name;
@@ -168,22 +195,12 @@ CompiledModel::trainStep(std::vector<HostTensor> &state, const float *images,
   outputs.push_back(scalarSpec("correct", DType::I32));
   Results results(outputs);
 
-  std::vector<Descriptor> descriptors;
-  std::set<const void *> inputs;
-  for (const HostTensor &t : state) {
-    descriptors.push_back(Descriptor::input(t.data.data(), t.spec.shape));
-    inputs.insert(t.data.data());
-  }
-  descriptors.push_back(Descriptor::input(images, imageShape));
-  descriptors.push_back(Descriptor::input(labels, {m.batch}));
-  inputs.insert(images);
-  inputs.insert(labels);
-  std::vector<void *> args = {results.pointer()};
-  for (Descriptor &d : descriptors)
-    args.push_back(d.words.data());
-  args.push_back(&learningRate);
-  args.push_back(&step);
-  trainStep_(args.data());
+  Arguments call(results, state);
+  call.tensor(images, imageShape);
+  call.tensor(labels, {m.batch});
+  call.scalar(&learningRate);
+  call.scalar(&step);
+  trainStep_(call.pointers());
 
   std::vector<HostTensor> next;
   next.reserve(state.size());
@@ -194,7 +211,7 @@ CompiledModel::trainStep(std::vector<HostTensor> &state, const float *images,
   StepResult result;
   results.copy(state.size(), &result.loss);
   results.copy(state.size() + 1, &result.correct);
-  results.release(inputs);
+  results.release(call.inputs());
   state = std::move(next);
   return result;
 }
@@ -208,20 +225,11 @@ void CompiledModel::predict(const std::vector<HostTensor> &state,
   TensorSpec logitsSpec = scalarSpec("logits", DType::F32);
   logitsSpec.shape = {m.batch, m.classes};
   Results results({logitsSpec});
-  std::vector<Descriptor> descriptors;
-  std::set<const void *> inputs;
-  for (const HostTensor &t : state) {
-    descriptors.push_back(Descriptor::input(t.data.data(), t.spec.shape));
-    inputs.insert(t.data.data());
-  }
-  descriptors.push_back(Descriptor::input(images, imageShape));
-  inputs.insert(images);
-  std::vector<void *> args = {results.pointer()};
-  for (Descriptor &d : descriptors)
-    args.push_back(d.words.data());
-  predict_(args.data());
+  Arguments call(results, state);
+  call.tensor(images, imageShape);
+  predict_(call.pointers());
   results.copy(0, logits);
-  results.release(inputs);
+  results.release(call.inputs());
 }
 
 std::vector<HostTensor> CompiledModel::initState() {
@@ -235,6 +243,44 @@ std::vector<HostTensor> CompiledModel::initState() {
   }
   results.release({});
   return state;
+}
+
+} // namespace runtime
+} // namespace dq
+
+namespace dq {
+namespace runtime {
+
+std::vector<int> predictClasses(CompiledModel &model,
+                                const std::vector<HostTensor> &state,
+                                const Dataset &data) {
+  const Manifest &m = model.manifest();
+  BatchSampler sampler(data.count, m.batch, 0);
+  std::vector<float> images(m.batch * data.imageElements());
+  std::vector<float> logits(m.batch * m.classes);
+  std::vector<int> predicted(data.count);
+  for (const Batch &batch : sampler.evalBatches()) {
+    gatherBatch(data, batch.indices, images.data());
+    model.predict(state, images.data(), logits.data());
+    for (size_t i = 0; i < batch.valid; ++i) {
+      const float *row = &logits[i * m.classes];
+      int best = 0;
+      for (int k = 1; k < m.classes; ++k)
+        if (row[k] > row[best])
+          best = k;
+      predicted[batch.indices[i]] = best;
+    }
+  }
+  return predicted;
+}
+
+double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
+                const Dataset &data) {
+  std::vector<int> predicted = predictClasses(model, state, data);
+  size_t correct = 0;
+  for (size_t i = 0; i < data.count; ++i)
+    correct += predicted[i] == data.labels[i];
+  return static_cast<double>(correct) / data.count;
 }
 
 } // namespace runtime

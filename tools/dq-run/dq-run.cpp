@@ -61,30 +61,6 @@ Options parse(int argc, char **argv) {
   return o;
 }
 
-/// Predicted classes of every image of `data` (first maximum on ties).
-std::vector<int> classify(CompiledModel &model,
-                          const std::vector<HostTensor> &state,
-                          const Dataset &data) {
-  const Manifest &m = model.manifest();
-  BatchSampler sampler(data.count, m.batch, 0);
-  std::vector<float> images(m.batch * data.imageElements());
-  std::vector<float> logits(m.batch * m.classes);
-  std::vector<int> predicted(data.count);
-  for (const Batch &batch : sampler.evalBatches()) {
-    gatherBatch(data, batch.indices, images.data());
-    model.predict(state, images.data(), logits.data());
-    for (size_t i = 0; i < batch.valid; ++i) {
-      const float *row = &logits[i * m.classes];
-      int best = 0;
-      for (int k = 1; k < m.classes; ++k)
-        if (row[k] > row[best])
-          best = k;
-      predicted[batch.indices[i]] = best;
-    }
-  }
-  return predicted;
-}
-
 int run(const Options &o) {
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model);
   std::vector<HostTensor> state = readStateFileFor(o.state, model->manifest());
@@ -103,7 +79,7 @@ int run(const Options &o) {
     throw Error("the images are " + shapeString(shape) +
                 " but the model takes " +
                 shapeString(model->manifest().imageShape));
-  std::vector<int> predicted = classify(*model, state, data);
+  std::vector<int> predicted = predictClasses(*model, state, data);
   size_t correct = 0;
   for (size_t i = 0; i < data.count; ++i)
     correct += predicted[i] == data.labels[i];

@@ -203,29 +203,6 @@ struct Progress {
   }
 };
 
-double evaluate(CompiledModel &model, const std::vector<HostTensor> &state,
-                const Dataset &test) {
-  const Manifest &m = model.manifest();
-  BatchSampler sampler(test.count, m.batch, 0);
-  size_t imageSize = test.imageElements();
-  std::vector<float> images(m.batch * imageSize);
-  std::vector<float> logits(m.batch * m.classes);
-  size_t correct = 0;
-  for (const Batch &batch : sampler.evalBatches()) {
-    gatherBatch(test, batch.indices, images.data());
-    model.predict(state, images.data(), logits.data());
-    for (size_t i = 0; i < batch.valid; ++i) {
-      const float *row = &logits[i * m.classes];
-      int best = 0;
-      for (int k = 1; k < m.classes; ++k)
-        if (row[k] > row[best])
-          best = k;
-      correct += best == test.labels[batch.indices[i]];
-    }
-  }
-  return static_cast<double>(correct) / test.count;
-}
-
 int run(const Options &o) {
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model);
   const Manifest &m = model->manifest();
@@ -361,7 +338,7 @@ int run(const Options &o) {
                       static_cast<size_t>(totalSteps - step));
     }
     progress.endLine();
-    double testAccuracy = evaluate(*model, state, test);
+    double testAccuracy = accuracy(*model, state, test);
     lastTestAccuracy = testAccuracy;
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - epochStart)

@@ -53,6 +53,18 @@ private:
   Entry trainStep_ = nullptr, predict_ = nullptr, initState_ = nullptr;
 };
 
+struct Dataset;
+
+/// The predicted class (first maximum of the logits) of every image of a
+/// normalized dataset, in batches of the model's size.
+std::vector<int> predictClasses(CompiledModel &model,
+                                const std::vector<HostTensor> &state,
+                                const Dataset &data);
+
+/// The fraction of `data`'s images whose predicted class is their label.
+double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
+                const Dataset &data);
+
 } // namespace runtime
 } // namespace dq
 
