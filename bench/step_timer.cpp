@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
       prefixes.push_back(argv[i]);
   }
   if (prefixes.empty()) {
-    std::fprintf(stderr, "usage: step_timer [-n STEPS] [-r ROUNDS] PREFIX...\n");
+    std::fprintf(stderr,
+                 "usage: step_timer [-n STEPS] [-r ROUNDS] PREFIX...\n");
     return 2;
   }
   struct Entry {
@@ -76,7 +77,8 @@ int main(int argc, char **argv) {
         auto res = e.model->trainStep(e.state, images.data(), labels.data(),
                                       0.01f, 1 + r * steps + s);
         auto t1 = std::chrono::steady_clock::now();
-        e.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        e.ms.push_back(
+            std::chrono::duration<double, std::milli>(t1 - t0).count());
         e.loss = res.loss;
       }
   double base = 0;

@@ -108,8 +108,8 @@ Attribute ActQuantAttr::parse(AsmParser &parser, Type) {
     weighting = *scheme == ActScheme::DQ ? ChannelWeighting::Energy
                                          : ChannelWeighting::Uniform;
   return ActQuantAttr::getChecked(
-      [&] { return parser.emitError(parser.getNameLoc()); }, ctx, bits,
-      *scheme, *weighting, APFloat(trim));
+      [&] { return parser.emitError(parser.getNameLoc()); }, ctx, bits, *scheme,
+      *weighting, APFloat(trim));
 }
 
 void ActQuantAttr::print(AsmPrinter &printer) const {
@@ -120,8 +120,7 @@ void ActQuantAttr::print(AsmPrinter &printer) const {
                                           : ChannelWeighting::Uniform;
   if (getWeighting() != defaultWeighting)
     printer << ", weighting = " << stringifyChannelWeighting(getWeighting());
-  if (!getTrim().isZero())
-    {
+  if (!getTrim().isZero()) {
     printer << ", trim = ";
     printer.printFloat(getTrim());
   }

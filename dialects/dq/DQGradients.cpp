@@ -12,8 +12,8 @@
 using namespace mlir;
 using namespace mlir::dq;
 
-LogicalResult DecodeWeightsOp::buildGradients(OpBuilder &,
-                                              ValueRange, ArrayRef<bool>,
+LogicalResult DecodeWeightsOp::buildGradients(OpBuilder &, ValueRange,
+                                              ArrayRef<bool>,
                                               SmallVectorImpl<Value> &grads) {
   // Codes and basis are refitted by the weight update, not descended.
   grads.assign(getOperation()->getNumOperands(), Value());
@@ -31,19 +31,19 @@ LogicalResult QuantizeActOp::buildGradients(OpBuilder &b,
   // positive basis values.
   Location loc = getLoc();
   auto basisType = getBasis().getType();
-  Value positive = tensormath::map(
-      b, loc, {getBasis()}, basisType,
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value zero = arith::ConstantOp::create(
-            nb, l, nb.getFloatAttr(a[0].getType(), 0.0));
-        return arith::MaximumFOp::create(nb, l, a[0], zero);
-      });
+  Value positive =
+      tensormath::map(b, loc, {getBasis()}, basisType,
+                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value zero = arith::ConstantOp::create(
+                            nb, l, nb.getFloatAttr(a[0].getType(), 0.0));
+                        return arith::MaximumFOp::create(nb, l, a[0], zero);
+                      });
   Value top = tensormath::sumTo(b, loc, positive, {});
   grads[0] = tensormath::map(
       b, loc, {getInput(), resultGrads[0], top}, getInput().getType(),
       [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value pass = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLE,
-                                           a[0], a[2]);
+        Value pass =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLE, a[0], a[2]);
         Value zero = arith::ConstantOp::create(
             nb, l, nb.getFloatAttr(a[0].getType(), 0.0));
         return arith::SelectOp::create(nb, l, pass, a[1], zero);
@@ -68,34 +68,36 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
   double epsilon = getEpsilon().convertToDouble();
   Value dy = resultGrads[0];
   // x_hat = (x - mean) / sqrt(var + eps), recomputed from the results.
-  Value invStd = tensormath::map(
-      b, loc, {getBatchVar()}, getBatchVar().getType(),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value eps = arith::ConstantOp::create(
-            nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
-        return math::RsqrtOp::create(nb, l,
-                                     arith::AddFOp::create(nb, l, a[0], eps));
-      });
+  Value invStd =
+      tensormath::map(b, loc, {getBatchVar()}, getBatchVar().getType(),
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value eps = arith::ConstantOp::create(
+                            nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
+                        return math::RsqrtOp::create(
+                            nb, l, arith::AddFOp::create(nb, l, a[0], eps));
+                      });
   Value meanB = tensormath::alongAxis(b, loc, getBatchMean(), axis, rank);
   Value invStdB = tensormath::alongAxis(b, loc, invStd, axis, rank);
-  Value xHat = tensormath::mul(b, loc, tensormath::sub(b, loc, getInput(), meanB), invStdB);
+  Value xHat = tensormath::mul(
+      b, loc, tensormath::sub(b, loc, getInput(), meanB), invStdB);
   Value sumDy = tensormath::sumPerChannel(b, loc, dy, axis);
-  Value sumDyXHat = tensormath::sumPerChannel(b, loc, tensormath::mul(b, loc, dy, xHat),
-                                        axis);
+  Value sumDyXHat = tensormath::sumPerChannel(
+      b, loc, tensormath::mul(b, loc, dy, xHat), axis);
   if (needed[2])
     grads[2] = sumDy;
   if (needed[1])
     grads[1] = sumDyXHat;
   if (needed[0]) {
     // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
-    Value meanDy = tensormath::alongAxis(b, loc, tensormath::scale(b, loc, sumDy, 1.0 / count),
-                             axis, rank);
+    Value meanDy = tensormath::alongAxis(
+        b, loc, tensormath::scale(b, loc, sumDy, 1.0 / count), axis, rank);
     Value meanDyXHat = tensormath::alongAxis(
         b, loc, tensormath::scale(b, loc, sumDyXHat, 1.0 / count), axis, rank);
-    Value scaleB = tensormath::alongAxis(b, loc, tensormath::mul(b, loc, getGamma(), invStd),
-                             axis, rank);
-    Value centered = tensormath::sub(b, loc, tensormath::sub(b, loc, dy, meanDy),
-                               tensormath::mul(b, loc, xHat, meanDyXHat));
+    Value scaleB = tensormath::alongAxis(
+        b, loc, tensormath::mul(b, loc, getGamma(), invStd), axis, rank);
+    Value centered =
+        tensormath::sub(b, loc, tensormath::sub(b, loc, dy, meanDy),
+                        tensormath::mul(b, loc, xHat, meanDyXHat));
     grads[0] = tensormath::mul(b, loc, centered, scaleB);
   }
   return success();
@@ -113,12 +115,12 @@ SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange resultGrads,
   int64_t batch = type.getDimSize(0);
   // Row max and sum of exponentials, then (softmax - onehot) * dloss / N.
   Value rowMax = tensormath::rowMax(b, loc, getLogits()).first;
-  Value shiftedExp = tensormath::map(
-      b, loc, {getLogits(), rowMax}, type,
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return math::ExpOp::create(nb, l,
-                                   arith::SubFOp::create(nb, l, a[0], a[1]));
-      });
+  Value shiftedExp =
+      tensormath::map(b, loc, {getLogits(), rowMax}, type,
+                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        return math::ExpOp::create(
+                            nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                      });
   Value rowSum = tensormath::sumTo(b, loc, shiftedExp, {batch, 1});
   Value scale = tensormath::scale(b, loc, resultGrads[0], 1.0 / batch);
   Value labels = tensormath::reshape(b, loc, getLabels(), {batch, 1});

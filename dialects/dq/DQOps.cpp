@@ -29,9 +29,8 @@ static LogicalResult verifyNumBits(Operation *op, int64_t bits,
   if (ShapedType::isDynamic(bits))
     return op->emitOpError() << where << " must have a static number of bits";
   if (bits < kMinBits || bits > kMaxBits)
-    return op->emitOpError() << where << " has " << bits
-                             << " bits; expected " << kMinBits << " to "
-                             << kMaxBits;
+    return op->emitOpError() << where << " has " << bits << " bits; expected "
+                             << kMinBits << " to " << kMaxBits;
   return success();
 }
 
@@ -64,16 +63,15 @@ static LogicalResult verifyBasis(Operation *op, RankedTensorType basis,
              << " must be [channels x bits] (rank 2), got rank "
              << basis.getRank();
     if (dimsDisagree(basis.getDimSize(0), data.getDimSize(axis)))
-      return op->emitOpError()
-             << basisName << " has " << basis.getDimSize(0)
-             << " channels but dimension " << axis << " has "
-             << data.getDimSize(axis);
+      return op->emitOpError() << basisName << " has " << basis.getDimSize(0)
+                               << " channels but dimension " << axis << " has "
+                               << data.getDimSize(axis);
     bits = basis.getDimSize(1);
   } else {
     if (basis.getRank() != 1)
-      return op->emitOpError() << "unipolar " << basisName
-                               << " must have rank 1, got rank "
-                               << basis.getRank();
+      return op->emitOpError()
+             << "unipolar " << basisName << " must have rank 1, got rank "
+             << basis.getRank();
     bits = basis.getDimSize(0);
   }
   return verifyNumBits(op, bits, basisName);
@@ -83,15 +81,14 @@ static LogicalResult verifySameShape(Operation *op, RankedTensorType a,
                                      RankedTensorType b, StringRef aName,
                                      StringRef bName) {
   if (a.getRank() != b.getRank())
-    return op->emitOpError() << aName << " and " << bName
-                             << " must have the same rank, got " << a.getRank()
-                             << " and " << b.getRank();
+    return op->emitOpError()
+           << aName << " and " << bName << " must have the same rank, got "
+           << a.getRank() << " and " << b.getRank();
   for (int64_t d = 0, e = a.getRank(); d < e; ++d)
     if (dimsDisagree(a.getDimSize(d), b.getDimSize(d)))
-      return op->emitOpError() << aName << " and " << bName
-                               << " differ in dimension " << d << " ("
-                               << a.getDimSize(d) << " vs " << b.getDimSize(d)
-                               << ")";
+      return op->emitOpError()
+             << aName << " and " << bName << " differ in dimension " << d
+             << " (" << a.getDimSize(d) << " vs " << b.getDimSize(d) << ")";
   return success();
 }
 
@@ -185,9 +182,8 @@ LogicalResult FitLevelsOp::verify() {
     if (type.getRank() != 1 ||
         dimsDisagree(type.getDimSize(0), codes.getDimSize(getAxis())))
       return emitOpError() << "weights must have one value per channel ("
-                           << codes.getDimSize(getAxis())
-                           << " along axis " << getAxis() << "), got "
-                           << type;
+                           << codes.getDimSize(getAxis()) << " along axis "
+                           << getAxis() << "), got " << type;
   }
   double ridge = getRidge().convertToDouble();
   if (!(ridge > 0.0))
@@ -207,8 +203,8 @@ static LogicalResult verifyPerChannel(Operation *op, RankedTensorType data,
   if (type.getRank() != 1 ||
       dimsDisagree(type.getDimSize(0), data.getDimSize(axis)))
     return op->emitOpError() << name << " must have one value per channel ("
-                             << data.getDimSize(axis) << " along axis "
-                             << axis << "), got " << type;
+                             << data.getDimSize(axis) << " along axis " << axis
+                             << "), got " << type;
   return success();
 }
 

@@ -4,13 +4,13 @@
 #define DQ_DIALECT_DQOPS_H
 
 #include "dialects/dq/DQDialect.h"
+#include "dq/Training/GradientOpInterface.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "dq/Training/GradientOpInterface.h"
 
 #include "dialects/dq/DQEnums.h.inc"
 

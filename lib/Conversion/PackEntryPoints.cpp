@@ -58,10 +58,10 @@ struct PackEntryPointsPass
       SmallVector<Value> args;
       for (auto [i, paramType] : llvm::enumerate(type.getParams())) {
         Value pointer = slot(i);
-        args.push_back(isa<LLVM::LLVMPointerType>(paramType)
-                           ? pointer
-                           : LLVM::LoadOp::create(b, loc, paramType, pointer)
-                                 .getResult());
+        args.push_back(
+            isa<LLVM::LLVMPointerType>(paramType)
+                ? pointer
+                : LLVM::LoadOp::create(b, loc, paramType, pointer).getResult());
       }
       auto call = LLVM::CallOp::create(b, loc, callee, args);
       if (!isa<LLVM::LLVMVoidType>(type.getReturnType()))

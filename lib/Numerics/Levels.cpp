@@ -32,8 +32,9 @@ LevelTable::LevelTable(Encoding encoding, const float *basis, unsigned bits) {
   std::vector<std::pair<float, uint32_t>> entries(n);
   for (uint32_t c = 0; c < n; ++c)
     entries[c] = {levelOf(encoding, c, basis, bits), c};
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const auto &a, const auto &b) { return a.first < b.first; });
+  std::stable_sort(
+      entries.begin(), entries.end(),
+      [](const auto &a, const auto &b) { return a.first < b.first; });
   levels.reserve(n);
   codes.reserve(n);
   for (auto &[level, code] : entries) {
@@ -190,9 +191,8 @@ void decodeWeights(const std::vector<uint32_t> &codes, const float *basis,
                      basis + layout.channelOf(i) * bits, bits);
 }
 
-static std::vector<LevelTable> makeTables(Encoding encoding,
-                                          const float *basis, unsigned bits,
-                                          ChannelLayout layout) {
+static std::vector<LevelTable> makeTables(Encoding encoding, const float *basis,
+                                          unsigned bits, ChannelLayout layout) {
   std::vector<LevelTable> tables;
   if (encoding == Encoding::Unipolar) {
     tables.emplace_back(encoding, basis, bits);

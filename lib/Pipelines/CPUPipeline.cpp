@@ -1,7 +1,7 @@
 //===- CPUPipeline.cpp - dq-lower-to-llvm ---------------------------------===//
 
-#include "dq/Pipelines/Pipelines.h"
 #include "dq/Conversion/Passes.h"
+#include "dq/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"

@@ -39,9 +39,8 @@ static llvm::DenseSet<Operation *> producers(Block &block, ValueRange outputs) {
 }
 
 FailureOr<SmallVector<Value>>
-mlir::dq::buildReverseMode(OpBuilder &builder, Block &block,
-                           ValueRange outputs, ValueRange outputGrads,
-                           ValueRange inputs) {
+mlir::dq::buildReverseMode(OpBuilder &builder, Block &block, ValueRange outputs,
+                           ValueRange outputGrads, ValueRange inputs) {
   llvm::DenseSet<Value> active = dependents(block, inputs);
   llvm::DenseSet<Operation *> onPath = producers(block, outputs);
 
@@ -56,9 +55,9 @@ mlir::dq::buildReverseMode(OpBuilder &builder, Block &block,
 
   SmallVector<Operation *> ops;
   for (Operation &op : block)
-    if (onPath.contains(&op) &&
-        llvm::any_of(op.getResults(),
-                     [&](Value r) { return active.contains(r); }))
+    if (onPath.contains(&op) && llvm::any_of(op.getResults(), [&](Value r) {
+          return active.contains(r);
+        }))
       ops.push_back(&op);
 
   for (Operation *op : llvm::reverse(ops)) {
@@ -80,14 +79,13 @@ mlir::dq::buildReverseMode(OpBuilder &builder, Block &block,
       needed.push_back(active.contains(operand) &&
                        isa<FloatType>(getElementTypeOrSelf(operand.getType())));
     SmallVector<Value> operandGrads;
-    if (failed(rule.buildGradients(builder, resultGrads, needed,
-                                   operandGrads)))
+    if (failed(rule.buildGradients(builder, resultGrads, needed, operandGrads)))
       return failure();
     if (operandGrads.size() != op->getNumOperands())
-      return op->emitError() << "gradient rule of '" << op->getName()
-                             << "' returned " << operandGrads.size()
-                             << " gradients for " << op->getNumOperands()
-                             << " operands";
+      return op->emitError()
+             << "gradient rule of '" << op->getName() << "' returned "
+             << operandGrads.size() << " gradients for " << op->getNumOperands()
+             << " operands";
     for (auto [operand, grad, need] :
          llvm::zip(op->getOperands(), operandGrads, needed))
       if (need && grad)
@@ -97,7 +95,8 @@ mlir::dq::buildReverseMode(OpBuilder &builder, Block &block,
   SmallVector<Value> result;
   for (Value input : inputs) {
     Value grad = grads.lookup(input);
-    result.push_back(grad ? grad : tensormath::zerosLike(builder, input.getLoc(), input));
+    result.push_back(
+        grad ? grad : tensormath::zerosLike(builder, input.getLoc(), input));
   }
   return result;
 }

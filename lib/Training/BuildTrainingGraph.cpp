@@ -245,9 +245,10 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
           bn.emitError() << "the training graph needs a constant " << what;
           return false;
         }
-        slot = addEntry({base + "." + what.str(), role.str(),
-                         cast<RankedTensorType>(op->getOperand(operand).getType()),
-                         op, operand, init});
+        slot =
+            addEntry({base + "." + what.str(), role.str(),
+                      cast<RankedTensorType>(op->getOperand(operand).getType()),
+                      op, operand, init});
         return true;
       };
       auto momentumOf = [&](int of) {
@@ -324,8 +325,8 @@ void BuildTrainingGraphPass::buildInitState(OpBuilder &b, Location loc) {
     types.push_back(e.type);
     resultAttrs.push_back(stateAttrs(b, e));
   }
-  auto func = func::FuncOp::create(b, loc, "init_state",
-                                   b.getFunctionType({}, types));
+  auto func =
+      func::FuncOp::create(b, loc, "init_state", b.getFunctionType({}, types));
   func.setAllResultAttrs(resultAttrs);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(func.addEntryBlock());
@@ -339,10 +340,9 @@ void BuildTrainingGraphPass::buildInitState(OpBuilder &b, Location loc) {
   for (auto [i, e] : llvm::enumerate(entries))
     if (e.initKind == StateEntry::Init::Decoded) {
       auto decode = cast<DecodeWeightsOp>(entries[e.codesEntry].owner);
-      values[i] = DecodeWeightsOp::create(b, loc, e.type, values[e.codesEntry],
-                                          values[e.basisEntry],
-                                          decode.getAxisAttr(),
-                                          decode.getConfigAttr());
+      values[i] = DecodeWeightsOp::create(
+          b, loc, e.type, values[e.codesEntry], values[e.basisEntry],
+          decode.getAxisAttr(), decode.getConfigAttr());
     }
   func::ReturnOp::create(b, loc, values);
 }
@@ -400,7 +400,8 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
 
   // 1-2. Forward in training mode and the loss.
   IRMapping mapping;
-  Value output = cloneModel(b, model, images, state, /*training=*/true, mapping);
+  Value output =
+      cloneModel(b, model, images, state, /*training=*/true, mapping);
   Value logits = toLogits(b, loc, output);
   auto lossType = RankedTensorType::get({}, f32);
   Value loss = SoftmaxCrossEntropyOp::create(b, loc, lossType, logits, labels);
@@ -424,36 +425,41 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
   double mu = momentum, lambda = weightDecay;
   // m' = mu m + g + lambda p
   auto momentumStep = [&](Value m, Value g, Value p) {
-    return tmath::map(b, loc, {m, g, p}, cast<RankedTensorType>(m.getType()),
-                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                     Type t = a[0].getType();
-                     Value muV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, mu));
-                     Value laV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, lambda));
-                     Value acc = arith::AddFOp::create(
-                         nb, l, arith::MulFOp::create(nb, l, muV, a[0]), a[1]);
-                     return arith::AddFOp::create(
-                         nb, l, acc, arith::MulFOp::create(nb, l, laV, a[2]));
-                   });
+    return tmath::map(
+        b, loc, {m, g, p}, cast<RankedTensorType>(m.getType()),
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Type t = a[0].getType();
+          Value muV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, mu));
+          Value laV =
+              arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, lambda));
+          Value acc = arith::AddFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, muV, a[0]), a[1]);
+          return arith::AddFOp::create(nb, l, acc,
+                                       arith::MulFOp::create(nb, l, laV, a[2]));
+        });
   };
   // p - lr * m
   auto descend = [&](Value p, Value m) {
     return tmath::map(b, loc, {p, m, lr}, cast<RankedTensorType>(p.getType()),
-                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                     return arith::SubFOp::create(
-                         nb, l, a[0], arith::MulFOp::create(nb, l, a[2], a[1]));
-                   });
+                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        return arith::SubFOp::create(
+                            nb, l, a[0],
+                            arith::MulFOp::create(nb, l, a[2], a[1]));
+                      });
   };
   // a * x + (1 - a) * y
   auto blend = [&](Value x, Value y, double a) {
-    return tmath::map(b, loc, {x, y}, cast<RankedTensorType>(x.getType()),
-                   [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
-                     Type t = v[0].getType();
-                     Value aV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, a));
-                     Value bV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, 1.0 - a));
-                     return arith::AddFOp::create(
-                         nb, l, arith::MulFOp::create(nb, l, aV, v[0]),
-                         arith::MulFOp::create(nb, l, bV, v[1]));
-                   });
+    return tmath::map(
+        b, loc, {x, y}, cast<RankedTensorType>(x.getType()),
+        [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+          Type t = v[0].getType();
+          Value aV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, a));
+          Value bV =
+              arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, 1.0 - a));
+          return arith::AddFOp::create(nb, l,
+                                       arith::MulFOp::create(nb, l, aV, v[0]),
+                                       arith::MulFOp::create(nb, l, bV, v[1]));
+        });
   };
   auto ridgeAttr = b.getF64FloatAttr(ridge);
 
@@ -473,10 +479,9 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
           stochastic ? b.getI64IntegerAttr(seed + q.index) : IntegerAttr());
     };
     auto fit = [&](Value newCodes, Value targets) -> Value {
-      return FitLevelsOp::create(b, loc, basis.getType(), newCodes, targets,
-                                 basis, Value(), axis,
-                                 EncodingAttr::get(ctx, Encoding::Bipolar),
-                                 ridgeAttr);
+      return FitLevelsOp::create(
+          b, loc, basis.getType(), newCodes, targets, basis, Value(), axis,
+          EncodingAttr::get(ctx, Encoding::Bipolar), ridgeAttr);
     };
     switch (q.scheme) {
     case WeightScheme::LQNets: {
@@ -527,12 +532,13 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     auto xType = cast<RankedTensorType>(x.getType());
     auto codesType = RankedTensorType::get(xType.getShape(), b.getI8Type());
     ActQuantAttr config = a.op.getConfig();
-    Value clamped = tmath::map(b, loc, {x}, xType,
-                            [](OpBuilder &nb, Location l, ValueRange v) -> Value {
-                              Value zero = arith::ConstantOp::create(
-                                  nb, l, nb.getFloatAttr(v[0].getType(), 0.0));
-                              return arith::MaximumFOp::create(nb, l, v[0], zero);
-                            });
+    Value clamped =
+        tmath::map(b, loc, {x}, xType,
+                   [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                     Value zero = arith::ConstantOp::create(
+                         nb, l, nb.getFloatAttr(v[0].getType(), 0.0));
+                     return arith::MaximumFOp::create(nb, l, v[0], zero);
+                   });
     Value codes = ProjectOp::create(
         b, loc, codesType, clamped, u, Value(), a.op.getAxisAttr(),
         EncodingAttr::get(ctx, Encoding::Unipolar),
@@ -542,7 +548,8 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
       int64_t channels = xType.getDimSize(a.op.getAxis());
       weights = ChannelWeightsOp::create(
           b, loc, RankedTensorType::get({channels}, f32), clamped, u,
-          a.op.getAxisAttr(), b.getF64FloatAttr(config.getTrim().convertToDouble()),
+          a.op.getAxisAttr(),
+          b.getF64FloatAttr(config.getTrim().convertToDouble()),
           b.getF64FloatAttr(trimEpsilon));
     }
     Value fitted = FitLevelsOp::create(
@@ -558,10 +565,10 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     double count = static_cast<double>(type.getNumElements()) /
                    static_cast<double>(type.getDimSize(bn.op.getAxis()));
     double bm = bnMomentum;
-    next[bn.runningMean] = blend(state[bn.runningMean], train.getBatchMean(),
-                                 1.0 - bm);
+    next[bn.runningMean] =
+        blend(state[bn.runningMean], train.getBatchMean(), 1.0 - bm);
     Value unbiased = tmath::scale(b, loc, train.getBatchVar(),
-                               count / std::max(count - 1.0, 1.0));
+                                  count / std::max(count - 1.0, 1.0));
     next[bn.runningVar] = blend(state[bn.runningVar], unbiased, 1.0 - bm);
   }
 

@@ -30,8 +30,8 @@ struct DifferentiatePass
     ModuleOp module = getOperation();
     auto func = module.lookupSymbol<func::FuncOp>(funcName);
     if (!func) {
-      module.emitError() << "dq-differentiate: no function named '"
-                         << funcName << "' (set func=<name>)";
+      module.emitError() << "dq-differentiate: no function named '" << funcName
+                         << "' (set func=<name>)";
       return signalPassFailure();
     }
     if (func.isExternal() || func.getNumResults() != 1 ||
@@ -57,8 +57,8 @@ struct DifferentiatePass
         inputs.push_back(arg);
 
     OpBuilder builder(ret);
-    auto grads = buildReverseMode(builder, body, ret.getOperands(), {dy},
-                                  inputs);
+    auto grads =
+        buildReverseMode(builder, body, ret.getOperands(), {dy}, inputs);
     if (failed(grads))
       return signalPassFailure();
     func::ReturnOp::create(builder, ret.getLoc(), *grads);

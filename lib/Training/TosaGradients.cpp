@@ -48,8 +48,8 @@ Value sumOfProducts(OpBuilder &b, Location loc, Value x, AffineMap xMap,
       ArrayRef<AffineMap>{xMap, yMap, outMap}, iterators,
       [](OpBuilder &nb, Location l, ValueRange a) {
         Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
-        linalg::YieldOp::create(nb, l,
-                                arith::AddFOp::create(nb, l, a[2], p).getResult());
+        linalg::YieldOp::create(
+            nb, l, arith::AddFOp::create(nb, l, a[2], p).getResult());
       });
   return generic.getResult(0);
 }
@@ -71,7 +71,7 @@ Value spreadOutputGrad(OpBuilder &b, Location loc, Value dy, const Window &w,
   int64_t bottom = paddedH - (s[1] - 1) * w.sh - 1;
   int64_t right = paddedW - (s[2] - 1) * w.sw - 1;
   return tensormath::padZeros(b, loc, dilated, {0, w.extentH(), w.extentW(), 0},
-                        {0, bottom, right, 0});
+                              {0, bottom, right, 0});
 }
 
 /// Base for external models: fills `grads` with nulls and dispatches.
@@ -98,9 +98,11 @@ struct AddSubRule : Rule<AddSubRule<OpTy, Sign>, OpTy> {
     Location loc = op.getLoc();
     Value dy = dys[0];
     if (needed[0])
-      grads[0] = tensormath::sumTo(b, loc, dy, tensormath::shapeOf(op->getOperand(0)));
+      grads[0] =
+          tensormath::sumTo(b, loc, dy, tensormath::shapeOf(op->getOperand(0)));
     if (needed[1]) {
-      Value g = tensormath::sumTo(b, loc, dy, tensormath::shapeOf(op->getOperand(1)));
+      Value g =
+          tensormath::sumTo(b, loc, dy, tensormath::shapeOf(op->getOperand(1)));
       grads[1] = Sign > 0 ? g : tensormath::scale(b, loc, g, -1.0);
     }
     return success();
@@ -115,10 +117,10 @@ struct MulRule : Rule<MulRule, tosa::MulOp> {
     Value x = op.getInput1(), y = op.getInput2(), dy = dys[0];
     if (needed[0])
       grads[0] = tensormath::sumTo(b, loc, tensormath::mul(b, loc, dy, y),
-                             tensormath::shapeOf(x));
+                                   tensormath::shapeOf(x));
     if (needed[1])
       grads[1] = tensormath::sumTo(b, loc, tensormath::mul(b, loc, dy, x),
-                             tensormath::shapeOf(y));
+                                   tensormath::shapeOf(y));
     return success();
   }
 };
@@ -145,8 +147,10 @@ struct ClampRule : Rule<ClampRule, tosa::ClampOp> {
           Value hiV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, hi));
           Value inside = arith::AndIOp::create(
               nb, l,
-              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], loV),
-              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, a[0], hiV));
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0],
+                                    loV),
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, a[0],
+                                    hiV));
           Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, 0));
           return arith::SelectOp::create(nb, l, inside, a[1], zero);
         });
@@ -164,7 +168,7 @@ struct ReshapeRule : Rule<ReshapeRule, tosa::ReshapeOp> {
                      SmallVectorImpl<Value> &grads) const {
     if (needed[0])
       grads[0] = tensormath::reshape(b, op.getLoc(), dys[0],
-                               tensormath::shapeOf(op.getInput1()));
+                                     tensormath::shapeOf(op.getInput1()));
     return success();
   }
 };
@@ -205,8 +209,8 @@ struct SliceRule : Rule<SliceRule, tosa::SliceOp> {
     auto start = constShape(op, op.getStart());
     if (failed(start))
       return failure();
-    grads[0] = tensormath::insertIntoZeros(b, op.getLoc(), dys[0],
-                                     tensormath::shapeOf(op.getInput1()), *start);
+    grads[0] = tensormath::insertIntoZeros(
+        b, op.getLoc(), dys[0], tensormath::shapeOf(op.getInput1()), *start);
     return success();
   }
 };
@@ -238,8 +242,9 @@ struct ReduceSumRule : Rule<ReduceSumRule, tosa::ReduceSumOp> {
       return success();
     auto type = cast<RankedTensorType>(op.getInput().getType());
     // keep-dims result: broadcast back over the reduced axis.
-    grads[0] = tensormath::map(b, op.getLoc(), {dys[0]}, type,
-                         [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    grads[0] = tensormath::map(
+        b, op.getLoc(), {dys[0]}, type,
+        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     return success();
   }
 };
@@ -255,21 +260,27 @@ struct MatMulRule : Rule<MatMulRule, tosa::MatMulOp> {
     Location loc = op.getLoc();
     Value a = op.getA(), w = op.getB(), dy = dys[0];
     if (needed[0])
-      grads[0] = tensormath::batchMatmul(b, loc, dy,
-                                   tensormath::transpose(b, loc, w, {0, 2, 1}));
+      grads[0] = tensormath::batchMatmul(
+          b, loc, dy, tensormath::transpose(b, loc, w, {0, 2, 1}));
     if (needed[1])
-      grads[1] = tensormath::batchMatmul(b, loc,
-                                   tensormath::transpose(b, loc, a, {0, 2, 1}), dy);
+      grads[1] = tensormath::batchMatmul(
+          b, loc, tensormath::transpose(b, loc, a, {0, 2, 1}), dy);
     return success();
   }
 };
 
 Window windowOf(ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
                 ArrayRef<int64_t> dilation, ArrayRef<int64_t> pad) {
-  return Window{kernel[0], kernel[1], stride[0], stride[1],
+  return Window{kernel[0],
+                kernel[1],
+                stride[0],
+                stride[1],
                 dilation.empty() ? 1 : dilation[0],
                 dilation.empty() ? 1 : dilation[1],
-                pad[0], pad[1], pad[2], pad[3]};
+                pad[0],
+                pad[1],
+                pad[2],
+                pad[3]};
 }
 
 /// `x` reversed along dimensions `dimA` and `dimB` (the kernel's spatial
@@ -307,11 +318,10 @@ Value windowPositions(OpBuilder &b, Location loc, int64_t kh, int64_t kw,
   SmallVector<float> values;
   for (int64_t i = 0; i < kh; ++i)
     for (int64_t j = 0; j < kw; ++j)
-      values.push_back(flipped ? (kh - 1 - i) * kw + (kw - 1 - j)
-                               : i * kw + j);
+      values.push_back(flipped ? (kh - 1 - i) * kw + (kw - 1 - j) : i * kw + j);
   auto type = tensorType({kh, kw}, b.getF32Type());
-  return arith::ConstantOp::create(b, loc, type,
-                                   DenseElementsAttr::get(type, ArrayRef(values)));
+  return arith::ConstantOp::create(
+      b, loc, type, DenseElementsAttr::get(type, ArrayRef(values)));
 }
 
 /// Input gradient of an NHWC convolution (depthwise: weight [KH,KW,C,1]).
@@ -356,13 +366,14 @@ Value convWeightGrad(OpBuilder &b, Location loc, Value dy, Value input,
                      bool depthwise) {
   MLIRContext *ctx = b.getContext();
   Value xp = tensormath::padZeros(b, loc, input, {0, w.pt, w.pl, 0},
-                            {0, w.pb, w.pr, 0});
+                                  {0, w.pb, w.pr, 0});
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   if (!depthwise) {
     // dims: o kh kw c n oh ow
     AffineMap dyMap = AffineMap::get(7, 0, {d(4), d(5), d(6), d(0)}, ctx);
     AffineMap xMap = AffineMap::get(
-        7, 0, {d(4), d(5) * w.sh + d(1) * w.dh, d(6) * w.sw + d(2) * w.dw, d(3)},
+        7, 0,
+        {d(4), d(5) * w.sh + d(1) * w.dh, d(6) * w.sw + d(2) * w.dw, d(3)},
         ctx);
     AffineMap outMap = AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx);
     return sumOfProducts(b, loc, dy, dyMap, xp, xMap, outMap, weightShape);
@@ -390,14 +401,15 @@ struct ConvRule : Rule<ConvRule<ConvOp, Depthwise>, ConvOp> {
                           "channel multiplier 1 only");
     int64_t kh = Depthwise ? weightShape[0] : weightShape[1];
     int64_t kw = Depthwise ? weightShape[1] : weightShape[2];
-    Window w = windowOf({kh, kw}, op.getStride(), op.getDilation(),
-                        op.getPad());
+    Window w =
+        windowOf({kh, kw}, op.getStride(), op.getDilation(), op.getPad());
     if (needed[0])
-      grads[0] = convInputGrad(b, loc, dy, op.getWeight(),
-                               tensormath::shapeOf(op.getInput()), w, Depthwise);
+      grads[0] =
+          convInputGrad(b, loc, dy, op.getWeight(),
+                        tensormath::shapeOf(op.getInput()), w, Depthwise);
     if (needed[1])
-      grads[1] = convWeightGrad(b, loc, dy, op.getInput(), weightShape, w,
-                                Depthwise);
+      grads[1] =
+          convWeightGrad(b, loc, dy, op.getInput(), weightShape, w, Depthwise);
     if (needed[2])
       grads[2] = tensormath::sumPerChannel(b, loc, dy, 3);
     return success();
@@ -430,13 +442,14 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
     SmallVector<float> inverse;
     for (int64_t oh = 0; oh < outShape[1]; ++oh)
       for (int64_t ow = 0; ow < outShape[2]; ++ow)
-        inverse.push_back(
-            1.0f / (countAlong(oh, w.kh, w.sh, w.pt, inShape[1]) *
-                    countAlong(ow, w.kw, w.sw, w.pl, inShape[2])));
-    auto countType = tensorType({1, outShape[1], outShape[2], 1},
-                                b.getF32Type());
+        inverse.push_back(1.0f /
+                          (countAlong(oh, w.kh, w.sh, w.pt, inShape[1]) *
+                           countAlong(ow, w.kw, w.sw, w.pl, inShape[2])));
+    auto countType =
+        tensorType({1, outShape[1], outShape[2], 1}, b.getF32Type());
     Value inv = arith::ConstantOp::create(
-        b, loc, countType, DenseElementsAttr::get(countType, ArrayRef(inverse)));
+        b, loc, countType,
+        DenseElementsAttr::get(countType, ArrayRef(inverse)));
     Value scaled = tensormath::mul(b, loc, dys[0], inv);
     int64_t paddedH = inShape[1] + w.pt + w.pb;
     int64_t paddedW = inShape[2] + w.pl + w.pr;
@@ -447,8 +460,8 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
         AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
     AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
     SmallVector<int64_t> padded = {inShape[0], paddedH, paddedW, inShape[3]};
-    Value ones = tensormath::splat(b, loc, tensorType({w.kh, w.kw}, b.getF32Type()),
-                             1.0);
+    Value ones = tensormath::splat(
+        b, loc, tensorType({w.kh, w.kw}, b.getF32Type()), 1.0);
     AffineMap onesMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
     Value dxPadded =
         sumOfProducts(b, loc, dyp, dyMap, ones, onesMap, outMap, padded);
@@ -485,13 +498,14 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
         op.getInput(), low, high, negInf);
     auto outType = tensorType(outShape, f32);
     Value bestInit = tensormath::splat(b, loc, outType,
-                                 -std::numeric_limits<float>::infinity());
+                                       -std::numeric_limits<float>::infinity());
     Value argInit = tensormath::splat(b, loc, outType, -1.0);
     // dims: n oh ow c kh kw
     AffineMap xMap = AffineMap::get(
         6, 0, {d(0), d(1) * w.sh + d(4), d(2) * w.sw + d(5), d(3)}, ctx);
     AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
-    SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
     iterators.append(2, utils::IteratorType::reduction);
     Value positions = windowPositions(b, loc, w.kh, w.kw, /*flipped=*/false);
     AffineMap kernelMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
@@ -501,8 +515,8 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
         ArrayRef<AffineMap>{xMap, kernelMap, outMap, outMap}, iterators,
         [&](OpBuilder &nb, Location l, ValueRange a) {
           // Strictly greater: the first maximum in window order wins.
-          Value better =
-              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[2]);
+          Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                               a[0], a[2]);
           linalg::YieldOp::create(
               nb, l,
               ValueRange{arith::SelectOp::create(nb, l, better, a[0], a[2]),
@@ -513,9 +527,10 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
     // 2. Route each output gradient to its window's maximum.
     Value dyp = spreadOutputGrad(b, loc, dys[0], w, paddedH, paddedW);
     Value argp = spreadOutputGrad(b, loc, arg, w, paddedH, paddedW);
-    AffineMap spreadMap = AffineMap::get(
-        6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
-    auto paddedType = tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32);
+    AffineMap spreadMap =
+        AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
+    auto paddedType =
+        tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32);
     Value init = tensormath::splat(b, loc, paddedType, 0.0);
     SmallVector<utils::IteratorType> iters2(4, utils::IteratorType::parallel);
     iters2.append(2, utils::IteratorType::reduction);
@@ -528,15 +543,15 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
         ValueRange{init},
         ArrayRef<AffineMap>{spreadMap, spreadMap, kernelMap, outMap}, iters2,
         [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value hit =
-              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[1], a[2]);
+          Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                            a[1], a[2]);
           Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
           Value add = arith::SelectOp::create(nb, l, hit, a[0], zero);
           linalg::YieldOp::create(
               nb, l, arith::AddFOp::create(nb, l, a[3], add).getResult());
         });
     grads[0] = tensormath::slice(b, loc, route.getResult(0), {0, w.pt, w.pl, 0},
-                           inShape);
+                                 inShape);
     return success();
   }
 };

@@ -111,10 +111,9 @@ int64_t mlir::dq::fanOutOf(const Layer &layer) {
   for (int64_t d = 0; d < type.getRank(); ++d) {
     if (d == layer.weightChannelAxis)
       continue;
-    bool isInputChannel =
-        layer.kind == LayerKind::Conv &&
-        ((layer.weightChannelAxis == 0 && d == 3) ||
-         (layer.weightChannelAxis == 3 && d == 2));
+    bool isInputChannel = layer.kind == LayerKind::Conv &&
+                          ((layer.weightChannelAxis == 0 && d == 3) ||
+                           (layer.weightChannelAxis == 3 && d == 2));
     bool isDepthwiseMultiplier =
         layer.kind == LayerKind::DepthwiseConv && d == 3;
     if (!isInputChannel && !isDepthwiseMultiplier)
@@ -201,8 +200,7 @@ static bool isResidualAdd(Operation *op) {
   for (Value operand : op->getOperands())
     if (!matchPattern(operand, m_Constant()) &&
         !(operand.getDefiningOp() &&
-          operand.getDefiningOp()->getName().getStringRef() ==
-              "tensor.empty"))
+          operand.getDefiningOp()->getName().getStringRef() == "tensor.empty"))
       ++computed;
   return computed >= 2;
 }

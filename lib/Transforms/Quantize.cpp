@@ -47,9 +47,8 @@ struct QuantizePass : public mlir::dq::impl::DQQuantizeBase<QuantizePass> {
 
 private:
   FailureOr<QuantizeConfig> parseOptions();
-  std::optional<StringRef> fullPrecisionReason(const Layer &layer,
-                                               bool isFirstConv,
-                                               bool isLastMatMul);
+  std::optional<StringRef>
+  fullPrecisionReason(const Layer &layer, bool isFirstConv, bool isLastMatMul);
   LogicalResult quantizeFunction(FunctionOpInterface func,
                                  const QuantizeConfig &config);
   FailureOr<Value> quantizeWeight(const Layer &layer,
@@ -65,9 +64,9 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
   auto optionError = [&](StringRef option) {
     return module.emitError() << "dq-quantize: option " << option << " ";
   };
-  for (auto [name, bits] : {std::pair<StringRef, unsigned>{"w-bits",
-                                                           weightBits},
-                            {"a-bits", actBits}}) {
+  for (auto [name, bits] :
+       {std::pair<StringRef, unsigned>{"w-bits", weightBits},
+        {"a-bits", actBits}}) {
     if (bits < kMinBits || bits > kMaxBits) {
       optionError(name) << "must be in [" << kMinBits << ", " << kMaxBits
                         << "], got " << bits;
@@ -79,14 +78,14 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
   std::replace(wName.begin(), wName.end(), '-', '_');
   std::optional<WeightScheme> wScheme = symbolizeWeightScheme(wName);
   if (!wScheme) {
-    optionError("w-scheme") << "must be dq, dq-lean or lqnets, got '"
-                            << weightScheme << "'";
+    optionError("w-scheme")
+        << "must be dq, dq-lean or lqnets, got '" << weightScheme << "'";
     return failure();
   }
   std::optional<ActScheme> aScheme = symbolizeActScheme(actScheme);
   if (!aScheme) {
-    optionError("a-scheme") << "must be dq or lqnets, got '" << actScheme
-                            << "'";
+    optionError("a-scheme")
+        << "must be dq or lqnets, got '" << actScheme << "'";
     return failure();
   }
   if (!(trim >= 0.0 && trim < 1.0)) {
@@ -100,17 +99,17 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
   }
   QuantizeConfig config;
   config.weight = WeightQuantAttr::get(ctx, weightBits, *wScheme);
-  config.act = ActQuantAttr::get(
-      ctx, actBits, *aScheme,
-      *aScheme == ActScheme::DQ ? ChannelWeighting::Energy
-                                : ChannelWeighting::Uniform,
-      APFloat(static_cast<double>(trim)));
+  config.act =
+      ActQuantAttr::get(ctx, actBits, *aScheme,
+                        *aScheme == ActScheme::DQ ? ChannelWeighting::Energy
+                                                  : ChannelWeighting::Uniform,
+                        APFloat(static_cast<double>(trim)));
   return config;
 }
 
-std::optional<StringRef>
-QuantizePass::fullPrecisionReason(const Layer &layer, bool isFirstConv,
-                                  bool isLastMatMul) {
+std::optional<StringRef> QuantizePass::fullPrecisionReason(const Layer &layer,
+                                                           bool isFirstConv,
+                                                           bool isLastMatMul) {
   auto listed = [&](ArrayRef<std::string> entries) {
     return llvm::any_of(entries, [&](const std::string &entry) {
       return matchesOverride(layer.op, entry);
@@ -164,9 +163,10 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
   MLIRContext *ctx = &getContext();
   unsigned bits = config.weight.getBits();
   int64_t channels = type.getDimSize(layer.weightChannelAxis);
-  auto codesType = RankedTensorType::get(type.getShape(),
-                                         IntegerType::get(ctx, 8));
-  auto basisType = RankedTensorType::get({channels, bits}, Float32Type::get(ctx));
+  auto codesType =
+      RankedTensorType::get(type.getShape(), IntegerType::get(ctx, 8));
+  auto basisType =
+      RankedTensorType::get({channels, bits}, Float32Type::get(ctx));
   OpBuilder builder(layer.op);
   Location loc = layer.op->getLoc();
   auto axis = builder.getI64IntegerAttr(layer.weightChannelAxis);
@@ -222,8 +222,7 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
   builder.setInsertionPointToStart(&entry);
   Value decoded =
       DecodeWeightsOp::create(builder, loc, type, entry.getArgument(index + 1),
-                              entry.getArgument(index + 2), axis,
-                              config.weight)
+                              entry.getArgument(index + 2), axis, config.weight)
           .getResult();
   arg.replaceAllUsesWith(decoded);
   llvm::BitVector erase(func.getNumArguments());
@@ -259,12 +258,12 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
   SmallVector<Layer> selected;
   if (summary)
     llvm::errs() << "dq-quantize: @"
-                 << SymbolTable::getSymbolName(func).getValue() << ": w-bits="
-                 << weightBits << " (" << weightScheme << "), a-bits="
-                 << actBits << " (" << actScheme << ")\n";
+                 << SymbolTable::getSymbolName(func).getValue()
+                 << ": w-bits=" << weightBits << " (" << weightScheme
+                 << "), a-bits=" << actBits << " (" << actScheme << ")\n";
   for (const Layer &layer : layers) {
-    std::optional<StringRef> reason = fullPrecisionReason(
-        layer, &layer == firstConv, &layer == lastMatMul);
+    std::optional<StringRef> reason =
+        fullPrecisionReason(layer, &layer == firstConv, &layer == lastMatMul);
     if (summary)
       printSummaryLine(llvm::errs(), layer,
                        reason ? ("full precision (" + *reason + ")").str()
@@ -318,8 +317,7 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
       if (Operation *producer = input.getDefiningOp())
         builder.setInsertionPointAfter(producer);
       else
-        builder.setInsertionPointToStart(
-            cast<BlockArgument>(input).getOwner());
+        builder.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
       Location loc = layer.op->getLoc();
       Value basis = arith::ConstantOp::create(
           builder, loc, actBasisType,

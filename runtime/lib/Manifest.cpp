@@ -33,7 +33,8 @@ std::string formatModuleHash(uint64_t hash) {
 
 std::optional<uint64_t> parseModuleHash(const std::string &text) {
   static const std::string prefix = "fnv1a64:";
-  if (text.size() != prefix.size() + 16 || text.compare(0, prefix.size(), prefix))
+  if (text.size() != prefix.size() + 16 ||
+      text.compare(0, prefix.size(), prefix))
     return std::nullopt;
   uint64_t hash = 0;
   for (size_t i = prefix.size(); i < text.size(); ++i) {
@@ -72,7 +73,8 @@ class FieldReader {
 public:
   explicit FieldReader(const std::string &source) : source_(source) {}
 
-  [[noreturn]] void fail(const std::string &field, const std::string &problem) const {
+  [[noreturn]] void fail(const std::string &field,
+                         const std::string &problem) const {
     throw Error(source_ + ": " + field + ": " + problem);
   }
 
@@ -114,8 +116,9 @@ public:
   std::vector<int64_t> dims(const json &parent, const char *key,
                             const std::string &field, int64_t minDim) const {
     const json &value = member(parent, key, field);
-    std::string expected = minDim > 0 ? "expected an array of positive integers"
-                                      : "expected an array of non-negative integers";
+    std::string expected = minDim > 0
+                               ? "expected an array of positive integers"
+                               : "expected an array of non-negative integers";
     if (!value.is_array())
       fail(field, expected + ", got " + describe(value));
     std::vector<int64_t> dims;
@@ -174,7 +177,8 @@ private:
 TensorSpec parseStateEntry(const FieldReader &reader, const json &entry,
                            const std::string &field) {
   if (!entry.is_object())
-    reader.fail(field, "expected an object, got " + FieldReader::describe(entry));
+    reader.fail(field,
+                "expected an object, got " + FieldReader::describe(entry));
   TensorSpec spec;
   spec.name = reader.string(entry, "name", field + ".name");
   spec.role = reader.string(entry, "role", field + ".role");
@@ -182,11 +186,13 @@ TensorSpec parseStateEntry(const FieldReader &reader, const json &entry,
   std::optional<DType> parsed = parseDType(dtype);
   if (!parsed)
     reader.fail(field + ".dtype",
-                "expected \"f32\", \"i8\", \"i32\" or \"i64\", got \"" + dtype + "\"");
+                "expected \"f32\", \"i8\", \"i32\" or \"i64\", got \"" + dtype +
+                    "\"");
   spec.dtype = *parsed;
   spec.shape = reader.dims(entry, "shape", field + ".shape", 0);
   std::optional<uint64_t> size = checkedByteSize(spec.dtype, spec.shape);
-  if (!size || *size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+  if (!size ||
+      *size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     reader.fail(field + ".shape", "tensor size overflows 63 bits");
   int64_t bytes = reader.integer(entry, "bytes", field + ".bytes", 0);
   if (static_cast<uint64_t>(bytes) != *size)
@@ -199,7 +205,8 @@ TensorSpec parseStateEntry(const FieldReader &reader, const json &entry,
 EntryPoint parseEntryPoint(const FieldReader &reader, const json &value,
                            const std::string &field) {
   if (!value.is_object())
-    reader.fail(field, "expected an object, got " + FieldReader::describe(value));
+    reader.fail(field,
+                "expected an object, got " + FieldReader::describe(value));
   EntryPoint entry;
   entry.symbol = reader.string(value, "symbol", field + ".symbol");
   entry.inputs = reader.strings(value, "inputs", field + ".inputs");
@@ -236,7 +243,8 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
     // line, column and reason that follow.
     std::string message = e.what();
     size_t bracket = message.find("] ");
-    if (message.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos)
+    if (message.rfind("[json.exception.", 0) == 0 &&
+        bracket != std::string::npos)
       message = message.substr(bracket + 2);
     throw Error(source + ": invalid JSON: " + message);
   }
@@ -267,12 +275,14 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
   manifest.batch = reader.integer(root, "batch", "batch", 1);
   manifest.imageShape = reader.dims(root, "image_shape", "image_shape", 1);
   if (manifest.imageShape.empty())
-    reader.fail("image_shape", "expected a non-empty array of positive integers");
+    reader.fail("image_shape",
+                "expected a non-empty array of positive integers");
   manifest.classes = reader.integer(root, "classes", "classes", 1);
 
   const json &state = reader.member(root, "state", "state");
   if (!state.is_array())
-    reader.fail("state", "expected an array, got " + FieldReader::describe(state));
+    reader.fail("state",
+                "expected an array, got " + FieldReader::describe(state));
   std::map<std::string, size_t> firstIndex;
   for (size_t i = 0; i < state.size(); ++i) {
     std::string field = "state[" + std::to_string(i) + "]";

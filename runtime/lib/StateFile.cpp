@@ -74,8 +74,10 @@ bool writeAll(int fd, const uint8_t *data, size_t size) {
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   size_t slash = path_.rfind('/');
-  std::string dirPrefix = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
-  std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  std::string dirPrefix =
+      slash == std::string::npos ? "" : path_.substr(0, slash + 1);
+  std::string base =
+      slash == std::string::npos ? path_ : path_.substr(slash + 1);
   if (base.empty() || base == "." || base == "..")
     throw Error(path_ + ": not a file name");
 
@@ -91,13 +93,15 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
                   static_cast<long>(::getpid()), counter.fetch_add(1),
                   ticks & 0xffffffu);
     tempPath_ = dirPrefix + "." + base + suffix;
-    fd_ = ::open(tempPath_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fd_ = ::open(tempPath_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                 0666);
     if (fd_ >= 0)
       return;
     if (errno != EEXIST) {
       int error = errno;
       tempPath_.clear(); // nothing of ours to remove
-      throw Error(path_ + ": cannot create a temporary file in its directory: " +
+      throw Error(path_ +
+                  ": cannot create a temporary file in its directory: " +
                   errnoText(error));
     }
   }
@@ -167,11 +171,12 @@ void AtomicFileWriter::commit() {
   // Make the rename itself durable.
   size_t slash = path_.rfind('/');
   std::string dir = slash == std::string::npos ? "."
-                    : slash == 0              ? "/"
-                                              : path_.substr(0, slash);
+                    : slash == 0               ? "/"
+                                               : path_.substr(0, slash);
   int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirFd < 0)
-    throw Error(path_ + ": written, but cannot open its directory to sync it: " +
+    throw Error(path_ +
+                ": written, but cannot open its directory to sync it: " +
                 errnoText(errno));
   // Some file systems cannot sync directories (EINVAL); nothing more to do.
   if (::fsync(dirFd) != 0 && errno != EINVAL) {
@@ -227,11 +232,13 @@ std::string hex32(uint32_t value) {
 
 /// Empty when `text` is a JSON object, else what is wrong with it.
 std::string checkMetadataJson(const std::string &text) {
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json value =
+      nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded())
     return "not valid JSON";
   if (!value.is_object())
-    return std::string("expected a JSON object, got a JSON ") + value.type_name();
+    return std::string("expected a JSON object, got a JSON ") +
+           value.type_name();
   return "";
 }
 
@@ -253,7 +260,8 @@ void writeStateFile(const std::string &path, uint64_t manifestHash,
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorSpec &spec = tensors[i].spec;
-    std::string what = path + ": tensor[" + std::to_string(i) + "] '" + spec.name + "'";
+    std::string what =
+        path + ": tensor[" + std::to_string(i) + "] '" + spec.name + "'";
     if (spec.name.empty() || spec.name.size() > maxU32)
       throw Error(what + ": name must be 1 byte to 4 GiB long");
     if (!seen.emplace(spec.name, i).second)
@@ -277,7 +285,8 @@ void writeStateFile(const std::string &path, uint64_t manifestHash,
     crc = crc32Ieee(data, size, crc);
   };
 
-  std::vector<uint8_t> header(kStateFileMagic, kStateFileMagic + sizeof(kStateFileMagic));
+  std::vector<uint8_t> header(kStateFileMagic,
+                              kStateFileMagic + sizeof(kStateFileMagic));
   appendU32(header, kStateFileVersion);
   appendU32(header, 0); // flags
   appendU64(header, manifestHash);
@@ -350,7 +359,8 @@ public:
     require(size, what);
     if (size && std::fread(data, 1, size, file_.get()) != size)
       fail("cannot read " + what + " at offset " + std::to_string(offset_) +
-           (std::ferror(file_.get()) ? ": " + errnoText(errno) : ": file shrank"));
+           (std::ferror(file_.get()) ? ": " + errnoText(errno)
+                                     : ": file shrank"));
     crc_ = crc32Ieee(data, size, crc_);
     offset_ += size;
   }
@@ -398,7 +408,8 @@ StateFileContents readStateFile(const std::string &path) {
   uint32_t version = in.u32("header version");
   if (version != kStateFileVersion)
     in.fail("unsupported state file version " + std::to_string(version) +
-            " (this runtime reads version " + std::to_string(kStateFileVersion) + ")");
+            " (this runtime reads version " +
+            std::to_string(kStateFileVersion) + ")");
   uint32_t flags = in.u32("header flags");
   if (flags != 0)
     in.fail("unsupported header flags " + hex32(flags) + " (expected 0)");
@@ -414,7 +425,8 @@ StateFileContents readStateFile(const std::string &path) {
 
   // Reserve only what the rest of the file could hold: the count is not yet
   // known to be intact.
-  contents.tensors.reserve(std::min<uint64_t>(count, in.remaining() / kMinTensorRecord));
+  contents.tensors.reserve(
+      std::min<uint64_t>(count, in.remaining() / kMinTensorRecord));
   std::map<std::string, size_t> seen;
   for (uint32_t i = 0; i < count; ++i) {
     std::string where = "tensor[" + std::to_string(i) + "]";
@@ -438,7 +450,8 @@ StateFileContents readStateFile(const std::string &path) {
     spec.dtype = *dtype;
 
     uint32_t rank = in.u32(where + " rank");
-    in.require(uint64_t(rank) * 8, where + " dims (rank " + std::to_string(rank) + ")");
+    in.require(uint64_t(rank) * 8,
+               where + " dims (rank " + std::to_string(rank) + ")");
     spec.shape.reserve(rank);
     for (uint32_t d = 0; d < rank; ++d) {
       uint64_t dim = in.u64(where + " dims");
@@ -453,8 +466,9 @@ StateFileContents readStateFile(const std::string &path) {
 
     uint64_t bytes = in.u64(where + " byte size");
     if (bytes != *expected)
-      in.fail(where + ": byte size " + std::to_string(bytes) + " does not match " +
-              spec.typeString() + " (" + std::to_string(*expected) + " bytes)");
+      in.fail(where + ": byte size " + std::to_string(bytes) +
+              " does not match " + spec.typeString() + " (" +
+              std::to_string(*expected) + " bytes)");
     uint32_t storedCrc = in.u32(where + " checksum");
     in.require(bytes, where + " data");
 
@@ -504,9 +518,10 @@ std::vector<HostTensor> readStateFileFor(const std::string &path,
                                          std::string *metadataJson) {
   StateFileContents contents = readStateFile(path);
   if (contents.manifestHash != manifest.moduleHash)
-    throw Error(path + ": manifest hash " + formatModuleHash(contents.manifestHash) +
-                " does not match the model's " + formatModuleHash(manifest.moduleHash) +
-                " (the state file belongs to another compiled model)");
+    throw Error(
+        path + ": manifest hash " + formatModuleHash(contents.manifestHash) +
+        " does not match the model's " + formatModuleHash(manifest.moduleHash) +
+        " (the state file belongs to another compiled model)");
 
   std::vector<HostTensor> &tensors = contents.tensors;
   std::map<std::string, size_t> inFile;
@@ -536,12 +551,13 @@ std::vector<HostTensor> readStateFileFor(const std::string &path,
     const TensorSpec &want = manifest.state[i];
     TensorSpec &have = tensors[i].spec;
     if (have.name != want.name)
-      throw Error(path + ": tensor[" + std::to_string(i) + "] is '" + have.name +
-                  "', but the manifest has '" + want.name +
+      throw Error(path + ": tensor[" + std::to_string(i) + "] is '" +
+                  have.name + "', but the manifest has '" + want.name +
                   "' there (tensors out of order)");
     if (have.dtype != want.dtype || have.shape != want.shape)
-      throw Error(path + ": tensor '" + have.name + "' is " + have.typeString() +
-                  ", but the manifest says " + want.typeString());
+      throw Error(path + ": tensor '" + have.name + "' is " +
+                  have.typeString() + ", but the manifest says " +
+                  want.typeString());
     have.role = want.role;
   }
   if (metadataJson)

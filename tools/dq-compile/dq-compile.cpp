@@ -27,6 +27,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -42,7 +43,6 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
-#include "mlir/Support/FileUtilities.h"
 
 #include <exception>
 
@@ -54,14 +54,15 @@ static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("<training module .mlir>"),
                                       cl::Required);
 static cl::opt<std::string> outputPrefix(
-    "o", cl::desc("Output prefix: writes <prefix>.so, <prefix>.manifest.json "
-                  "and <prefix>.state"),
+    "o",
+    cl::desc("Output prefix: writes <prefix>.so, <prefix>.manifest.json "
+             "and <prefix>.state"),
     cl::value_desc("prefix"), cl::Required);
-static cl::opt<std::string> cpu(
-    "cpu",
-    cl::desc("Target CPU: 'host' (this machine's, the default), 'generic' "
-             "(any x86-64), or an LLVM CPU name"),
-    cl::init("host"));
+static cl::opt<std::string>
+    cpu("cpu",
+        cl::desc("Target CPU: 'host' (this machine's, the default), 'generic' "
+                 "(any x86-64), or an LLVM CPU name"),
+        cl::init("host"));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
                                   cl::init(2), cl::Prefix);
 static cl::opt<std::string> supportLibrary(
@@ -76,9 +77,10 @@ static cl::opt<std::string> customPipeline(
              "experiments; it must produce the LLVM dialect with C "
              "interfaces)"),
     cl::init(""));
-static cl::opt<bool> keepLLVMIR(
-    "keep-llvm-ir", cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
-    cl::init(false));
+static cl::opt<bool>
+    keepLLVMIR("keep-llvm-ir",
+               cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
+               cl::init(false));
 
 namespace {
 /// An error for the user: printed as "dq-compile: <message>", exit 1.
@@ -92,11 +94,12 @@ struct CompileError {
 
 /// Writes `write`'s output to `path` through a temporary file in the same
 /// directory, so a failed run never leaves a partial file behind.
-void writeAtomically(const std::string &path,
-                     llvm::function_ref<void(llvm::raw_pwrite_stream &)> write) {
+void writeAtomically(
+    const std::string &path,
+    llvm::function_ref<void(llvm::raw_pwrite_stream &)> write) {
   std::error_code ec;
-  auto out = std::make_unique<llvm::ToolOutputFile>(path, ec,
-                                                    llvm::sys::fs::OF_None);
+  auto out =
+      std::make_unique<llvm::ToolOutputFile>(path, ec, llvm::sys::fs::OF_None);
   if (ec)
     fail("cannot write '" + path + "': " + ec.message());
   write(out->os());
@@ -143,8 +146,9 @@ std::vector<rt::TensorSpec> stateSpecs(func::FuncOp init) {
 
 /// Runs @init_state at compile time: after canonicalization every result
 /// is a constant (decoding constant codes folds).
-std::vector<rt::HostTensor> evaluateInitialState(ModuleOp module,
-                                                 const std::vector<rt::TensorSpec> &specs) {
+std::vector<rt::HostTensor>
+evaluateInitialState(ModuleOp module,
+                     const std::vector<rt::TensorSpec> &specs) {
   OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
   PassManager pm(copy->getContext());
   pm.addPass(createCanonicalizerPass());
@@ -217,7 +221,8 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
   std::string tripleName = llvm::sys::getDefaultTargetTriple();
   llvm::Triple triple(tripleName);
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     fail("no LLVM target for " + tripleName + ": " + error);
   std::string cpuName = cpu, features;
@@ -261,7 +266,8 @@ void compile() {
   auto train = module->lookupSymbol<func::FuncOp>("train_step");
   auto predict = module->lookupSymbol<func::FuncOp>("predict");
   if (!init || !train || !predict)
-    fail("'" + inputFile + "' lacks @init_state, @train_step or @predict: "
+    fail("'" + inputFile +
+         "' lacks @init_state, @train_step or @predict: "
          "run dq-opt --dq-build-training-graph first");
 
   llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);
@@ -278,8 +284,8 @@ void compile() {
   }
   manifest.moduleHash = rt::fnv1a64(text.data(), text.size());
   manifest.state = stateSpecs(init);
-  auto images = cast<RankedTensorType>(
-      predict.getArgumentTypes()[manifest.state.size()]);
+  auto images =
+      cast<RankedTensorType>(predict.getArgumentTypes()[manifest.state.size()]);
   auto logits = cast<RankedTensorType>(predict.getResultTypes()[0]);
   manifest.batch = images.getDimSize(0);
   manifest.imageShape.assign(images.getShape().begin() + 1,
@@ -320,8 +326,8 @@ void compile() {
   std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
-  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
-                                                  machine.get())(llvmModule.get()))
+  if (llvm::Error err = makeOptimizingTransformer(
+          optLevel, /*sizeLevel=*/0, machine.get())(llvmModule.get()))
     fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
   if (keepLLVMIR)
     writeAtomically(outputPrefix + ".ll", [&](llvm::raw_pwrite_stream &os) {
@@ -354,12 +360,12 @@ void compile() {
     fail("model support library '" + support +
          "' not found (build the DQModelSupport target or pass "
          "--support-library)");
-  std::vector<llvm::StringRef> args = {*cc,       "-shared", "-o",
-                                       tmpPath,   objectPath, support,
-                                       "-lm",     "-Wl,--no-undefined"};
+  std::vector<llvm::StringRef> args = {*cc,     "-shared",           "-o",
+                                       tmpPath, objectPath,          support,
+                                       "-lm",   "-Wl,--no-undefined"};
   std::string linkError;
-  int status = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
-                                         &linkError);
+  int status =
+      llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &linkError);
   llvm::sys::fs::remove(objectPath);
   if (status != 0) {
     llvm::sys::fs::remove(tmpPath);

@@ -16,7 +16,8 @@ using namespace dq::runtime;
 namespace {
 
 const char *kUsage =
-    "usage: dq-run MODEL --state FILE [--data DIR | --images IDX [--labels IDX]]\n"
+    "usage: dq-run MODEL --state FILE [--data DIR | --images IDX [--labels "
+    "IDX]]\n"
     "  MODEL          prefix of dq-compile's output\n"
     "  --state FILE   trained state (dq-train's final.state or a checkpoint)\n"
     "  --data DIR     evaluate on the Fashion-MNIST test set in DIR (default\n"

@@ -53,8 +53,10 @@ const char *kUsage =
     "usage: dq-train MODEL [options]\n"
     "  MODEL               prefix of dq-compile's output (MODEL.so,\n"
     "                      MODEL.manifest.json, MODEL.state)\n"
-    "  --data DIR          dataset directory (default " "/usr/share/datasets/fashion-mnist)\n"
-    "  --dataset NAME      fashion-mnist (default) or cifar10 (binary batches)\n"
+    "  --data DIR          dataset directory (default "
+    "/usr/share/datasets/fashion-mnist)\n"
+    "  --dataset NAME      fashion-mnist (default) or cifar10 (binary "
+    "batches)\n"
     "  --epochs N          epochs (default 15)\n"
     "  --lr X              initial learning rate of the cosine schedule (0.1)\n"
     "  --seed N            shuffling and augmentation seed (0)\n"
@@ -65,14 +67,15 @@ const char *kUsage =
     "  --limit-train N     use the first N training images\n"
     "  --limit-test N      use the first N test images\n"
     "  --progress/--no-progress  progress bar (default: when stderr is a tty)\n"
-    "  --stop-after-steps N      stop as if interrupted after N steps (tests)\n";
+    "  --stop-after-steps N      stop as if interrupted after N steps "
+    "(tests)\n";
 
 [[noreturn]] void usageError(const std::string &message) {
   throw Error(message + "\n" + kUsage);
 }
 
-template <typename T> T parseNumber(const std::string &option,
-                                    const std::string &text) {
+template <typename T>
+T parseNumber(const std::string &option, const std::string &text) {
   std::istringstream in(text);
   T value;
   if (!(in >> value) || !in.eof())
@@ -153,8 +156,9 @@ Dataset limited(Dataset d, size_t limit) {
 /// 0.5 * lr0 * (1 + cos(pi * t / T)), t = completed steps.
 double cosineRate(double lr0, int64_t step, int64_t total) {
   const double pi = 3.14159265358979323846;
-  return 0.5 * lr0 * (1.0 + std::cos(pi * static_cast<double>(step) /
-                                     static_cast<double>(total)));
+  return 0.5 * lr0 *
+         (1.0 + std::cos(pi * static_cast<double>(step) /
+                         static_cast<double>(total)));
 }
 
 std::string formatDuration(double seconds) {
@@ -172,22 +176,24 @@ std::string formatDuration(double seconds) {
 
 struct Progress {
   bool bar;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point start =
+      std::chrono::steady_clock::now();
   void update(int epoch, int epochs, size_t done, size_t total, double loss,
               double accuracy, size_t stepsDone, size_t stepsLeft) {
-    double elapsed = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     double rate = elapsed > 0 ? stepsDone / elapsed : 0;
     double eta = rate > 0 ? stepsLeft / rate : NAN;
     if (bar) {
-      int width = 24, filled = total ? static_cast<int>(width * done / total) : 0;
+      int width = 24,
+          filled = total ? static_cast<int>(width * done / total) : 0;
       std::fprintf(stderr,
                    "\repoch %d/%d [%-*s] %zu/%zu  %.1f steps/s  loss %.4f  "
                    "acc %.2f%%  ETA %s   ",
-                   epoch + 1, epochs, width,
-                   std::string(filled, '#').c_str(), done, total, rate, loss,
-                   100 * accuracy, formatDuration(eta).c_str());
+                   epoch + 1, epochs, width, std::string(filled, '#').c_str(),
+                   done, total, rate, loss, 100 * accuracy,
+                   formatDuration(eta).c_str());
       std::fflush(stderr);
     } else if (done == total || done % 50 == 0) {
       std::fprintf(stderr,
@@ -271,9 +277,12 @@ int run(const Options &o) {
     throw Error("cannot write " + o.out + "/metrics.jsonl");
 
   auto checkpoint = [&](int epoch, size_t batchInEpoch) {
-    Json meta = {{"epoch", epoch},        {"batch_in_epoch", batchInEpoch},
-                 {"step", step},          {"seed", o.seed},
-                 {"epochs", o.epochs},    {"lr", o.lr},
+    Json meta = {{"epoch", epoch},
+                 {"batch_in_epoch", batchInEpoch},
+                 {"step", step},
+                 {"seed", o.seed},
+                 {"epochs", o.epochs},
+                 {"lr", o.lr},
                  {"train_images", train.count}};
     writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
   };
@@ -320,11 +329,12 @@ int run(const Options &o) {
       if (!std::isfinite(r.loss)) {
         progress.endLine();
         state = std::move(before);
-        throw Error("the loss became " + std::to_string(r.loss) +
-                    " at step " + std::to_string(step) + " (epoch " +
+        throw Error("the loss became " + std::to_string(r.loss) + " at step " +
+                    std::to_string(step) + " (epoch " +
                     std::to_string(epoch + 1) +
                     "); stopped without writing a checkpoint, the last good "
-                    "one is " + checkpointPath);
+                    "one is " +
+                    checkpointPath);
       }
       ++step;
       ++stepsThisRun;
@@ -353,17 +363,18 @@ int run(const Options &o) {
                  {"seconds", seconds}};
     metrics << line.dump() << "\n";
     metrics.flush();
-    std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
-                         "test acc %.2f%% (%.1f s)\n",
+    std::fprintf(stderr,
+                 "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
+                 "test acc %.2f%% (%.1f s)\n",
                  epoch + 1, o.epochs, trained ? lossSum / trained : NAN,
                  seen ? 100.0 * correct / seen : NAN, 100 * testAccuracy,
                  seconds);
     checkpoint(epoch + 1, 0);
   }
   writeStateFile(o.out + "/final.state", m.moduleHash, state, "{}");
-  double total = std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - runStart)
-                     .count();
+  double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
+          .count();
   std::printf("dq-train: %d epochs, test accuracy %.2f%%, %s, final state "
               "%s/final.state\n",
               o.epochs, 100 * lastTestAccuracy, formatDuration(total).c_str(),

@@ -101,8 +101,8 @@ TEST(Fit, ChannelWeightsScaleTheirElements) {
   const float previous[1] = {0.0f};
   float result[1];
   ChannelLayout layout{2, 1};
-  fitLevels(Encoding::Unipolar, codes, targets, 2, previous, 1, layout,
-            weights, 1e-12, result);
+  fitLevels(Encoding::Unipolar, codes, targets, 2, previous, 1, layout, weights,
+            1e-12, result);
   EXPECT_NEAR(result[0], (3 * 1.0 + 1 * 3.0) / 4.0, 1e-6);
 }
 
@@ -125,8 +125,8 @@ TEST(Init, AlternationsReduceTheQuantizationError) {
   WeightState initial = initWeightState(w.data(), w.size(), 2, layout,
                                         /*fanOut=*/channels * 9,
                                         /*alternations=*/0);
-  WeightState fitted = initWeightState(w.data(), w.size(), 2, layout,
-                                       channels * 9, 3);
+  WeightState fitted =
+      initWeightState(w.data(), w.size(), 2, layout, channels * 9, 3);
   EXPECT_LT(error(fitted), error(initial));
   // Codes are the nearest ones under the final basis.
   for (int c = 0; c < channels; ++c) {

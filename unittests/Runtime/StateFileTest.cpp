@@ -1,9 +1,9 @@
 // Tests of the runtime's manifests and state files: round trips, atomic
 // writes, and the rejection (with a message naming what) of every kind of
 // damaged or mismatched file.
+#include "dq/runtime/StateFile.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Manifest.h"
-#include "dq/runtime/StateFile.h"
 #include "dq/runtime/Tensor.h"
 
 #include <gtest/gtest.h>
@@ -44,10 +44,12 @@ namespace {
     for (const std::string &part : parts)
       if (message.find(part) == std::string::npos)
         return ::testing::AssertionFailure()
-               << "message \"" << message << "\" does not contain \"" << part << "\"";
+               << "message \"" << message << "\" does not contain \"" << part
+               << "\"";
     return ::testing::AssertionSuccess() << message;
   } catch (const std::exception &e) {
-    return ::testing::AssertionFailure() << "threw a non-runtime error: " << e.what();
+    return ::testing::AssertionFailure()
+           << "threw a non-runtime error: " << e.what();
   }
   return ::testing::AssertionFailure() << "nothing was thrown";
 }
@@ -75,7 +77,8 @@ void fixTrailer(std::vector<uint8_t> &bytes) {
 
 /// A tensor filled with a pattern that differs per tensor and per byte.
 HostTensor makeTensor(const std::string &name, DType dtype,
-                      std::vector<int64_t> shape, const std::string &role = "") {
+                      std::vector<int64_t> shape,
+                      const std::string &role = "") {
   HostTensor tensor(TensorSpec{name, role, dtype, std::move(shape)});
   std::mt19937 random(static_cast<uint32_t>(std::hash<std::string>()(name)));
   for (uint8_t &byte : tensor.data)
@@ -86,7 +89,8 @@ HostTensor makeTensor(const std::string &name, DType dtype,
 /// Every dtype, a scalar and an empty tensor.
 std::vector<HostTensor> sampleTensors() {
   std::vector<HostTensor> tensors;
-  tensors.push_back(makeTensor("stem.conv.weight", DType::F32, {2, 3, 3, 1}, "param"));
+  tensors.push_back(
+      makeTensor("stem.conv.weight", DType::F32, {2, 3, 3, 1}, "param"));
   tensors.push_back(makeTensor("stem.conv.codes", DType::I8, {5, 7}, "codes"));
   tensors.push_back(makeTensor("bn.count", DType::I32, {3}, "stat"));
   tensors.push_back(makeTensor("step", DType::I64, {}, "step"));
@@ -95,7 +99,8 @@ std::vector<HostTensor> sampleTensors() {
 }
 
 constexpr uint64_t kHash = 0x0123456789abcdefULL;
-const std::string kMetadata = R"({"step":120,"epoch":2,"seed":7,"lr":{"base":0.1}})";
+const std::string kMetadata =
+    R"({"step":120,"epoch":2,"seed":7,"lr":{"base":0.1}})";
 
 Manifest sampleManifest() {
   Manifest manifest;
@@ -107,17 +112,20 @@ Manifest sampleManifest() {
     manifest.state.push_back(tensor.spec);
   manifest.entryPoints["train_step"] = {
       "_mlir_ciface_train_step",
-      {"state...", "images f32[128,28,28,1]", "labels i32[128]", "lr f32", "step i64"},
+      {"state...", "images f32[128,28,28,1]", "labels i32[128]", "lr f32",
+       "step i64"},
       {"state...", "loss f32[]", "correct i32[]"}};
   manifest.entryPoints["predict"] = {"_mlir_ciface_predict",
                                      {"state...", "images f32[128,28,28,1]"},
                                      {"logits f32[128,10]"}};
-  manifest.entryPoints["init_state"] = {"_mlir_ciface_init_state", {}, {"state..."}};
+  manifest.entryPoints["init_state"] = {
+      "_mlir_ciface_init_state", {}, {"state..."}};
   return manifest;
 }
 
 void expectSameTensors(const std::vector<HostTensor> &actual,
-                       const std::vector<HostTensor> &expected, bool withRoles) {
+                       const std::vector<HostTensor> &expected,
+                       bool withRoles) {
   ASSERT_EQ(actual.size(), expected.size());
   for (size_t i = 0; i < actual.size(); ++i) {
     SCOPED_TRACE(expected[i].spec.name);
@@ -182,7 +190,8 @@ protected:
     return readBytes(path);
   }
 
-  ::testing::AssertionResult readFails(std::initializer_list<std::string> parts) {
+  ::testing::AssertionResult
+  readFails(std::initializer_list<std::string> parts) {
     return failsWith([&] { readStateFile(path); }, parts);
   }
 
@@ -242,7 +251,8 @@ TEST(StateFileChecksums, KnownValues) {
   EXPECT_EQ(fnv1a64("", 0), 0xcbf29ce484222325ULL);
   EXPECT_EQ(fnv1a64("a", 1), 0xaf63dc4c8601ec8cULL);
   EXPECT_EQ(fnv1a64("foobar", 6), 0x85944171f73967e8ULL);
-  EXPECT_EQ(formatModuleHash(0x0123456789abcdefULL), "fnv1a64:0123456789abcdef");
+  EXPECT_EQ(formatModuleHash(0x0123456789abcdefULL),
+            "fnv1a64:0123456789abcdef");
   EXPECT_EQ(formatModuleHash(0xa), "fnv1a64:000000000000000a");
   EXPECT_EQ(parseModuleHash("fnv1a64:0123456789abcdef"), 0x0123456789abcdefULL);
   EXPECT_FALSE(parseModuleHash("fnv1a64:0123456789ABCDEF"));
@@ -264,7 +274,8 @@ TEST_F(StateFileTest, RoundTrip) {
   expectSameTensors(contents.tensors, tensors, /*withRoles=*/false);
 
   std::string metadata;
-  std::vector<HostTensor> forModel = readStateFileFor(path, sampleManifest(), &metadata);
+  std::vector<HostTensor> forModel =
+      readStateFileFor(path, sampleManifest(), &metadata);
   EXPECT_EQ(metadata, kMetadata);
   expectSameTensors(forModel, tensors, /*withRoles=*/true);
   EXPECT_EQ(dirEntries(), std::set<std::string>{"model.state"});
@@ -275,22 +286,24 @@ TEST_F(StateFileTest, LayoutMatchesTheDocumentedFormat) {
   std::vector<uint8_t> bytes = writeSample();
   std::vector<RecordLayout> layout = layoutOf(tensors, kMetadata.size());
   ASSERT_EQ(bytes.size(), layout.back().end + 4);
-  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8), std::string("DQSTATE\0", 8));
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8),
+            std::string("DQSTATE\0", 8));
   auto u32 = [&](size_t at) {
     return uint32_t(bytes[at]) | uint32_t(bytes[at + 1]) << 8 |
            uint32_t(bytes[at + 2]) << 16 | uint32_t(bytes[at + 3]) << 24;
   };
-  EXPECT_EQ(u32(8), 1u);                                   // version
-  EXPECT_EQ(u32(12), 0u);                                  // flags
-  EXPECT_EQ(u32(16), uint32_t(kHash));                     // hash, low half
-  EXPECT_EQ(u32(20), uint32_t(kHash >> 32));               // hash, high half
-  EXPECT_EQ(u32(24), tensors.size());                      // tensor count
-  EXPECT_EQ(u32(28), kMetadata.size());                    // metadata bytes
+  EXPECT_EQ(u32(8), 1u);                     // version
+  EXPECT_EQ(u32(12), 0u);                    // flags
+  EXPECT_EQ(u32(16), uint32_t(kHash));       // hash, low half
+  EXPECT_EQ(u32(20), uint32_t(kHash >> 32)); // hash, high half
+  EXPECT_EQ(u32(24), tensors.size());        // tensor count
+  EXPECT_EQ(u32(28), kMetadata.size());      // metadata bytes
   const RecordLayout &conv = layout[0];
   EXPECT_EQ(u32(conv.nameLength), tensors[0].spec.name.size());
   EXPECT_EQ(u32(conv.dtype), 0u);
   EXPECT_EQ(u32(conv.rank), 4u);
-  EXPECT_EQ(u32(conv.crc), crc32Ieee(tensors[0].data.data(), tensors[0].data.size()));
+  EXPECT_EQ(u32(conv.crc),
+            crc32Ieee(tensors[0].data.data(), tensors[0].data.size()));
   EXPECT_EQ(u32(layout[3].rank), 0u); // the scalar
   EXPECT_EQ(u32(bytes.size() - 4), crc32Ieee(bytes.data(), bytes.size() - 4));
 }
@@ -320,8 +333,9 @@ TEST_F(StateFileTest, OverwriteReplacesTheFile) {
 
 TEST_F(StateFileTest, MissingDirectoryFails) {
   std::string nowhere = dir + "/no/such/dir/model.state";
-  EXPECT_TRUE(failsWith([&] { writeStateFile(nowhere, kHash, sampleTensors(), "{}"); },
-                        {nowhere, "cannot create a temporary file"}));
+  EXPECT_TRUE(
+      failsWith([&] { writeStateFile(nowhere, kHash, sampleTensors(), "{}"); },
+                {nowhere, "cannot create a temporary file"}));
   EXPECT_TRUE(dirEntries().empty());
 }
 
@@ -349,8 +363,8 @@ TEST_F(StateFileTest, FailedWriteLeavesTheOldFileAndNoTemporary) {
   small.rlim_cur = 64 * 1024;
   auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  ::testing::AssertionResult failed =
-      failsWith([&] { writeStateFile(path, kHash, big, "{}"); }, {path, "cannot write"});
+  ::testing::AssertionResult failed = failsWith(
+      [&] { writeStateFile(path, kHash, big, "{}"); }, {path, "cannot write"});
   ::setrlimit(RLIMIT_FSIZE, &saved);
   std::signal(SIGXFSZ, oldHandler);
 
@@ -366,8 +380,9 @@ TEST_F(StateFileTest, FailedRenameRemovesTheTemporary) {
   // synced, then the rename fails.
   fs::create_directory(path);
   writeBytes(path + "/keep", {1, 2, 3});
-  EXPECT_TRUE(failsWith([&] { writeStateFile(path, kHash, sampleTensors(), "{}"); },
-                        {path, "rename"}));
+  EXPECT_TRUE(
+      failsWith([&] { writeStateFile(path, kHash, sampleTensors(), "{}"); },
+                {path, "rename"}));
   EXPECT_EQ(dirEntries(), std::set<std::string>{"model.state"});
   EXPECT_TRUE(fs::is_directory(path));
   EXPECT_EQ(readBytes(path + "/keep"), (std::vector<uint8_t>{1, 2, 3}));
@@ -389,8 +404,9 @@ TEST_F(StateFileTest, BadArgumentsWriteNothing) {
                         {"tensor[0]", "name"}));
   std::vector<HostTensor> wrongSize = {makeTensor("w", DType::F32, {2, 2})};
   wrongSize[0].spec.shape = {2, 3};
-  EXPECT_TRUE(failsWith([&] { writeStateFile(path, kHash, wrongSize, "{}"); },
-                        {"tensor[0] 'w'", "holds 16 bytes", "f32[2,3] needs 24"}));
+  EXPECT_TRUE(
+      failsWith([&] { writeStateFile(path, kHash, wrongSize, "{}"); },
+                {"tensor[0] 'w'", "holds 16 bytes", "f32[2,3] needs 24"}));
 
   EXPECT_EQ(readBytes(path), before);
   EXPECT_EQ(dirEntries(), std::set<std::string>{"model.state"});
@@ -402,7 +418,8 @@ TEST_F(StateFileTest, AtomicFileWriterDiscardsUncommitted) {
     AtomicFileWriter writer(path);
     writer.write("new contents", 12);
     EXPECT_TRUE(fs::exists(writer.tempPath()));
-    EXPECT_EQ(fs::path(writer.tempPath()).parent_path(), fs::path(path).parent_path());
+    EXPECT_EQ(fs::path(writer.tempPath()).parent_path(),
+              fs::path(path).parent_path());
   }
   EXPECT_EQ(readBytes(path), (std::vector<uint8_t>{'o', 'l', 'd'}));
   EXPECT_EQ(dirEntries(), std::set<std::string>{"model.state"});
@@ -429,7 +446,8 @@ TEST_F(StateFileTest, Directory) {
 TEST_F(StateFileTest, TruncatedAtEveryLength) {
   std::vector<uint8_t> bytes = writeSample();
   for (size_t length = 0; length < bytes.size(); ++length) {
-    writeBytes(path, std::vector<uint8_t>(bytes.begin(), bytes.begin() + length));
+    writeBytes(path,
+               std::vector<uint8_t>(bytes.begin(), bytes.begin() + length));
     EXPECT_TRUE(readFails({path})) << "truncated to " << length << " bytes";
   }
 }
@@ -439,7 +457,8 @@ TEST_F(StateFileTest, TruncatedMessagesNameThePlace) {
   std::vector<uint8_t> bytes = writeSample();
   std::vector<RecordLayout> layout = layoutOf(tensors, kMetadata.size());
   auto truncate = [&](size_t length) {
-    writeBytes(path, std::vector<uint8_t>(bytes.begin(), bytes.begin() + length));
+    writeBytes(path,
+               std::vector<uint8_t>(bytes.begin(), bytes.begin() + length));
   };
 
   truncate(5);
@@ -447,13 +466,15 @@ TEST_F(StateFileTest, TruncatedMessagesNameThePlace) {
   truncate(10); // inside the version
   EXPECT_TRUE(readFails({path, "truncated", "header version"}));
   truncate(20); // inside the manifest hash
-  EXPECT_TRUE(readFails({path, "truncated", "header manifest hash", "offset 16"}));
+  EXPECT_TRUE(
+      readFails({path, "truncated", "header manifest hash", "offset 16"}));
   truncate(kStateFileHeaderSize + 3); // inside the metadata
   EXPECT_TRUE(readFails({path, "truncated", "metadata"}));
   truncate(layout[0].name + 2);
   EXPECT_TRUE(readFails({path, "truncated", "tensor[0] name"}));
   truncate(layout[0].dims + 12);
-  EXPECT_TRUE(readFails({path, "truncated", "tensor[0] 'stem.conv.weight' dims"}));
+  EXPECT_TRUE(
+      readFails({path, "truncated", "tensor[0] 'stem.conv.weight' dims"}));
   truncate(layout[1].data + 10); // inside the i8 tensor's data
   EXPECT_TRUE(readFails({path, "truncated", "tensor[1] 'stem.conv.codes' data",
                          "needs 35 bytes", "only 10 left"}));
@@ -476,10 +497,12 @@ TEST_F(StateFileTest, FlippedByteAnywhereIsRejected) {
 
 TEST_F(StateFileTest, FlippedDataByteFailsTheTensorChecksum) {
   std::vector<uint8_t> bytes = writeSample();
-  std::vector<RecordLayout> layout = layoutOf(sampleTensors(), kMetadata.size());
+  std::vector<RecordLayout> layout =
+      layoutOf(sampleTensors(), kMetadata.size());
   bytes[layout[0].data + 17] ^= 0x01;
   writeBytes(path, bytes);
-  EXPECT_TRUE(readFails({path, "tensor[0] 'stem.conv.weight'", "data checksum mismatch"}));
+  EXPECT_TRUE(readFails(
+      {path, "tensor[0] 'stem.conv.weight'", "data checksum mismatch"}));
 }
 
 TEST_F(StateFileTest, FlippedHeaderByteFailsTheTrailerChecksum) {
@@ -499,7 +522,8 @@ TEST_F(StateFileTest, FlippedTrailer) {
 TEST_F(StateFileTest, CorruptLengthsAreCappedByTheFileSize) {
   // Huge lengths must be refused before anything that large is allocated.
   std::vector<uint8_t> bytes = writeSample();
-  std::vector<RecordLayout> layout = layoutOf(sampleTensors(), kMetadata.size());
+  std::vector<RecordLayout> layout =
+      layoutOf(sampleTensors(), kMetadata.size());
   auto withU32 = [&](size_t at, uint32_t value) {
     std::vector<uint8_t> damaged = bytes;
     putU32(damaged, at, value);
@@ -534,7 +558,8 @@ TEST_F(StateFileTest, CorruptLengthsAreCappedByTheFileSize) {
   EXPECT_TRUE(readFails({path, "truncated", "tensor[5]"}));
   // Fewer: bytes are left over before the trailer.
   withU32(24, 4);
-  EXPECT_TRUE(readFails({path, "unexpected bytes after the last of 4 tensors"}));
+  EXPECT_TRUE(
+      readFails({path, "unexpected bytes after the last of 4 tensors"}));
 }
 
 TEST_F(StateFileTest, WrongMagicVersionAndFlags) {
@@ -559,10 +584,12 @@ TEST_F(StateFileTest, WrongMagicVersionAndFlags) {
 
 TEST_F(StateFileTest, UnknownDTypeCode) {
   std::vector<uint8_t> bytes = writeSample();
-  std::vector<RecordLayout> layout = layoutOf(sampleTensors(), kMetadata.size());
+  std::vector<RecordLayout> layout =
+      layoutOf(sampleTensors(), kMetadata.size());
   putU32(bytes, layout[2].dtype, 9);
   writeBytes(path, bytes);
-  EXPECT_TRUE(readFails({path, "tensor[2] 'bn.count'", "unknown dtype code 9"}));
+  EXPECT_TRUE(
+      readFails({path, "tensor[2] 'bn.count'", "unknown dtype code 9"}));
 }
 
 TEST_F(StateFileTest, DuplicateTensorInFile) {
@@ -574,7 +601,8 @@ TEST_F(StateFileTest, DuplicateTensorInFile) {
   bytes[layoutOf(pair, 2)[1].name + 3] = 'd';
   fixTrailer(bytes);
   writeBytes(path, bytes);
-  EXPECT_TRUE(readFails({path, "tensor[1] 'abcd'", "duplicate name (also tensor[0])"}));
+  EXPECT_TRUE(
+      readFails({path, "tensor[1] 'abcd'", "duplicate name (also tensor[0])"}));
 }
 
 TEST_F(StateFileTest, MetadataThatIsNotAnObject) {
@@ -585,7 +613,8 @@ TEST_F(StateFileTest, MetadataThatIsNotAnObject) {
   std::copy(array.begin(), array.end(), bytes.begin() + kStateFileHeaderSize);
   fixTrailer(bytes);
   writeBytes(path, bytes);
-  EXPECT_TRUE(readFails({path, "metadata", "expected a JSON object, got a JSON array"}));
+  EXPECT_TRUE(readFails(
+      {path, "metadata", "expected a JSON object, got a JSON array"}));
 
   bytes[kStateFileHeaderSize] = '{';
   fixTrailer(bytes);
@@ -646,8 +675,8 @@ TEST_F(StateFileTest, MissingAndExtraTensors) {
   std::swap(tensors[0], tensors[1]);
   writeStateFile(path, kHash, tensors, "{}");
   EXPECT_TRUE(failsWith([&] { readStateFileFor(path, manifest); },
-                        {path, "tensor[0] is 'stem.conv.codes'", "'stem.conv.weight'",
-                         "out of order"}));
+                        {path, "tensor[0] is 'stem.conv.codes'",
+                         "'stem.conv.weight'", "out of order"}));
 }
 
 TEST_F(StateFileTest, WrongShapeOrDType) {
@@ -662,8 +691,9 @@ TEST_F(StateFileTest, WrongShapeOrDType) {
   tensors = sampleTensors();
   tensors[3] = makeTensor("step", DType::I32, {});
   writeStateFile(path, kHash, tensors, "{}");
-  EXPECT_TRUE(failsWith([&] { readStateFileFor(path, manifest); },
-                        {path, "tensor 'step' is i32[]", "manifest says i64[]"}));
+  EXPECT_TRUE(
+      failsWith([&] { readStateFileFor(path, manifest); },
+                {path, "tensor 'step' is i32[]", "manifest says i64[]"}));
 }
 
 //===----------------------------------------------------------------------===//
@@ -673,10 +703,13 @@ TEST_F(StateFileTest, WrongShapeOrDType) {
 const char *kSource = "model.manifest.json";
 
 /// The sample manifest as mutable JSON.
-nlohmann::json sampleJson() { return nlohmann::json::parse(toJson(sampleManifest())); }
+nlohmann::json sampleJson() {
+  return nlohmann::json::parse(toJson(sampleManifest()));
+}
 
-::testing::AssertionResult manifestFails(const nlohmann::json &json,
-                                         std::initializer_list<std::string> parts) {
+::testing::AssertionResult
+manifestFails(const nlohmann::json &json,
+              std::initializer_list<std::string> parts) {
   std::string text = json.dump();
   return failsWith([&] { parseManifest(text, kSource); }, parts);
 }
@@ -764,33 +797,42 @@ TEST(ManifestTest, DocumentationExample) {
   EXPECT_EQ(manifest.moduleHash, 0x0123456789abcdefULL);
   ASSERT_EQ(manifest.state.size(), 1u);
   EXPECT_EQ(manifest.state[0].bytes(), 576u);
-  EXPECT_EQ(manifest.entryPoints.at("init_state").symbol, "_mlir_ciface_init_state");
+  EXPECT_EQ(manifest.entryPoints.at("init_state").symbol,
+            "_mlir_ciface_init_state");
 }
 
 TEST(ManifestTest, MalformedJson) {
-  EXPECT_TRUE(failsWith([] { parseManifest("{\"format\": \"dq-manifest\",\n  \"version\": }", kSource); },
-                        {kSource, "invalid JSON", "line 2, column"}));
-  EXPECT_TRUE(failsWith([] { parseManifest("", kSource); }, {kSource, "invalid JSON"}));
+  EXPECT_TRUE(failsWith(
+      [] {
+        parseManifest("{\"format\": \"dq-manifest\",\n  \"version\": }",
+                      kSource);
+      },
+      {kSource, "invalid JSON", "line 2, column"}));
+  EXPECT_TRUE(
+      failsWith([] { parseManifest("", kSource); }, {kSource, "invalid JSON"}));
   EXPECT_TRUE(failsWith([] { parseManifest("[1, 2]", kSource); },
                         {kSource, "expected a JSON object at the top level"}));
 }
 
 TEST(ManifestTest, MissingFields) {
-  for (const char *key : {"format", "version", "module_hash", "batch", "image_shape",
-                          "classes", "state", "entry_points"}) {
+  for (const char *key : {"format", "version", "module_hash", "batch",
+                          "image_shape", "classes", "state", "entry_points"}) {
     nlohmann::json json = sampleJson();
     json.erase(key);
-    EXPECT_TRUE(manifestFails(json, {std::string(kSource) + ": " + key + ": missing"}));
+    EXPECT_TRUE(
+        manifestFails(json, {std::string(kSource) + ": " + key + ": missing"}));
   }
   for (const char *key : {"name", "role", "dtype", "shape", "bytes"}) {
     nlohmann::json json = sampleJson();
     json["state"][3].erase(key);
-    EXPECT_TRUE(manifestFails(json, {std::string("state[3].") + key + ": missing"}));
+    EXPECT_TRUE(
+        manifestFails(json, {std::string("state[3].") + key + ": missing"}));
   }
   for (const char *key : {"train_step", "predict", "init_state"}) {
     nlohmann::json json = sampleJson();
     json["entry_points"].erase(key);
-    EXPECT_TRUE(manifestFails(json, {std::string("entry_points.") + key + ": missing"}));
+    EXPECT_TRUE(manifestFails(
+        json, {std::string("entry_points.") + key + ": missing"}));
   }
   nlohmann::json json = sampleJson();
   json["entry_points"]["predict"].erase("symbol");
@@ -803,42 +845,78 @@ TEST(ManifestTest, WrongTypesAndValues) {
     std::vector<std::string> expected;
   };
   std::vector<Case> cases = {
-      {[](auto &j) { j["format"] = "dq-model"; }, {"format: expected \"dq-manifest\""}},
-      {[](auto &j) { j["format"] = 3; }, {"format: expected a non-empty string, got 3"}},
+      {[](auto &j) { j["format"] = "dq-model"; },
+       {"format: expected \"dq-manifest\""}},
+      {[](auto &j) { j["format"] = 3; },
+       {"format: expected a non-empty string, got 3"}},
       {[](auto &j) { j["version"] = 2; }, {"version: unsupported version 2"}},
       {[](auto &j) { j["version"] = 1.0; }, {"version: expected an integer"}},
-      {[](auto &j) { j["module_hash"] = "fnv1a64:0123"; }, {"module_hash: expected"}},
-      {[](auto &j) { j["module_hash"] = "fnv1a64:0123456789ABCDEF"; }, {"module_hash:"}},
-      {[](auto &j) { j["batch"] = "128"; }, {"batch: expected an integer >= 1, got \"128\""}},
-      {[](auto &j) { j["batch"] = 0; }, {"batch: expected an integer >= 1, got 0"}},
-      {[](auto &j) { j["classes"] = -3; }, {"classes: expected an integer >= 1"}},
-      {[](auto &j) { j["image_shape"] = {28, 0, 1}; }, {"image_shape: expected an array of positive integers"}},
-      {[](auto &j) { j["image_shape"] = nlohmann::json::array(); }, {"image_shape: expected a non-empty array"}},
-      {[](auto &j) { j["state"] = nlohmann::json::object(); }, {"state: expected an array, got an object"}},
+      {[](auto &j) { j["module_hash"] = "fnv1a64:0123"; },
+       {"module_hash: expected"}},
+      {[](auto &j) { j["module_hash"] = "fnv1a64:0123456789ABCDEF"; },
+       {"module_hash:"}},
+      {[](auto &j) { j["batch"] = "128"; },
+       {"batch: expected an integer >= 1, got \"128\""}},
+      {[](auto &j) { j["batch"] = 0; },
+       {"batch: expected an integer >= 1, got 0"}},
+      {[](auto &j) { j["classes"] = -3; },
+       {"classes: expected an integer >= 1"}},
+      {[](auto &j) {
+         j["image_shape"] = {28, 0, 1};
+       },
+       {"image_shape: expected an array of positive integers"}},
+      {[](auto &j) { j["image_shape"] = nlohmann::json::array(); },
+       {"image_shape: expected a non-empty array"}},
+      {[](auto &j) { j["state"] = nlohmann::json::object(); },
+       {"state: expected an array, got an object"}},
       {[](auto &j) { j["state"][1] = 5; }, {"state[1]: expected an object"}},
-      {[](auto &j) { j["state"][3]["shape"] = "abc"; }, {"state[3].shape: expected an array of non-negative integers"}},
-      {[](auto &j) { j["state"][0]["shape"] = {2, -1}; }, {"state[0].shape: expected an array of non-negative integers, got -1 at index 1"}},
-      {[](auto &j) { j["state"][0]["shape"] = {2, 1.5}; }, {"state[0].shape: expected an array of non-negative integers, got 1.5"}},
-      {[](auto &j) { j["state"][0]["shape"] = {int64_t(1) << 62, 4}; }, {"state[0].shape: tensor size overflows"}},
-      {[](auto &j) { j["state"][2]["dtype"] = "f16"; }, {"state[2].dtype: expected \"f32\", \"i8\", \"i32\" or \"i64\", got \"f16\""}},
-      {[](auto &j) { j["state"][2]["name"] = ""; }, {"state[2].name: expected a non-empty string"}},
-      {[](auto &j) { j["state"][2]["role"] = nullptr; }, {"state[2].role: expected a non-empty string, got null"}},
-      {[](auto &j) { j["state"][1]["bytes"] = 36; }, {"state[1].bytes: 36 does not match i8[5,7] (35 bytes)"}},
-      {[](auto &j) { j["state"][1]["bytes"] = -35; }, {"state[1].bytes: expected an integer >= 0"}},
-      {[](auto &j) { j["state"][4]["name"] = "bn.count"; }, {"state[4].name: duplicate name \"bn.count\" (also state[2])"}},
-      {[](auto &j) { j["entry_points"] = nlohmann::json::array(); }, {"entry_points: expected an object, got an array"}},
-      {[](auto &j) { j["entry_points"]["predict"] = "x"; }, {"entry_points.predict: expected an object"}},
-      {[](auto &j) { j["entry_points"]["train_step"]["inputs"][1] = 7; }, {"entry_points.train_step.inputs[1]: expected a string, got 7"}},
-      {[](auto &j) { j["entry_points"]["init_state"]["outputs"] = "state..."; }, {"entry_points.init_state.outputs: expected an array of strings"}},
+      {[](auto &j) { j["state"][3]["shape"] = "abc"; },
+       {"state[3].shape: expected an array of non-negative integers"}},
+      {[](auto &j) {
+         j["state"][0]["shape"] = {2, -1};
+       },
+       {"state[0].shape: expected an array of non-negative integers, got -1 at "
+        "index 1"}},
+      {[](auto &j) {
+         j["state"][0]["shape"] = {2, 1.5};
+       },
+       {"state[0].shape: expected an array of non-negative integers, got 1.5"}},
+      {[](auto &j) {
+         j["state"][0]["shape"] = {int64_t(1) << 62, 4};
+       },
+       {"state[0].shape: tensor size overflows"}},
+      {[](auto &j) { j["state"][2]["dtype"] = "f16"; },
+       {"state[2].dtype: expected \"f32\", \"i8\", \"i32\" or \"i64\", got "
+        "\"f16\""}},
+      {[](auto &j) { j["state"][2]["name"] = ""; },
+       {"state[2].name: expected a non-empty string"}},
+      {[](auto &j) { j["state"][2]["role"] = nullptr; },
+       {"state[2].role: expected a non-empty string, got null"}},
+      {[](auto &j) { j["state"][1]["bytes"] = 36; },
+       {"state[1].bytes: 36 does not match i8[5,7] (35 bytes)"}},
+      {[](auto &j) { j["state"][1]["bytes"] = -35; },
+       {"state[1].bytes: expected an integer >= 0"}},
+      {[](auto &j) { j["state"][4]["name"] = "bn.count"; },
+       {"state[4].name: duplicate name \"bn.count\" (also state[2])"}},
+      {[](auto &j) { j["entry_points"] = nlohmann::json::array(); },
+       {"entry_points: expected an object, got an array"}},
+      {[](auto &j) { j["entry_points"]["predict"] = "x"; },
+       {"entry_points.predict: expected an object"}},
+      {[](auto &j) { j["entry_points"]["train_step"]["inputs"][1] = 7; },
+       {"entry_points.train_step.inputs[1]: expected a string, got 7"}},
+      {[](auto &j) { j["entry_points"]["init_state"]["outputs"] = "state..."; },
+       {"entry_points.init_state.outputs: expected an array of strings"}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     nlohmann::json json = sampleJson();
     cases[i].change(json);
     std::string text = json.dump();
-    ::testing::AssertionResult result = failsWith([&] { parseManifest(text, kSource); }, {kSource});
+    ::testing::AssertionResult result =
+        failsWith([&] { parseManifest(text, kSource); }, {kSource});
     EXPECT_TRUE(result) << "case " << i;
     for (const std::string &part : cases[i].expected)
-      EXPECT_TRUE(failsWith([&] { parseManifest(text, kSource); }, {std::string(kSource) + ": " + part}))
+      EXPECT_TRUE(failsWith([&] { parseManifest(text, kSource); },
+                            {std::string(kSource) + ": " + part}))
           << "case " << i;
   }
 }
@@ -850,7 +928,8 @@ TEST(ManifestTest, ExtraEntryPointsAndFieldsAreAccepted) {
                                       {"outputs", {"loss f32[]"}}};
   json["comment"] = "tools may add fields";
   Manifest manifest = parseManifest(json.dump(), kSource);
-  EXPECT_EQ(manifest.entryPoints.at("evaluate").symbol, "_mlir_ciface_evaluate");
+  EXPECT_EQ(manifest.entryPoints.at("evaluate").symbol,
+            "_mlir_ciface_evaluate");
 }
 
 } // namespace

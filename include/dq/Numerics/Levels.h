@@ -10,7 +10,8 @@
 //   * nearest: the level closest to x; on an exact tie the larger level
 //     (equivalently: thresholds at midpoints, a value on a threshold goes up)
 //   * stochastic: between the two levels around x, up with probability
-//     (x - lo) / (hi - lo), using a counter-based hash of (seed, counter, index)
+//     (x - lo) / (hi - lo), using a counter-based hash of (seed, counter,
+//     index)
 //   * fit: v = (B^T W B + d I)^-1 (B^T W t + d v_prev), accumulated per code.
 //
 //===----------------------------------------------------------------------===//

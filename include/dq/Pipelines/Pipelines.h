@@ -18,8 +18,8 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 };
 
 /// dq-lower-to-llvm: dq + TOSA + linalg on tensors to the LLVM dialect
-/// (bufferized, loops; optionally with C interface wrappers), ready for mlir-translate or
-/// an execution engine.
+/// (bufferized, loops; optionally with C interface wrappers), ready for
+/// mlir-translate or an execution engine.
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 

@@ -23,8 +23,8 @@ enum class LayerKind { Conv, DepthwiseConv, MatMul };
 struct Layer {
   Operation *op = nullptr;
   LayerKind kind = LayerKind::Conv;
-  unsigned inputOperand = 0;  // activation operand index
-  unsigned weightOperand = 1; // weight operand index
+  unsigned inputOperand = 0;     // activation operand index
+  unsigned weightOperand = 1;    // weight operand index
   int64_t weightChannelAxis = 0; // output-channel dimension of the weight
   int64_t inputChannelAxis = 0;  // channel dimension of the input
   bool isPointwise = false;      // 1x1 convolution

@@ -84,8 +84,8 @@ struct BodyBuilder {
   /// mix32 of dq/Numerics/Levels.h on i32.
   Value mix32(Value x) {
     auto xorShift = [&](Value v, uint32_t s) {
-      return arith::XOrIOp::create(
-          b, loc, v, arith::ShRUIOp::create(b, loc, v, i32(s)));
+      return arith::XOrIOp::create(b, loc, v,
+                                   arith::ShRUIOp::create(b, loc, v, i32(s)));
     };
     x = xorShift(x, 16);
     x = arith::MulIOp::create(b, loc, x, i32(0x7feb352du));
@@ -153,8 +153,8 @@ Value buildLevelTable(OpBuilder &b, Location loc, Value basis,
             at.push_back(bb.index(0));
           at.push_back(bb.idx(k));
           Value v = bb.extract(basis, at);
-          level = bb.addf(level,
-                          bb.mulf(bb.codeCoefficient(code, k, encoding, f32), v));
+          level = bb.addf(
+              level, bb.mulf(bb.codeCoefficient(code, k, encoding, f32), v));
         }
         linalg::YieldOp::create(nb, nloc, level);
       });
@@ -243,8 +243,8 @@ std::pair<Value, Value> scanNearest(BodyBuilder &bb, Value x, int64_t count,
 Value linearIndexI32(BodyBuilder &bb, RankedTensorType type) {
   Value linear = bb.idx(0);
   for (int64_t d = 0; d < type.getRank(); ++d) {
-    linear = arith::MulIOp::create(bb.b, bb.loc, linear,
-                                   bb.idx(type.getDimSize(d)));
+    linear =
+        arith::MulIOp::create(bb.b, bb.loc, linear, bb.idx(type.getDimSize(d)));
     linear = arith::AddIOp::create(bb.b, bb.loc, linear, bb.index(d));
   }
   return arith::IndexCastUIOp::create(bb.b, bb.loc, bb.b.getI32Type(), linear);
@@ -301,13 +301,13 @@ struct DecodeWeightsLowering : OpRewritePattern<DecodeWeightsOp> {
     Value table =
         buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Bipolar);
     unsigned axis = op.getAxis();
-    Value result = elementwise(
-        rewriter, loc, op.getCodes(), op.getType().getElementType(),
-        [&](BodyBuilder &bb, Value code) {
-          Value c = arith::IndexCastUIOp::create(bb.b, bb.loc,
-                                                 bb.b.getIndexType(), code);
-          return bb.extract(table, {bb.index(axis), c});
-        });
+    Value result =
+        elementwise(rewriter, loc, op.getCodes(), op.getType().getElementType(),
+                    [&](BodyBuilder &bb, Value code) {
+                      Value c = arith::IndexCastUIOp::create(
+                          bb.b, bb.loc, bb.b.getIndexType(), code);
+                      return bb.extract(table, {bb.index(axis), c});
+                    });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -325,12 +325,12 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
         rewriter, loc, op.getInput(), op.getType().getElementType(),
         [&](BodyBuilder &bb, Value x) {
           // Clamp below at 0; NaN stays NaN.
-          Value clamped = bb.select(
-              bb.cmpf(arith::CmpFPredicate::OLT, x, bb.f32(0.0)), bb.f32(0.0),
-              x);
-          auto [level, code] = scanNearest(
-              bb, clamped, count,
-              [&](Value c) { return bb.extract(table, {c}); });
+          Value clamped =
+              bb.select(bb.cmpf(arith::CmpFPredicate::OLT, x, bb.f32(0.0)),
+                        bb.f32(0.0), x);
+          auto [level, code] = scanNearest(bb, clamped, count, [&](Value c) {
+            return bb.extract(table, {c});
+          });
           Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
           return bb.select(isNaN, x, level);
         });
@@ -359,8 +359,7 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
     uint64_t seed = op.getSeed() ? static_cast<uint64_t>(*op.getSeed()) : 0;
 
     Value result = elementwise(
-        rewriter, loc, op.getValues(), codeType,
-        [&](BodyBuilder &bb, Value x) {
+        rewriter, loc, op.getValues(), codeType, [&](BodyBuilder &bb, Value x) {
           auto levelOf = [&](Value c) {
             if (encoding == Encoding::Bipolar)
               return bb.extract(table, {bb.index(axis), c});
@@ -383,8 +382,8 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
   /// Two levels around x (lo <= x < hi, first code among equal levels), then
   /// up with probability (x - lo) / (hi - lo).
   static Value stochasticCode(BodyBuilder &bb, Value x, int64_t count,
-                              function_ref<Value(Value)> levelOf,
-                              uint64_t seed, Value counter, Value index) {
+                              function_ref<Value(Value)> levelOf, uint64_t seed,
+                              Value counter, Value index) {
     Value inf = bb.f32(std::numeric_limits<float>::infinity());
     Value loL = bb.f32(-std::numeric_limits<float>::infinity());
     Value hiL = inf;
@@ -436,8 +435,8 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
     if (perChannel)
       histShape.push_back(codesType.getDimSize(axis));
     histShape.push_back(count);
-    Value zero = arith::ConstantOp::create(rewriter, loc,
-                                           rewriter.getF64FloatAttr(0.0));
+    Value zero =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(0.0));
     Value empty = tensor::EmptyOp::create(rewriter, loc, histShape, f64);
     Value hist =
         linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
@@ -457,8 +456,8 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
     SmallVector<AffineMap> maps = {elementMap, elementMap};
     if (Value weights = op.getWeights()) {
       inputs.push_back(weights);
-      maps.push_back(AffineMap::get(loopRank, 0, {getAffineDimExpr(axis, ctx)},
-                                    ctx));
+      maps.push_back(
+          AffineMap::get(loopRank, 0, {getAffineDimExpr(axis, ctx)}, ctx));
     }
     maps.push_back(histMap);
     maps.push_back(histMap);
@@ -473,8 +472,8 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
         ValueRange{hist, hist}, maps, iterators,
         [&](OpBuilder &nb, Location nloc, ValueRange args) {
           BodyBuilder bb{nb, nloc};
-          Value code = arith::IndexCastUIOp::create(nb, nloc,
-                                                    nb.getIndexType(), args[0]);
+          Value code = arith::IndexCastUIOp::create(nb, nloc, nb.getIndexType(),
+                                                    args[0]);
           Value hit = bb.cmpi(arith::CmpIPredicate::eq, code, bb.index(rank));
           Value t = arith::ExtFOp::create(nb, nloc, nb.getF64Type(), args[1]);
           Value w = hasWeights ? arith::ExtFOp::create(nb, nloc,
@@ -516,8 +515,8 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
                 BodyBuilder ib{lb, lloc};
                 Value wc = histAt(weightHist, c);
                 Value sc = histAt(sumHist, c);
-                Value code = arith::IndexCastUIOp::create(
-                    lb, lloc, lb.getI32Type(), c);
+                Value code =
+                    arith::IndexCastUIOp::create(lb, lloc, lb.getI32Type(), c);
                 SmallVector<Value> s;
                 for (unsigned i = 0; i < bits; ++i)
                   s.push_back(ib.codeCoefficient(code, i, encoding, f64));
@@ -577,8 +576,8 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
           }
           Value chosen = y[0];
           for (unsigned i = 1; i < bits; ++i)
-            chosen = bb.select(
-                bb.cmpi(arith::CmpIPredicate::eq, k, bb.idx(i)), y[i], chosen);
+            chosen = bb.select(bb.cmpi(arith::CmpIPredicate::eq, k, bb.idx(i)),
+                               y[i], chosen);
           linalg::YieldOp::create(
               nb, nloc,
               arith::TruncFOp::create(nb, nloc, prevType.getElementType(),
@@ -601,7 +600,8 @@ Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis) {
   auto type = cast<RankedTensorType>(x.getType());
   double count = static_cast<double>(type.getNumElements()) /
                  static_cast<double>(type.getDimSize(axis));
-  return tmath::scale(b, loc, tmath::sumPerChannel(b, loc, x, axis), 1.0 / count);
+  return tmath::scale(b, loc, tmath::sumPerChannel(b, loc, x, axis),
+                      1.0 / count);
 }
 
 /// (x - mean) * rsqrt(var + eps) * gamma + beta, per channel.
@@ -612,16 +612,17 @@ Value normalize(OpBuilder &b, Location loc, Value x, Value gamma, Value beta,
   for (Value v : {gamma, beta, mean, var})
     inputs.push_back(tmath::alongAxis(b, loc, v, axis, rank));
   return tmath::map(b, loc, inputs, cast<RankedTensorType>(x.getType()),
-                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                   Value eps = arith::ConstantOp::create(
-                       nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
-                   Value inv = math::RsqrtOp::create(
-                       nb, l, arith::AddFOp::create(nb, l, a[4], eps));
-                   Value centered = arith::SubFOp::create(nb, l, a[0], a[3]);
-                   Value scaled = arith::MulFOp::create(
-                       nb, l, arith::MulFOp::create(nb, l, centered, inv), a[1]);
-                   return arith::AddFOp::create(nb, l, scaled, a[2]);
-                 });
+                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      Value eps = arith::ConstantOp::create(
+                          nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
+                      Value inv = math::RsqrtOp::create(
+                          nb, l, arith::AddFOp::create(nb, l, a[4], eps));
+                      Value centered = arith::SubFOp::create(nb, l, a[0], a[3]);
+                      Value scaled = arith::MulFOp::create(
+                          nb, l, arith::MulFOp::create(nb, l, centered, inv),
+                          a[1]);
+                      return arith::AddFOp::create(nb, l, scaled, a[2]);
+                    });
 }
 
 struct BatchNormLowering : OpRewritePattern<BatchNormOp> {
@@ -649,10 +650,10 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     int64_t axis = op.getAxis();
     int64_t rank = tmath::shapeOf(x).size();
     Value mean = channelMean(rewriter, loc, x, axis);
-    Value centered = tmath::sub(rewriter, loc, x,
-                             tmath::alongAxis(rewriter, loc, mean, axis, rank));
-    Value var = channelMean(rewriter, loc,
-                            tmath::mul(rewriter, loc, centered, centered), axis);
+    Value centered = tmath::sub(
+        rewriter, loc, x, tmath::alongAxis(rewriter, loc, mean, axis, rank));
+    Value var = channelMean(
+        rewriter, loc, tmath::mul(rewriter, loc, centered, centered), axis);
     Value y = normalize(rewriter, loc, x, op.getGamma(), op.getBeta(), mean,
                         var, axis, op.getEpsilon().convertToDouble());
     rewriter.replaceOp(op, {y, mean, var});
@@ -671,12 +672,12 @@ struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     int64_t batch = type.getDimSize(0), classes = type.getDimSize(1);
     Value maxRow = tmath::rowMax(rewriter, loc, logits).first;
-    Value shiftedExp = tmath::map(
-        rewriter, loc, {logits, maxRow}, type,
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return math::ExpOp::create(nb, l,
-                                     arith::SubFOp::create(nb, l, a[0], a[1]));
-        });
+    Value shiftedExp =
+        tmath::map(rewriter, loc, {logits, maxRow}, type,
+                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return math::ExpOp::create(
+                         nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                   });
     Value sumRow = tmath::sumTo(rewriter, loc, shiftedExp, {batch, 1});
     Value labels = tmath::reshape(rewriter, loc, op.getLabels(), {batch, 1});
     // Per row: log(sum) + max - logits[label]; NaN for a label out of range.
@@ -686,7 +687,8 @@ struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Value row = linalg::IndexOp::create(nb, l, 0);
           Value label = a[2];
-          Value zero32 = arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(0));
+          Value zero32 =
+              arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(0));
           Value classesV = arith::ConstantOp::create(
               nb, l, nb.getI32IntegerAttr(static_cast<int32_t>(classes)));
           Value valid = arith::AndIOp::create(
@@ -696,17 +698,18 @@ struct SoftmaxCrossEntropyLowering : OpRewritePattern<SoftmaxCrossEntropyOp> {
               arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, label,
                                     classesV));
           Value safe = arith::SelectOp::create(nb, l, valid, label, zero32);
-          Value column = arith::IndexCastOp::create(nb, l, nb.getIndexType(),
-                                                    safe);
-          Value picked = tensor::ExtractOp::create(nb, l, logits,
-                                                   ValueRange{row, column});
+          Value column =
+              arith::IndexCastOp::create(nb, l, nb.getIndexType(), safe);
+          Value picked =
+              tensor::ExtractOp::create(nb, l, logits, ValueRange{row, column});
           Value loss = arith::SubFOp::create(
               nb, l,
               arith::AddFOp::create(nb, l, math::LogOp::create(nb, l, a[0]),
                                     a[1]),
               picked);
           Value nan = arith::ConstantOp::create(
-              nb, l, nb.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+              nb, l,
+              nb.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
           return arith::SelectOp::create(nb, l, valid, loss, nan);
         });
     Value total = tmath::sumTo(rewriter, loc, perRow, {});
@@ -741,7 +744,8 @@ struct CountCorrectLowering : OpRewritePattern<CountCorrectOp> {
         [](OpBuilder &nb, Location l, ValueRange a) {
           Value hit = arith::ExtUIOp::create(
               nb, l, nb.getI32Type(),
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a[0], a[1]));
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a[0],
+                                    a[1]));
           linalg::YieldOp::create(
               nb, l, arith::AddIOp::create(nb, l, a[2], hit).getResult());
         });
@@ -763,46 +767,49 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
     int64_t channels = type.getDimSize(axis);
     double epsilon = op.getEpsilon().convertToDouble();
     double trim = op.getTrim().convertToDouble();
-    Value energy = channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis);
+    Value energy =
+        channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis);
     auto channelType = RankedTensorType::get({channels}, type.getElementType());
     auto plusEps = [&](Value v) {
       return tmath::map(rewriter, loc, {v}, channelType,
-                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                       Value eps = arith::ConstantOp::create(
-                           nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
-                       return arith::AddFOp::create(nb, l, a[0], eps);
-                     });
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          Value eps = arith::ConstantOp::create(
+                              nb, l, nb.getFloatAttr(a[0].getType(), epsilon));
+                          return arith::AddFOp::create(nb, l, a[0], eps);
+                        });
     };
     Value denom = plusEps(energy);
-    Value inverse = tmath::map(rewriter, loc, {denom}, channelType,
-                            [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                              Value one = arith::ConstantOp::create(
-                                  nb, l, nb.getFloatAttr(a[0].getType(), 1.0));
-                              return arith::DivFOp::create(nb, l, one, a[0]);
-                            });
+    Value inverse =
+        tmath::map(rewriter, loc, {denom}, channelType,
+                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     Value one = arith::ConstantOp::create(
+                         nb, l, nb.getFloatAttr(a[0].getType(), 1.0));
+                     return arith::DivFOp::create(nb, l, one, a[0]);
+                   });
     // Normalize so the weights average 1.
-    Value mean = tmath::scale(rewriter, loc, tmath::sumTo(rewriter, loc, inverse, {}),
-                           1.0 / channels);
-    Value weights = tmath::map(rewriter, loc, {inverse, mean}, channelType,
-                            [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                              return arith::DivFOp::create(nb, l, a[0], a[1]);
-                            });
+    Value mean =
+        tmath::scale(rewriter, loc, tmath::sumTo(rewriter, loc, inverse, {}),
+                     1.0 / channels);
+    Value weights =
+        tmath::map(rewriter, loc, {inverse, mean}, channelType,
+                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return arith::DivFOp::create(nb, l, a[0], a[1]);
+                   });
     int64_t trimmed = static_cast<int64_t>(std::floor(trim * channels));
     if (trimmed > 0) {
       auto actConfig = ActQuantAttr::get(
           rewriter.getContext(), op.getBasis().getType().getDimSize(0),
           ActScheme::DQ, ChannelWeighting::Energy, APFloat(0.0));
-      Value quantized = QuantizeActOp::create(rewriter, loc, type, x,
-                                              op.getBasis(),
-                                              op.getAxisAttr(), actConfig);
+      Value quantized = QuantizeActOp::create(
+          rewriter, loc, type, x, op.getBasis(), op.getAxisAttr(), actConfig);
       Value diff = tmath::sub(rewriter, loc, x, quantized);
-      Value error = channelMean(rewriter, loc, tmath::mul(rewriter, loc, diff, diff),
-                                axis);
-      Value relative = tmath::map(
-          rewriter, loc, {error, denom}, channelType,
-          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            return arith::DivFOp::create(nb, l, a[0], a[1]);
-          });
+      Value error = channelMean(rewriter, loc,
+                                tmath::mul(rewriter, loc, diff, diff), axis);
+      Value relative =
+          tmath::map(rewriter, loc, {error, denom}, channelType,
+                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       return arith::DivFOp::create(nb, l, a[0], a[1]);
+                     });
       // rank(c) = #{c' : e(c') > e(c) or (e(c') == e(c) and c' < c)}; the
       // channels ranked below `trimmed` leave the fit.
       MLIRContext *ctx = rewriter.getContext();
@@ -839,8 +846,8 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
       weights = tmath::map(
           rewriter, loc, {weights, ranks.getResult(0)}, channelType,
           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            Value cut = arith::ConstantOp::create(
-                nb, l, nb.getI64IntegerAttr(trimmed));
+            Value cut =
+                arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(trimmed));
             Value keep = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
                                                a[1], cut);
             Value zero = arith::ConstantOp::create(
@@ -862,8 +869,8 @@ struct ConvertDQToLinalgPass
     // keeping it out lets tests compare compiled code against the folds.
     GreedyRewriteConfig config;
     config.enableFolding(false);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
     WalkResult remaining = getOperation()->walk([](Operation *op) {
       if (isa<DQDialect>(op->getDialect())) {

@@ -22,7 +22,7 @@ static RankedTensorType withShape(Value like, ArrayRef<int64_t> shape) {
 }
 
 Value tensormath::splat(OpBuilder &b, Location loc, RankedTensorType type,
-                  double value) {
+                        double value) {
   Attribute element = b.getFloatAttr(type.getElementType(), value);
   return arith::ConstantOp::create(b, loc, type,
                                    DenseElementsAttr::get(type, element));
@@ -49,7 +49,7 @@ static AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> shape,
 }
 
 Value tensormath::map(OpBuilder &b, Location loc, ValueRange inputs,
-                RankedTensorType resultType, ScalarBody body) {
+                      RankedTensorType resultType, ScalarBody body) {
   MLIRContext *ctx = b.getContext();
   ArrayRef<int64_t> resultShape = resultType.getShape();
   unsigned rank = resultShape.size();
@@ -57,8 +57,8 @@ Value tensormath::map(OpBuilder &b, Location loc, ValueRange inputs,
   for (Value input : inputs)
     maps.push_back(broadcastMap(ctx, shapeOf(input), resultShape));
   maps.push_back(b.getMultiDimIdentityMap(rank));
-  Value init = tensor::EmptyOp::create(b, loc, resultShape,
-                                       resultType.getElementType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, resultShape, resultType.getElementType());
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
@@ -115,7 +115,7 @@ Value tensormath::scale(OpBuilder &b, Location loc, Value x, double factor) {
 }
 
 Value tensormath::sumTo(OpBuilder &b, Location loc, Value x,
-                  ArrayRef<int64_t> shape) {
+                        ArrayRef<int64_t> shape) {
   ArrayRef<int64_t> xShape = shapeOf(x);
   if (shape == xShape)
     return x;
@@ -144,7 +144,8 @@ Value tensormath::sumTo(OpBuilder &b, Location loc, Value x,
   return generic.getResult(0);
 }
 
-Value tensormath::sumPerChannel(OpBuilder &b, Location loc, Value x, int64_t axis) {
+Value tensormath::sumPerChannel(OpBuilder &b, Location loc, Value x,
+                                int64_t axis) {
   ArrayRef<int64_t> xShape = shapeOf(x);
   SmallVector<int64_t> keep(xShape.size(), 1);
   keep[axis] = xShape[axis];
@@ -153,7 +154,7 @@ Value tensormath::sumPerChannel(OpBuilder &b, Location loc, Value x, int64_t axi
 }
 
 Value tensormath::reshape(OpBuilder &b, Location loc, Value x,
-                    ArrayRef<int64_t> shape) {
+                          ArrayRef<int64_t> shape) {
   if (shapeOf(x) == shape)
     return x;
   auto shapeType = tosa::shapeType::get(b.getContext(), shape.size());
@@ -166,7 +167,7 @@ Value tensormath::reshape(OpBuilder &b, Location loc, Value x,
 }
 
 Value tensormath::transpose(OpBuilder &b, Location loc, Value x,
-                      ArrayRef<int64_t> perm) {
+                            ArrayRef<int64_t> perm) {
   ArrayRef<int64_t> xShape = shapeOf(x);
   SmallVector<int64_t> shape;
   for (int64_t p : perm)
@@ -186,7 +187,7 @@ Value tensormath::batchMatmul(OpBuilder &b, Location loc, Value x, Value y) {
 }
 
 Value tensormath::padZeros(OpBuilder &b, Location loc, Value x,
-                     ArrayRef<int64_t> low, ArrayRef<int64_t> high) {
+                           ArrayRef<int64_t> low, ArrayRef<int64_t> high) {
   if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
       llvm::all_of(high, [](int64_t v) { return v == 0; }))
     return x;
@@ -199,13 +200,14 @@ Value tensormath::padZeros(OpBuilder &b, Location loc, Value x,
     highOfr.push_back(b.getIndexAttr(high[d]));
   }
   auto elementType = cast<RankedTensorType>(x.getType()).getElementType();
-  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elementType, 0));
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(elementType, 0));
   return tensor::PadOp::create(b, loc, withShape(x, shape), x, lowOfr, highOfr,
                                zero);
 }
 
 Value tensormath::dilate(OpBuilder &b, Location loc, Value x,
-                   ArrayRef<int64_t> stride) {
+                         ArrayRef<int64_t> stride) {
   if (llvm::all_of(stride, [](int64_t s) { return s == 1; }))
     return x;
   ArrayRef<int64_t> xShape = shapeOf(x);
@@ -223,7 +225,7 @@ Value tensormath::dilate(OpBuilder &b, Location loc, Value x,
 }
 
 Value tensormath::slice(OpBuilder &b, Location loc, Value x,
-                  ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
+                        ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
   if (shapeOf(x) == sizes)
     return x;
   SmallVector<OpFoldResult> o, s, st;
@@ -237,8 +239,8 @@ Value tensormath::slice(OpBuilder &b, Location loc, Value x,
 }
 
 Value tensormath::insertIntoZeros(OpBuilder &b, Location loc, Value x,
-                            ArrayRef<int64_t> shape,
-                            ArrayRef<int64_t> offsets) {
+                                  ArrayRef<int64_t> shape,
+                                  ArrayRef<int64_t> offsets) {
   if (shapeOf(x) == shape)
     return x;
   SmallVector<OpFoldResult> o, s, st;
@@ -264,7 +266,8 @@ std::pair<Value, Value> tensormath::rowMax(OpBuilder &b, Location loc,
   int64_t rows = shapeOf(matrix)[0];
   auto f32Row = RankedTensorType::get({rows, 1}, b.getF32Type());
   auto i32Row = RankedTensorType::get({rows, 1}, b.getI32Type());
-  Value maxInit = splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
+  Value maxInit =
+      splat(b, loc, f32Row, -std::numeric_limits<double>::infinity());
   Value idxInit = arith::ConstantOp::create(
       b, loc, i32Row, DenseElementsAttr::get(i32Row, b.getI32IntegerAttr(0)));
   AffineMap rowMap = AffineMap::get(

@@ -33,8 +33,7 @@ public:
   /// One training step on a batch (images [N,H,W,C], labels [N]); replaces
   /// `state` by the updated state.
   StepResult trainStep(std::vector<HostTensor> &state, const float *images,
-                       const int32_t *labels, float learningRate,
-                       int64_t step);
+                       const int32_t *labels, float learningRate, int64_t step);
   /// Logits [N, classes] of a batch in inference mode.
   void predict(const std::vector<HostTensor> &state, const float *images,
                float *logits);

@@ -14,9 +14,11 @@
 namespace dq {
 namespace runtime {
 
-inline constexpr char kStateFileMagic[8] = {'D', 'Q', 'S', 'T', 'A', 'T', 'E', '\0'};
+inline constexpr char kStateFileMagic[8] = {'D', 'Q', 'S', 'T',
+                                            'A', 'T', 'E', '\0'};
 inline constexpr uint32_t kStateFileVersion = 1;
-/// Bytes before the metadata: magic, version, flags, hash, count, metadata size.
+/// Bytes before the metadata: magic, version, flags, hash, count, metadata
+/// size.
 inline constexpr size_t kStateFileHeaderSize = 32;
 
 /// CRC-32 (IEEE 802.3, as zlib and gzip compute it). Pass the previous

@@ -68,8 +68,8 @@ inline std::optional<DType> dtypeFromCode(uint64_t code) {
 
 /// Bytes of a dense tensor, or nothing when a dimension is negative or the
 /// size does not fit in 64 bits (shapes come from untrusted files).
-inline std::optional<uint64_t> checkedByteSize(DType type,
-                                               const std::vector<int64_t> &shape) {
+inline std::optional<uint64_t>
+checkedByteSize(DType type, const std::vector<int64_t> &shape) {
   uint64_t bytes = dtypeSize(type);
   for (int64_t dim : shape) {
     if (dim < 0)
@@ -113,7 +113,9 @@ struct TensorSpec {
     return static_cast<size_t>(numElements()) * dtypeSize(dtype);
   }
   /// "f32[16,3,3,1]", the notation of the manifest's entry points.
-  std::string typeString() const { return dtypeName(dtype) + shapeString(shape); }
+  std::string typeString() const {
+    return dtypeName(dtype) + shapeString(shape);
+  }
 };
 
 /// Zero-initialised bytes on a 64-byte boundary, so compiled code can use
@@ -151,7 +153,8 @@ public:
   uint8_t operator[](size_t i) const { return data_[i]; }
 
   friend bool operator==(const AlignedBuffer &a, const AlignedBuffer &b) {
-    return a.size_ == b.size_ && (a.size_ == 0 || !std::memcmp(a.data_, b.data_, a.size_));
+    return a.size_ == b.size_ &&
+           (a.size_ == 0 || !std::memcmp(a.data_, b.data_, a.size_));
   }
   friend bool operator!=(const AlignedBuffer &a, const AlignedBuffer &b) {
     return !(a == b);
@@ -178,10 +181,18 @@ private:
 
 /// The dtype a C++ element type stores as.
 template <typename T> struct DTypeOf;
-template <> struct DTypeOf<float> { static constexpr DType value = DType::F32; };
-template <> struct DTypeOf<int8_t> { static constexpr DType value = DType::I8; };
-template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::I32; };
-template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::I64; };
+template <> struct DTypeOf<float> {
+  static constexpr DType value = DType::F32;
+};
+template <> struct DTypeOf<int8_t> {
+  static constexpr DType value = DType::I8;
+};
+template <> struct DTypeOf<int32_t> {
+  static constexpr DType value = DType::I32;
+};
+template <> struct DTypeOf<int64_t> {
+  static constexpr DType value = DType::I64;
+};
 
 /// A tensor in host memory: its description and its dense row-major data.
 struct HostTensor {
