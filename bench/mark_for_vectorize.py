@@ -8,11 +8,17 @@ accumulator out of the reduction loops.
 
     bench/mark_for_vectorize.py in.mlir TRANSFORM_OUT.mlir > out.mlir
 Ops whose body reads other tensors (tensor.extract), uses linalg.index or
-has nested loops are left alone.
+has nested loops are left alone (with --all only nested loops are). --elementwise: also tile and
+vectorize all-parallel generics of rank >= 2 along their innermost dim.
 """
 import re
 import sys
 
+# --all: also ops whose body extracts from tensors / uses linalg.index
+# (the dq fit_levels histograms); nested loops are always excluded.
+EXCLUDE = r'scf\.' if '--all' in sys.argv else r'tensor\.extract|linalg\.index|scf\.'
+ELEMENTWISE = '--elementwise' in sys.argv
+sys.argv = [a for a in sys.argv if a not in ('--all', '--elementwise')]
 text = open(sys.argv[1]).read()
 lines = text.split('\n')
 ranks = set()
@@ -21,7 +27,8 @@ i = 0
 while i < len(lines):
     line = lines[i]
     m = re.search(r'linalg\.generic \{indexing_maps = \[[^\]]*\], iterator_types = \[([^\]]*)\]', line)
-    if m and '"reduction"' in m.group(1):
+    if m and ('"reduction"' in m.group(1) or
+              (ELEMENTWISE and m.group(1).count('"parallel"') >= 2)):
         indent = len(line) - len(line.lstrip())
         j = i + 1
         body = []
@@ -31,36 +38,55 @@ while i < len(lines):
                 break
             j += 1
         its = m.group(1).split(',')
-        ok = not any(re.search(r'tensor\.extract|linalg\.index|scf\.', b) for b in body)
+        ok = not any(re.search(EXCLUDE, b) for b in body)
+        if '"reduction"' not in m.group(1):  # elementwise: no index-dependent bodies
+            ok = ok and not any('linalg.index' in b for b in body)
+            # only the act-quant style ops that read level tables
+            ok = ok and any('tensor.extract ' in b for b in body)
+            # only identity/broadcast maps (no transposes)
+            mrefs = re.search(r'indexing_maps = \[([^\]]*)\]', line).group(1)
+            for ref in [x.strip() for x in mrefs.split(',')]:
+                mm = re.search(r'^' + re.escape(ref) + r' = affine_map<(.*)>$', text, re.M)
+                if not mm:
+                    ok = False
+                    break
+                dims = [int(d) for d in re.findall(r'd(\d+)', mm.group(1).split('->')[1])]
+                ok = ok and dims == sorted(dims)
         ok = ok and 'parallel' in its[-1]
         if ok:
             r = len(its)
-            ranks.add(r)
-            line = line[:m.end()] + ', dq_vec%d' % r + line[m.end():]
+            # Conv-like maps (d1 + d4) need unit-dim folding before the
+            # vectorizer accepts them; others are vectorized as tiled.
+            conv = '+' in m.group(0) or '*' in m.group(0)
+            key = ('c' if conv else 'p', r)
+            ranks.add(key)
+            line = line[:m.end()] + ', dq_vec%s%d' % key + line[m.end():]
     out.append(line)
     i += 1
 sys.stdout.write('\n'.join(out))
 
 seq = []
-for r in sorted(ranks):
+for kind, r in sorted(ranks):
     sizes = ', '.join(['1'] * (r - 1) + ['0'])
     loops = ', '.join(['!transform.any_op'] * (r - 1))
     seq.append(f"""
-    %m{r} = transform.structured.match ops{{["linalg.generic"]}} attributes {{dq_vec{r}}} in %root : (!transform.any_op) -> !transform.any_op
-    %t{r} = transform.foreach %m{r} : !transform.any_op -> !transform.any_op {{
+    %m{kind}{r} = transform.structured.match ops{{["linalg.generic"]}} attributes {{dq_vec{kind}{r}}} in %root : (!transform.any_op) -> !transform.any_op
+    %t{kind}{r} = transform.foreach %m{kind}{r} : !transform.any_op -> !transform.any_op {{
     ^bb0(%op: !transform.any_op):
-      %tt{r}, %l{r}:{r - 1} = transform.structured.tile_using_for %op tile_sizes [{sizes}] : (!transform.any_op) -> (!transform.any_op, {loops})
-      transform.yield %tt{r} : !transform.any_op
+      %tt, %l:{r - 1} = transform.structured.tile_using_for %op tile_sizes [{sizes}] : (!transform.any_op) -> (!transform.any_op, {loops})
+      transform.yield %tt : !transform.any_op
     }}""")
-vec = ''.join(f"""
-    transform.structured.vectorize %t{r} : !transform.any_op""" for r in sorted(ranks))
+vec_p = ''.join(f"""
+    transform.structured.vectorize %t{k}{r} : !transform.any_op""" for k, r in sorted(ranks) if k == 'p')
+vec_c = ''.join(f"""
+    transform.structured.vectorize %t{k}{r} : !transform.any_op""" for k, r in sorted(ranks) if k == 'c')
 script = """module attributes {transform.with_named_sequence} {
-  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {""" + ''.join(seq) + """
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {""" + ''.join(seq) + vec_p + """
     %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %funcs {
       transform.apply_patterns.linalg.fold_unit_extent_dims_via_slices
       transform.apply_patterns.canonicalization
-    } : !transform.any_op""" + vec + """
+    } : !transform.any_op""" + vec_c + """
     transform.apply_patterns to %funcs {
       transform.apply_patterns.vector.transfer_permutation_patterns
       transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = "innerparallel"
@@ -75,4 +101,4 @@ script = """module attributes {transform.with_named_sequence} {
 }
 """
 open(sys.argv[2], 'w').write(script)
-sys.stderr.write('mark_for_vectorize: ranks %s\n' % sorted(ranks))
+sys.stderr.write('mark_for_vectorize: %s\n' % sorted(ranks))

@@ -1,6 +1,7 @@
 //===- CPUPipeline.cpp - dq-lower-to-llvm ---------------------------------===//
 
 #include "dq/Conversion/Passes.h"
+#include "dq/Transforms/Passes.h"
 #include "dq/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -21,12 +22,18 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
                                         const LowerToLLVMOptions &options) {
   // dq and TOSA to linalg on tensors.
   pm.addPass(createConvertDQToLinalg());
-  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
-                              TosaToLinalgNamedOptions());
+  TosaToLinalgNamedOptions namedOptions;
+  // A filter contiguous in the output channel suits the loop order below.
+  namedOptions.preferConv2DKernelLayoutHWCF = true;
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(), namedOptions);
   pm.addNestedPass<func::FuncOp>(createTosaToArithPass());
   pm.addNestedPass<func::FuncOp>(createTosaToTensorPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // Generic form for every contraction, then a loop order that keeps the
+  // output in cache (bit-identical results).
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
 
   // Tensors to buffers.
   bufferization::OneShotBufferizePassOptions bufferizeOptions;

@@ -8,6 +8,7 @@
 #include "dq/runtime/Error.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -129,6 +130,10 @@ TensorSpec scalarSpec(const char *name, DType dtype) {
 } // namespace
 
 std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix) {
+  // Compiled steps allocate and free the same large buffers every call;
+  // keep them in the heap instead of mapping fresh zeroed pages each time.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   std::unique_ptr<CompiledModel> model(new CompiledModel());
   model->prefix_ = prefix;
   model->manifest_ = loadManifest(prefix + ".manifest.json");

@@ -76,4 +76,22 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
   ];
 }
 
+def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
+  let summary = "Reorders the loops of reduction generics for locality";
+  let description = [{
+    For every `linalg.generic` with a reduction, moves the parallel loop that
+    walks the output's contiguous (last) dimension innermost, and, when the
+    reduction space is larger than the parallel one (weight gradients: a
+    small output summed over the batch and the image), moves every reduction
+    loop outermost in its original order, so the output stays in cache and
+    the inputs stream once. Only parallel loops move relative to reductions,
+    so every output element still adds its terms in the same order: results
+    are bit-identical.
+
+    Before: `(o, kh, kw, c, n, oh, ow)` with `n, oh, ow` reductions.
+    After: `(n, oh, ow, o, kh, kw, c)`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // DQ_TRANSFORMS_PASSES_TD
