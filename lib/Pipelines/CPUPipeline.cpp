@@ -1,11 +1,12 @@
 //===- CPUPipeline.cpp - dq-lower-to-llvm ---------------------------------===//
 
 #include "dq/Conversion/Passes.h"
-#include "dq/Transforms/Passes.h"
 #include "dq/Pipelines/Pipelines.h"
+#include "dq/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,6 +35,12 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   // output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
+  // Vector lanes along the innermost parallel loop; the accumulator of each
+  // reduction then stays in registers (bit-identical results).
+  pm.addPass(createDQVectorizeGenerics());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLoopInvariantSubsetHoistingPass());
+  pm.addPass(createCanonicalizerPass());
 
   // Tensors to buffers.
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
@@ -52,14 +59,17 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
 
   // Loops to LLVM.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
   ConvertFuncToLLVMPassOptions funcOptions;
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertControlFlowToLLVMPass());

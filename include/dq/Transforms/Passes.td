@@ -94,4 +94,26 @@ def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
+  let summary = "Tiles and vectorizes reduction generics along their "
+                "innermost parallel loop";
+  let description = [{
+    Run after `dq-interchange-generics`. Every `linalg.generic` with a
+    reduction whose innermost loop is parallel (and whose body has no nested
+    loops) is tiled to 1 in every other loop, its unit dimensions are
+    folded, and the tile is vectorized; the vector ops are lowered to simple
+    forms (transfer permutations, inner-parallel multi-reductions,
+    outer-product contractions) so `convert-vector-to-llvm` can handle them.
+    Reductions keep their order (each vector lane is one output element), so
+    results are bit-identical to the scalar loops. Implemented with a
+    transform-dialect script built per loop rank and run by the transform
+    interpreter.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::transform::TransformDialect"];
+}
+
 #endif // DQ_TRANSFORMS_PASSES_TD
