@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-build/bin}
-MODEL=${MODEL:-examples/small_resnet_b128.mlir}
-EPOCHS=${EPOCHS:-1}
+MODEL=${MODEL:-examples/resnet8_b128.mlir}
+EPOCHS=${EPOCHS:-4}
 W_BITS=${W_BITS:-2}
 A_BITS=${A_BITS:-2}
 W_SCHEME=${W_SCHEME:-dq}
