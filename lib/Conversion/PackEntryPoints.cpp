@@ -50,8 +50,9 @@ struct PackEntryPointsPass
       b.setInsertionPointToStart(entry);
       Value argv = entry->getArgument(0);
       auto slot = [&](int64_t i) -> Value {
-        Value address = LLVM::GEPOp::create(b, loc, ptrType, ptrType, argv,
-                                            ArrayRef<LLVM::GEPArg>{i});
+        Value address = LLVM::GEPOp::create(
+            b, loc, ptrType, ptrType, argv,
+            ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
         return LLVM::LoadOp::create(b, loc, ptrType, address);
       };
       LLVM::LLVMFunctionType type = callee.getFunctionType();

@@ -210,6 +210,10 @@ struct Progress {
 };
 
 int run(const Options &o) {
+  // From the start, so Ctrl-C during loading still ends with a checkpoint
+  // at the first step boundary instead of killing the process.
+  std::signal(SIGINT, onInterrupt);
+  std::signal(SIGTERM, onInterrupt);
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model);
   const Manifest &m = model->manifest();
   std::string metadata;
@@ -287,8 +291,6 @@ int run(const Options &o) {
     writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
   };
 
-  std::signal(SIGINT, onInterrupt);
-  std::signal(SIGTERM, onInterrupt);
   size_t imageSize = train.imageElements();
   std::vector<float> images(m.batch * imageSize);
   std::vector<int32_t> labels(m.batch);
