@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Training-step throughput on the CPU: dq's compiled step against the
+PyTorch reference (python/dq_reference, the project's quantizers), same
+network, same batch, side by side in one run.
+
+For each precision (W2A2 and fp32 unless --precision says otherwise):
+  1. the network comes from python/dq_reference/resnet.py, which gives both
+     the reference training.Network and the TOSA MLIR dq-opt takes;
+  2. dq-opt [--dq-quantize="w-bits=2 a-bits=2"] --dq-build-training-graph,
+     then dq-compile -> .so/.manifest.json/.state;
+  3. the compiled train_step is timed through the runtime's C++
+     CompiledModel (bench/step_timer.cpp, built here with one `c++` command
+     against build/runtime/libDQRuntime.a), one process per timed step:
+     open + init_state + 1 untimed warm-up step + 1 timed step;
+  4. the reference train_step (dq_reference.training.train_step) is timed
+     with torch.set_num_threads(T) for each T in --threads, after 1 warm-up
+     step per thread count.
+Timed steps are interleaved (dq, torch T1, torch T2, dq, ...) so machine
+noise hits every variant alike. Reported: median (and min) ms per step and
+ratio = torch_ms / dq_ms (> 1: dq is faster). The compiled dq code is
+single-threaded, so the torch row with 1 thread is the like-for-like one.
+
+The reference step includes its numpy <-> torch conversion of the state
+(that is how the reference is written); images and labels are a fixed
+seeded batch (uniform [0,1) pixels, random labels), as in step_timer.
+
+    bench/throughput_cpu.py --arch resnet20 --batch 128 --steps 3
+    bench/throughput_cpu.py --arch tiny --batch 2 --steps 1   # seconds
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from dq_reference import resnet as R  # noqa: E402
+from dq_reference import training as T  # noqa: E402
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def check_run(cmd):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    if proc.returncode != 0:
+        sys.exit("bench: {} failed:\n{}{}".format(" ".join(cmd), proc.stdout,
+                                                   proc.stderr))
+    return proc.stdout
+
+
+def build_step_timer(args, work):
+    if args.step_timer:
+        return args.step_timer
+    exe = os.path.join(work, "step_timer")
+    check_run([args.cxx, "-O2", "-std=c++17", "-I",
+               os.path.join(ROOT, "runtime", "include"),
+               os.path.join(ROOT, "bench", "step_timer.cpp"),
+               os.path.join(args.build, "runtime", "libDQRuntime.a"),
+               "-ldl", "-lz", "-o", exe])
+    return exe
+
+
+def compile_dq(args, net, precision, work):
+    """dq-opt + dq-compile; returns the output prefix."""
+    d = os.path.join(work, precision)
+    os.makedirs(d, exist_ok=True)
+    model = os.path.join(d, "model.mlir")
+    train = os.path.join(d, "train.mlir")
+    prefix = os.path.join(d, "model")
+    with open(model, "w", encoding="utf-8") as f:
+        f.write(R.emit_mlir(net, args.batch))
+    passes = []
+    if precision != "fp32":
+        w, a = bits(precision)
+        passes.append(f"--dq-quantize=w-bits={w} a-bits={a}")
+    passes.append("--dq-build-training-graph")
+    bindir = os.path.join(args.build, "bin")
+    t0 = time.perf_counter()
+    check_run([os.path.join(bindir, "dq-opt"), model] + passes +
+              ["-o", train])
+    check_run([os.path.join(bindir, "dq-compile"), train, "-o", prefix])
+    log(f"  {precision}: dq-opt + dq-compile {time.perf_counter() - t0:.1f} s")
+    return prefix
+
+
+def bits(precision):
+    m = re.fullmatch(r"w(\d+)a(\d+)", precision)
+    if not m:
+        sys.exit(f"bench: precision must be fp32 or wNaM, got {precision}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def dq_step_ms(step_timer, prefix):
+    """One timed step (after one warm-up) of the compiled model, ms."""
+    out = check_run([step_timer, "-n", "1", "-r", "1", prefix])
+    for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] == prefix:
+            return float(fields[1])
+    sys.exit(f"bench: cannot parse step_timer output:\n{out}")
+
+
+class TorchRunner:
+    def __init__(self, net, images, labels, lr):
+        self.net, self.images, self.labels, self.lr = net, images, labels, lr
+        self.state = T.init_state(net)
+        self.step = 0
+
+    def run(self, threads):
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        self.state, loss, _ = T.train_step(self.net, self.state, self.images,
+                                           self.labels, self.lr, self.step)
+        ms = (time.perf_counter() - t0) * 1e3
+        self.step += 1
+        self.loss = float(loss)
+        return ms
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", default="resnet20", choices=sorted(R.ARCHS))
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=3,
+                        help="timed steps per variant (after 1 warm-up)")
+    parser.add_argument("--threads", default="1,2",
+                        help="PyTorch thread counts, comma-separated")
+    parser.add_argument("--precision", default="w2a2,fp32",
+                        help="comma-separated: wNaM and/or fp32")
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--cxx", default=os.environ.get("CXX", "c++"))
+    parser.add_argument("--step-timer", help="prebuilt bench/step_timer")
+    parser.add_argument("--work-dir", help="keep compiled models here "
+                        "(default: a temporary directory)")
+    args = parser.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
+    precisions = args.precision.split(",")
+
+    work = args.work_dir or tempfile.mkdtemp(prefix="dq-throughput-")
+    os.makedirs(work, exist_ok=True)
+    try:
+        step_timer = build_step_timer(args, work)
+        rng = np.random.default_rng([args.seed, 1])
+        images = rng.random(R.images_shape(args.batch)).astype(np.float32)
+        labels = rng.integers(0, R.CLASSES, args.batch).astype(np.int32)
+        fp_net = R.build_network(args.arch, args.batch, args.seed)
+        results = []
+        for precision in precisions:
+            if precision == "fp32":
+                net = fp_net
+            else:
+                w, a = bits(precision)
+                net = R.quantized_network(fp_net, w, a)
+            prefix = compile_dq(args, fp_net, precision, work)
+            torch_run = TorchRunner(net, images, labels, args.lr)
+            for t in threads:  # warm-up (dq warms up inside each process)
+                torch_run.run(t)
+            dq_ms, torch_ms = [], {t: [] for t in threads}
+            for _ in range(args.steps):
+                dq_ms.append(dq_step_ms(step_timer, prefix))
+                for t in threads:
+                    torch_ms[t].append(torch_run.run(t))
+            results.append((precision, dq_ms, torch_ms))
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"{args.arch} batch {args.batch}, input 28x28x1, {args.steps} timed "
+          f"steps per variant (median), torch {torch.__version__}, "
+          f"{os.cpu_count()} cpus")
+    print("{:<6} {:<26} {:>10} {:>10} {:>8}".format(
+        "prec", "variant", "median_ms", "min_ms", "steps/s"))
+    for precision, dq_ms, torch_ms in results:
+        med = statistics.median(dq_ms)
+        print("{:<6} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
+            precision, "dq compiled (1 thread)", med, min(dq_ms), 1e3 / med))
+        for t, ms in torch_ms.items():
+            m = statistics.median(ms)
+            print("{:<6} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
+                precision, f"torch reference ({t} thr)", m, min(ms), 1e3 / m))
+    for precision, dq_ms, torch_ms in results:
+        med = statistics.median(dq_ms)
+        for t, ms in torch_ms.items():
+            print(f"ratio {precision} torch({t} thread{'s' if t > 1 else ''})"
+                  f"/dq: {statistics.median(ms) / med:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
