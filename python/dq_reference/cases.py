@@ -65,7 +65,7 @@ def _tensor_type(shape):
     return "tensor<" + "x".join(str(d) for d in shape) + "xf32>"
 
 
-def _dense(array):
+def dense_literal(array):
     """Nested dense literal; %.9e round-trips every float32 exactly."""
     array = np.asarray(array, dtype=np.float32)
 
@@ -79,7 +79,7 @@ def _dense(array):
 
 def _const(name, array):
     t = _tensor_type(array.shape)
-    return (f'    %{name} = "tosa.const"() <{{values = {_dense(array)} : {t}}}>'
+    return (f'    %{name} = "tosa.const"() <{{values = {dense_literal(array)} : {t}}}>'
             f' : () -> {t}')
 
 
@@ -140,7 +140,7 @@ def emit_mlir(case):
     memref = out.replace("tensor", "memref")
     lines += [
         "  func.func @main() {",
-        f"    %x = arith.constant {_dense(case['input'])} : {in_t}",
+        f"    %x = arith.constant {dense_literal(case['input'])} : {in_t}",
         f"    %r = call @model(%x) : ({in_t}) -> {out}",
         f"    %m = bufferization.to_buffer %r : {out} to {memref}",
         f"    %u = memref.cast %m : {memref} to memref<*xf32>",

@@ -36,6 +36,7 @@ import sys
 import numpy as np
 
 from . import training as T
+from .cases import dense_literal
 
 BATCH = 4
 INPUT_SHAPE = (BATCH, 8, 8, 3)
@@ -157,18 +158,6 @@ def _type(shape, element="f32"):
     return "tensor<" + "x".join([str(d) for d in shape] + [element]) + ">"
 
 
-def _dense(array):
-    """Nested dense literal; %.9e round-trips every float32 exactly."""
-    array = np.asarray(array, dtype=np.float32)
-
-    def fmt(a):
-        if a.ndim == 0:
-            return "%.9e" % float(a)
-        return "[" + ", ".join(fmt(sub) for sub in a) + "]"
-
-    return "dense<" + fmt(array) + ">"
-
-
 def _ssa(value):
     return "%" + "".join(c if c.isalnum() else "_" for c in value)
 
@@ -196,7 +185,7 @@ def emit_mlir(net, images_shape=INPUT_SHAPE, batch_norm="dq"):
     def const(ssa, array):
         t = _type(array.shape)
         lines.append(f'    {ssa} = "tosa.const"() <{{values = '
-                     f'{_dense(array)} : {t}}}> : () -> {t}')
+                     f'{dense_literal(array)} : {t}}}> : () -> {t}')
 
     def const_shape(ssa, values):
         lines.append(f"    {ssa} = tosa.const_shape {{values = dense<"

@@ -156,10 +156,14 @@ def parse_type(text):
 
 
 class Signature(object):
-    def __init__(self, name, args, results):
+    def __init__(self, name, args, results, arg_attrs=None, result_attrs=None):
         self.name = name
         self.args = list(args)
         self.results = list(results)
+        # {name: string value} of each entry's attribute dict (string-valued
+        # attributes only, e.g. dq.state / dq.role).
+        self.arg_attrs = list(arg_attrs or [{} for _ in self.args])
+        self.result_attrs = list(result_attrs or [{} for _ in self.results])
 
     def unsupported(self):
         """The first reason this signature cannot be called, or None."""
@@ -271,6 +275,21 @@ def _type_of_entry(entry):
     return entry[:i]
 
 
+_STRING_ATTR_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_.$]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _string_attrs(entry):
+    """{name: value} of the string attributes in an entry's attribute dict."""
+    body = entry.split(":", 1)[1].strip() if entry.startswith("%") else entry
+    return dict(_STRING_ATTR_RE.findall(body[len(_type_of_entry(body)):]))
+
+
+def _parse_entries(text):
+    entries = _split_top(text)
+    return ([parse_type(_type_of_entry(e)) for e in entries],
+            [_string_attrs(e) for e in entries])
+
+
 def parse_signatures(mlir_text):
     """{name: Signature} of the func.func definitions (not declarations).
 
@@ -283,30 +302,30 @@ def parse_signatures(mlir_text):
         name = m.group(1).strip('"')
         open_paren = m.end() - 1
         end_args = _scan_group(text, open_paren)
-        args = [parse_type(_type_of_entry(e))
-                for e in _split_top(text[open_paren + 1:end_args - 1])]
+        args, arg_attrs = _parse_entries(text[open_paren + 1:end_args - 1])
         i = end_args
         while i < len(text) and text[i].isspace():
             i += 1
-        results = []
+        results, result_attrs = [], []
         if text.startswith("->", i):
             i += 2
             while text[i].isspace():
                 i += 1
             if text[i] == "(":
                 end = _scan_group(text, i)
-                results = [parse_type(_type_of_entry(e))
-                           for e in _split_top(text[i + 1:end - 1])]
+                results, result_attrs = _parse_entries(text[i + 1:end - 1])
                 i = end
             else:
                 ty = _type_of_entry(text[i:])
-                results = [parse_type(ty)]
+                results, result_attrs = [parse_type(ty)], [{}]
                 i += len(ty)
                 # A single result may still carry an attribute dict.
                 while i < len(text) and text[i] in " \t":
                     i += 1
                 if text.startswith("{", i) and not _is_body(text, i):
-                    i = _scan_group(text, i)
+                    end = _scan_group(text, i)
+                    result_attrs = [_string_attrs(ty + " " + text[i:end])]
+                    i = end
         while i < len(text) and text[i].isspace():
             i += 1
         if text.startswith("attributes", i):
@@ -318,7 +337,7 @@ def parse_signatures(mlir_text):
                 i += 1
         if not text.startswith("{", i):
             continue  # a declaration: nothing to call
-        sigs[name] = Signature(name, args, results)
+        sigs[name] = Signature(name, args, results, arg_attrs, result_attrs)
     return sigs
 
 

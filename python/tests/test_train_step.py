@@ -60,7 +60,6 @@ import copy
 import dataclasses
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +73,7 @@ import torch
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, ".."))
 sys.path.insert(0, _HERE)
+import dq_runtime  # noqa: E402
 from dq_reference import quantizers as Q  # noqa: E402
 from dq_reference import train_case as C  # noqa: E402
 from dq_reference import training as T  # noqa: E402
@@ -155,86 +155,19 @@ def run_dq_opt(dq_opt, model_path, config):
                        f"  command: {command}\n  stderr:\n{shown}")
 
 
-_OPENERS = {"(": ")", "<": ">", "[": "]", "{": "}"}
-
-
-def _group_end(text, i):
-    """Index just past the bracket group that opens at text[i]."""
-    stack = [_OPENERS[text[i]]]
-    i += 1
-    while stack:
-        c = text[i]
-        if c == '"':
-            i += 1
-            while text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif text.startswith("->", i):
-            i += 1  # an arrow's '>' closes nothing
-        elif c in _OPENERS:
-            stack.append(_OPENERS[c])
-        elif c == stack[-1]:
-            stack.pop()
-        i += 1
-    return i
-
-
-def _split_top(text):
-    """Split at commas outside brackets and strings."""
-    parts, start, i = [], 0, 0
-    while i < len(text):
-        c = text[i]
-        if c in _OPENERS:
-            i = _group_end(text, i)
-            continue
-        if c == '"':
-            i += 1
-            while text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif c == ",":
-            parts.append(text[start:i].strip())
-            start = i + 1
-        i += 1
-    if text[start:].strip():
-        parts.append(text[start:].strip())
-    return parts
-
-
-_STATE_RE = re.compile(r'dq\.state\s*=\s*"([^"]*)"')
-_ROLE_RE = re.compile(r'dq\.role\s*=\s*"([^"]*)"')
-
-
-def _entry(text):
-    """(type, state name or None, role or None) of one signature entry."""
-    body = text.split(":", 1)[1].strip() if text.startswith("%") else text
-    i = 0
-    while i < len(body) and not body[i].isspace():
-        i = _group_end(body, i) if body[i] in _OPENERS else i + 1
-    state = _STATE_RE.search(body)
-    role = _ROLE_RE.search(body)
-    return (body[:i], state.group(1) if state else None,
-            role.group(1) if role else None)
-
-
 def function_signature(text, name):
     """([(type, state, role)] of the arguments, same of the results) of
     func.func @name in dq-opt's printed output, or None if absent."""
-    m = re.search(r"func\.func\s+(?:(?:public|private)\s+)?@" +
-                  re.escape(name) + r"\s*\(", text)
-    if not m:
+    sig = dq_runtime.parse_signatures(text).get(name)
+    if sig is None:
         return None
-    open_paren = m.end() - 1
-    end = _group_end(text, open_paren)
-    args = [_entry(e) for e in _split_top(text[open_paren + 1:end - 1])]
-    rest = text[end:].lstrip()
-    results = []
-    if rest.startswith("->"):
-        rest = rest[2:].lstrip()
-        if rest.startswith("("):
-            close = _group_end(rest, 0)
-            results = [_entry(e) for e in _split_top(rest[1:close - 1])]
-        else:
-            results = [_entry(rest.split("{\n", 1)[0].strip())]
-    return args, results
+
+    def entries(types, attrs):
+        return [(t.text, a.get("dq.state"), a.get("dq.role"))
+                for t, a in zip(types, attrs)]
+
+    return (entries(sig.args, sig.arg_attrs),
+            entries(sig.results, sig.result_attrs))
 
 
 def _type_of(array):
@@ -300,7 +233,6 @@ def _first_difference(a, b):
 
 class CompiledBackend:
     def __init__(self, config, model_path, dq_opt, keep_dir=None):
-        import dq_runtime
         text = run_dq_opt(dq_opt, model_path, config)
         if keep_dir:
             stem = config.label.replace(" ", "_").replace("=", "-")
@@ -696,7 +628,6 @@ def main(argv=None):
     if args.self_check:
         return self_check(args.verbose)
 
-    import dq_runtime
     configs = args.config or CONFIGS
     print(f"test_train_step: {len(configs)} configuration(s), lr {LR}, "
           f"{STEPS} steps; tolerances (rtol, atol): init {TOL_INIT}, "
