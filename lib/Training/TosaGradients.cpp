@@ -420,6 +420,37 @@ struct ConvRule : Rule<ConvRule<ConvOp, Depthwise>, ConvOp> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
+/// The window geometry of an NHWC pool and the affine maps its gradient
+/// generics share: loops (n, h, w, c, kh, kw) over the padded input, where
+/// `spread` reads a spread output gradient (spreadOutputGrad) at
+/// (n, h + kh, w + kw, c), `element` is (n, h, w, c) and `kernel` (kh, kw).
+struct PoolGeometry {
+  SmallVector<int64_t> inShape, outShape;
+  Window w;
+  int64_t paddedH, paddedW;
+  AffineMap spread, element, kernel;
+
+  template <typename PoolOp>
+  explicit PoolGeometry(PoolOp op)
+      : inShape(tensormath::shapeOf(op.getInput())),
+        outShape(tensormath::shapeOf(op.getOutput())),
+        w(windowOf(op.getKernel(), op.getStride(), {}, op.getPad())),
+        paddedH(inShape[1] + w.pt + w.pb), paddedW(inShape[2] + w.pl + w.pr) {
+    MLIRContext *ctx = op.getContext();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    spread = AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
+    element = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    kernel = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
+  }
+  SmallVector<int64_t> paddedShape() const {
+    return {inShape[0], paddedH, paddedW, inShape[3]};
+  }
+  /// The input gradient: `padded` without the forward padding.
+  Value crop(OpBuilder &b, Location loc, Value padded) const {
+    return tensormath::slice(b, loc, padded, {0, w.pt, w.pl, 0}, inShape);
+  }
+};
+
 struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
   LogicalResult grad(tosa::AvgPool2dOp op, OpBuilder &b, ValueRange dys,
                      ArrayRef<bool> needed,
@@ -427,10 +458,8 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
     if (!needed[0])
       return success();
     Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
-    ArrayRef<int64_t> inShape = tensormath::shapeOf(op.getInput());
-    ArrayRef<int64_t> outShape = tensormath::shapeOf(op.getOutput());
-    Window w = windowOf(op.getKernel(), op.getStride(), {}, op.getPad());
+    PoolGeometry g(op);
+    const Window &w = g.w;
     // TOSA divides by the number of window elements that are not padding.
     auto countAlong = [](int64_t o, int64_t k, int64_t s, int64_t pad,
                          int64_t size) {
@@ -440,32 +469,23 @@ struct AvgPoolRule : Rule<AvgPoolRule, tosa::AvgPool2dOp> {
       return std::max<int64_t>(hi - lo, 1);
     };
     SmallVector<float> inverse;
-    for (int64_t oh = 0; oh < outShape[1]; ++oh)
-      for (int64_t ow = 0; ow < outShape[2]; ++ow)
+    for (int64_t oh = 0; oh < g.outShape[1]; ++oh)
+      for (int64_t ow = 0; ow < g.outShape[2]; ++ow)
         inverse.push_back(1.0f /
-                          (countAlong(oh, w.kh, w.sh, w.pt, inShape[1]) *
-                           countAlong(ow, w.kw, w.sw, w.pl, inShape[2])));
+                          (countAlong(oh, w.kh, w.sh, w.pt, g.inShape[1]) *
+                           countAlong(ow, w.kw, w.sw, w.pl, g.inShape[2])));
     auto countType =
-        tensorType({1, outShape[1], outShape[2], 1}, b.getF32Type());
+        tensorType({1, g.outShape[1], g.outShape[2], 1}, b.getF32Type());
     Value inv = arith::ConstantOp::create(
         b, loc, countType,
         DenseElementsAttr::get(countType, ArrayRef(inverse)));
     Value scaled = tensormath::mul(b, loc, dys[0], inv);
-    int64_t paddedH = inShape[1] + w.pt + w.pb;
-    int64_t paddedW = inShape[2] + w.pl + w.pr;
-    Value dyp = spreadOutputGrad(b, loc, scaled, w, paddedH, paddedW);
-    // dims: n h w c kh kw
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    AffineMap dyMap =
-        AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
-    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
-    SmallVector<int64_t> padded = {inShape[0], paddedH, paddedW, inShape[3]};
+    Value dyp = spreadOutputGrad(b, loc, scaled, w, g.paddedH, g.paddedW);
     Value ones = tensormath::splat(
         b, loc, tensorType({w.kh, w.kw}, b.getF32Type()), 1.0);
-    AffineMap onesMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
-    Value dxPadded =
-        sumOfProducts(b, loc, dyp, dyMap, ones, onesMap, outMap, padded);
-    grads[0] = tensormath::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inShape);
+    Value dxPadded = sumOfProducts(b, loc, dyp, g.spread, ones, g.kernel,
+                                   g.element, g.paddedShape());
+    grads[0] = g.crop(b, loc, dxPadded);
     return success();
   }
 };
@@ -478,41 +498,35 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
       return success();
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
-    ArrayRef<int64_t> inShape = tensormath::shapeOf(op.getInput());
-    ArrayRef<int64_t> outShape = tensormath::shapeOf(op.getOutput());
-    Window w = windowOf(op.getKernel(), op.getStride(), {}, op.getPad());
+    PoolGeometry g(op);
+    const Window &w = g.w;
     Type f32 = b.getF32Type();
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
     // 1. Window position (kh * KW + kw) of the first maximum, as f32.
-    int64_t paddedH = inShape[1] + w.pt + w.pb;
-    int64_t paddedW = inShape[2] + w.pl + w.pr;
     SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(w.pt),
                                      b.getIndexAttr(w.pl), b.getIndexAttr(0)};
     SmallVector<OpFoldResult> high = {b.getIndexAttr(0), b.getIndexAttr(w.pb),
                                       b.getIndexAttr(w.pr), b.getIndexAttr(0)};
     Value negInf = arith::ConstantOp::create(
         b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value xp = tensor::PadOp::create(
-        b, loc, tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32),
-        op.getInput(), low, high, negInf);
-    auto outType = tensorType(outShape, f32);
+    Value xp = tensor::PadOp::create(b, loc, tensorType(g.paddedShape(), f32),
+                                     op.getInput(), low, high, negInf);
+    auto outType = tensorType(g.outShape, f32);
     Value bestInit = tensormath::splat(b, loc, outType,
                                        -std::numeric_limits<float>::infinity());
     Value argInit = tensormath::splat(b, loc, outType, -1.0);
     // dims: n oh ow c kh kw
     AffineMap xMap = AffineMap::get(
         6, 0, {d(0), d(1) * w.sh + d(4), d(2) * w.sw + d(5), d(3)}, ctx);
-    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
     SmallVector<utils::IteratorType> iterators(4,
                                                utils::IteratorType::parallel);
     iterators.append(2, utils::IteratorType::reduction);
     Value positions = windowPositions(b, loc, w.kh, w.kw, /*flipped=*/false);
-    AffineMap kernelMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
     auto argmax = linalg::GenericOp::create(
         b, loc, TypeRange{outType, outType}, ValueRange{xp, positions},
         ValueRange{bestInit, argInit},
-        ArrayRef<AffineMap>{xMap, kernelMap, outMap, outMap}, iterators,
+        ArrayRef<AffineMap>{xMap, g.kernel, g.element, g.element}, iterators,
         [&](OpBuilder &nb, Location l, ValueRange a) {
           // Strictly greater: the first maximum in window order wins.
           Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
@@ -525,15 +539,10 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
     Value arg = argmax.getResult(1);
 
     // 2. Route each output gradient to its window's maximum.
-    Value dyp = spreadOutputGrad(b, loc, dys[0], w, paddedH, paddedW);
-    Value argp = spreadOutputGrad(b, loc, arg, w, paddedH, paddedW);
-    AffineMap spreadMap =
-        AffineMap::get(6, 0, {d(0), d(1) + d(4), d(2) + d(5), d(3)}, ctx);
-    auto paddedType =
-        tensorType({inShape[0], paddedH, paddedW, inShape[3]}, f32);
+    Value dyp = spreadOutputGrad(b, loc, dys[0], w, g.paddedH, g.paddedW);
+    Value argp = spreadOutputGrad(b, loc, arg, w, g.paddedH, g.paddedW);
+    auto paddedType = tensorType(g.paddedShape(), f32);
     Value init = tensormath::splat(b, loc, paddedType, 0.0);
-    SmallVector<utils::IteratorType> iters2(4, utils::IteratorType::parallel);
-    iters2.append(2, utils::IteratorType::reduction);
     // The window whose spread gradient sits at offset (kh, kw) from here
     // reads this element at its position (KH-1-kh) * KW + (KW-1-kw).
     Value flippedPositions =
@@ -541,7 +550,7 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
     auto route = linalg::GenericOp::create(
         b, loc, paddedType, ValueRange{dyp, argp, flippedPositions},
         ValueRange{init},
-        ArrayRef<AffineMap>{spreadMap, spreadMap, kernelMap, outMap}, iters2,
+        ArrayRef<AffineMap>{g.spread, g.spread, g.kernel, g.element}, iterators,
         [&](OpBuilder &nb, Location l, ValueRange a) {
           Value hit = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
                                             a[1], a[2]);
@@ -550,8 +559,7 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
           linalg::YieldOp::create(
               nb, l, arith::AddFOp::create(nb, l, a[3], add).getResult());
         });
-    grads[0] = tensormath::slice(b, loc, route.getResult(0), {0, w.pt, w.pl, 0},
-                                 inShape);
+    grads[0] = g.crop(b, loc, route.getResult(0));
     return success();
   }
 };

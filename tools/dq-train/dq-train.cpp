@@ -325,12 +325,10 @@ int run(const Options &o) {
         gatherBatch(train, idx, images.data());
       gatherLabels(train, idx, labels.data());
       float lr = static_cast<float>(cosineRate(o.lr, step, totalSteps));
-      std::vector<HostTensor> before = state;
       CompiledModel::StepResult r =
           model->trainStep(state, images.data(), labels.data(), lr, step);
       if (!std::isfinite(r.loss)) {
         progress.endLine();
-        state = std::move(before);
         throw Error("the loss became " + std::to_string(r.loss) + " at step " +
                     std::to_string(step) + " (epoch " +
                     std::to_string(epoch + 1) +
