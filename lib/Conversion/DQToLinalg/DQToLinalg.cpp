@@ -161,44 +161,46 @@ Value buildLevelTable(OpBuilder &b, Location loc, Value basis,
   return generic.getResult(0);
 }
 
-/// Folds `combine` over the levels of all codes (unrolled up to 16 codes,
-/// an scf.for beyond).
-Value reduceLevels(BodyBuilder &bb, int64_t count,
-                   function_ref<Value(Value)> levelOf,
-                   function_ref<Value(Value, Value)> combine) {
-  Value acc = levelOf(bb.idx(0));
-  if (count <= 16) {
-    for (int64_t c = 1; c < count; ++c)
-      acc = combine(acc, levelOf(bb.idx(c)));
-    return acc;
-  }
-  auto loop = scf::ForOp::create(
-      bb.b, bb.loc, bb.idx(1), bb.idx(count), bb.idx(1), ValueRange{acc},
-      [&](OpBuilder &lb, Location lloc, Value c, ValueRange iter) {
-        auto saved = bb.b.saveInsertionPoint();
-        bb.b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
-        Value next = combine(iter[0], levelOf(c));
-        scf::YieldOp::create(bb.b, lloc, next);
-        bb.b.restoreInsertionPoint(saved);
-      });
-  return loop.getResult(0);
+/// The smallest and largest level of each table row ([channels] tensors
+/// for a [channels x 2^K] table, 0-d for a [2^K] one), computed once rather
+/// than per element.
+std::pair<Value, Value> levelRange(OpBuilder &b, Location loc, Value table) {
+  auto tableType = cast<RankedTensorType>(table.getType());
+  unsigned rank = tableType.getRank();
+  auto rangeType = RankedTensorType::get(tableType.getShape().drop_back(),
+                                         tableType.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  AffineMap rowMap = b.getMultiDimIdentityMap(rank).dropResult(rank - 1);
+  auto reduce = [&](double init, bool max) {
+    Value initValue = tensormath::splat(b, loc, rangeType, init);
+    return linalg::GenericOp::create(
+               b, loc, rangeType, ValueRange{table}, ValueRange{initValue},
+               ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank), rowMap},
+               iterators,
+               [&](OpBuilder &nb, Location l, ValueRange a) {
+                 Value r = max ? arith::MaximumFOp::create(nb, l, a[1], a[0])
+                                     .getResult()
+                               : arith::MinimumFOp::create(nb, l, a[1], a[0])
+                                     .getResult();
+                 linalg::YieldOp::create(nb, l, r);
+               })
+        .getResult(0);
+  };
+  double inf = std::numeric_limits<double>::infinity();
+  return {reduce(inf, /*max=*/false), reduce(-inf, /*max=*/true)};
 }
 
 /// Nearest level scan: returns (level, code as index). `levelOf(c)` yields
 /// the level of code c (an index value). A tie keeps the larger level; equal
-/// levels keep the first code. `x` is first clamped into the level range so
+/// levels keep the first code. `x` is first clamped into the level range
+/// [minLevel, maxLevel] so
 /// that far-out values take the extreme level even when float distances
 /// round to a tie; NaN stays NaN and yields code 0.
 std::pair<Value, Value> scanNearest(BodyBuilder &bb, Value x, int64_t count,
-                                    function_ref<Value(Value)> levelOf) {
-  Value minLevel =
-      reduceLevels(bb, count, levelOf, [&](Value a, Value l) -> Value {
-        return arith::MinimumFOp::create(bb.b, bb.loc, a, l);
-      });
-  Value maxLevel =
-      reduceLevels(bb, count, levelOf, [&](Value a, Value l) -> Value {
-        return arith::MaximumFOp::create(bb.b, bb.loc, a, l);
-      });
+                                    function_ref<Value(Value)> levelOf,
+                                    Value minLevel, Value maxLevel) {
   x = arith::MinimumFOp::create(
       bb.b, bb.loc, arith::MaximumFOp::create(bb.b, bb.loc, x, minLevel),
       maxLevel);
@@ -272,19 +274,33 @@ Value counterUniform(BodyBuilder &bb, uint64_t seed, Value counter,
 }
 
 /// Elementwise generic over `input` producing `resultType` elements.
+/// Elementwise generic over `input`; `perChannel` tensors (a 0-d tensor, or
+/// one value per index along `axis`) are passed to `body` as scalars after
+/// the element, so bodies need no gathers for them.
 Value elementwise(OpBuilder &b, Location loc, Value input, Type elementType,
-                  function_ref<Value(BodyBuilder &, Value)> body) {
+                  function_ref<Value(BodyBuilder &, ValueRange)> body,
+                  ValueRange perChannel = {}, int64_t axis = 0) {
   auto type = cast<RankedTensorType>(input.getType());
   Value init = emptyLike(b, loc, input, elementType);
   unsigned rank = type.getRank();
-  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Value> inputs = {input};
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  for (Value v : perChannel) {
+    inputs.push_back(v);
+    bool scalar = cast<RankedTensorType>(v.getType()).getRank() == 0;
+    maps.push_back(
+        scalar ? AffineMap::get(rank, 0, {}, ctx)
+               : AffineMap::get(rank, 0, {getAffineDimExpr(axis, ctx)}, ctx));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{input}, ValueRange{init}, maps,
-      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+      b, loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
         BodyBuilder bb{nb, nloc};
-        linalg::YieldOp::create(nb, nloc, body(bb, args[0]));
+        linalg::YieldOp::create(nb, nloc, body(bb, args.drop_back()));
       });
   return generic.getResult(0);
 }
@@ -303,9 +319,9 @@ struct DecodeWeightsLowering : OpRewritePattern<DecodeWeightsOp> {
     unsigned axis = op.getAxis();
     Value result =
         elementwise(rewriter, loc, op.getCodes(), op.getType().getElementType(),
-                    [&](BodyBuilder &bb, Value code) {
+                    [&](BodyBuilder &bb, ValueRange args) {
                       Value c = arith::IndexCastUIOp::create(
-                          bb.b, bb.loc, bb.b.getIndexType(), code);
+                          bb.b, bb.loc, bb.b.getIndexType(), args[0]);
                       return bb.extract(table, {bb.index(axis), c});
                     });
     rewriter.replaceOp(op, result);
@@ -321,19 +337,23 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
     Value table =
         buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
     int64_t count = numCodes(op.getConfig().getBits());
+    auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
     Value result = elementwise(
         rewriter, loc, op.getInput(), op.getType().getElementType(),
-        [&](BodyBuilder &bb, Value x) {
+        [&](BodyBuilder &bb, ValueRange args) {
+          Value x = args[0];
           // Clamp below at 0; NaN stays NaN.
           Value clamped =
               bb.select(bb.cmpf(arith::CmpFPredicate::OLT, x, bb.f32(0.0)),
                         bb.f32(0.0), x);
-          auto [level, code] = scanNearest(bb, clamped, count, [&](Value c) {
-            return bb.extract(table, {c});
-          });
+          auto [level, code] = scanNearest(
+              bb, clamped, count,
+              [&](Value c) { return bb.extract(table, {c}); }, args[1],
+              args[2]);
           Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
           return bb.select(isNaN, x, level);
-        });
+        },
+        ValueRange{minLevels, maxLevels}, op.getAxis());
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -357,9 +377,17 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
           op, "stochastic rounding needs a static shape");
     Value counter = op.getCounter();
     uint64_t seed = op.getSeed() ? static_cast<uint64_t>(*op.getSeed()) : 0;
+    // Nearest rounding gets each row's level range as per-channel inputs.
+    SmallVector<Value> ranges;
+    if (!stochastic) {
+      auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
+      ranges = {minLevels, maxLevels};
+    }
 
     Value result = elementwise(
-        rewriter, loc, op.getValues(), codeType, [&](BodyBuilder &bb, Value x) {
+        rewriter, loc, op.getValues(), codeType,
+        [&](BodyBuilder &bb, ValueRange args) {
+          Value x = args[0];
           auto levelOf = [&](Value c) {
             if (encoding == Encoding::Bipolar)
               return bb.extract(table, {bb.index(axis), c});
@@ -367,14 +395,15 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
           };
           Value code;
           if (!stochastic) {
-            code = scanNearest(bb, x, count, levelOf).second;
+            code = scanNearest(bb, x, count, levelOf, args[1], args[2]).second;
           } else {
             code = stochasticCode(bb, x, count, levelOf, seed, counter,
                                   linearIndexI32(bb, valuesType));
           }
           return arith::IndexCastUIOp::create(bb.b, bb.loc, codeType, code)
               .getResult();
-        });
+        },
+        ranges, axis);
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -1,8 +1,12 @@
 // RUN: dq-opt %s --convert-dq-to-linalg | FileCheck %s
 
+// Nearest: each channel's level range is computed once ([4] tensors) and
+// read per element along the channel axis.
 // CHECK-LABEL: func.func @nearest
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x4xf32>)
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x3xf32>) outs(%{{.*}} : tensor<4x3xi8>)
+// CHECK: %[[MIN:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4xf32>)
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[MIN]], %[[MAX]] : tensor<4x3xf32>, tensor<4xf32>, tensor<4xf32>) outs(%{{.*}} : tensor<4x3xi8>)
 // CHECK:   arith.index_castui %{{.*}} : index to i8
 // CHECK-NOT: dq.
 func.func @nearest(%w: tensor<4x3xf32>, %v: tensor<4x2xf32>) -> tensor<4x3xi8> {

@@ -1,13 +1,21 @@
 // RUN: dq-opt %s --convert-dq-to-linalg | FileCheck %s
 
-// quantize_act: a [2^K] unipolar level table, then per element a clamp at
-// 0 and an unrolled nearest scan (ties to the larger level); NaN passes.
+// quantize_act: a [2^K] unipolar level table and its smallest and largest
+// level (computed once), then per element a clamp at 0, a clamp into the
+// level range and an unrolled nearest scan (ties to the larger level); NaN
+// passes.
 
 // CHECK-LABEL: func.func @act
 // CHECK: %[[TABLE:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4xf32>)
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x3xf32>) outs(%{{.*}} : tensor<2x3xf32>)
-// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[MIN:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[TABLE]] : tensor<4xf32>) outs(%{{.*}} : tensor<f32>)
+// CHECK:   arith.minimumf
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[TABLE]] : tensor<4xf32>) outs(%{{.*}} : tensor<f32>)
+// CHECK:   arith.maximumf
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[MIN]], %[[MAX]] : tensor<2x3xf32>, tensor<f32>, tensor<f32>) outs(%{{.*}} : tensor<2x3xf32>)
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[LO:.*]]: f32, %[[HI:.*]]: f32, %{{.*}}: f32):
 // CHECK:   arith.cmpf olt, %[[X]]
+// CHECK:   arith.maximumf %{{.*}}, %[[LO]]
+// CHECK:   arith.minimumf %{{.*}}, %[[HI]]
 // CHECK-COUNT-4: tensor.extract %[[TABLE]]
 // CHECK:   arith.cmpf uno, %[[X]], %[[X]]
 // CHECK:   linalg.yield
