@@ -11,10 +11,13 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   # unit tests
   libgtest-dev
-  # runtime: JSON manifests, gzip-compressed IDX datasets
-  nlohmann-json3-dev zlib1g-dev
+  # runtime: JSON manifests, gzip-compressed IDX datasets; OpenMP runtime for
+  # the multi-threaded CPU code
+  nlohmann-json3-dev zlib1g-dev libomp-22-dev
+  # dq-import: TorchScript models through LibTorch
+  libtorch-dev
   # PyTorch reference and model export (Debian's interpreter)
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-torchvision
   # data for the demo and the data-loader tests
   dataset-fashion-mnist
 )
