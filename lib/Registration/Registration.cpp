@@ -4,6 +4,8 @@
 
 #include "dialects/dq/DQDialect.h"
 #include "dq/Conversion/Passes.h"
+#include "dq/GPU/Passes.h"
+#include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
 #include "dq/Training/GradientOpInterface.h"
 #include "dq/Training/Passes.h"
@@ -12,6 +14,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void mlir::dq::registerAllDialects(DialectRegistry &registry) {
@@ -20,6 +23,8 @@ void mlir::dq::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registerGradientExternalModels(registry);
+  // gpu-module-to-binary serializes kernels through the NVVM target.
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
 void mlir::dq::registerAllPasses() {
@@ -28,4 +33,6 @@ void mlir::dq::registerAllPasses() {
   registerDQConversionPasses();
   registerDQTrainingPasses();
   registerPipelines();
+  registerDQGPUPasses();
+  registerGPUPipelines();
 }

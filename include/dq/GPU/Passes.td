@@ -1,0 +1,70 @@
+//===- Passes.td - dq GPU passes ---------------------------*- tablegen -*-===//
+
+#ifndef DQ_GPU_PASSES_TD
+#define DQ_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DQGPUParallelDimsFirst
+    : Pass<"dq-gpu-parallel-dims-first", "::mlir::func::FuncOp"> {
+  let summary = "Interchanges linalg.generic loops so parallel dims come first";
+  let description = [{
+    Moves every parallel iterator of a `linalg.generic` before its reduction
+    iterators (keeping the relative order within each kind). Lowered to
+    parallel loops, each op is then one `scf.parallel` over all its parallel
+    dims with the reductions sequential inside it: one GPU thread per output
+    element, the reduction in a register. The results are bit-identical
+    (each reduction still runs in its original order).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def DQGPUMapToLaunches
+    : Pass<"dq-gpu-map-to-launches", "::mlir::func::FuncOp"> {
+  let summary = "Turns each host-level linalg op on buffers into a gpu.launch";
+  let description = [{
+    Runs after bufferization. Every `memref.copy` becomes a `linalg.copy`;
+    then every linalg op at the top level of a function becomes one kernel:
+
+    * with parallel loops: its parallel loops are flattened into one linear
+      index space, `block-size` threads per block and as many blocks as
+      needed; each thread delinearizes its index, checks the bound and runs
+      the reduction loops for its output element;
+    * without parallel loops (a full reduction, a 0-d op): a single-thread
+      launch; so does a `memref.store` left on the host.
+
+    Ops left on the host are allocations, views, constants and the launches
+    themselves (`dq-gpu-device-buffers` then moves the memory to the device).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the flattened kernels">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def DQGPUDeviceBuffers : Pass<"dq-gpu-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "Keeps host functions' buffers on the GPU, host memory at the "
+                "boundary";
+  let description = [{
+    Runs on host functions after `gpu-kernel-outlining`. The calling
+    convention stays that of the CPU build (host memrefs in, host memrefs
+    returned that the caller frees), so the same runtime drives either:
+
+    * each memref argument is copied into a `gpu.alloc` buffer on entry;
+    * each `memref.alloc`/`memref.alloca` becomes a `gpu.alloc`; each
+      `memref.get_global` a device buffer filled from the global;
+    * a `memref.load` left on the host goes through a one-element copy
+      (host stores were moved into kernels by `dq-gpu-map-to-launches`);
+    * each returned memref is copied into a fresh host buffer
+      (`memref.alloc`), and every device buffer is freed before returning.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // DQ_GPU_PASSES_TD

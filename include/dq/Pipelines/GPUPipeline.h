@@ -1,0 +1,51 @@
+//===- GPUPipeline.h - dq-lower-to-nvvm -------------------------*- C++ -*-===//
+
+#ifndef DQ_PIPELINES_GPUPIPELINE_H
+#define DQ_PIPELINES_GPUPIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::dq {
+
+struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA GPU architecture (sm_80, sm_90)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, e.g. +ptx80 (PTX ISA 8.0, CUDA 12)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What gpu-module-to-binary embeds: 'isa' (PTX, compiled "
+                     "by the driver when loaded; needs no CUDA toolkit), "
+                     "'bin' (cubin, needs ptxas) or 'fatbin'"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level", llvm::cl::desc("Optimization level of the kernels"),
+      llvm::cl::init(3)};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of the elementwise/reduction kernels"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("Also emit _mlir_ciface_<name> wrappers (what the runtime "
+                     "calls)"),
+      llvm::cl::init(false)};
+};
+
+/// dq-lower-to-nvvm: dq + TOSA + linalg on tensors to GPU kernels (embedded
+/// as PTX or cubin in gpu.binary ops) and LLVM-dialect host code that
+/// allocates device buffers and launches them through the mgpu* runtime
+/// functions (runtime/cuda). Entry points keep the CPU build's calling
+/// convention: host memrefs in, host memrefs out.
+void buildLowerToNVVMPipeline(OpPassManager &pm,
+                              const LowerToNVVMOptions &options);
+
+void registerGPUPipelines();
+
+} // namespace mlir::dq
+
+#endif // DQ_PIPELINES_GPUPIPELINE_H
