@@ -62,3 +62,6 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
     config.available_features.add("fashion-mnist")
 if config.enable_unittests:
     config.available_features.add("unittests")
+# dq-compile links parallel models against an OpenMP runtime.
+if getattr(config, "dq_openmp_library", "").endswith((".so", ".so.5")):
+    config.available_features.add("openmp")

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tosa/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -35,6 +36,14 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   // output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
+  // One parallel loop of each large generic becomes an scf.forall, later an
+  // OpenMP work-sharing loop (bit-identical for any thread count).
+  if (options.parallel) {
+    DQParallelizeGenericsOptions parallelOptions;
+    parallelOptions.minIterations = options.minParallelIterations;
+    pm.addNestedPass<func::FuncOp>(
+        createDQParallelizeGenerics(parallelOptions));
+  }
   // Vector lanes along the innermost parallel loop; the accumulator of each
   // reduction then stays in registers (bit-identical results).
   pm.addPass(createDQVectorizeGenerics());
@@ -48,6 +57,8 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   bufferizeOptions.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  if (options.parallel)
+    pm.addPass(createForallToParallelLoopPass());
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
   // Returned constants and arguments are cloned by the deallocation
@@ -61,6 +72,12 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
+  if (options.parallel) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    // Inlines the alloca scopes wrapped around each loop body (they hold no
+    // allocas here), which scf-to-cf could not split into blocks.
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -73,6 +90,8 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   ConvertFuncToLLVMPassOptions funcOptions;
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (options.parallel)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
 }

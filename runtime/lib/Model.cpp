@@ -129,7 +129,10 @@ TensorSpec scalarSpec(const char *name, DType dtype) {
 
 } // namespace
 
-std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix) {
+std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
+                                                   unsigned threads) {
+  if (threads > 0)
+    setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   // Compiled steps allocate and free the same large buffers every call;
   // keep them in the heap instead of mapping fresh zeroed pages each time.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

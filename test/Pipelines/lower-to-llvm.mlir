@@ -21,3 +21,12 @@ func.func @model(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x3xf32> {
 
 // RUN: dq-opt %s --dq-quantize="keep-first-last=false" --dq-lower-to-llvm="emit-c-interface" | FileCheck %s --check-prefix=CIFACE
 // CIFACE: llvm.func @_mlir_ciface_model(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+
+// With `parallel`, large loops become OpenMP work-sharing loops.
+// RUN: dq-opt %s --dq-quantize="keep-first-last=false" --dq-lower-to-llvm="parallel min-parallel-iterations=16" | FileCheck %s --check-prefix=PAR
+// PAR: llvm.func @model
+// PAR: omp.parallel
+// PAR: omp.wsloop
+// PAR: omp.loop_nest
+// PAR-NOT: scf.
+// PAR-NOT: memref.alloca_scope

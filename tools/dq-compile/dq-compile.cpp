@@ -77,6 +77,17 @@ static cl::opt<std::string> customPipeline(
              "experiments; it must produce the LLVM dialect with C "
              "interfaces)"),
     cl::init(""));
+static cl::opt<bool> parallel(
+    "parallel",
+    cl::desc("Distribute large loops over all cores with OpenMP (default: "
+             "on when dq was built with an OpenMP runtime; the model then "
+             "needs libomp at run time, threads from OMP_NUM_THREADS; "
+             "results are bit-identical to --parallel=false)"),
+    cl::init(DQ_OPENMP_LIBRARY[0] != '\0'));
+static cl::opt<std::string> openmpLibrary(
+    "openmp-library",
+    cl::desc("The OpenMP runtime (libomp) parallel models link against"),
+    cl::init(DQ_OPENMP_LIBRARY));
 static cl::opt<bool>
     keepLLVMIR("keep-llvm-ir",
                cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
@@ -307,6 +318,7 @@ void compile() {
   if (customPipeline.empty()) {
     mlir::dq::LowerToLLVMOptions lowerOptions;
     lowerOptions.emitCInterface = true;
+    lowerOptions.parallel = parallel;
     mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
   } else if (failed(parsePassPipeline(customPipeline, pm))) {
     fail("cannot parse --lowering-pipeline");
@@ -356,6 +368,10 @@ void compile() {
     llvm::sys::path::append(path, "..", "lib", "libDQModelSupport.a");
     support = std::string(path);
   }
+  if (parallel && !llvm::sys::fs::exists(openmpLibrary))
+    fail("OpenMP runtime '" + openmpLibrary +
+         "' not found (install libomp, pass --openmp-library, or compile "
+         "serial code with --parallel=false)");
   if (!llvm::sys::fs::exists(support))
     fail("model support library '" + support +
          "' not found (build the DQModelSupport target or pass "
@@ -363,6 +379,14 @@ void compile() {
   std::vector<llvm::StringRef> args = {*cc,     "-shared",           "-o",
                                        tmpPath, objectPath,          support,
                                        "-lm",   "-Wl,--no-undefined"};
+  // The OpenMP runtime is found next to where it was at compile time.
+  std::string rpath;
+  if (parallel) {
+    rpath = "-Wl,-rpath," +
+            std::string(llvm::sys::path::parent_path(openmpLibrary));
+    args.push_back(openmpLibrary);
+    args.push_back(rpath);
+  }
   std::string linkError;
   int status =
       llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &linkError);

@@ -7,6 +7,7 @@
 #include "dq/runtime/StateFile.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ const char *kUsage =
 
 struct Options {
   std::string model, state, data = kDefaultFashionMnistDir, images, labels;
+  unsigned threads = 0;
 };
 
 Options parse(int argc, char **argv) {
@@ -49,6 +51,14 @@ Options parse(int argc, char **argv) {
       o.images = value();
     } else if (a == "--labels") {
       o.labels = value();
+    } else if (a == "--threads") {
+      std::string text = value();
+      char *end = nullptr;
+      long threads = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || threads < 1 || threads > 4096)
+        throw Error("option --threads: expected a thread count, got '" +
+                    text + "'\n" + kUsage);
+      o.threads = static_cast<unsigned>(threads);
     } else if (!a.empty() && a[0] == '-') {
       throw Error("unknown option " + a + "\n" + kUsage);
     } else if (o.model.empty()) {
@@ -63,7 +73,7 @@ Options parse(int argc, char **argv) {
 }
 
 int run(const Options &o) {
-  std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model);
+  std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
   std::vector<HostTensor> state = readStateFileFor(o.state, model->manifest());
   Dataset data;
   bool haveLabels = true;

@@ -47,6 +47,7 @@ struct Options {
   size_t limitTrain = 0, limitTest = 0;
   int stopAfterSteps = -1; // for tests: behave as if interrupted
   bool progress = isatty(2);
+  unsigned threads = 0; // 0: the OpenMP default (all cores)
 };
 
 const char *kUsage =
@@ -66,6 +67,7 @@ const char *kUsage =
     "  --resume FILE       continue from a checkpoint\n"
     "  --limit-train N     use the first N training images\n"
     "  --limit-test N      use the first N test images\n"
+    "  --threads N         threads of a parallel model (default: all cores)\n"
     "  --progress/--no-progress  progress bar (default: when stderr is a tty)\n"
     "  --stop-after-steps N      stop as if interrupted after N steps "
     "(tests)\n";
@@ -122,6 +124,11 @@ Options parseOptions(int argc, char **argv) {
       o.limitTrain = parseNumber<size_t>(a, value());
     } else if (a == "--limit-test") {
       o.limitTest = parseNumber<size_t>(a, value());
+    } else if (a == "--threads") {
+      int threads = parseNumber<int>(a, value());
+      if (threads < 1)
+        usageError("option --threads must be at least 1");
+      o.threads = static_cast<unsigned>(threads);
     } else if (a == "--progress") {
       o.progress = true;
     } else if (a == "--no-progress") {
@@ -214,7 +221,7 @@ int run(const Options &o) {
   // at the first step boundary instead of killing the process.
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
-  std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model);
+  std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
   const Manifest &m = model->manifest();
   std::string metadata;
   std::vector<HostTensor> state = readStateFileFor(

@@ -15,6 +15,16 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "descriptors by pointer (what the runtime and the "
                      "Python loader call)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Distribute the outermost parallel loop of large "
+                     "generics over an OpenMP team (the code then needs "
+                     "libomp; results are bit-identical to serial code)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> minParallelIterations{
+      *this, "min-parallel-iterations",
+      llvm::cl::desc("Smallest iteration space distributed over threads"),
+      llvm::cl::init(32768)};
 };
 
 /// dq-lower-to-llvm: dq + TOSA + linalg on tensors to the LLVM dialect

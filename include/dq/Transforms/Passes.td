@@ -94,6 +94,33 @@ def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
+  let summary = "Distributes the outermost parallel loop of large generics "
+                "over threads";
+  let description = [{
+    Run after `dq-interchange-generics`. Every `linalg.generic` with static
+    loop ranges whose iteration count reaches `min-iterations` is tiled by 1
+    along its outermost parallel loop that is not the innermost loop (the
+    innermost one carries the vector lanes), producing an `scf.forall` that
+    the CPU pipeline turns into an OpenMP work-sharing loop. Only parallel
+    loops are distributed, so every output element is computed by one
+    thread in the original order: results are bit-identical for any number
+    of threads.
+
+    Before: `linalg.generic` over `(n, h, w, c)`, 128x14x14x32.
+    After: `scf.forall (%n) in (128)` around the same generic on a
+    1x14x14x32 slice.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", "32768",
+           "Smallest iteration space (product of the loop ranges) worth a "
+           "fork and join">,
+  ];
+}
+
 def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
   let summary = "Tiles and vectorizes reduction generics along their "
                 "innermost parallel loop";

@@ -17,8 +17,12 @@ namespace runtime {
 class CompiledModel {
 public:
   /// Opens <prefix>.so and <prefix>.manifest.json and checks that the
-  /// library has every entry point the manifest lists.
-  static std::unique_ptr<CompiledModel> open(const std::string &prefix);
+  /// library has every entry point the manifest lists. `threads` > 0 sets
+  /// the OpenMP team size of a parallel model (OMP_NUM_THREADS, read when
+  /// the OpenMP runtime starts, so it applies to the first model opened);
+  /// 0 keeps the environment's choice (all cores by default).
+  static std::unique_ptr<CompiledModel> open(const std::string &prefix,
+                                             unsigned threads = 0);
   ~CompiledModel();
   CompiledModel(const CompiledModel &) = delete;
   CompiledModel &operator=(const CompiledModel &) = delete;

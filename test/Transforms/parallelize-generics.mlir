@@ -1,0 +1,90 @@
+// RUN: dq-opt %s --pass-pipeline="builtin.module(func.func(dq-parallelize-generics{min-iterations=1024}))" | FileCheck %s
+
+// A weight gradient after dq-interchange-generics: the reductions are
+// outermost, so the first parallel loop (the output channel) is distributed
+// and every thread keeps its elements' sums whole and in order.
+// CHECK-LABEL: func.func @weight_grad
+// CHECK: scf.forall (%[[O:.*]]) in (4) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<4x3x3x3xf32>)
+// CHECK:   %[[DY:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, %[[O]]] [8, 6, 6, 1] [1, 1, 1, 1]
+// CHECK:   %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][%[[O]], 0, 0, 0] [1, 3, 3, 3] [1, 1, 1, 1]
+// CHECK:   %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction", "reduction", "parallel", "parallel", "parallel", "parallel"]
+// CHECK-SAME: outs(%[[SLICE]] : tensor<1x3x3x3xf32>)
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %[[R]] into %[[OUT]][%[[O]], 0, 0, 0] [1, 3, 3, 3]
+func.func @weight_grad(%dy: tensor<8x6x6x4xf32>, %x: tensor<8x8x8x3xf32>, %init: tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, o, kh, kw, c) -> (n, oh, ow, o)>,
+                       affine_map<(n, oh, ow, o, kh, kw, c) -> (n, oh + kh, ow + kw, c)>,
+                       affine_map<(n, oh, ow, o, kh, kw, c) -> (o, kh, kw, c)>],
+      iterator_types = ["reduction", "reduction", "reduction", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%dy, %x : tensor<8x6x6x4xf32>, tensor<8x8x8x3xf32>) outs(%init : tensor<4x3x3x3xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x3x3x3xf32>
+  return %r : tensor<4x3x3x3xf32>
+}
+
+// Elementwise over NHWC: the batch loop is distributed.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.forall (%{{.*}}) in (16)
+// CHECK:   linalg.generic {{.*}} ins(%{{.*}} : tensor<1x8x8x4xf32>)
+func.func @elementwise(%x: tensor<16x8x8x4xf32>, %init: tensor<16x8x8x4xf32>) -> tensor<16x8x8x4xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, h, w, c) -> (n, h, w, c)>, affine_map<(n, h, w, c) -> (n, h, w, c)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<16x8x8x4xf32>) outs(%init : tensor<16x8x8x4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %m = arith.maximumf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<16x8x8x4xf32>
+  return %r : tensor<16x8x8x4xf32>
+}
+
+// A unit batch: the next parallel loop (rows) is distributed; never the
+// innermost loop, which carries the vector lanes.
+// CHECK-LABEL: func.func @unit_batch
+// CHECK: scf.forall (%{{.*}}) in (32)
+// CHECK:   tensor<1x1x64xf32>
+func.func @unit_batch(%x: tensor<1x32x64xf32>, %init: tensor<1x32x64xf32>) -> tensor<1x32x64xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, h, c) -> (n, h, c)>, affine_map<(n, h, c) -> (n, h, c)>],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x32x64xf32>) outs(%init : tensor<1x32x64xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %m = arith.negf %a : f32
+    linalg.yield %m : f32
+  } -> tensor<1x32x64xf32>
+  return %r : tensor<1x32x64xf32>
+}
+
+// Too small to pay for a fork and join, and a full reduction with nothing
+// parallel but its innermost loop: both stay serial.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @column_sums
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic
+func.func @small(%x: tensor<4x8xf32>, %init: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%init : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    linalg.yield %a : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+func.func @column_sums(%x: tensor<4096x8xf32>, %init: tensor<8xf32>) -> tensor<8xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
+      iterator_types = ["reduction", "parallel"]}
+      ins(%x : tensor<4096x8xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
