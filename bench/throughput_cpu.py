@@ -8,17 +8,17 @@ For each precision (W2A2 and fp32 unless --precision says otherwise):
      the reference training.Network and the TOSA MLIR dq-opt takes;
   2. dq-opt [--dq-quantize="w-bits=2 a-bits=2"] --dq-build-training-graph,
      then dq-compile -> .so/.manifest.json/.state;
-  3. the compiled train_step is timed through the runtime's C++
-     CompiledModel (bench/step_timer.cpp, built here with one `c++` command
-     against build/runtime/libDQRuntime.a), one process per timed step:
-     open + init_state + 1 untimed warm-up step + 1 timed step;
+  3. the compiled train_step (parallel: OpenMP) is timed through the
+     runtime's C++ CompiledModel (bench/step_timer.cpp, built here with one
+     `c++` command against build/runtime/libDQRuntime.a), one process per
+     timed step with OMP_NUM_THREADS=T for each T in --threads: open +
+     init_state + 1 untimed warm-up step + 1 timed step;
   4. the reference train_step (dq_reference.training.train_step) is timed
      with torch.set_num_threads(T) for each T in --threads, after 1 warm-up
      step per thread count.
-Timed steps are interleaved (dq, torch T1, torch T2, dq, ...) so machine
-noise hits every variant alike. Reported: median (and min) ms per step and
-ratio = torch_ms / dq_ms (> 1: dq is faster). The compiled dq code is
-single-threaded, so the torch row with 1 thread is the like-for-like one.
+Timed steps are interleaved (dq T1, torch T1, dq T2, torch T2, dq T1, ...)
+so machine noise hits every variant alike. Reported: median (and min) ms per
+step and, per thread count, ratio = torch_ms / dq_ms (> 1: dq is faster).
 
 The reference step includes its numpy <-> torch conversion of the state
 (that is how the reference is written); images and labels are a fixed
@@ -103,8 +103,9 @@ def bits(precision):
     return int(m.group(1)), int(m.group(2))
 
 
-def dq_step_ms(step_timer, prefix):
+def dq_step_ms(step_timer, prefix, threads):
     """One timed step (after one warm-up) of the compiled model, ms."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     out = check_run([step_timer, "-n", "1", "-r", "1", prefix])
     for line in out.splitlines():
         fields = line.split()
@@ -137,7 +138,8 @@ def main():
     parser.add_argument("--steps", type=int, default=3,
                         help="timed steps per variant (after 1 warm-up)")
     parser.add_argument("--threads", default="1,2",
-                        help="PyTorch thread counts, comma-separated")
+                        help="thread counts (dq and PyTorch alike), "
+                        "comma-separated")
     parser.add_argument("--precision", default="w2a2,fp32",
                         help="comma-separated: wNaM and/or fp32")
     parser.add_argument("--lr", type=float, default=0.01)
@@ -170,10 +172,11 @@ def main():
             torch_run = TorchRunner(net, images, labels, args.lr)
             for t in threads:  # warm-up (dq warms up inside each process)
                 torch_run.run(t)
-            dq_ms, torch_ms = [], {t: [] for t in threads}
+            dq_ms = {t: [] for t in threads}
+            torch_ms = {t: [] for t in threads}
             for _ in range(args.steps):
-                dq_ms.append(dq_step_ms(step_timer, prefix))
                 for t in threads:
+                    dq_ms[t].append(dq_step_ms(step_timer, prefix, t))
                     torch_ms[t].append(torch_run.run(t))
             results.append((precision, dq_ms, torch_ms))
     finally:
@@ -186,18 +189,17 @@ def main():
     print("{:<6} {:<26} {:>10} {:>10} {:>8}".format(
         "prec", "variant", "median_ms", "min_ms", "steps/s"))
     for precision, dq_ms, torch_ms in results:
-        med = statistics.median(dq_ms)
-        print("{:<6} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
-            precision, "dq compiled (1 thread)", med, min(dq_ms), 1e3 / med))
-        for t, ms in torch_ms.items():
-            m = statistics.median(ms)
-            print("{:<6} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
-                precision, f"torch reference ({t} thr)", m, min(ms), 1e3 / m))
+        for t in threads:
+            for name, ms in ((f"dq compiled ({t} thr)", dq_ms[t]),
+                             (f"torch reference ({t} thr)", torch_ms[t])):
+                m = statistics.median(ms)
+                print("{:<6} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
+                    precision, name, m, min(ms), 1e3 / m))
     for precision, dq_ms, torch_ms in results:
-        med = statistics.median(dq_ms)
-        for t, ms in torch_ms.items():
-            print(f"ratio {precision} torch({t} thread{'s' if t > 1 else ''})"
-                  f"/dq: {statistics.median(ms) / med:.2f}")
+        for t in threads:
+            print(f"ratio {precision} {t} thread{'s' if t > 1 else ''} "
+                  f"torch/dq: "
+                  f"{statistics.median(torch_ms[t]) / statistics.median(dq_ms[t]):.2f}")
     return 0
 
 
