@@ -1,0 +1,247 @@
+//===- TorchScriptReader.cpp - TorchScript module -> TorchGraph -----------===//
+//
+// The only file of dq that includes LibTorch. It is compiled with RTTI and
+// exceptions (LibTorch needs both) and catches everything: callers get a
+// TorchGraph or an error message.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Import/TorchGraph.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/remove_exceptions.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/script.h>
+
+#include <cstring>
+#include <fstream>
+#include <unordered_map>
+
+using namespace dq::import;
+namespace jit = torch::jit;
+
+namespace {
+
+/// A message for files that are not TorchScript archives, or "" when the
+/// file looks like one. torch.jit.load's own messages ("failed finding
+/// central directory", "file not found: constants.pkl") do not tell a user
+/// what is wrong with the file.
+std::string checkArchive(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return "cannot open '" + path + "': " + std::strerror(errno);
+  char magic[4] = {0, 0, 0, 0};
+  in.read(magic, 4);
+  if (in.gcount() < 4 || std::memcmp(magic, "PK\x03\x04", 4) != 0)
+    return "'" + path +
+           "' is not a TorchScript module: not a zip archive (save the "
+           "module with torch.jit.trace(...).save() or "
+           "torch.jit.script(...).save())";
+  in.close();
+  std::vector<std::string> records;
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    records = reader.getAllRecords();
+  } catch (const std::exception &) {
+    return "'" + path +
+           "' is not a TorchScript module: a damaged or truncated zip "
+           "archive (its central directory cannot be read)";
+  }
+  bool hasCode = false, hasConstants = false, hasData = false;
+  for (const std::string &name : records) {
+    hasCode |= name.rfind("code/", 0) == 0;
+    hasConstants |= name == "constants.pkl";
+    hasData |= name == "data.pkl";
+  }
+  if (!hasCode || !hasConstants) {
+    if (hasData)
+      return "'" + path +
+             "' is a torch.save() file (a state_dict or pickled object), not "
+             "a TorchScript module: dq-import needs the model's code; export "
+             "it with torch.jit.trace(model, example).save(path)";
+    return "'" + path +
+           "' is a zip archive but not a TorchScript module (no code/ and "
+           "constants.pkl records)";
+  }
+  return "";
+}
+
+/// The dotted path of the module whose method produced `node`, from the
+/// call stack that inlining left on it ("layer1.0.conv1").
+std::string modulePathOf(const jit::Node *node) {
+  auto callstack = node->callstack();
+  if (!callstack)
+    return "";
+  std::string path;
+  for (const jit::InlinedCallStackEntry &entry : (*callstack)->vec()) {
+    const auto &instance = std::get<2>(entry);
+    if (!instance)
+      continue;
+    std::string name = instance->instance_name();
+    // Calls of a module's own methods (Conv2d.forward -> _conv_forward) are
+    // recorded as the instance "SELF".
+    if (name.empty() || name == "SELF")
+      continue;
+    if (!path.empty())
+      path += '.';
+    path += name;
+  }
+  return path;
+}
+
+SourceInfo sourceOf(const jit::Node *node) {
+  SourceInfo info;
+  info.modulePath = modulePathOf(node);
+  jit::SourceRange range = node->sourceRange();
+  // Loaded modules map their serialized code back to the original Python.
+  if (auto original = range.findSourceRangeThatGenerated())
+    range = *original;
+  if (auto flc = range.file_line_col()) {
+    info.file = std::get<0>(*flc);
+    info.line = static_cast<int64_t>(std::get<1>(*flc));
+    info.column = static_cast<int64_t>(std::get<2>(*flc)) + 1;
+  }
+  return info;
+}
+
+ConstantValue constantOf(const c10::IValue &value) {
+  using Kind = ConstantValue::Kind;
+  ConstantValue c;
+  if (value.isNone()) {
+    c.kind = Kind::None;
+  } else if (value.isBool()) {
+    c.kind = Kind::Bool;
+    c.intValue = value.toBool();
+  } else if (value.isInt()) {
+    c.kind = Kind::Int;
+    c.intValue = value.toInt();
+  } else if (value.isDouble()) {
+    c.kind = Kind::Double;
+    c.doubleValue = value.toDouble();
+  } else if (value.isIntList()) {
+    c.kind = Kind::IntList;
+    c.ints = value.toIntVector();
+  } else if (value.isDoubleList()) {
+    c.kind = Kind::DoubleList;
+    c.doubles = value.toDoubleVector();
+  } else if (value.isTensor()) {
+    c.kind = Kind::Tensor;
+    at::Tensor t = value.toTensor().detach().to(at::kFloat).contiguous();
+    auto data = std::make_shared<TensorData>();
+    data->shape.assign(t.sizes().begin(), t.sizes().end());
+    const float *begin = t.data_ptr<float>();
+    data->values.assign(begin, begin + t.numel());
+    c.tensor = std::move(data);
+  } else if (value.isString()) {
+    c.kind = Kind::String;
+    c.text = value.toStringRef();
+  } else if (value.isDevice()) {
+    c.kind = Kind::Device;
+    c.text = value.toDevice().str();
+  } else {
+    c.kind = Kind::Other;
+    c.text = value.tagKind();
+  }
+  return c;
+}
+
+class GraphWriter {
+public:
+  explicit GraphWriter(TorchGraph &graph) : graph(graph) {}
+
+  int64_t idOf(const jit::Value *value) {
+    auto it = ids.find(value);
+    if (it != ids.end())
+      return it->second;
+    GraphValue v;
+    v.debugName = value->debugName();
+    v.type = value->type()->annotation_str();
+    graph.values.push_back(std::move(v));
+    int64_t id = static_cast<int64_t>(graph.values.size()) - 1;
+    ids[value] = id;
+    return id;
+  }
+
+  void writeBlock(const jit::Block *block, GraphBlock &out, bool isGraph) {
+    for (const jit::Value *input : block->inputs()) {
+      // The module itself (`self`) is gone after freezing but may linger as
+      // an unused input.
+      if (isGraph && input->type()->kind() == c10::TypeKind::ClassType)
+        continue;
+      out.inputs.push_back(idOf(input));
+    }
+    for (const jit::Node *node : block->nodes()) {
+      if (node->kind() == c10::prim::Constant) {
+        int64_t id = idOf(node->output());
+        graph.values[id].isConstant = true;
+        graph.values[id].constant =
+            constantOf(*jit::toIValue(node->output()));
+        continue;
+      }
+      GraphNode n;
+      n.kind = node->kind().toQualString();
+      for (const jit::Value *input : node->inputs())
+        n.inputs.push_back(idOf(input));
+      for (const jit::Value *output : node->outputs())
+        n.outputs.push_back(idOf(output));
+      for (const jit::Block *inner : node->blocks()) {
+        n.blocks.emplace_back();
+        writeBlock(inner, n.blocks.back(), /*isGraph=*/false);
+      }
+      n.source = sourceOf(node);
+      out.nodes.push_back(std::move(n));
+    }
+    for (const jit::Value *output : block->outputs())
+      out.outputs.push_back(idOf(output));
+  }
+
+private:
+  TorchGraph &graph;
+  std::unordered_map<const jit::Value *, int64_t> ids;
+};
+
+} // namespace
+
+bool dq::import::readTorchScript(const std::string &path, TorchGraph &graph,
+                                 std::string &error) {
+  error = checkArchive(path);
+  if (!error.empty())
+    return false;
+  try {
+    jit::Module module = jit::load(path, c10::Device(c10::kCPU));
+    if (!module.find_method("forward")) {
+      error = "'" + path + "' has no forward method";
+      return false;
+    }
+    module.eval();
+    // Freezing turns parameters and buffers into constants and inlines every
+    // submodule call; the call stacks it leaves on nodes name the modules.
+    // No numeric rewrites (conv-bn folding): dq keeps batch norm to train it.
+    jit::Module frozen = jit::freeze_module(module);
+    std::shared_ptr<jit::Graph> g = frozen.get_method("forward").graph();
+    jit::Inline(*g);
+    jit::EliminateExceptions(g);
+    jit::RemoveTensorMutation(g);
+    jit::RemoveListMutation(g);
+    jit::LowerSimpleTuples(g);
+    jit::ConstantPropagation(g);
+    jit::EliminateDeadCode(g);
+    GraphWriter writer(graph);
+    writer.writeBlock(g->block(), graph.body, /*isGraph=*/true);
+    return true;
+  } catch (const c10::Error &e) {
+    error = "cannot load TorchScript module '" + path +
+            "': " + e.what_without_backtrace();
+  } catch (const std::exception &e) {
+    error = "cannot load TorchScript module '" + path + "': " + e.what();
+  } catch (...) {
+    error = "cannot load TorchScript module '" + path + "'";
+  }
+  return false;
+}

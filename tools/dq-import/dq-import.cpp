@@ -1,0 +1,112 @@
+//===- dq-import.cpp - TorchScript module -> dq model IR ------------------===//
+//
+//   dq-import model.pt --input-shape 1x3x32x32 -o model.mlir
+//
+// Loads a traced or scripted TorchScript module with LibTorch, freezes it
+// and writes dq's model IR (func + TOSA on NHWC tensors, dq.batch_norm,
+// parameters as constants, PyTorch module names as NameLocs).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Import/TorchGraph.h"
+#include "dq/Import/TorchGraphToMLIR.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<TorchScript module .pt>"));
+static cl::opt<std::string>
+    inputShapeText("input-shape", cl::Required,
+                   cl::desc("the input's shape in PyTorch's NCHW order, "
+                            "e.g. 1x3x32x32"));
+static cl::opt<std::string> outputPath("o", cl::desc("output file"),
+                                       cl::value_desc("file"), cl::init("-"));
+static cl::opt<bool> emitBytecode("emit-bytecode",
+                                  cl::desc("write MLIR bytecode"));
+static cl::opt<int64_t> resourceThreshold(
+    "resource-threshold",
+    cl::desc("constants with more elements are written as dense_resource "
+             "blobs (-1: all inline)"),
+    cl::init(256));
+static cl::opt<std::string> functionName("function-name",
+                                         cl::desc("name of the function"),
+                                         cl::init("model"));
+static cl::opt<bool> printDebugInfo(
+    "print-locations",
+    cl::desc("print op locations (module names) in the text output"),
+    cl::init(true));
+
+/// "1x3x32x32" -> {1, 3, 32, 32}; empty on malformed input.
+static std::vector<int64_t> parseShape(StringRef text) {
+  std::vector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  text.split(parts, 'x');
+  for (StringRef part : parts) {
+    int64_t size;
+    if (part.trim().getAsInteger(10, size) || size < 1)
+      return {};
+    shape.push_back(size);
+  }
+  return shape;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv, "dq-import: TorchScript module -> dq model IR\n");
+
+  std::vector<int64_t> shape = parseShape(inputShapeText);
+  if (shape.size() != 4) {
+    errs() << "dq-import: error: --input-shape '" << inputShapeText
+           << "' is not a shape like 1x3x32x32 (four positive sizes, NCHW)\n";
+    return 1;
+  }
+
+  dq::import::TorchGraph graph;
+  std::string error;
+  if (!dq::import::readTorchScript(inputPath, graph, error)) {
+    errs() << "dq-import: error: " << error << "\n";
+    return 1;
+  }
+
+  mlir::MLIRContext context;
+  dq::import::ImportOptions options;
+  options.inputShape = shape;
+  options.functionName = functionName;
+  options.resourceThreshold = resourceThreshold;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      dq::import::importTorchGraph(graph, options, context);
+  if (!module)
+    return 1;
+
+  std::string openError;
+  auto output = mlir::openOutputFile(outputPath, &openError);
+  if (!output) {
+    errs() << "dq-import: error: " << openError << "\n";
+    return 1;
+  }
+  if (emitBytecode) {
+    if (mlir::failed(mlir::writeBytecodeToFile(*module, output->os()))) {
+      errs() << "dq-import: error: cannot write bytecode\n";
+      return 1;
+    }
+  } else {
+    mlir::OpPrintingFlags flags;
+    if (printDebugInfo)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    module->print(output->os(), flags);
+  }
+  output->keep();
+  return 0;
+}
