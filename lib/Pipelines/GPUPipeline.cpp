@@ -55,6 +55,7 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createDQGPUMergeKernelModules());
   pm.addPass(createDQGPUDeviceBuffers());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   if (options.emitCInterface)

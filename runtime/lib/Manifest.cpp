@@ -278,6 +278,12 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
     reader.fail("image_shape",
                 "expected a non-empty array of positive integers");
   manifest.classes = reader.integer(root, "classes", "classes", 1);
+  if (root.contains("device")) {
+    manifest.device = reader.string(root, "device", "device");
+    if (manifest.device != "cpu" && manifest.device != "cuda")
+      reader.fail("device", "expected \"cpu\" or \"cuda\", got \"" +
+                                manifest.device + "\"");
+  }
 
   const json &state = reader.member(root, "state", "state");
   if (!state.is_array())
@@ -320,6 +326,8 @@ std::string toJson(const Manifest &manifest) {
   root["batch"] = manifest.batch;
   root["image_shape"] = manifest.imageShape;
   root["classes"] = manifest.classes;
+  if (manifest.device != "cpu")
+    root["device"] = manifest.device;
   ojson state = ojson::array();
   for (const TensorSpec &spec : manifest.state) {
     ojson entry = ojson::object();

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dq/Conversion/Passes.h"
+#include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
 #include "dq/Registration.h"
 
@@ -88,6 +89,29 @@ static cl::opt<std::string> openmpLibrary(
     "openmp-library",
     cl::desc("The OpenMP runtime (libomp) parallel models link against"),
     cl::init(DQ_OPENMP_LIBRARY));
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("Where the model runs: 'cpu' (default) or 'cuda' (GPU kernels "
+             "plus host code; the model links libdq_cuda_runtime.so, copied "
+             "next to it)"),
+    cl::init("cpu"));
+static cl::opt<std::string>
+    gpuChip("gpu-chip", cl::desc("--target cuda: GPU architecture"),
+            cl::init("sm_90"));
+static cl::opt<std::string>
+    gpuFeatures("gpu-features", cl::desc("--target cuda: PTX features"),
+                cl::init("+ptx80"));
+static cl::opt<std::string> gpuFormat(
+    "gpu-format",
+    cl::desc("--target cuda: embed 'isa' (PTX, compiled by the driver at "
+             "load; no CUDA toolkit needed), 'bin' (cubin; needs ptxas) or "
+             "'fatbin'"),
+    cl::init("isa"));
+static cl::opt<std::string> cudaRuntime(
+    "cuda-runtime",
+    cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "
+             "lib/ next to this tool's bin/)"),
+    cl::init(""));
 static cl::opt<bool>
     keepLLVMIR("keep-llvm-ir",
                cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
@@ -254,6 +278,15 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
   return machine;
 }
 
+/// <this tool's directory>/../lib/<name>.
+std::string besideTool(llvm::StringRef name) {
+  std::string self =
+      llvm::sys::fs::getMainExecutable(nullptr, reinterpret_cast<void *>(&fail));
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(self));
+  llvm::sys::path::append(path, "..", "lib", name);
+  return std::string(path);
+}
+
 void compile() {
   DialectRegistry registry;
   mlir::dq::registerAllDialects(registry);
@@ -315,7 +348,20 @@ void compile() {
     func.removeResAttrsAttr();
   });
   PassManager pm(&context);
-  if (customPipeline.empty()) {
+  bool cuda = target == "cuda";
+  if (!cuda && target != "cpu")
+    fail("--target must be 'cpu' or 'cuda', got '" + target + "'");
+  if (cuda) {
+    manifest.device = "cuda";
+    if (!customPipeline.empty())
+      fail("--lowering-pipeline and --target cuda cannot be combined");
+    mlir::dq::LowerToNVVMOptions gpuOptions;
+    gpuOptions.chip = gpuChip;
+    gpuOptions.features = gpuFeatures;
+    gpuOptions.format = gpuFormat;
+    gpuOptions.emitCInterface = true;
+    mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
+  } else if (customPipeline.empty()) {
     mlir::dq::LowerToLLVMOptions lowerOptions;
     lowerOptions.emitCInterface = true;
     lowerOptions.parallel = parallel;
@@ -361,14 +407,11 @@ void compile() {
   std::string soPath = outputPrefix + ".so";
   std::string tmpPath = soPath + ".tmp";
   std::string support = supportLibrary;
-  if (support.empty()) {
-    std::string self = llvm::sys::fs::getMainExecutable(
-        nullptr, reinterpret_cast<void *>(&fail));
-    llvm::SmallString<256> path(llvm::sys::path::parent_path(self));
-    llvm::sys::path::append(path, "..", "lib", "libDQModelSupport.a");
-    support = std::string(path);
-  }
-  if (parallel && !llvm::sys::fs::exists(openmpLibrary))
+  if (support.empty())
+    support = besideTool("libDQModelSupport.a");
+  // GPU models do their work in kernels; no OpenMP on the host.
+  bool linkOpenMP = parallel && !cuda;
+  if (linkOpenMP && !llvm::sys::fs::exists(openmpLibrary))
     fail("OpenMP runtime '" + openmpLibrary +
          "' not found (install libomp, pass --openmp-library, or compile "
          "serial code with --parallel=false)");
@@ -381,11 +424,32 @@ void compile() {
                                        "-lm",   "-Wl,--no-undefined"};
   // The OpenMP runtime is found next to where it was at compile time.
   std::string rpath;
-  if (parallel) {
+  if (linkOpenMP) {
     rpath = "-Wl,-rpath," +
             std::string(llvm::sys::path::parent_path(openmpLibrary));
     args.push_back(openmpLibrary);
     args.push_back(rpath);
+  }
+  // GPU models call the mgpu* functions of libdq_cuda_runtime.so, which is
+  // copied next to the model and found there ($ORIGIN).
+  std::string cudaRuntimePath = cudaRuntime, modelRuntimePath;
+  if (cuda) {
+    if (cudaRuntimePath.empty())
+      cudaRuntimePath = besideTool("libdq_cuda_runtime.so");
+    if (!llvm::sys::fs::exists(cudaRuntimePath))
+      fail("CUDA runtime '" + cudaRuntimePath +
+           "' not found (build the dq_cuda_runtime target, which needs the "
+           "CUDA toolkit, or pass --cuda-runtime)");
+    llvm::SmallString<256> copy(llvm::sys::path::parent_path(soPath));
+    llvm::sys::path::append(copy, "libdq_cuda_runtime.so");
+    modelRuntimePath = std::string(copy);
+    if (!llvm::sys::fs::equivalent(cudaRuntimePath, modelRuntimePath))
+      if (std::error_code ec =
+              llvm::sys::fs::copy_file(cudaRuntimePath, modelRuntimePath))
+        fail("cannot copy '" + cudaRuntimePath + "' to '" + modelRuntimePath +
+             "': " + ec.message());
+    args.push_back(modelRuntimePath);
+    args.push_back("-Wl,-rpath,$ORIGIN");
   }
   std::string linkError;
   int status =

@@ -67,4 +67,17 @@ def DQGPUDeviceBuffers : Pass<"dq-gpu-device-buffers", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def DQGPUMergeKernelModules
+    : Pass<"dq-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Moves all outlined kernels into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts every kernel in its own `gpu.module`, which
+    becomes its own binary, loaded (and, for PTX, compiled by the driver)
+    separately. This pass moves every kernel into one `gpu.module` named
+    `dq_kernels`, each kernel renamed after the module it came from, and
+    updates the launches: one binary, one load.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // DQ_GPU_PASSES_TD

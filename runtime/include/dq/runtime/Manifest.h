@@ -39,6 +39,9 @@ struct Manifest {
   int64_t batch = 0;
   std::vector<int64_t> imageShape;
   int64_t classes = 0;
+  /// Where the compiled code runs: "cpu" or "cuda" (dq-compile --target).
+  /// Optional in the file; absent means "cpu".
+  std::string device = "cpu";
   /// In the order train_step takes and returns them and state files store them.
   std::vector<TensorSpec> state;
   /// At least train_step, predict and init_state.

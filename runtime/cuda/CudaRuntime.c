@@ -1,0 +1,376 @@
+/*===- CudaRuntime.c - the mgpu* functions GPU models call ----------------===*
+ *
+ * MLIR's gpu-to-llvm lowering turns module loads, launches, allocations and
+ * copies into calls of mgpu* functions. This library implements them over
+ * the CUDA driver API, so a GPU model built by dq-compile --target cuda runs
+ * where neither MLIR nor the CUDA toolkit is installed: it needs only libc
+ * and the driver (libcuda.so.1). Plain C, so that it loads on GPU machines
+ * whose C++ library is older than this one's.
+ *
+ * The generated code has no way to report an error, so a failing call prints
+ * what failed (the driver call, the kernel, the driver's message) and
+ * aborts. Kernel faults surface at the next synchronization; set
+ * DQ_CUDA_SYNC=1 to synchronize after every launch and name the kernel.
+ * DQ_CUDA_DEVICE=<ordinal> picks the device (default 0).
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include <cuda.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DQ_EXPORT __attribute__((visibility("default")))
+
+static void fail(const char *call, CUresult result, const char *context) {
+  const char *name = NULL, *message = NULL;
+  cuGetErrorName(result, &name);
+  cuGetErrorString(result, &message);
+  fprintf(stderr, "dq CUDA runtime: %s failed%s%s: %s (%s)\n", call,
+          context && *context ? " " : "", context ? context : "",
+          name ? name : "unknown error", message ? message : "");
+  fflush(stderr);
+  abort();
+}
+
+#define DQ_CHECK(call, context)                                                \
+  do {                                                                         \
+    CUresult dq_result = (call);                                               \
+    if (dq_result != CUDA_SUCCESS)                                             \
+      fail(#call, dq_result, (context));                                       \
+  } while (0)
+
+/*===----------------------------------------------------------------------===*
+ * The device's primary context, created on first use and made current on
+ * every thread that calls in.
+ *===----------------------------------------------------------------------===*/
+
+static pthread_once_t initOnce = PTHREAD_ONCE_INIT;
+static CUdevice device;
+static CUcontext context;
+static bool memoryPools;
+static __thread bool contextCurrent;
+
+static void initialize(void) {
+  CUresult init = cuInit(0);
+  if (init != CUDA_SUCCESS)
+    fail("cuInit(0)", init,
+         "(is an NVIDIA GPU and its driver present on this machine?)");
+  int ordinal = 0;
+  const char *env = getenv("DQ_CUDA_DEVICE");
+  if (env)
+    ordinal = atoi(env);
+  int count = 0;
+  DQ_CHECK(cuDeviceGetCount(&count), "");
+  if (ordinal < 0 || ordinal >= count) {
+    fprintf(stderr, "dq CUDA runtime: DQ_CUDA_DEVICE=%d but %d device(s)\n",
+            ordinal, count);
+    abort();
+  }
+  DQ_CHECK(cuDeviceGet(&device, ordinal), "");
+  DQ_CHECK(cuDevicePrimaryCtxRetain(&context, device), "");
+  DQ_CHECK(cuCtxSetCurrent(context), "");
+  int pools = 0;
+  DQ_CHECK(cuDeviceGetAttribute(&pools,
+                                CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED,
+                                device),
+           "");
+  memoryPools = pools != 0;
+  if (memoryPools) {
+    /* A step allocates and frees the same buffers on every call: keep freed
+     * memory in the pool instead of returning it at each synchronization. */
+    CUmemoryPool pool;
+    DQ_CHECK(cuDeviceGetDefaultMemPool(&pool, device), "");
+    uint64_t keepAll = UINT64_MAX;
+    DQ_CHECK(
+        cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
+        "");
+  }
+}
+
+static void useContext(void) {
+  pthread_once(&initOnce, initialize);
+  if (!contextCurrent) {
+    DQ_CHECK(cuCtxSetCurrent(context), "");
+    contextCurrent = true;
+  }
+}
+
+/*===----------------------------------------------------------------------===*
+ * Kernel names, for messages (only read when something fails).
+ *===----------------------------------------------------------------------===*/
+
+typedef struct {
+  CUfunction function;
+  char name[128];
+} KernelName;
+
+static pthread_mutex_t namesMutex = PTHREAD_MUTEX_INITIALIZER;
+static KernelName *names;
+static size_t namesCount, namesCapacity;
+
+static void rememberName(CUfunction function, const char *name) {
+  pthread_mutex_lock(&namesMutex);
+  if (namesCount == namesCapacity) {
+    size_t capacity = namesCapacity ? 2 * namesCapacity : 256;
+    KernelName *grown = realloc(names, capacity * sizeof(KernelName));
+    if (!grown) {
+      pthread_mutex_unlock(&namesMutex);
+      return;
+    }
+    names = grown;
+    namesCapacity = capacity;
+  }
+  names[namesCount].function = function;
+  snprintf(names[namesCount].name, sizeof(names[namesCount].name), "%s", name);
+  ++namesCount;
+  pthread_mutex_unlock(&namesMutex);
+}
+
+static const char *kernelName(CUfunction function) {
+  const char *found = "?";
+  pthread_mutex_lock(&namesMutex);
+  for (size_t i = 0; i < namesCount; ++i)
+    if (names[i].function == function)
+      found = names[i].name;
+  pthread_mutex_unlock(&namesMutex);
+  return found;
+}
+
+static bool syncEveryLaunch(void) {
+  static int sync = -1;
+  if (sync < 0) {
+    const char *env = getenv("DQ_CUDA_SYNC");
+    sync = env && *env && strcmp(env, "0") != 0;
+  }
+  return sync;
+}
+
+/*===----------------------------------------------------------------------===*
+ * Modules and kernels
+ *===----------------------------------------------------------------------===*/
+
+/* A cubin or fatbin image. */
+DQ_EXPORT CUmodule mgpuModuleLoad(void *data, size_t size) {
+  (void)size;
+  useContext();
+  CUmodule module = NULL;
+  DQ_CHECK(cuModuleLoadData(&module, data), "(loading the kernels' binary)");
+  return module;
+}
+
+/* PTX text, compiled for this device by the driver. */
+DQ_EXPORT CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+  useContext();
+  CUmodule module = NULL;
+  static char log[16384];
+  log[0] = 0;
+  CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_ERROR_LOG_BUFFER,
+                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {(void *)(intptr_t)optLevel, log, (void *)sizeof(log)};
+  CUresult result = cuModuleLoadDataEx(&module, data, 3, options, values);
+  if (result != CUDA_SUCCESS) {
+    char context[sizeof(log) + 256];
+    snprintf(context, sizeof(context),
+             "(compiling the kernels' PTX for this device; a driver older "
+             "than the PTX version cannot)%s%s",
+             log[0] ? "\n" : "", log);
+    fail("cuModuleLoadDataEx", result, context);
+  }
+  return module;
+}
+
+DQ_EXPORT void mgpuModuleUnload(CUmodule module) {
+  /* At process exit the driver may already be shut down: nothing to free. */
+  CUresult result = cuModuleUnload(module);
+  if (result != CUDA_SUCCESS && result != CUDA_ERROR_DEINITIALIZED)
+    fail("cuModuleUnload", result, "");
+}
+
+DQ_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
+  useContext();
+  CUfunction function = NULL;
+  char context[256];
+  snprintf(context, sizeof(context), "for kernel '%s'", name);
+  DQ_CHECK(cuModuleGetFunction(&function, module, name), context);
+  rememberName(function, name);
+  return function;
+}
+
+DQ_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
+                                intptr_t gridY, intptr_t gridZ,
+                                intptr_t blockX, intptr_t blockY,
+                                intptr_t blockZ, int32_t sharedMemBytes,
+                                CUstream stream, void **params, void **extra,
+                                size_t paramsCount) {
+  (void)paramsCount;
+  useContext();
+  char context[512];
+  snprintf(context, sizeof(context),
+           "for kernel '%s' (grid %ldx%ldx%ld, block %ldx%ldx%ld, %d bytes of "
+           "dynamic shared memory)",
+           kernelName(function), (long)gridX, (long)gridY, (long)gridZ,
+           (long)blockX, (long)blockY, (long)blockZ, sharedMemBytes);
+  if (sharedMemBytes > 48 * 1024)
+    DQ_CHECK(cuFuncSetAttribute(function,
+                                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                sharedMemBytes),
+             context);
+  DQ_CHECK(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                          blockZ, sharedMemBytes, stream, params, extra),
+           context);
+  if (syncEveryLaunch())
+    DQ_CHECK(cuStreamSynchronize(stream), context);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Streams and events
+ *===----------------------------------------------------------------------===*/
+
+DQ_EXPORT CUstream mgpuStreamCreate(void) {
+  useContext();
+  CUstream stream = NULL;
+  DQ_CHECK(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "");
+  return stream;
+}
+
+DQ_EXPORT void mgpuStreamDestroy(CUstream stream) {
+  useContext();
+  DQ_CHECK(cuStreamDestroy(stream), "");
+}
+
+DQ_EXPORT void mgpuStreamSynchronize(CUstream stream) {
+  useContext();
+  DQ_CHECK(cuStreamSynchronize(stream),
+           "(a kernel or copy queued on this stream failed; run with "
+           "DQ_CUDA_SYNC=1 to name it)");
+}
+
+DQ_EXPORT void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+  useContext();
+  DQ_CHECK(cuStreamWaitEvent(stream, event, 0), "");
+}
+
+DQ_EXPORT CUevent mgpuEventCreate(void) {
+  useContext();
+  CUevent event = NULL;
+  DQ_CHECK(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING), "");
+  return event;
+}
+
+DQ_EXPORT void mgpuEventDestroy(CUevent event) {
+  useContext();
+  DQ_CHECK(cuEventDestroy(event), "");
+}
+
+DQ_EXPORT void mgpuEventSynchronize(CUevent event) {
+  useContext();
+  DQ_CHECK(cuEventSynchronize(event), "");
+}
+
+DQ_EXPORT void mgpuEventRecord(CUevent event, CUstream stream) {
+  useContext();
+  DQ_CHECK(cuEventRecord(event, stream), "");
+}
+
+/*===----------------------------------------------------------------------===*
+ * Memory
+ *===----------------------------------------------------------------------===*/
+
+DQ_EXPORT void *mgpuMemAlloc(uint64_t bytes, CUstream stream,
+                             bool isHostShared) {
+  useContext();
+  if (bytes == 0)
+    return NULL;
+  CUdeviceptr pointer = 0;
+  char context[64];
+  snprintf(context, sizeof(context), "(%llu bytes)",
+           (unsigned long long)bytes);
+  if (isHostShared)
+    DQ_CHECK(cuMemAllocManaged(&pointer, bytes, CU_MEM_ATTACH_GLOBAL), context);
+  else if (memoryPools)
+    DQ_CHECK(cuMemAllocAsync(&pointer, bytes, stream), context);
+  else
+    DQ_CHECK(cuMemAlloc(&pointer, bytes), context);
+  return (void *)pointer;
+}
+
+DQ_EXPORT void mgpuMemFree(void *pointer, CUstream stream) {
+  useContext();
+  if (!pointer)
+    return;
+  CUdeviceptr address = (CUdeviceptr)pointer;
+  unsigned managed = 0;
+  if (cuPointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED,
+                            address) != CUDA_SUCCESS)
+    managed = 0;
+  /* Pool allocations are freed in stream order; others once the stream's
+   * work is done. */
+  if (memoryPools && !managed) {
+    DQ_CHECK(cuMemFreeAsync(address, stream), "");
+    return;
+  }
+  if (stream)
+    DQ_CHECK(cuStreamSynchronize(stream), "");
+  DQ_CHECK(cuMemFree(address), "");
+}
+
+DQ_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
+                          CUstream stream) {
+  useContext();
+  if (bytes == 0)
+    return;
+  char context[64];
+  snprintf(context, sizeof(context), "(%zu bytes)", bytes);
+  DQ_CHECK(cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, bytes, stream),
+           context);
+}
+
+DQ_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count,
+                            CUstream stream) {
+  useContext();
+  DQ_CHECK(cuMemsetD32Async((CUdeviceptr)dst, value, count, stream), "");
+}
+
+DQ_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                            CUstream stream) {
+  useContext();
+  DQ_CHECK(cuMemsetD16Async((CUdeviceptr)dst, value, count, stream), "");
+}
+
+DQ_EXPORT void mgpuSetDefaultDevice(int32_t ordinal) {
+  /* The device is chosen once, by DQ_CUDA_DEVICE, before the first call. */
+  (void)ordinal;
+}
+
+/*===----------------------------------------------------------------------===*
+ * For the drivers (dq-train, dq-run, the GPU checks)
+ *===----------------------------------------------------------------------===*/
+
+/* Writes "<name> (sm_XY, N MiB)" of the device in use into `buffer`. */
+DQ_EXPORT void dqCudaDescribeDevice(char *buffer, size_t size) {
+  useContext();
+  char name[256] = {0};
+  DQ_CHECK(cuDeviceGetName(name, sizeof(name), device), "");
+  int major = 0, minor = 0;
+  DQ_CHECK(cuDeviceGetAttribute(
+               &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+           "");
+  DQ_CHECK(cuDeviceGetAttribute(
+               &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
+           "");
+  size_t bytes = 0;
+  DQ_CHECK(cuDeviceTotalMem(&bytes, device), "");
+  snprintf(buffer, size, "%s (sm_%d%d, %zu MiB)", name, major, minor,
+           bytes >> 20);
+}
+
+/* Waits for all work on the device. */
+DQ_EXPORT void dqCudaSynchronize(void) {
+  useContext();
+  DQ_CHECK(cuCtxSynchronize(), "");
+}
