@@ -20,6 +20,25 @@ namespace mlir::dq {
 
 using namespace mlir;
 
+/// Whether `expr` only grows with every dim (sums of dims and constants,
+/// dims scaled by positive constants). Tiling computes the extent of an
+/// untiled slice from the last iteration, which is wrong for anything else
+/// (a filter flip `2 - d1` would get extent 1).
+static bool isMonotonic(AffineExpr expr) {
+  if (isa<AffineDimExpr, AffineConstantExpr>(expr))
+    return true;
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary)
+    return false;
+  if (binary.getKind() == AffineExprKind::Add)
+    return isMonotonic(binary.getLHS()) && isMonotonic(binary.getRHS());
+  if (binary.getKind() == AffineExprKind::Mul) {
+    auto scale = dyn_cast<AffineConstantExpr>(binary.getRHS());
+    return scale && scale.getValue() > 0 && isMonotonic(binary.getLHS());
+  }
+  return false;
+}
+
 /// The loop to distribute: the outermost parallel loop that is not the
 /// innermost loop and has at least two iterations.
 static std::optional<unsigned> chooseLoop(linalg::GenericOp op,
@@ -32,6 +51,9 @@ static std::optional<unsigned> chooseLoop(linalg::GenericOp op,
     iterations *= range;
   if (iterations < minIterations)
     return std::nullopt;
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!llvm::all_of(map.getResults(), isMonotonic))
+      return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (unsigned d = 0; d + 1 < ranges.size(); ++d)
     if (iterators[d] == utils::IteratorType::parallel && ranges[d] >= 2)

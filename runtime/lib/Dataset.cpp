@@ -287,14 +287,8 @@ float Dataset::blackValue(int channel) const {
 // Loaders
 //===----------------------------------------------------------------------===//
 
-Dataset loadIdx(const std::string &imagesPath, const std::string &labelsPath) {
+Dataset loadIdxImages(const std::string &imagesPath) {
   IdxImages images = parseIdxImages(imagesPath, readFile(imagesPath));
-  std::vector<int32_t> labels =
-      parseIdxLabels(labelsPath, readFile(labelsPath));
-  if (labels.size() != images.count)
-    throw Error(imagesPath + " has " + std::to_string(images.count) +
-                " images but " + labelsPath + " has " +
-                std::to_string(labels.size()) + " labels");
   Dataset data;
   data.count = images.count;
   data.height = static_cast<int>(images.rows);
@@ -302,6 +296,17 @@ Dataset loadIdx(const std::string &imagesPath, const std::string &labelsPath) {
   data.channels = 1;
   data.classes = kIdxClasses;
   data.raw = std::move(images.pixels);
+  return data;
+}
+
+Dataset loadIdx(const std::string &imagesPath, const std::string &labelsPath) {
+  Dataset data = loadIdxImages(imagesPath);
+  std::vector<int32_t> labels =
+      parseIdxLabels(labelsPath, readFile(labelsPath));
+  if (labels.size() != data.count)
+    throw Error(imagesPath + " has " + std::to_string(data.count) +
+                " images but " + labelsPath + " has " +
+                std::to_string(labels.size()) + " labels");
   data.labels = std::move(labels);
   return data;
 }

@@ -88,3 +88,19 @@ func.func @column_sums(%x: tensor<4096x8xf32>, %init: tensor<8xf32>) -> tensor<8
   } -> tensor<8xf32>
   return %r : tensor<8xf32>
 }
+
+// A filter flip (the input gradient of a convolution): tiling would get the
+// untiled slice extents wrong for a decreasing access, so it stays serial.
+// CHECK-LABEL: func.func @flip
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic
+func.func @flip(%w: tensor<64x3x3x64xf32>, %init: tensor<64x3x3x64xf32>) -> tensor<64x3x3x64xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(o, h, w, c) -> (o, 2 - h, 2 - w, c)>, affine_map<(o, h, w, c) -> (o, h, w, c)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%w : tensor<64x3x3x64xf32>) outs(%init : tensor<64x3x3x64xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    linalg.yield %a : f32
+  } -> tensor<64x3x3x64xf32>
+  return %r : tensor<64x3x3x64xf32>
+}

@@ -3,6 +3,7 @@
 // predicted class of every image of an IDX file.
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
+#include "dq/runtime/Export.h"
 #include "dq/runtime/Model.h"
 #include "dq/runtime/StateFile.h"
 
@@ -18,16 +19,21 @@ namespace {
 
 const char *kUsage =
     "usage: dq-run MODEL --state FILE [--data DIR | --images IDX [--labels "
-    "IDX]]\n"
+    "IDX] | --export FILE]\n"
     "  MODEL          prefix of dq-compile's output\n"
-    "  --state FILE   trained state (dq-train's final.state or a checkpoint)\n"
+    "  --state FILE   trained state: dq-train's model.dqm (the export),\n"
+    "                 final.state or a checkpoint\n"
+    "  --export FILE  write the export of --state (inference tensors, codes\n"
+    "                 packed to their bit width) and stop\n"
     "  --data DIR     evaluate on the Fashion-MNIST test set in DIR (default\n"
     "                 /usr/share/datasets/fashion-mnist)\n"
     "  --images IDX   print the predicted class of every image of an IDX file\n"
-    "                 (with --labels, also the accuracy)\n";
+    "                 as '<index> <class>' lines (with --labels, also the\n"
+    "                 accuracy)\n";
 
 struct Options {
-  std::string model, state, data = kDefaultFashionMnistDir, images, labels;
+  std::string model, state, data = kDefaultFashionMnistDir, images, labels,
+      exportPath;
   unsigned threads = 0;
 };
 
@@ -51,6 +57,8 @@ Options parse(int argc, char **argv) {
       o.images = value();
     } else if (a == "--labels") {
       o.labels = value();
+    } else if (a == "--export") {
+      o.exportPath = value();
     } else if (a == "--threads") {
       std::string text = value();
       char *end = nullptr;
@@ -74,16 +82,23 @@ Options parse(int argc, char **argv) {
 
 int run(const Options &o) {
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
-  std::vector<HostTensor> state = readStateFileFor(o.state, model->manifest());
-  Dataset data;
-  bool haveLabels = true;
-  if (o.images.empty()) {
-    data = loadFashionMnist(o.data, /*train=*/false);
-  } else if (!o.labels.empty()) {
-    data = loadIdx(o.images, o.labels);
-  } else {
-    throw Error("--images needs --labels (IDX label file) in this version");
+  std::vector<HostTensor> state =
+      readInferenceState(o.state, model->manifest());
+  if (!o.exportPath.empty()) {
+    writeExport(o.exportPath, model->manifest(), state);
+    std::printf("dq-run: wrote %s\n", o.exportPath.c_str());
+    return 0;
   }
+  if (!o.labels.empty() && o.images.empty())
+    throw Error("--labels needs --images");
+  Dataset data;
+  bool haveLabels = o.labels.empty() == o.images.empty();
+  if (o.images.empty())
+    data = loadFashionMnist(o.data, /*train=*/false);
+  else if (haveLabels)
+    data = loadIdx(o.images, o.labels);
+  else
+    data = loadIdxImages(o.images);
   data.normalize({kFashionMnistMean}, {kFashionMnistStd});
   std::vector<int64_t> shape = {data.height, data.width, data.channels};
   if (shape != model->manifest().imageShape)
@@ -92,8 +107,9 @@ int run(const Options &o) {
                 shapeString(model->manifest().imageShape));
   std::vector<int> predicted = predictClasses(*model, state, data);
   size_t correct = 0;
-  for (size_t i = 0; i < data.count; ++i)
-    correct += predicted[i] == data.labels[i];
+  if (haveLabels)
+    for (size_t i = 0; i < data.count; ++i)
+      correct += predicted[i] == data.labels[i];
   if (!o.images.empty())
     for (size_t i = 0; i < data.count; ++i)
       std::printf("%zu %d\n", i, predicted[i]);

@@ -7,6 +7,7 @@
 //
 // Needs no LLVM or MLIR: only the runtime library and the compiled model.
 #include "dq/runtime/Dataset.h"
+#include "dq/runtime/Export.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Model.h"
 #include "dq/runtime/StateFile.h"
@@ -62,7 +63,8 @@ const char *kUsage =
     "  --lr X              initial learning rate of the cosine schedule (0.1)\n"
     "  --seed N            shuffling and augmentation seed (0)\n"
     "  --no-augment        no pad/crop/flip\n"
-    "  --out DIR           checkpoint.state, metrics.jsonl, final.state\n"
+    "  --out DIR           checkpoint.state, metrics.jsonl, final.state,\n"
+    "                      model.dqm (the export for dq-run)\n"
     "                      (default dq-train-out)\n"
     "  --resume FILE       continue from a checkpoint\n"
     "  --limit-train N     use the first N training images\n"
@@ -379,6 +381,8 @@ int run(const Options &o) {
     checkpoint(epoch + 1, 0);
   }
   writeStateFile(o.out + "/final.state", m.moduleHash, state, "{}");
+  // What inference needs, codes packed to their bit width (dq-run reads it).
+  writeExport(o.out + "/model.dqm", m, state);
   double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
           .count();

@@ -71,6 +71,8 @@ struct Dataset {
 /// then count bytes, each < 10). Either may be gzip-compressed or not (zlib
 /// reads both). The result has 1 channel, 10 classes, and is not normalized.
 Dataset loadIdx(const std::string &imagesPath, const std::string &labelsPath);
+/// Images only (an IDX image file); `labels` stays empty.
+Dataset loadIdxImages(const std::string &imagesPath);
 
 /// Loads the Fashion-MNIST training (60000) or test (10000) set from `dir`
 /// with the standard file names ({train,t10k}-{images-idx3,labels-idx1}-ubyte,

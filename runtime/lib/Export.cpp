@@ -1,0 +1,180 @@
+#include "dq/runtime/Export.h"
+
+#include "dq/runtime/Error.h"
+#include "dq/runtime/StateFile.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <map>
+
+namespace dq {
+namespace runtime {
+
+using json = nlohmann::json;
+
+static const char *const kExportKind = "dq-export";
+
+bool isInferenceRole(const std::string &role) {
+  return role == "param" || role == "running_mean" || role == "running_var" ||
+         role == "codes" || role == "basis" || role == "act_basis";
+}
+
+static std::string basisNameOf(const std::string &codesName) {
+  const std::string suffix = ".codes";
+  if (codesName.size() <= suffix.size() ||
+      codesName.compare(codesName.size() - suffix.size(), suffix.size(),
+                        suffix) != 0)
+    return {};
+  return codesName.substr(0, codesName.size() - suffix.size()) + ".basis";
+}
+
+int codeBits(const Manifest &manifest, const TensorSpec &codes) {
+  std::string basisName = basisNameOf(codes.name);
+  const TensorSpec *basis =
+      basisName.empty() ? nullptr : manifest.findState(basisName);
+  if (!basis || basis->role != "basis" || basis->shape.empty())
+    throw Error("codes tensor '" + codes.name +
+                "' has no basis tensor '<layer>.basis' in the manifest");
+  int64_t bits = basis->shape.back();
+  if (bits < 1 || bits > 8)
+    throw Error("basis '" + basisName + "' has " + std::to_string(bits) +
+                " levels per channel; codes are 1 to 8 bits");
+  return static_cast<int>(bits);
+}
+
+std::vector<uint8_t> packCodes(const int8_t *codes, size_t count, int bits,
+                               const std::string &name) {
+  std::vector<uint8_t> packed((count * bits + 7) / 8, 0);
+  const unsigned limit = 1u << bits;
+  for (size_t i = 0; i < count; ++i) {
+    unsigned code = static_cast<uint8_t>(codes[i]);
+    if (code >= limit)
+      throw Error("codes tensor '" + name + "': element " + std::to_string(i) +
+                  " is " + std::to_string(static_cast<int>(codes[i])) +
+                  ", not a " + std::to_string(bits) + "-bit code");
+    for (int b = 0; b < bits; ++b)
+      if (code >> b & 1u) {
+        size_t bit = i * bits + b;
+        packed[bit / 8] |= static_cast<uint8_t>(1u << (bit % 8));
+      }
+  }
+  return packed;
+}
+
+void unpackCodes(const uint8_t *packed, size_t count, int bits,
+                 int8_t *codes) {
+  for (size_t i = 0; i < count; ++i) {
+    unsigned code = 0;
+    for (int b = 0; b < bits; ++b) {
+      size_t bit = i * bits + b;
+      code |= (packed[bit / 8] >> (bit % 8) & 1u) << b;
+    }
+    codes[i] = static_cast<int8_t>(code);
+  }
+}
+
+void writeExport(const std::string &path, const Manifest &manifest,
+                 const std::vector<HostTensor> &state) {
+  if (state.size() != manifest.state.size())
+    throw Error("export: the state has " + std::to_string(state.size()) +
+                " tensors, the manifest " +
+                std::to_string(manifest.state.size()));
+  json packed = json::object();
+  std::vector<HostTensor> kept;
+  for (size_t i = 0; i < state.size(); ++i) {
+    const TensorSpec &spec = manifest.state[i];
+    if (!isInferenceRole(spec.role))
+      continue;
+    if (spec.role != "codes") {
+      kept.push_back(state[i]);
+      continue;
+    }
+    if (spec.dtype != DType::I8)
+      throw Error("codes tensor '" + spec.name + "' is " + spec.typeString() +
+                  ", expected i8");
+    int bits = codeBits(manifest, spec);
+    std::vector<uint8_t> bytes =
+        packCodes(state[i].as<int8_t>(), state[i].numElements(), bits,
+                  spec.name);
+    TensorSpec packedSpec{spec.name, spec.role, DType::I8,
+                          {static_cast<int64_t>(bytes.size())}};
+    HostTensor tensor(packedSpec);
+    std::memcpy(tensor.data.data(), bytes.data(), bytes.size());
+    kept.push_back(std::move(tensor));
+    packed[spec.name] = {{"bits", bits}, {"shape", spec.shape}};
+  }
+  json metadata = {{"kind", kExportKind}, {"packed", packed}};
+  writeStateFile(path, manifest.moduleHash, kept, metadata.dump());
+}
+
+std::vector<HostTensor> readInferenceState(const std::string &path,
+                                           const Manifest &manifest) {
+  StateFileContents contents = readStateFile(path);
+  json metadata = json::parse(contents.metadataJson, nullptr,
+                              /*allow_exceptions=*/false);
+  if (!metadata.is_object() || metadata.value("kind", "") != kExportKind)
+    return readStateFileFor(path, manifest);
+
+  if (contents.manifestHash != manifest.moduleHash)
+    throw Error(path + ": manifest hash " +
+                formatModuleHash(contents.manifestHash) +
+                " does not match the model's " +
+                formatModuleHash(manifest.moduleHash) +
+                " (the export belongs to another compiled model)");
+  const json *packed = metadata.contains("packed") ? &metadata["packed"]
+                                                   : nullptr;
+  if (!packed || !packed->is_object())
+    throw Error(path + ": export metadata has no \"packed\" object");
+  std::map<std::string, HostTensor *> inFile;
+  for (HostTensor &tensor : contents.tensors)
+    inFile[tensor.spec.name] = &tensor;
+
+  std::vector<HostTensor> state;
+  state.reserve(manifest.state.size());
+  size_t used = 0;
+  for (const TensorSpec &spec : manifest.state) {
+    HostTensor tensor(spec);
+    auto found = inFile.find(spec.name);
+    if (!isInferenceRole(spec.role)) {
+      if (found != inFile.end())
+        throw Error(path + ": export holds training-only tensor '" +
+                    spec.name + "' (" + spec.role + ")");
+      state.push_back(std::move(tensor));
+      continue;
+    }
+    if (found == inFile.end())
+      throw Error(path + ": export misses tensor '" + spec.name + "' (" +
+                  spec.role + ")");
+    ++used;
+    const HostTensor &stored = *found->second;
+    if (spec.role == "codes") {
+      int bits = codeBits(manifest, spec);
+      auto entry = packed->find(spec.name);
+      size_t bytes = (static_cast<size_t>(spec.numElements()) * bits + 7) / 8;
+      if (entry == packed->end() || !entry->is_object() ||
+          entry->value("bits", 0) != bits ||
+          entry->value("shape", std::vector<int64_t>{}) != spec.shape ||
+          stored.spec.dtype != DType::I8 ||
+          stored.spec.shape != std::vector<int64_t>{static_cast<int64_t>(bytes)})
+        throw Error(path + ": packed codes '" + spec.name +
+                    "' do not match the manifest's " + spec.typeString() +
+                    " at " + std::to_string(bits) + " bits");
+      unpackCodes(reinterpret_cast<const uint8_t *>(stored.data.data()),
+                  spec.numElements(), bits, tensor.as<int8_t>());
+    } else {
+      if (stored.spec.dtype != spec.dtype || stored.spec.shape != spec.shape)
+        throw Error(path + ": tensor '" + spec.name + "' is " +
+                    stored.spec.typeString() + ", but the manifest says " +
+                    spec.typeString());
+      std::memcpy(tensor.data.data(), stored.data.data(), spec.bytes());
+    }
+    state.push_back(std::move(tensor));
+  }
+  if (used != contents.tensors.size())
+    throw Error(path + ": export holds tensors the manifest does not list");
+  return state;
+}
+
+} // namespace runtime
+} // namespace dq
