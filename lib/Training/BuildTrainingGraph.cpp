@@ -145,10 +145,17 @@ int BuildTrainingGraphPass::addEntry(StateEntry entry) {
   return index;
 }
 
+/// A constant's value as dense elements; dense_resource blobs (large
+/// parameters written by dq-import) are copied out.
 static DenseElementsAttr constantOf(Value v) {
-  DenseElementsAttr attr;
-  if (matchPattern(v, m_Constant(&attr)))
-    return attr;
+  Attribute attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return {};
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
+    return dense;
+  if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(attr))
+    if (std::optional<ArrayRef<float>> data = blob.tryGetAsArrayRef())
+      return DenseElementsAttr::get(blob.getType(), *data);
   return {};
 }
 

@@ -32,6 +32,25 @@ using namespace mlir;
 using namespace mlir::dq;
 namespace num = ::dq::numerics;
 
+/// The values of a constant f32 weight: dense elements, or a dense_resource
+/// blob (dq-import writes large parameters that way).
+static std::optional<std::vector<float>> constantFloats(Value weight) {
+  Attribute attr;
+  if (!matchPattern(weight, m_Constant(&attr)))
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(attr)) {
+    std::vector<float> values;
+    values.reserve(dense.getNumElements());
+    for (const APFloat &v : dense.getValues<APFloat>())
+      values.push_back(v.convertToFloat());
+    return values;
+  }
+  if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(attr))
+    if (std::optional<ArrayRef<float>> data = blob.tryGetAsArrayRef())
+      return std::vector<float>(data->begin(), data->end());
+  return std::nullopt;
+}
+
 namespace {
 
 /// Validated pass options.
@@ -171,12 +190,8 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
   Location loc = layer.op->getLoc();
   auto axis = builder.getI64IntegerAttr(layer.weightChannelAxis);
 
-  DenseFPElementsAttr dense;
-  if (matchPattern(weight, m_Constant(&dense))) {
-    std::vector<float> values;
-    values.reserve(dense.getNumElements());
-    for (const APFloat &v : dense.getValues<APFloat>())
-      values.push_back(v.convertToFloat());
+  if (std::optional<std::vector<float>> constant = constantFloats(weight)) {
+    std::vector<float> values = std::move(*constant);
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     num::WeightState state = num::initWeightState(
         values.data(), values.size(), bits,
