@@ -9,10 +9,14 @@
 
 #include "dq/GPU/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQGPUMAPTOLAUNCHES
@@ -123,6 +127,280 @@ LogicalResult mapToSingleThread(RewriterBase &rewriter, linalg::LinalgOp op) {
   return success();
 }
 
+/// What combines a reduction's partial results: `out = combiner(out, v)` in
+/// the payload, with `out` used nowhere else.
+struct Combiner {
+  Operation *op;
+  unsigned accumulatorOperand; // which operand of `op` is the output
+  arith::AtomicRMWKind kind;
+  TypedAttr identity;
+};
+
+std::optional<Combiner> matchCombiner(linalg::GenericOp op, unsigned output) {
+  Block &body = op.getRegion().front();
+  BlockArgument accumulator = body.getArgument(op.getNumDpsInputs() + output);
+  Value yielded = body.getTerminator()->getOperand(output);
+  Operation *combiner = yielded.getDefiningOp();
+  if (!combiner || combiner->getBlock() != &body ||
+      combiner->getNumOperands() != 2 || !accumulator.hasOneUse() ||
+      accumulator.getUses().begin()->getOwner() != combiner ||
+      !yielded.hasOneUse() || combiner->getOperand(0) == combiner->getOperand(1))
+    return std::nullopt;
+  Type type = accumulator.getType();
+  Builder b(op.getContext());
+  auto floatIdentity = [&](double value) -> TypedAttr {
+    return b.getFloatAttr(type, value);
+  };
+  auto intIdentity = [&](const APInt &value) -> TypedAttr {
+    return b.getIntegerAttr(type, value);
+  };
+  unsigned width = type.getIntOrFloatBitWidth();
+  double inf = std::numeric_limits<double>::infinity();
+  std::optional<std::pair<arith::AtomicRMWKind, TypedAttr>> kind =
+      llvm::TypeSwitch<Operation *,
+                       std::optional<std::pair<arith::AtomicRMWKind, TypedAttr>>>(
+          combiner)
+          .Case([&](arith::AddFOp) {
+            return std::make_pair(arith::AtomicRMWKind::addf,
+                                  floatIdentity(0.0));
+          })
+          .Case([&](arith::MaximumFOp) {
+            return std::make_pair(arith::AtomicRMWKind::maximumf,
+                                  floatIdentity(-inf));
+          })
+          .Case([&](arith::MinimumFOp) {
+            return std::make_pair(arith::AtomicRMWKind::minimumf,
+                                  floatIdentity(inf));
+          })
+          .Case([&](arith::MaxNumFOp) {
+            return std::make_pair(arith::AtomicRMWKind::maxnumf,
+                                  floatIdentity(-inf));
+          })
+          .Case([&](arith::MinNumFOp) {
+            return std::make_pair(arith::AtomicRMWKind::minnumf,
+                                  floatIdentity(inf));
+          })
+          .Case([&](arith::AddIOp) {
+            return std::make_pair(arith::AtomicRMWKind::addi,
+                                  intIdentity(APInt::getZero(width)));
+          })
+          .Case([&](arith::MaxSIOp) {
+            return std::make_pair(arith::AtomicRMWKind::maxs,
+                                  intIdentity(APInt::getSignedMinValue(width)));
+          })
+          .Case([&](arith::MinSIOp) {
+            return std::make_pair(arith::AtomicRMWKind::mins,
+                                  intIdentity(APInt::getSignedMaxValue(width)));
+          })
+          .Default([](Operation *)
+                       -> std::optional<
+                           std::pair<arith::AtomicRMWKind, TypedAttr>> {
+            return std::nullopt;
+          });
+  if (!kind)
+    return std::nullopt;
+  unsigned accumulatorOperand = combiner->getOperand(0) == accumulator ? 0 : 1;
+  return Combiner{combiner, accumulatorOperand, kind->first, kind->second};
+}
+
+/// Delinearizes `linear` over `sizes` (row-major) into ivs[dims[i]].
+void delinearize(OpBuilder &b, Location loc, Value linear,
+                 ArrayRef<int64_t> sizes, ArrayRef<unsigned> dims,
+                 SmallVectorImpl<Value> &ivs) {
+  Value remaining = linear;
+  for (size_t i = dims.size(); i-- > 0;) {
+    Value size = indexConstant(b, loc, sizes[i]);
+    ivs[dims[i]] = arith::RemUIOp::create(b, loc, remaining, size);
+    if (i > 0)
+      remaining = arith::DivUIOp::create(b, loc, remaining, size);
+  }
+}
+
+constexpr int64_t kReductionThreads = 256;
+
+/// A reduction over many elements (batch-norm statistics, weight gradients,
+/// quantizer fits) runs one block per output element (and, when there are
+/// few outputs, several blocks per element): each thread accumulates a
+/// strided slice of the reduction, the block combines the partial results
+/// in shared memory, and one thread per block combines its result into the
+/// output atomically (the output holds the initial value). The order of the
+/// additions differs from the sequential loop.
+LogicalResult mapBlockReduction(linalg::GenericOp op,
+                                ArrayRef<Combiner> combiners) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<unsigned> parallelDims, reductionDims;
+  SmallVector<int64_t> parallelSizes, reductionSizes;
+  int64_t parallelTotal = 1, reductionTotal = 1;
+  for (auto [dim, kind] : llvm::enumerate(op.getIteratorTypesArray())) {
+    if (linalg::isParallelIterator(kind)) {
+      parallelDims.push_back(dim);
+      parallelSizes.push_back(ranges[dim]);
+      parallelTotal *= ranges[dim];
+    } else {
+      reductionDims.push_back(dim);
+      reductionSizes.push_back(ranges[dim]);
+      reductionTotal *= ranges[dim];
+    }
+  }
+  // Enough blocks to fill a large GPU, at least 16 elements per thread.
+  int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(llvm::divideCeil(2048, parallelTotal),
+                  reductionTotal / (kReductionThreads * 16)));
+  int64_t stride = kReductionThreads * chunks;
+
+  OpBuilder b(op);
+  Value one = indexConstant(b, loc, 1);
+  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  SmallVector<Type> sharedTypes;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    sharedTypes.push_back(MemRefType::get(
+        {kReductionThreads}, getElementTypeOrSelf(init.get().getType()),
+        MemRefLayoutAttrInterface(), workgroup));
+  auto launch = gpu::LaunchOp::create(
+      b, loc, indexConstant(b, loc, parallelTotal),
+      indexConstant(b, loc, chunks), one,
+      indexConstant(b, loc, kReductionThreads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, sharedTypes);
+  Block &kernel = launch.getBody().front();
+  b.setInsertionPointToStart(&kernel);
+  Value thread = launch.getThreadIds().x;
+  Value zero = indexConstant(b, loc, 0);
+  SmallVector<Value> ivs(ranges.size(), zero);
+  delinearize(b, loc, launch.getBlockIds().x, parallelSizes, parallelDims, ivs);
+  Value start = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                            indexConstant(b, loc, kReductionThreads)),
+      thread);
+
+  SmallVector<Value> identities;
+  for (const Combiner &combiner : combiners)
+    identities.push_back(
+        arith::ConstantOp::create(b, loc, combiner.identity).getResult());
+  Block &body = op.getRegion().front();
+  unsigned numInputs = op.getNumDpsInputs();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto loadOperand = [&](OpBuilder &nb, OpOperand &operand,
+                         ArrayRef<Value> at) -> Value {
+    Value value = operand.get();
+    if (!isa<MemRefType>(value.getType()))
+      return value;
+    AffineMap map = maps[operand.getOperandNumber()];
+    SmallVector<Value> indices;
+    for (AffineExpr expr : map.getResults())
+      indices.push_back(affine::AffineApplyOp::create(
+          nb, loc, AffineMap::get(map.getNumDims(), 0, expr), at));
+    return memref::LoadOp::create(nb, loc, value, indices);
+  };
+
+  auto loop = scf::ForOp::create(
+      b, loc, start, indexConstant(b, loc, reductionTotal),
+      indexConstant(b, loc, stride), identities,
+      [&](OpBuilder &nb, Location, Value r, ValueRange accumulators) {
+        SmallVector<Value> at(ivs);
+        delinearize(nb, loc, r, reductionSizes, reductionDims, at);
+        IRMapping mapping;
+        for (OpOperand *input : op.getDpsInputOperands())
+          mapping.map(body.getArgument(input->getOperandNumber()),
+                      loadOperand(nb, *input, at));
+        SmallVector<Value> next;
+        for (Operation &inner : body.without_terminator()) {
+          if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+            mapping.map(index.getResult(), at[index.getDim()]);
+            continue;
+          }
+          auto combiner = llvm::find_if(combiners, [&](const Combiner &c) {
+            return c.op == &inner;
+          });
+          if (combiner != combiners.end()) {
+            size_t j = combiner - combiners.begin();
+            mapping.map(body.getArgument(numInputs + j), accumulators[j]);
+          }
+          nb.clone(inner, mapping);
+        }
+        for (const Combiner &combiner : combiners)
+          next.push_back(mapping.lookup(combiner.op->getResult(0)));
+        scf::YieldOp::create(nb, loc, next);
+      });
+
+  // Tree reduction of the block's partial results in shared memory.
+  ArrayRef<BlockArgument> shared = launch.getWorkgroupAttributions();
+  for (auto [j, partial] : llvm::enumerate(loop.getResults()))
+    memref::StoreOp::create(b, loc, partial, shared[j], ValueRange{thread});
+  gpu::BarrierOp::create(b, loc);
+  for (int64_t half = kReductionThreads / 2; half >= 1; half /= 2) {
+    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         thread, indexConstant(b, loc, half));
+    auto step = scf::IfOp::create(b, loc, active, /*withElseRegion=*/false);
+    OpBuilder nb = OpBuilder::atBlockBegin(step.thenBlock());
+    Value other =
+        arith::AddIOp::create(nb, loc, thread, indexConstant(nb, loc, half));
+    for (auto [j, combiner] : llvm::enumerate(combiners)) {
+      Value mine = memref::LoadOp::create(nb, loc, shared[j], thread);
+      Value theirs = memref::LoadOp::create(nb, loc, shared[j], other);
+      IRMapping mapping;
+      mapping.map(combiner.op->getOperand(combiner.accumulatorOperand), mine);
+      mapping.map(combiner.op->getOperand(1 - combiner.accumulatorOperand),
+                  theirs);
+      Value combined = nb.clone(*combiner.op, mapping)->getResult(0);
+      memref::StoreOp::create(nb, loc, combined, shared[j], thread);
+    }
+    gpu::BarrierOp::create(b, loc);
+  }
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
+                                      zero);
+  auto finish = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  {
+    OpBuilder nb = OpBuilder::atBlockBegin(finish.thenBlock());
+    for (auto [j, combiner] : llvm::enumerate(combiners)) {
+      Value total = memref::LoadOp::create(nb, loc, shared[j], zero);
+      OpOperand &init = op.getDpsInitsMutable()[j];
+      AffineMap map = maps[init.getOperandNumber()];
+      SmallVector<Value> indices;
+      for (AffineExpr expr : map.getResults())
+        indices.push_back(affine::AffineApplyOp::create(
+            nb, loc, AffineMap::get(map.getNumDims(), 0, expr), ivs));
+      memref::AtomicRMWOp::create(nb, loc, combiner.kind, total, init.get(),
+                                  indices);
+    }
+  }
+  gpu::TerminatorOp::create(b, loc);
+  op.erase();
+  return success();
+}
+
+/// The combiners of `op` when it is worth a block reduction, else empty.
+SmallVector<Combiner> blockReductionCombiners(linalg::LinalgOp linalgOp) {
+  auto op = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
+  if (!op || op.getNumReductionLoops() == 0)
+    return {};
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return {};
+  int64_t reductionTotal = 1;
+  for (auto [dim, kind] : llvm::enumerate(op.getIteratorTypesArray()))
+    if (!linalg::isParallelIterator(kind))
+      reductionTotal *= ranges[dim];
+  if (reductionTotal < 2 * kReductionThreads)
+    return {};
+  // Outputs read as inputs would race with the atomic updates.
+  for (OpOperand &init : op.getDpsInitsMutable())
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (input->get() == init.get())
+        return {};
+  SmallVector<Combiner> combiners;
+  for (unsigned j = 0; j < op.getNumDpsInits(); ++j) {
+    std::optional<Combiner> combiner = matchCombiner(op, j);
+    if (!combiner)
+      return {};
+    combiners.push_back(*combiner);
+  }
+  return combiners;
+}
+
 struct MapToLaunchesPass
     : public mlir::dq::impl::DQGPUMapToLaunchesBase<MapToLaunchesPass> {
   using Base::Base;
@@ -156,6 +434,12 @@ struct MapToLaunchesPass
         op.emitError("dq-gpu-map-to-launches: expected a linalg op on buffers "
                      "(run after bufferization)");
         return signalPassFailure();
+      }
+      SmallVector<Combiner> combiners = blockReductionCombiners(op);
+      if (!combiners.empty()) {
+        if (failed(mapBlockReduction(cast<linalg::GenericOp>(op), combiners)))
+          return signalPassFailure();
+        continue;
       }
       if (op.getNumParallelLoops() == 0) {
         if (failed(mapToSingleThread(rewriter, op)))

@@ -30,8 +30,15 @@ def DQGPUMapToLaunches
       index space, `block-size` threads per block and as many blocks as
       needed; each thread delinearizes its index, checks the bound and runs
       the reduction loops for its output element;
-    * without parallel loops (a full reduction, a 0-d op): a single-thread
-      launch; so does a `memref.store` left on the host.
+    * a `linalg.generic` reducing at least 512 elements per output whose
+      outputs are each combined by one `arith` op (`out = addf(out, v)`,
+      max, min, ...): one block of 256 threads per output element (several
+      when there are few outputs); threads accumulate strided slices, the
+      block combines them in shared memory, and one thread combines the
+      block's result into the output with `memref.atomic_rmw` (the sums are
+      reassociated: not bit-identical to the sequential order);
+    * without parallel loops (a small full reduction, a 0-d op): a
+      single-thread launch; so does a `memref.store` left on the host.
 
     Ops left on the host are allocations, views, constants and the launches
     themselves (`dq-gpu-device-buffers` then moves the memory to the device).
@@ -41,6 +48,7 @@ def DQGPUMapToLaunches
            "Threads per block of the flattened kernels">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
