@@ -18,6 +18,8 @@ packages=(
   libtorch-dev
   # PyTorch reference and model export (Debian's interpreter)
   python3 python3-numpy python3-torch python3-torchvision
+  # plots of the benchmarks (bench/accuracy.py)
+  python3-matplotlib
   # data for the demo and the data-loader tests
   dataset-fashion-mnist
 )

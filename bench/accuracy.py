@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""The accuracy table: fp32 and every weight x activation scheme at several
+bit widths, trained by dq on Fashion-MNIST with the same seeds and epochs,
+side by side (docs/Algorithm.md, evaluation protocol).
+
+For each configuration and seed:
+  1. python/tools/make_example_model.py --arch A --batch B --seed S (the
+     same initial network for every scheme of a seed);
+  2. dq-opt [--dq-quantize="w-bits=.. a-bits=.. w-scheme=.. a-scheme=.."]
+     --dq-build-training-graph, then dq-compile;
+  3. dq-train --epochs E --seed S (cosine schedule from --lr, augmentation)
+     and its metrics.jsonl (test accuracy after every epoch).
+Every finished run is appended to <work>/runs.jsonl, so an interrupted table
+continues where it stopped (--work-dir). At the end it writes the table
+(--out, Markdown: scheme, bits, epochs, seeds, mean and spread of the final
+test accuracy, device, wall time per run) and, when matplotlib is present,
+PNG plots next to it: accuracy vs bits per scheme, and the test-accuracy
+curves of the 2/2 row.
+
+    # the full protocol (ResNet-20, 15 epochs; hours on a CPU)
+    bench/accuracy.py --out docs/RESULTS.md
+    # the calibration setting of docs/Algorithm.md (ResNet-8, 20k/4k, 6 epochs)
+    bench/accuracy.py --arch resnet8 --epochs 6 --limit-train 20000 \\
+        --limit-test 4000 --bits 2/2 --seeds-22 0,1 --out docs/RESULTS.md
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+W_SCHEMES = ("dq", "dq-lean", "lqnets")
+A_SCHEMES = ("dq", "lqnets")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kwargs):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, **kwargs)
+    if proc.returncode != 0:
+        sys.exit("accuracy: {} failed (exit {}):\n{}{}".format(
+            " ".join(cmd), proc.returncode, proc.stdout[-4000:],
+            proc.stderr[-4000:]))
+    return proc.stdout
+
+
+class Config:
+    """One row of the table: fp32, or (w bits, a bits, w scheme, a scheme)."""
+
+    def __init__(self, w_bits=None, a_bits=None, w_scheme=None, a_scheme=None):
+        self.w_bits, self.a_bits = w_bits, a_bits
+        self.w_scheme, self.a_scheme = w_scheme, a_scheme
+
+    @property
+    def fp32(self):
+        return self.w_bits is None
+
+    @property
+    def key(self):
+        if self.fp32:
+            return "fp32"
+        return f"w{self.w_bits}a{self.a_bits}-{self.w_scheme}-{self.a_scheme}"
+
+    @property
+    def scheme(self):
+        return "fp32" if self.fp32 else f"{self.w_scheme} / {self.a_scheme}"
+
+    @property
+    def bits(self):
+        return "32/32" if self.fp32 else f"{self.w_bits}/{self.a_bits}"
+
+
+def parse_bits(text):
+    pairs = []
+    for item in text.split(","):
+        w, _, a = item.partition("/")
+        try:
+            pairs.append((int(w), int(a)))
+        except ValueError:
+            sys.exit(f"accuracy: --bits expects W/A pairs like 2/2, got '{item}'")
+        if not (1 <= pairs[-1][0] <= 8 and 1 <= pairs[-1][1] <= 8):
+            sys.exit(f"accuracy: bits must be 1 to 8, got '{item}'")
+    return pairs
+
+
+def parse_list(text, allowed, option):
+    items = [t for t in text.split(",") if t]
+    for t in items:
+        if t not in allowed:
+            sys.exit(f"accuracy: {option}: unknown '{t}' "
+                     f"(expected {', '.join(allowed)})")
+    return items
+
+
+def parse_seeds(text, option):
+    try:
+        return [int(s) for s in text.split(",") if s]
+    except ValueError:
+        sys.exit(f"accuracy: {option} expects comma-separated integers")
+
+
+def plan(args):
+    """(config, seed) pairs in table order."""
+    seeds = parse_seeds(args.seeds, "--seeds")
+    seeds22 = parse_seeds(args.seeds_22, "--seeds-22") if args.seeds_22 \
+        else seeds
+    work = []
+    if not args.no_fp32:
+        work += [(Config(), s) for s in seeds22]
+    for w_bits, a_bits in parse_bits(args.bits):
+        for w_scheme in parse_list(args.w_schemes, W_SCHEMES, "--w-schemes"):
+            for a_scheme in parse_list(args.a_schemes, A_SCHEMES,
+                                       "--a-schemes"):
+                cfg = Config(w_bits, a_bits, w_scheme, a_scheme)
+                row_seeds = seeds22 if (w_bits, a_bits) == (2, 2) else seeds
+                work += [(cfg, s) for s in row_seeds]
+    return work
+
+
+def settings(args):
+    """What must match for a stored run to count for this table."""
+    return {"arch": args.arch, "batch": args.batch, "epochs": args.epochs,
+            "lr": args.lr, "limit_train": args.limit_train,
+            "limit_test": args.limit_test, "device": args.device}
+
+
+def train_one(args, cfg, seed, work):
+    bindir = os.path.join(args.build, "bin")
+    run_dir = os.path.join(work, f"{cfg.key}-s{seed}")
+    os.makedirs(run_dir, exist_ok=True)
+    model = os.path.join(work, f"model-{args.arch}-b{args.batch}-s{seed}.mlir")
+    if not os.path.exists(model):
+        run([sys.executable,
+             os.path.join(ROOT, "python", "tools", "make_example_model.py"),
+             "--arch", args.arch, "--batch", str(args.batch), "--seed",
+             str(seed), "-o", model])
+    t0 = time.perf_counter()
+    train_mlir = os.path.join(run_dir, "train.mlir")
+    passes = []
+    if not cfg.fp32:
+        passes.append(f"--dq-quantize=w-bits={cfg.w_bits} a-bits={cfg.a_bits} "
+                      f"w-scheme={cfg.w_scheme} a-scheme={cfg.a_scheme}")
+    passes.append(f"--dq-build-training-graph=seed={seed}")
+    run([os.path.join(bindir, "dq-opt"), model, *passes, "-o", train_mlir])
+    prefix = os.path.join(run_dir, "model")
+    compile_cmd = [os.path.join(bindir, "dq-compile"), train_mlir, "-o", prefix]
+    if args.device != "cpu":
+        compile_cmd += ["--target", args.device]
+    run(compile_cmd)
+    compiled = time.perf_counter()
+    out = os.path.join(run_dir, "run")
+    metrics = os.path.join(out, "metrics.jsonl")
+    if os.path.exists(metrics):
+        os.remove(metrics)
+    train_cmd = [os.path.join(bindir, "dq-train"), prefix,
+                 "--epochs", str(args.epochs), "--lr", str(args.lr),
+                 "--seed", str(seed), "--out", out, "--no-progress"]
+    if args.limit_train:
+        train_cmd += ["--limit-train", str(args.limit_train)]
+    if args.limit_test:
+        train_cmd += ["--limit-test", str(args.limit_test)]
+    if args.threads:
+        train_cmd += ["--threads", str(args.threads)]
+    if args.device != "cpu":
+        train_cmd += ["--device", args.device]
+    if args.data:
+        train_cmd += ["--data", args.data]
+    run(train_cmd)
+    done = time.perf_counter()
+    with open(metrics) as f:
+        curve = [json.loads(line) for line in f if line.strip()]
+    if len(curve) != args.epochs:
+        sys.exit(f"accuracy: {metrics} has {len(curve)} epochs, expected "
+                 f"{args.epochs}")
+    return {"config": cfg.key, "scheme": cfg.scheme, "bits": cfg.bits,
+            "seed": seed, "settings": settings(args),
+            "final_test_accuracy": curve[-1]["test_accuracy"],
+            "test_accuracy_curve": [e["test_accuracy"] for e in curve],
+            "train_loss_curve": [e["train_loss"] for e in curve],
+            "compile_seconds": compiled - t0, "train_seconds": done - compiled}
+
+
+def load_runs(path, wanted):
+    runs = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                if r.get("settings") == wanted:
+                    runs[(r["config"], r["seed"])] = r
+    return runs
+
+
+def describe_machine(args):
+    if args.device != "cpu":
+        return args.device
+    cpus = os.cpu_count()
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    threads = args.threads or cpus
+    return f"CPU ({model}, {threads} of {cpus} threads)"
+
+
+def write_table(args, work_plan, runs, path):
+    s = settings(args)
+    rows = []
+    seen = set()
+    for cfg, _ in work_plan:
+        if cfg.key in seen:
+            continue
+        seen.add(cfg.key)
+        done = [r for (key, _), r in sorted(runs.items()) if key == cfg.key]
+        rows.append((cfg, done))
+    lines = [
+        "# Accuracy: dq vs LQ-Nets vs fp32",
+        "",
+        "Written by `bench/accuracy.py` (rerun it to reproduce; finished runs "
+        "are kept in its work directory). Every row trains the same initial "
+        "network per seed with the same data order, augmentation and "
+        "schedule; only the quantization schemes and bits differ.",
+        "",
+        f"Setting: {s['arch']}, batch {s['batch']}, {s['epochs']} epochs, "
+        f"cosine schedule from lr {s['lr']}, SGD momentum 0.9, weight decay "
+        f"5e-4, Fashion-MNIST "
+        f"({s['limit_train'] or 60000} training / {s['limit_test'] or 10000} "
+        f"test images), pad-2 crop + flip augmentation. Device: "
+        f"{describe_machine(args)}.",
+        "",
+        "Command: `" + " ".join(["bench/accuracy.py"] + args.argv) + "`",
+        "",
+        "| weights / activations | W/A bits | epochs | seeds | test accuracy "
+        "(mean) | spread (min–max) | wall time per run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for cfg, done in rows:
+        if not done:
+            lines.append(f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | — | "
+                         "not run | | |")
+            continue
+        accs = [100 * r["final_test_accuracy"] for r in done]
+        secs = [r["compile_seconds"] + r["train_seconds"] for r in done]
+        spread = (f"{min(accs):.2f}–{max(accs):.2f}" if len(accs) > 1
+                  else "one seed")
+        lines.append(
+            f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | "
+            f"{','.join(str(r['seed']) for r in done)} | "
+            f"{statistics.mean(accs):.2f}% | {spread} | "
+            f"{statistics.mean(secs) / 60:.1f} min |")
+    plots = write_plots(args, rows, os.path.dirname(path) or ".")
+    if plots:
+        lines += ["", "Plots:", ""] + [f"![{title}]({name})"
+                                       for title, name in plots]
+    text = "\n".join(lines) + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return text
+
+
+def write_plots(args, rows, out_dir):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("accuracy: matplotlib not found; no plots")
+        return []
+    stem = os.path.splitext(os.path.basename(args.out))[0].lower()
+    plots = []
+    # Accuracy vs bits, one line per scheme (mean over seeds).
+    fig, ax = plt.subplots(figsize=(6, 4))
+    by_scheme = {}
+    fp32 = None
+    for cfg, done in rows:
+        if not done:
+            continue
+        mean = statistics.mean(100 * r["final_test_accuracy"] for r in done)
+        if cfg.fp32:
+            fp32 = mean
+        else:
+            by_scheme.setdefault(cfg.scheme, []).append((cfg.w_bits, mean))
+    for scheme, points in sorted(by_scheme.items()):
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                label=scheme)
+    if fp32 is not None:
+        ax.axhline(fp32, color="gray", linestyle="--", label="fp32")
+    ax.set_xlabel("weight bits (activation bits alike, 1/2 at 1)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Fashion-MNIST test accuracy vs bits")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    name = f"{stem}-accuracy-vs-bits.png"
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=100)
+    plt.close(fig)
+    plots.append(("accuracy vs bits", name))
+    # Training curves of the 2/2 row and fp32, every seed.
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for cfg, done in rows:
+        if cfg.fp32 or (cfg.w_bits, cfg.a_bits) == (2, 2):
+            for r in done:
+                curve = [100 * a for a in r["test_accuracy_curve"]]
+                ax.plot(range(1, len(curve) + 1), curve, marker=".",
+                        label=f"{cfg.scheme} s{r['seed']}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Test accuracy per epoch (W2A2 and fp32)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    name = f"{stem}-curves-w2a2.png"
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=100)
+    plt.close(fig)
+    plots.append(("training curves W2A2", name))
+    return plots
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--arch", default="resnet20",
+                        choices=("resnet20", "resnet8", "small"))
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--bits", default="1/2,2/2,3/3,4/4",
+                        help="W/A bit pairs, comma-separated")
+    parser.add_argument("--w-schemes", default=",".join(W_SCHEMES))
+    parser.add_argument("--a-schemes", default=",".join(A_SCHEMES))
+    parser.add_argument("--no-fp32", action="store_true")
+    parser.add_argument("--seeds", default="0", help="seeds of every row")
+    parser.add_argument("--seeds-22", default="0,1",
+                        help="seeds of the 2/2 row and fp32 (at least two, "
+                        "so differences can be told from noise)")
+    parser.add_argument("--limit-train", type=int, default=0)
+    parser.add_argument("--limit-test", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--data", help="dataset directory for dq-train")
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--work-dir", default=os.path.join(
+        ROOT, "build", "bench-accuracy"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs",
+                                                      "RESULTS.md"))
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the runs and exit")
+    args = parser.parse_args()
+    args.argv = sys.argv[1:]
+    if args.epochs < 1 or args.batch < 1:
+        sys.exit("accuracy: --epochs and --batch must be positive")
+
+    work_plan = plan(args)
+    if args.dry_run:
+        for cfg, seed in work_plan:
+            print(f"{cfg.key} seed {seed}")
+        return 0
+    os.makedirs(args.work_dir, exist_ok=True)
+    runs_path = os.path.join(args.work_dir, "runs.jsonl")
+    runs = load_runs(runs_path, settings(args))
+    todo = [(c, s) for c, s in work_plan if (c.key, s) not in runs]
+    log(f"accuracy: {len(work_plan)} runs, {len(work_plan) - len(todo)} "
+        f"already done in {runs_path}")
+    started = time.perf_counter()
+    for i, (cfg, seed) in enumerate(todo):
+        elapsed = time.perf_counter() - started
+        eta = (f", ETA {elapsed / i * (len(todo) - i) / 60:.0f} min"
+               if i else "")
+        log(f"[{i + 1}/{len(todo)}] {cfg.key} seed {seed}{eta}")
+        r = train_one(args, cfg, seed, args.work_dir)
+        log(f"    test accuracy {100 * r['final_test_accuracy']:.2f}% "
+            f"({(r['compile_seconds'] + r['train_seconds']) / 60:.1f} min)")
+        runs[(cfg.key, seed)] = r
+        with open(runs_path, "a") as f:
+            f.write(json.dumps(r) + "\n")
+        write_table(args, work_plan, runs, args.out)
+    print(write_table(args, work_plan, runs, args.out), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
