@@ -40,6 +40,10 @@ config.substitutions.append(("%mlir_runner_libs", runner_libs))
 tool_dirs = [config.dq_tools_dir, config.llvm_tools_dir]
 tools = ["dq-opt", "dq-compile", "dq-train", "dq-run", "mlir-runner", "mlir-translate",
          "not", "count", "split-file"]
+# dq-import is built only where LibTorch was found.
+if os.path.exists(os.path.join(config.dq_tools_dir, "dq-import")):
+    tools.append("dq-import")
+    config.available_features.add("torch-import")
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Features that gate tests needing more than the build.
@@ -54,6 +58,8 @@ def python_has(module):
 
 if python_has("torch"):
     config.available_features.add("torch")
+if python_has("torchvision"):
+    config.available_features.add("torchvision")
 if python_has("numpy"):
     config.available_features.add("numpy")
 if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):

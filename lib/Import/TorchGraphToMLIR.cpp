@@ -250,8 +250,11 @@ std::string Emitter::describe(const SourceInfo &source) {
 }
 
 LogicalResult Emitter::fail(const GraphNode &node, const Twine &message) {
-  emitError(locOf(node.source))
-      << "dq-import: " << node.kind << ": " << message;
+  InFlightDiagnostic diag = emitError(locOf(node.source));
+  diag << "dq-import: " << node.kind;
+  if (!node.source.modulePath.empty())
+    diag << " in module '" << node.source.modulePath << "'";
+  diag << ": " << message;
   return failure();
 }
 
