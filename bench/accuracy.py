@@ -78,6 +78,14 @@ class Config:
         return "32/32" if self.fp32 else f"{self.w_bits}/{self.a_bits}"
 
 
+def split_schemes(text):
+    """'dq-lean-lqnets' -> ('dq-lean', 'lqnets')."""
+    for w in sorted(W_SCHEMES, key=len, reverse=True):
+        if text.startswith(w + "-") and text[len(w) + 1:] in A_SCHEMES:
+            return w, text[len(w) + 1:]
+    raise ValueError(text)
+
+
 def parse_bits(text):
     pairs = []
     for item in text.split(","):
@@ -107,8 +115,35 @@ def parse_seeds(text, option):
         sys.exit(f"accuracy: {option} expects comma-separated integers")
 
 
+# docs/Algorithm.md's calibration points: an independent PyTorch
+# implementation, ResNet-8, 20k training / 4k test images, 6 epochs, W2A2.
+CALIBRATION = {
+    ("fp32", 0): 84.8,
+    ("w2a2-lqnets-lqnets", 0): 82.8, ("w2a2-lqnets-lqnets", 1): 83.4,
+    ("w2a2-lqnets-dq", 0): 83.2,
+    ("w2a2-dq-lean-lqnets", 0): 82.5,
+    ("w2a2-dq-lqnets", 0): 84.7,
+    ("w2a2-dq-dq", 0): 84.0, ("w2a2-dq-dq", 1): 83.2,
+}
+
+
+def apply_preset(args):
+    if args.preset == "calibration":
+        args.arch, args.batch, args.epochs, args.lr = "resnet8", 128, 6, 0.1
+        args.limit_train, args.limit_test = 20000, 4000
+
+
 def plan(args):
     """(config, seed) pairs in table order."""
+    if args.preset == "calibration":
+        work = []
+        for key, seed in CALIBRATION:
+            if key == "fp32":
+                work.append((Config(), seed))
+            else:
+                w_scheme, a_scheme = split_schemes(key.split("-", 1)[1])
+                work.append((Config(2, 2, w_scheme, a_scheme), seed))
+        return work
     seeds = parse_seeds(args.seeds, "--seeds")
     seeds22 = parse_seeds(args.seeds_22, "--seeds-22") if args.seeds_22 \
         else seeds
@@ -218,6 +253,19 @@ def describe_machine(args):
     return f"CPU ({model}, {threads} of {cpus} threads)"
 
 
+def public_argv(argv):
+    """The command line without machine-local paths (work dir, output)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--work-dir", "--out", "--build", "--data"):
+            skip = True
+        elif not a.startswith(("--work-dir=", "--out=", "--build=", "--data=")):
+            out.append(a)
+    return out
+
+
 def write_table(args, work_plan, runs, path):
     s = settings(args)
     rows = []
@@ -228,6 +276,7 @@ def write_table(args, work_plan, runs, path):
         seen.add(cfg.key)
         done = [r for (key, _), r in sorted(runs.items()) if key == cfg.key]
         rows.append((cfg, done))
+    calibration = args.preset == "calibration"
     lines = [
         "# Accuracy: dq vs LQ-Nets vs fp32",
         "",
@@ -243,11 +292,13 @@ def write_table(args, work_plan, runs, path):
         f"test images), pad-2 crop + flip augmentation. Device: "
         f"{describe_machine(args)}.",
         "",
-        "Command: `" + " ".join(["bench/accuracy.py"] + args.argv) + "`",
+        "Command: `" + " ".join(["bench/accuracy.py"] + public_argv(args.argv))
+        + "`",
         "",
         "| weights / activations | W/A bits | epochs | seeds | test accuracy "
-        "(mean) | spread (min–max) | wall time per run |",
-        "|---|---|---|---|---|---|---|",
+        "(mean) | spread (min–max) | wall time per run |" +
+        (" reference (docs/Algorithm.md) |" if calibration else ""),
+        "|---|---|---|---|---|---|---|" + ("---|" if calibration else ""),
     ]
     for cfg, done in rows:
         if not done:
@@ -258,11 +309,17 @@ def write_table(args, work_plan, runs, path):
         secs = [r["compile_seconds"] + r["train_seconds"] for r in done]
         spread = (f"{min(accs):.2f}–{max(accs):.2f}" if len(accs) > 1
                   else "one seed")
-        lines.append(
-            f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | "
-            f"{','.join(str(r['seed']) for r in done)} | "
-            f"{statistics.mean(accs):.2f}% | {spread} | "
-            f"{statistics.mean(secs) / 60:.1f} min |")
+        row = (f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | "
+               f"{','.join(str(r['seed']) for r in done)} | "
+               f"{statistics.mean(accs):.2f}% | {spread} | "
+               f"{statistics.mean(secs) / 60:.1f} min |")
+        if calibration:
+            refs = [CALIBRATION[(cfg.key, r["seed"])] for r in done
+                    if (cfg.key, r["seed"]) in CALIBRATION]
+            row += (f" {statistics.mean(refs):.2f}% (seeds "
+                    f"{','.join(str(r['seed']) for r in done)}) |"
+                    if refs else " |")
+        lines.append(row)
     plots = write_plots(args, rows, os.path.dirname(path) or ".")
     if plots:
         lines += ["", "Plots:", ""] + [f"![{title}]({name})"
@@ -362,10 +419,16 @@ def main():
         ROOT, "build", "bench-accuracy"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs",
                                                       "RESULTS.md"))
+    parser.add_argument("--preset", choices=("calibration",),
+                        help="calibration: docs/Algorithm.md's calibration "
+                        "runs (ResNet-8, 20k/4k images, 6 epochs, W2A2, the "
+                        "scheme pairs and seeds it reports) with its "
+                        "reference accuracies side by side")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs and exit")
     args = parser.parse_args()
     args.argv = sys.argv[1:]
+    apply_preset(args)
     if args.epochs < 1 or args.batch < 1:
         sys.exit("accuracy: --epochs and --batch must be positive")
 
