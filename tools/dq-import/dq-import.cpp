@@ -17,6 +17,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -43,6 +44,8 @@ static cl::opt<int64_t> resourceThreshold(
 static cl::opt<std::string> functionName("function-name",
                                          cl::desc("name of the function"),
                                          cl::init("model"));
+static cl::opt<bool> timing("timing",
+                            cl::desc("print how long each phase took"));
 static cl::opt<bool> printDebugInfo(
     "print-locations",
     cl::desc("print op locations (module names) in the text output"),
@@ -74,12 +77,19 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  mlir::DefaultTimingManager timingManager;
+  timingManager.setEnabled(timing);
+  mlir::TimingScope rootTimer = timingManager.getRootScope();
+
   dq::import::TorchGraph graph;
   std::string error;
+  mlir::TimingScope readTimer =
+      rootTimer.nest("read TorchScript (LibTorch: load, freeze, inline)");
   if (!dq::import::readTorchScript(inputPath, graph, error)) {
     errs() << "dq-import: error: " << error << "\n";
     return 1;
   }
+  readTimer.stop();
 
   mlir::MLIRContext context;
   // Prints "file:line:col: error: ..." and, where the Python file exists,
@@ -90,10 +100,13 @@ int main(int argc, char **argv) {
   options.inputShape = shape;
   options.functionName = functionName;
   options.resourceThreshold = resourceThreshold;
+  mlir::TimingScope emitTimer = rootTimer.nest("emit MLIR");
   mlir::OwningOpRef<mlir::ModuleOp> module =
       dq::import::importTorchGraph(graph, options, context);
   if (!module)
     return 1;
+  emitTimer.stop();
+  mlir::TimingScope writeTimer = rootTimer.nest("write output");
 
   std::string openError;
   auto output = mlir::openOutputFile(outputPath, &openError);
