@@ -71,3 +71,26 @@ if config.enable_unittests:
 # dq-compile links parallel models against an OpenMP runtime.
 if getattr(config, "dq_openmp_library", "").endswith((".so", ".so.5")):
     config.available_features.add("openmp")
+
+# GPU (NVIDIA): `ptxas` assembles the PTX dq-lower-to-nvvm emits (register and
+# spill statistics); `cuda-runtime` when libdq_cuda_runtime.so was built (a
+# CUDA toolkit, no GPU needed); `cuda-gpu` when, in addition, a GPU is usable
+# here (nvidia-smi lists one): only then do GPU models run.
+cuda_bin = config.dq_cuda_bin_dir or "/usr/local/cuda/bin"
+ptxas = shutil.which("ptxas") or shutil.which("ptxas", path=cuda_bin)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+if config.dq_have_cuda_runtime:
+    config.available_features.add("cuda-runtime")
+    config.substitutions.append(
+        ("%dq_cuda_runtime", os.path.join(config.dq_obj_root, "lib",
+                                          "libdq_cuda_runtime.so")))
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, timeout=60,
+                                universal_newlines=True)
+        if listed.returncode == 0 and "GPU" in listed.stdout:
+            config.available_features.add("cuda-gpu")
+    except Exception:
+        pass

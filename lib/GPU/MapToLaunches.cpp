@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Utils/GPUUtils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -46,18 +47,27 @@ LogicalResult mapParallelLoop(scf::ParallelOp loop, int64_t blockSize) {
   Value total = one;
   for (auto [lower, upper, step] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    Value span = arith::SubIOp::create(b, loc, upper, lower);
-    Value trips = arith::CeilDivUIOp::create(b, loc, span, step);
-    tripCounts.push_back(trips);
-    total = arith::MulIOp::create(b, loc, total, trips);
     std::optional<int64_t> lo = getConstantIntValue(lower);
     std::optional<int64_t> hi = getConstantIntValue(upper);
     std::optional<int64_t> st = getConstantIntValue(step);
-    if (staticTotal && lo && hi && st && *st > 0)
-      staticTotal = *staticTotal * llvm::divideCeil(*hi - *lo, *st);
-    else
+    Value trips;
+    // Constant trip counts stay constants in the kernel (divisions by them
+    // become multiplications).
+    if (lo && hi && st && *st > 0) {
+      int64_t count = llvm::divideCeil(*hi - *lo, *st);
+      trips = indexConstant(b, loc, count);
+      if (staticTotal)
+        staticTotal = *staticTotal * count;
+    } else {
+      Value span = arith::SubIOp::create(b, loc, upper, lower);
+      trips = arith::CeilDivUIOp::create(b, loc, span, step);
       staticTotal = std::nullopt;
+    }
+    tripCounts.push_back(trips);
+    total = arith::MulIOp::create(b, loc, total, trips);
   }
+  if (staticTotal)
+    total = indexConstant(b, loc, *staticTotal);
   if (staticTotal && *staticTotal == 0) {
     loop.erase();
     return success();
@@ -218,95 +228,68 @@ void delinearize(OpBuilder &b, Location loc, Value linear,
 
 constexpr int64_t kReductionThreads = 256;
 
-/// A reduction over many elements (batch-norm statistics, weight gradients,
-/// quantizer fits) runs one block per output element (and, when there are
-/// few outputs, several blocks per element): each thread accumulates a
-/// strided slice of the reduction, the block combines the partial results
-/// in shared memory, and one thread per block combines its result into the
-/// output atomically (the output holds the initial value). The order of the
-/// additions differs from the sequential loop.
-LogicalResult mapBlockReduction(linalg::GenericOp op,
-                                ArrayRef<Combiner> combiners) {
-  Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+/// The parallel and reduction dims of a generic with static loop ranges.
+struct LoopSpace {
   SmallVector<unsigned> parallelDims, reductionDims;
   SmallVector<int64_t> parallelSizes, reductionSizes;
   int64_t parallelTotal = 1, reductionTotal = 1;
-  for (auto [dim, kind] : llvm::enumerate(op.getIteratorTypesArray())) {
-    if (linalg::isParallelIterator(kind)) {
-      parallelDims.push_back(dim);
-      parallelSizes.push_back(ranges[dim]);
-      parallelTotal *= ranges[dim];
-    } else {
-      reductionDims.push_back(dim);
-      reductionSizes.push_back(ranges[dim]);
-      reductionTotal *= ranges[dim];
+  size_t numLoops = 0;
+
+  explicit LoopSpace(linalg::GenericOp op) {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    numLoops = ranges.size();
+    for (auto [dim, kind] : llvm::enumerate(op.getIteratorTypesArray())) {
+      if (linalg::isParallelIterator(kind)) {
+        parallelDims.push_back(dim);
+        parallelSizes.push_back(ranges[dim]);
+        parallelTotal *= ranges[dim];
+      } else {
+        reductionDims.push_back(dim);
+        reductionSizes.push_back(ranges[dim]);
+        reductionTotal *= ranges[dim];
+      }
     }
   }
-  // Enough blocks to fill a large GPU, at least 16 elements per thread.
-  int64_t chunks = std::max<int64_t>(
-      1, std::min<int64_t>(llvm::divideCeil(2048, parallelTotal),
-                  reductionTotal / (kReductionThreads * 16)));
-  int64_t stride = kReductionThreads * chunks;
+};
 
-  OpBuilder b(op);
-  Value one = indexConstant(b, loc, 1);
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  SmallVector<Type> sharedTypes;
-  for (OpOperand &init : op.getDpsInitsMutable())
-    sharedTypes.push_back(MemRefType::get(
-        {kReductionThreads}, getElementTypeOrSelf(init.get().getType()),
-        MemRefLayoutAttrInterface(), workgroup));
-  auto launch = gpu::LaunchOp::create(
-      b, loc, indexConstant(b, loc, parallelTotal),
-      indexConstant(b, loc, chunks), one,
-      indexConstant(b, loc, kReductionThreads), one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, sharedTypes);
-  Block &kernel = launch.getBody().front();
-  b.setInsertionPointToStart(&kernel);
-  Value thread = launch.getThreadIds().x;
-  Value zero = indexConstant(b, loc, 0);
-  SmallVector<Value> ivs(ranges.size(), zero);
-  delinearize(b, loc, launch.getBlockIds().x, parallelSizes, parallelDims, ivs);
-  Value start = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, launch.getBlockIds().y,
-                            indexConstant(b, loc, kReductionThreads)),
-      thread);
+/// The indices of `operand` (through its indexing map) at loop point `at`.
+SmallVector<Value> operandIndices(OpBuilder &b, Location loc,
+                                  linalg::GenericOp op, OpOperand &operand,
+                                  ArrayRef<Value> at) {
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  SmallVector<Value> indices;
+  for (AffineExpr expr : map.getResults())
+    indices.push_back(affine::AffineApplyOp::create(
+        b, loc, AffineMap::get(map.getNumDims(), 0, expr), at));
+  return indices;
+}
 
-  SmallVector<Value> identities;
-  for (const Combiner &combiner : combiners)
-    identities.push_back(
-        arith::ConstantOp::create(b, loc, combiner.identity).getResult());
+/// An scf.for over the linearized reduction space from `start` by `stride`
+/// that evaluates the payload of `op` at each point (parallel dims at
+/// `parallelIvs`) and combines each output's value into an accumulator kept
+/// in registers, starting from `inits`. Returns the accumulators.
+SmallVector<Value> buildReductionLoop(OpBuilder &b, Location loc,
+                                      linalg::GenericOp op,
+                                      const LoopSpace &space,
+                                      ArrayRef<Combiner> combiners,
+                                      ArrayRef<Value> parallelIvs, Value start,
+                                      int64_t stride, ValueRange inits) {
   Block &body = op.getRegion().front();
   unsigned numInputs = op.getNumDpsInputs();
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto loadOperand = [&](OpBuilder &nb, OpOperand &operand,
-                         ArrayRef<Value> at) -> Value {
-    Value value = operand.get();
-    if (!isa<MemRefType>(value.getType()))
-      return value;
-    AffineMap map = maps[operand.getOperandNumber()];
-    SmallVector<Value> indices;
-    for (AffineExpr expr : map.getResults())
-      indices.push_back(affine::AffineApplyOp::create(
-          nb, loc, AffineMap::get(map.getNumDims(), 0, expr), at));
-    return memref::LoadOp::create(nb, loc, value, indices);
-  };
-
   auto loop = scf::ForOp::create(
-      b, loc, start, indexConstant(b, loc, reductionTotal),
-      indexConstant(b, loc, stride), identities,
+      b, loc, start, indexConstant(b, loc, space.reductionTotal),
+      indexConstant(b, loc, stride), inits,
       [&](OpBuilder &nb, Location, Value r, ValueRange accumulators) {
-        SmallVector<Value> at(ivs);
-        delinearize(nb, loc, r, reductionSizes, reductionDims, at);
+        SmallVector<Value> at(parallelIvs);
+        delinearize(nb, loc, r, space.reductionSizes, space.reductionDims, at);
         IRMapping mapping;
-        for (OpOperand *input : op.getDpsInputOperands())
-          mapping.map(body.getArgument(input->getOperandNumber()),
-                      loadOperand(nb, *input, at));
-        SmallVector<Value> next;
+        for (OpOperand *input : op.getDpsInputOperands()) {
+          Value value = input->get();
+          if (isa<MemRefType>(value.getType()))
+            value = memref::LoadOp::create(
+                nb, loc, value, operandIndices(nb, loc, op, *input, at));
+          mapping.map(body.getArgument(input->getOperandNumber()), value);
+        }
         for (Operation &inner : body.without_terminator()) {
           if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
             mapping.map(index.getResult(), at[index.getDim()]);
@@ -321,14 +304,68 @@ LogicalResult mapBlockReduction(linalg::GenericOp op,
           }
           nb.clone(inner, mapping);
         }
+        SmallVector<Value> next;
         for (const Combiner &combiner : combiners)
           next.push_back(mapping.lookup(combiner.op->getResult(0)));
         scf::YieldOp::create(nb, loc, next);
       });
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// A reduction over many elements (batch-norm statistics, weight gradients,
+/// quantizer fits) runs one block per output element (and, when there are
+/// few outputs, several blocks per element): each thread accumulates a
+/// strided slice of the reduction, the block combines the partial results
+/// in shared memory, and one thread per block combines its result into the
+/// output atomically (the output holds the initial value). The order of the
+/// additions differs from the sequential loop.
+LogicalResult mapBlockReduction(linalg::GenericOp op,
+                                ArrayRef<Combiner> combiners) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  LoopSpace space(op);
+  // Enough blocks to fill a large GPU, at least 16 elements per thread.
+  int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(llvm::divideCeil(2048, space.parallelTotal),
+                           space.reductionTotal / (kReductionThreads * 16)));
+
+  OpBuilder b(op);
+  Value one = indexConstant(b, loc, 1);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  SmallVector<Type> sharedTypes;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    sharedTypes.push_back(MemRefType::get(
+        {kReductionThreads}, getElementTypeOrSelf(init.get().getType()),
+        MemRefLayoutAttrInterface(), workgroup));
+  auto launch = gpu::LaunchOp::create(
+      b, loc, indexConstant(b, loc, space.parallelTotal),
+      indexConstant(b, loc, chunks), one,
+      indexConstant(b, loc, kReductionThreads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, sharedTypes);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value thread = launch.getThreadIds().x;
+  Value zero = indexConstant(b, loc, 0);
+  SmallVector<Value> ivs(space.numLoops, zero);
+  delinearize(b, loc, launch.getBlockIds().x, space.parallelSizes,
+              space.parallelDims, ivs);
+  Value start = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                            indexConstant(b, loc, kReductionThreads)),
+      thread);
+  SmallVector<Value> identities;
+  for (const Combiner &combiner : combiners)
+    identities.push_back(
+        arith::ConstantOp::create(b, loc, combiner.identity).getResult());
+  SmallVector<Value> partials =
+      buildReductionLoop(b, loc, op, space, combiners, ivs, start,
+                         kReductionThreads * chunks, identities);
 
   // Tree reduction of the block's partial results in shared memory.
   ArrayRef<BlockArgument> shared = launch.getWorkgroupAttributions();
-  for (auto [j, partial] : llvm::enumerate(loop.getResults()))
+  for (auto [j, partial] : llvm::enumerate(partials))
     memref::StoreOp::create(b, loc, partial, shared[j], ValueRange{thread});
   gpu::BarrierOp::create(b, loc);
   for (int64_t half = kReductionThreads / 2; half >= 1; half /= 2) {
@@ -350,21 +387,16 @@ LogicalResult mapBlockReduction(linalg::GenericOp op,
     }
     gpu::BarrierOp::create(b, loc);
   }
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
-                                      zero);
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread, zero);
   auto finish = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
   {
     OpBuilder nb = OpBuilder::atBlockBegin(finish.thenBlock());
     for (auto [j, combiner] : llvm::enumerate(combiners)) {
       Value total = memref::LoadOp::create(nb, loc, shared[j], zero);
       OpOperand &init = op.getDpsInitsMutable()[j];
-      AffineMap map = maps[init.getOperandNumber()];
-      SmallVector<Value> indices;
-      for (AffineExpr expr : map.getResults())
-        indices.push_back(affine::AffineApplyOp::create(
-            nb, loc, AffineMap::get(map.getNumDims(), 0, expr), ivs));
       memref::AtomicRMWOp::create(nb, loc, combiner.kind, total, init.get(),
-                                  indices);
+                                  operandIndices(nb, loc, op, init, ivs));
     }
   }
   gpu::TerminatorOp::create(b, loc);
@@ -372,21 +404,104 @@ LogicalResult mapBlockReduction(linalg::GenericOp op,
   return success();
 }
 
-/// The combiners of `op` when it is worth a block reduction, else empty.
-SmallVector<Combiner> blockReductionCombiners(linalg::LinalgOp linalgOp) {
+/// The value a fill writes to every element of its output: a linalg.fill,
+/// or its generalized form (a generic copying a scalar input everywhere).
+Value filledValue(Operation *op) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.getInputs()[0];
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 || generic.getNumReductionLoops() != 0)
+    return nullptr;
+  Value input = generic.getDpsInputOperand(0)->get();
+  if (isa<ShapedType>(input.getType()))
+    return nullptr;
+  Block &body = generic.getRegion().front();
+  if (body.getTerminator()->getOperand(0) != body.getArgument(0))
+    return nullptr;
+  return input;
+}
+
+/// The fill that initializes output `init` of `op` right before it (nothing
+/// in between touches the buffer), or null.
+Operation *fillingOutput(linalg::GenericOp op, OpOperand &init) {
+  Value buffer = init.get();
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(prev))
+      if (filledValue(prev) && linalgOp.getDpsInits()[0] == buffer)
+        return prev;
+    if (llvm::is_contained(prev->getOperands(), buffer))
+      return nullptr;
+  }
+  return nullptr;
+}
+
+/// A reduction with many outputs (a convolution, a matmul): one thread per
+/// output element, accumulating in registers from the output's initial
+/// value (or the constant of the linalg.fill that initialized it, which is
+/// then dropped), one store at the end. Bit-identical to the sequential
+/// loop.
+LogicalResult mapRegisterReduction(linalg::GenericOp op,
+                                   ArrayRef<Combiner> combiners,
+                                   int64_t blockSize) {
+  Location loc = op.getLoc();
+  LoopSpace space(op);
+  // The op writes every element of its outputs, so a fill right before it
+  // only provides the accumulators' initial value.
+  SmallVector<Operation *> fills;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    fills.push_back(fillingOutput(op, init));
+
+  OpBuilder b(op);
+  Value one = indexConstant(b, loc, 1);
+  Value threads = indexConstant(b, loc, blockSize);
+  Value total = indexConstant(b, loc, space.parallelTotal);
+  auto launch = gpu::LaunchOp::create(
+      b, loc,
+      indexConstant(b, loc, llvm::divideCeil(space.parallelTotal, blockSize)),
+      one, one, threads, one, one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value linear = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
+      launch.getThreadIds().x);
+  Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                       linear, total);
+  auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+  gpu::TerminatorOp::create(b, loc);
+
+  b.setInsertionPointToStart(guard.thenBlock());
+  Value zero = indexConstant(b, loc, 0);
+  SmallVector<Value> ivs(space.numLoops, zero);
+  delinearize(b, loc, linear, space.parallelSizes, space.parallelDims, ivs);
+  SmallVector<Value> inits;
+  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable())) {
+    if (fills[j])
+      inits.push_back(filledValue(fills[j]));
+    else
+      inits.push_back(memref::LoadOp::create(
+          b, loc, init.get(), operandIndices(b, loc, op, init, ivs)));
+  }
+  SmallVector<Value> results = buildReductionLoop(
+      b, loc, op, space, combiners, ivs, zero, /*stride=*/1, inits);
+  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
+    memref::StoreOp::create(b, loc, results[j], init.get(),
+                            operandIndices(b, loc, op, init, ivs));
+  for (Operation *fill : fills)
+    if (fill)
+      fill->erase();
+  op.erase();
+  return success();
+}
+
+/// The combiners of a generic reduction with static loop ranges whose
+/// every output is `out = combiner(out, v)`, else empty.
+SmallVector<Combiner> reductionCombiners(linalg::LinalgOp linalgOp) {
   auto op = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
-  if (!op || op.getNumReductionLoops() == 0)
+  if (!op || op.getNumReductionLoops() == 0 || !op.hasPureBufferSemantics())
     return {};
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
+  if (llvm::any_of(op.getStaticLoopRanges(), ShapedType::isDynamic))
     return {};
-  int64_t reductionTotal = 1;
-  for (auto [dim, kind] : llvm::enumerate(op.getIteratorTypesArray()))
-    if (!linalg::isParallelIterator(kind))
-      reductionTotal *= ranges[dim];
-  if (reductionTotal < 2 * kReductionThreads)
-    return {};
-  // Outputs read as inputs would race with the atomic updates.
+  // Outputs that are also read as inputs would be read after being updated.
   for (OpOperand &init : op.getDpsInitsMutable())
     for (OpOperand *input : op.getDpsInputOperands())
       if (input->get() == init.get())
@@ -429,15 +544,44 @@ struct MapToLaunchesPass
       for (Operation &op : block)
         if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
           ops.push_back(linalgOp);
+    // Decide first how each reduction runs: a register reduction absorbs
+    // the fills of its outputs, which then need no kernel of their own.
+    enum class Strategy { Loops, BlockReduction, RegisterReduction };
+    DenseMap<Operation *, Strategy> strategies;
+    DenseMap<Operation *, SmallVector<Combiner>> combinersOf;
+    DenseSet<Operation *> absorbedFills;
     for (linalg::LinalgOp op : ops) {
       if (!op.hasPureBufferSemantics()) {
         op.emitError("dq-gpu-map-to-launches: expected a linalg op on buffers "
                      "(run after bufferization)");
         return signalPassFailure();
       }
-      SmallVector<Combiner> combiners = blockReductionCombiners(op);
-      if (!combiners.empty()) {
-        if (failed(mapBlockReduction(cast<linalg::GenericOp>(op), combiners)))
+      SmallVector<Combiner> combiners = reductionCombiners(op);
+      if (combiners.empty())
+        continue;
+      auto generic = cast<linalg::GenericOp>(op.getOperation());
+      LoopSpace space(generic);
+      // Few outputs, each reducing many elements: a block per output.
+      bool wide = space.reductionTotal >= 2 * kReductionThreads &&
+                  space.parallelTotal < 64 * space.reductionTotal;
+      strategies[op] =
+          wide ? Strategy::BlockReduction : Strategy::RegisterReduction;
+      combinersOf[op] = std::move(combiners);
+      if (!wide)
+        for (OpOperand &init : generic.getDpsInitsMutable())
+          if (Operation *fill = fillingOutput(generic, init))
+            absorbedFills.insert(fill);
+    }
+    for (linalg::LinalgOp op : ops) {
+      if (absorbedFills.contains(op))
+        continue; // erased with the reduction that absorbed it
+      auto strategy = strategies.find(op);
+      if (strategy != strategies.end()) {
+        auto generic = cast<linalg::GenericOp>(op.getOperation());
+        ArrayRef<Combiner> combiners = combinersOf[op];
+        if (failed(strategy->second == Strategy::BlockReduction
+                       ? mapBlockReduction(generic, combiners)
+                       : mapRegisterReduction(generic, combiners, blockSize)))
           return signalPassFailure();
         continue;
       }
@@ -464,6 +608,17 @@ struct MapToLaunchesPass
         if (failed(mapParallelLoop(loop, blockSize)))
           return signalPassFailure();
     }
+
+    // Constants are cloned into the kernels rather than passed as kernel
+    // arguments: loop bounds and divisors stay compile-time constants there
+    // (divisions by constants become multiplications).
+    SmallVector<gpu::LaunchOp> launches;
+    func.walk([&](gpu::LaunchOp launch) { launches.push_back(launch); });
+    for (gpu::LaunchOp launch : launches)
+      if (failed(sinkOperationsIntoLaunchOp(launch, [](Operation *op) {
+            return op->hasTrait<OpTrait::ConstantLike>();
+          })))
+        return signalPassFailure();
 
     // Scalar stores left on the host (a tensor.from_elements, a 0-d
     // result) run in a single thread too: the host never writes device

@@ -52,10 +52,12 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   DQGPUMapToLaunchesOptions mapOptions;
   mapOptions.blockSize = options.blockSize;
   pm.addNestedPass<func::FuncOp>(createDQGPUMapToLaunches(mapOptions));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDQGPUMergeKernelModules());
+  // After outlining: the canonicalizer would hoist the constants out of
+  // (non-isolated) gpu.launch bodies.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   pm.addPass(createDQGPUDeviceBuffers());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   if (options.emitCInterface)
