@@ -30,6 +30,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -1106,9 +1107,13 @@ LogicalResult Emitter::emitScalarOp(const GraphNode &node) {
   else if (kind == "aten::floordiv") {
     if (y == 0)
       return fail(node, "division by zero");
-    int64_t q = a.i / b.i;
-    if ((a.i % b.i != 0) && ((a.i < 0) != (b.i < 0)))
-      --q;
+    int64_t q = 0;
+    if (!isDouble) {
+      // Python's floor division rounds towards negative infinity.
+      q = a.i / b.i;
+      if ((a.i % b.i != 0) && ((a.i < 0) != (b.i < 0)))
+        --q;
+    }
     setNumber(std::floor(x / y), q);
   } else
     return fail(node, "not supported on numbers");
