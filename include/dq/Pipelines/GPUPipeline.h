@@ -29,6 +29,12 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
       *this, "block-size",
       llvm::cl::desc("Threads per block of the elementwise/reduction kernels"),
       llvm::cl::init(256)};
+  PassOptions::Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit with nvvm/libdevice (and ptxas for "
+                     "format=bin); default: $CUDA_ROOT, $CUDA_HOME, "
+                     "$CUDA_PATH or /usr/local/cuda"),
+      llvm::cl::init("")};
   PassOptions::Option<bool> emitCInterface{
       *this, "emit-c-interface",
       llvm::cl::desc("Also emit _mlir_ciface_<name> wrappers (what the runtime "
