@@ -262,7 +262,8 @@ LogicalResult Emitter::fail(const GraphNode &node, const Twine &message) {
 static const llvm::StringSet<> &supportedKinds() {
   static const llvm::StringSet<> kinds = {
       // layers
-      "aten::_convolution", "aten::conv2d", "aten::batch_norm",
+      "aten::_convolution", "aten::_convolution_mode", "aten::conv2d",
+      "aten::batch_norm",
       "aten::relu", "aten::relu_", "aten::relu6", "aten::hardtanh",
       "aten::hardtanh_", "aten::add", "aten::add_", "aten::sub",
       "aten::max_pool2d", "aten::avg_pool2d", "aten::adaptive_avg_pool2d",
@@ -527,7 +528,8 @@ const TensorData *Emitter::paramArg(const GraphNode &node, unsigned index,
 
 LogicalResult Emitter::emitConvolution(const GraphNode &node) {
   bool isGeneric = node.kind == "aten::_convolution";
-  // conv2d(input, weight, bias, stride, padding, dilation, groups)
+  // conv2d(input, weight, bias, stride, padding, dilation, groups), also
+  // with padding 'same'/'valid' (traced: _convolution_mode)
   // _convolution(input, weight, bias, stride, padding, dilation, transposed,
   //              output_padding, groups, ...)
   const Item *input = tensorArg(node, 0, 4);
@@ -1188,7 +1190,8 @@ LogicalResult Emitter::emitNode(const GraphNode &node) {
     return success();
   };
 
-  if (kind == "aten::conv2d" || kind == "aten::_convolution")
+  if (kind == "aten::conv2d" || kind == "aten::_convolution" ||
+      kind == "aten::_convolution_mode")
     return emitConvolution(node);
   if (kind == "aten::batch_norm")
     return emitBatchNorm(node);

@@ -10,6 +10,7 @@ Models (eval mode, 10 classes, no downloads):
     resnet18      torchvision's ResNet-18
     alexnet       torchvision's AlexNet (needs inputs of at least 63x63)
     mobilenet_v2  torchvision's MobileNetV2 (depthwise convs, ReLU6)
+    ops           a small net of the translations the five models do not reach
     unsupported   a small net with ops dq-import does not translate (tests)
 
 Weights are the seeded default initialization; batch-norm statistics and
@@ -97,6 +98,34 @@ class ResNet20(nn.Module):
         return self.fc(x)
 
 
+class OpMix(nn.Module):
+    """Translations the five models do not reach: padding='same' with
+    dilation, ceil-mode max pooling, concatenation, a depthwise convolution
+    with channel multiplier 2, average pooling with padding that excludes
+    it, adaptive pooling to unequal windows, mean, BatchNorm1d and addmm."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding="same", dilation=2)
+        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.left = nn.Conv2d(8, 8, 1)
+        self.right = nn.Conv2d(8, 16, 3, padding=1, groups=8)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.adaptive = nn.AdaptiveAvgPool2d((3, 2))
+        self.bn = nn.BatchNorm1d(24 * 6)
+        self.weight = nn.Parameter(torch.randn(24 * 6 + 24, num_classes) * 0.1)
+        self.bias = nn.Parameter(torch.randn(num_classes) * 0.1)
+
+    def forward(self, x):
+        x = F.relu(self.pool(self.stem(x)))
+        x = torch.cat([self.left(x), self.right(x)], dim=1)
+        x = self.avg(x)
+        pooled = self.bn(torch.flatten(self.adaptive(x), 1))
+        mean = x.mean([2, 3], keepdim=True).view(x.size(0), -1)
+        x = torch.cat([pooled, mean], 1)
+        return torch.addmm(self.bias, x, self.weight)
+
+
 class Unsupported(nn.Module):
     """Uses ops dq-import has no translation for (sigmoid, softmax)."""
 
@@ -118,6 +147,8 @@ def build(name):
         return ResNet20()
     if name == "unsupported":
         return Unsupported()
+    if name == "ops":
+        return OpMix()
     import torchvision.models as tvm
     if name == "resnet18":
         return tvm.resnet18(num_classes=10)
@@ -135,12 +166,13 @@ DEFAULT_SHAPES = {
     "alexnet": "1x3x63x63",
     "mobilenet_v2": "1x3x64x64",
     "unsupported": "1x1x8x8",
+    "ops": "2x3x21x21",
 }
 
 
 def randomize_batch_norm(model, generator):
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             c = m.num_features
             with torch.no_grad():
                 m.weight.copy_(torch.rand(c, generator=generator) + 0.5)
