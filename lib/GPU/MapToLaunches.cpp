@@ -72,6 +72,9 @@ LogicalResult mapParallelLoop(scf::ParallelOp loop, int64_t blockSize) {
     loop.erase();
     return success();
   }
+  // Small spaces (a 0-d result, a few channels) need no idle threads.
+  if (staticTotal)
+    blockSize = std::min(blockSize, *staticTotal);
   Value threads = indexConstant(b, loc, blockSize);
   Value blocks = arith::CeilDivUIOp::create(b, loc, total, threads);
   auto launch =
@@ -454,6 +457,7 @@ LogicalResult mapRegisterReduction(linalg::GenericOp op,
 
   OpBuilder b(op);
   Value one = indexConstant(b, loc, 1);
+  blockSize = std::min(blockSize, space.parallelTotal);
   Value threads = indexConstant(b, loc, blockSize);
   Value total = indexConstant(b, loc, space.parallelTotal);
   auto launch = gpu::LaunchOp::create(
