@@ -205,8 +205,25 @@ static bool isResidualAdd(Operation *op) {
   return computed >= 2;
 }
 
+/// A projection shortcut reads the block's input, which the main branch
+/// reads too (possibly through a slice dropping the rows a strided 1x1
+/// convolution skips). The last 1x1 convolution of a main branch (the
+/// linear bottleneck of MobileNetV2) reads a value nothing else uses.
+static bool readsSharedInput(Operation *conv) {
+  Value input = conv->getOperand(0);
+  while (input.hasOneUse()) {
+    auto slice = input.getDefiningOp<tosa::SliceOp>();
+    if (!slice)
+      return false;
+    input = slice.getInput1();
+  }
+  return true;
+}
+
 bool mlir::dq::isProjectionShortcut(const Layer &layer) {
   if (layer.kind != LayerKind::Conv || !layer.isPointwise)
+    return false;
+  if (!readsSharedInput(layer.op))
     return false;
   Value current = layer.op->getResult(0);
   // Follow single users through at most a few batch-norm pieces.

@@ -31,3 +31,25 @@ func.func @block(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x4xf32> {
   %sum = tosa.add %main, %bn : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
   return %sum : tensor<1x4x4x4xf32>
 }
+
+// The last 1x1 convolution of a main branch (MobileNetV2's linear
+// bottleneck) also reaches a residual add, but it reads a value nothing else
+// uses: it is quantized; only a 1x1 convolution of the shared block input is
+// a shortcut.
+
+// CHECK-LABEL: func.func @linear_bottleneck
+// CHECK: dq.decode_weights {{.*}} : (tensor<4x1x1x2xi8>
+// CHECK: dq.decode_weights {{.*}} : (tensor<2x1x1x4xi8>
+// CHECK: tosa.add
+func.func @linear_bottleneck(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %b4 = "tosa.const"() <{values = dense<0.0> : tensor<4xf32>}> : () -> tensor<4xf32>
+  %b2 = "tosa.const"() <{values = dense<0.0> : tensor<2xf32>}> : () -> tensor<2xf32>
+  %we = "tosa.const"() <{values = dense<0.3> : tensor<4x1x1x2xf32>}> : () -> tensor<4x1x1x2xf32>
+  %expand = tosa.conv2d %x, %we, %b4, %zp, %zp {acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>} : (tensor<1x4x4x2xf32>, tensor<4x1x1x2xf32>, tensor<4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x4x4xf32>
+  %relu = tosa.clamp %expand {min_val = 0.0 : f32, max_val = 6.0 : f32} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %wp = "tosa.const"() <{values = dense<0.4> : tensor<2x1x1x4xf32>}> : () -> tensor<2x1x1x4xf32>
+  %project = tosa.conv2d %relu, %wp, %b2, %zp, %zp {acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>} : (tensor<1x4x4x4xf32>, tensor<2x1x1x4xf32>, tensor<2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x4x2xf32>
+  %sum = tosa.add %project, %x : (tensor<1x4x4x2xf32>, tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32>
+  return %sum : tensor<1x4x4x2xf32>
+}
