@@ -1,10 +1,11 @@
-// Times the compiled train_step of one or more dq-compile outputs, calling
+// Times the compiled train_step (or, with -p, predict) of one or more
+// dq-compile outputs, calling
 // the library directly (no dataset, no augmentation), interleaving the models
 // round-robin so machine noise hits every variant alike.
 //
 //   c++ -O2 -std=c++17 -I runtime/include bench/step_timer.cpp \
 //       build/runtime/libDQRuntime.a -ldl -lz -o /tmp/step_timer
-//   /tmp/step_timer [-n STEPS] [-r ROUNDS] PREFIX...
+//   /tmp/step_timer [-p] [-n STEPS] [-r ROUNDS] PREFIX...
 //
 // Per model: median / min ms per step over all timed steps and steps/s from
 // the median; the first step of each model is a warm-up and not timed. Inputs
@@ -24,9 +25,12 @@ using namespace dq::runtime;
 
 int main(int argc, char **argv) {
   int steps = 3, rounds = 3;
+  bool predict = false;
   std::vector<std::string> prefixes;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "-n") && i + 1 < argc)
+    if (!std::strcmp(argv[i], "-p"))
+      predict = true;
+    else if (!std::strcmp(argv[i], "-n") && i + 1 < argc)
       steps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "-r") && i + 1 < argc)
       rounds = std::atoi(argv[++i]);
@@ -35,7 +39,7 @@ int main(int argc, char **argv) {
   }
   if (prefixes.empty()) {
     std::fprintf(stderr,
-                 "usage: step_timer [-n STEPS] [-r ROUNDS] PREFIX...\n");
+                 "usage: step_timer [-p] [-n STEPS] [-r ROUNDS] PREFIX...\n");
     return 2;
   }
   struct Entry {
@@ -68,18 +72,28 @@ int main(int argc, char **argv) {
     x = x * 1664525u + 1013904223u;
     l = (x >> 8) % m.classes;
   }
+  std::vector<float> logits(m.batch * m.classes);
+  auto call = [&](Entry &e, int64_t step) {
+    if (predict) {
+      e.model->predict(e.state, images.data(), logits.data());
+      e.loss = logits[0];
+    } else {
+      e.loss = e.model
+                   ->trainStep(e.state, images.data(), labels.data(), 0.01f,
+                               step)
+                   .loss;
+    }
+  };
   for (Entry &e : entries) // warm-up
-    e.model->trainStep(e.state, images.data(), labels.data(), 0.01f, 0);
+    call(e, 0);
   for (int r = 0; r < rounds; ++r)
     for (Entry &e : entries)
       for (int s = 0; s < steps; ++s) {
         auto t0 = std::chrono::steady_clock::now();
-        auto res = e.model->trainStep(e.state, images.data(), labels.data(),
-                                      0.01f, 1 + r * steps + s);
+        call(e, 1 + r * steps + s);
         auto t1 = std::chrono::steady_clock::now();
         e.ms.push_back(
             std::chrono::duration<double, std::milli>(t1 - t0).count());
-        e.loss = res.loss;
       }
   double base = 0;
   std::printf("%-40s %10s %10s %9s %8s %10s\n", "model", "median_ms", "min_ms",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training-step throughput on the CPU: dq's compiled step against the
+"""Throughput on the CPU: dq's compiled train_step and predict against the
 PyTorch reference (python/dq_reference, the project's quantizers), same
 network, same batch, side by side in one run.
 
@@ -16,7 +16,8 @@ For each precision (W2A2 and fp32 unless --precision says otherwise):
   4. the reference train_step (dq_reference.training.train_step) is timed
      with torch.set_num_threads(T) for each T in --threads, after 1 warm-up
      step per thread count.
-Timed steps are interleaved (dq T1, torch T1, dq T2, torch T2, dq T1, ...)
+predict (inference-mode logits of the batch) is timed the same way
+(step_timer -p; dq_reference.training.predict). Timed calls are interleaved (dq T1, torch T1, dq T2, torch T2, dq T1, ...)
 so machine noise hits every variant alike. Reported: median (and min) ms per
 step and, per thread count, ratio = torch_ms / dq_ms (> 1: dq is faster).
 
@@ -103,10 +104,11 @@ def bits(precision):
     return int(m.group(1)), int(m.group(2))
 
 
-def dq_step_ms(step_timer, prefix, threads):
-    """One timed step (after one warm-up) of the compiled model, ms."""
+def dq_step_ms(step_timer, prefix, threads, entry):
+    """One timed call (after one warm-up) of the compiled model, ms."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    out = check_run([step_timer, "-n", "1", "-r", "1", prefix])
+    out = check_run([step_timer, "-n", "1", "-r", "1"] +
+                    (["-p"] if entry == "predict" else []) + [prefix])
     for line in out.splitlines():
         fields = line.split()
         if fields and fields[0] == prefix:
@@ -120,9 +122,12 @@ class TorchRunner:
         self.state = T.init_state(net)
         self.step = 0
 
-    def run(self, threads):
+    def run(self, threads, entry="train_step"):
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
+        if entry == "predict":
+            T.predict(self.net, self.state, self.images)
+            return (time.perf_counter() - t0) * 1e3
         self.state, loss, _ = T.train_step(self.net, self.state, self.images,
                                            self.labels, self.lr, self.step)
         ms = (time.perf_counter() - t0) * 1e3
@@ -142,6 +147,9 @@ def main():
                         "comma-separated")
     parser.add_argument("--precision", default="w2a2,fp32",
                         help="comma-separated: wNaM and/or fp32")
+    parser.add_argument("--entries", default="train_step,predict",
+                        help="entry points to time: train_step and/or "
+                        "predict")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -152,6 +160,10 @@ def main():
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     precisions = args.precision.split(",")
+    entries = args.entries.split(",")
+    for e in entries:
+        if e not in ("train_step", "predict"):
+            sys.exit(f"bench: unknown entry point '{e}'")
 
     work = args.work_dir or tempfile.mkdtemp(prefix="dq-throughput-")
     os.makedirs(work, exist_ok=True)
@@ -170,15 +182,17 @@ def main():
                 net = R.quantized_network(fp_net, w, a)
             prefix = compile_dq(args, fp_net, precision, work)
             torch_run = TorchRunner(net, images, labels, args.lr)
-            for t in threads:  # warm-up (dq warms up inside each process)
-                torch_run.run(t)
-            dq_ms = {t: [] for t in threads}
-            torch_ms = {t: [] for t in threads}
-            for _ in range(args.steps):
-                for t in threads:
-                    dq_ms[t].append(dq_step_ms(step_timer, prefix, t))
-                    torch_ms[t].append(torch_run.run(t))
-            results.append((precision, dq_ms, torch_ms))
+            for entry in entries:
+                for t in threads:  # warm-up (dq warms up in each process)
+                    torch_run.run(t, entry)
+                dq_ms = {t: [] for t in threads}
+                torch_ms = {t: [] for t in threads}
+                for _ in range(args.steps):
+                    for t in threads:
+                        dq_ms[t].append(dq_step_ms(step_timer, prefix, t,
+                                                   entry))
+                        torch_ms[t].append(torch_run.run(t, entry))
+                results.append((f"{precision} {entry}", dq_ms, torch_ms))
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
@@ -186,14 +200,14 @@ def main():
     print(f"{args.arch} batch {args.batch}, input 28x28x1, {args.steps} timed "
           f"steps per variant (median), torch {torch.__version__}, "
           f"{os.cpu_count()} cpus")
-    print("{:<6} {:<26} {:>10} {:>10} {:>8}".format(
-        "prec", "variant", "median_ms", "min_ms", "steps/s"))
+    print("{:<17} {:<26} {:>10} {:>10} {:>8}".format(
+        "what", "variant", "median_ms", "min_ms", "calls/s"))
     for precision, dq_ms, torch_ms in results:
         for t in threads:
             for name, ms in ((f"dq compiled ({t} thr)", dq_ms[t]),
                              (f"torch reference ({t} thr)", torch_ms[t])):
                 m = statistics.median(ms)
-                print("{:<6} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
+                print("{:<17} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
                     precision, name, m, min(ms), 1e3 / m))
     for precision, dq_ms, torch_ms in results:
         for t in threads:
