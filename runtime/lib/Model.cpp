@@ -149,12 +149,48 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
   if (!model->library_) {
     const char *why = dlerror();
     throw Error(path + ": cannot load the compiled model: " +
-                (why ? why : "unknown error"));
+                (why ? why : "unknown error") +
+                (model->manifest_.device == "cuda"
+                     ? " (a GPU model needs libdq_cuda_runtime.so next to it "
+                       "and the NVIDIA driver's libcuda.so.1)"
+                     : ""));
   }
   model->trainStep_ = model->entry("train_step");
   model->predict_ = model->entry("predict");
   model->initState_ = model->entry("init_state");
   return model;
+}
+
+std::string CompiledModel::deviceDescription() const {
+  if (manifest_.device != "cuda")
+    return "CPU";
+  // The model loaded the CUDA runtime next to it as a dependency.
+  std::string directory = prefix_.substr(0, prefix_.find_last_of('/') + 1);
+  std::string runtime = (directory.empty() ? "./" : directory) +
+                        "libdq_cuda_runtime.so";
+  void *handle = dlopen(runtime.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (!handle)
+    return "CUDA GPU";
+  using Describe = void (*)(char *, size_t);
+  auto describe =
+      reinterpret_cast<Describe>(dlsym(handle, "dqCudaDescribeDevice"));
+  char text[512] = "CUDA GPU";
+  if (describe)
+    describe(text, sizeof text);
+  dlclose(handle);
+  return std::string("CUDA ") + text;
+}
+
+void requireDevice(const CompiledModel &model, const std::string &device) {
+  if (device.empty() || device == model.manifest().device)
+    return;
+  if (device != "cpu" && device != "cuda")
+    throw Error("--device: expected cpu or cuda, got '" + device + "'");
+  const std::string &built = model.manifest().device;
+  throw Error(model.prefix() + " was compiled for the " +
+              (built == "cuda" ? "GPU (CUDA)" : "CPU") +
+              "; compile it with dq-compile --target " + device +
+              " to run it with --device " + device);
 }
 
 CompiledModel::~CompiledModel() {

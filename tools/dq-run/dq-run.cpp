@@ -29,12 +29,15 @@ const char *kUsage =
     "                 /usr/share/datasets/fashion-mnist)\n"
     "  --images IDX   print the predicted class of every image of an IDX file\n"
     "                 as '<index> <class>' lines (with --labels, also the\n"
-    "                 accuracy)\n";
+    "                 accuracy)\n"
+    "  --device cpu|cuda  require a model compiled for this device\n"
+    "                 (dq-compile --target); prints the device used\n";
 
 struct Options {
   std::string model, state, data = kDefaultFashionMnistDir, images, labels,
       exportPath;
   unsigned threads = 0;
+  std::string device; // empty: what the model was compiled for
 };
 
 Options parse(int argc, char **argv) {
@@ -59,6 +62,11 @@ Options parse(int argc, char **argv) {
       o.labels = value();
     } else if (a == "--export") {
       o.exportPath = value();
+    } else if (a == "--device") {
+      o.device = value();
+      if (o.device != "cpu" && o.device != "cuda")
+        throw Error("option --device: expected cpu or cuda\n" +
+                    std::string(kUsage));
     } else if (a == "--threads") {
       std::string text = value();
       char *end = nullptr;
@@ -82,6 +90,9 @@ Options parse(int argc, char **argv) {
 
 int run(const Options &o) {
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
+  requireDevice(*model, o.device);
+  if (!o.device.empty())
+    std::printf("dq-run: device: %s\n", model->deviceDescription().c_str());
   std::vector<HostTensor> state =
       readInferenceState(o.state, model->manifest());
   if (!o.exportPath.empty()) {

@@ -49,6 +49,7 @@ struct Options {
   int stopAfterSteps = -1; // for tests: behave as if interrupted
   bool progress = isatty(2);
   unsigned threads = 0; // 0: the OpenMP default (all cores)
+  std::string device;   // empty: what the model was compiled for
 };
 
 const char *kUsage =
@@ -70,6 +71,8 @@ const char *kUsage =
     "  --limit-train N     use the first N training images\n"
     "  --limit-test N      use the first N test images\n"
     "  --threads N         threads of a parallel model (default: all cores)\n"
+    "  --device cpu|cuda   require a model compiled for this device\n"
+    "                      (dq-compile --target); prints the device used\n"
     "  --progress/--no-progress  progress bar (default: when stderr is a tty)\n"
     "  --stop-after-steps N      stop as if interrupted after N steps "
     "(tests)\n";
@@ -126,6 +129,10 @@ Options parseOptions(int argc, char **argv) {
       o.limitTrain = parseNumber<size_t>(a, value());
     } else if (a == "--limit-test") {
       o.limitTest = parseNumber<size_t>(a, value());
+    } else if (a == "--device") {
+      o.device = value();
+      if (o.device != "cpu" && o.device != "cuda")
+        usageError("option --device: expected cpu or cuda");
     } else if (a == "--threads") {
       int threads = parseNumber<int>(a, value());
       if (threads < 1)
@@ -224,6 +231,9 @@ int run(const Options &o) {
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
+  requireDevice(*model, o.device);
+  if (!o.device.empty())
+    std::printf("dq-train: device: %s\n", model->deviceDescription().c_str());
   const Manifest &m = model->manifest();
   std::string metadata;
   std::vector<HostTensor> state = readStateFileFor(

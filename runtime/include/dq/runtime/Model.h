@@ -28,6 +28,9 @@ public:
   CompiledModel &operator=(const CompiledModel &) = delete;
 
   const Manifest &manifest() const { return manifest_; }
+  /// Where the code runs: "CPU", or "CUDA <GPU name> (sm_XY, N MiB)" for a
+  /// model built by dq-compile --target cuda.
+  std::string deviceDescription() const;
   const std::string &prefix() const { return prefix_; }
 
   struct StepResult {
@@ -55,6 +58,10 @@ private:
   void *library_ = nullptr;
   Entry trainStep_ = nullptr, predict_ = nullptr, initState_ = nullptr;
 };
+
+/// Throws unless `model` was compiled for `device` ("cpu" or "cuda"; empty:
+/// any), naming the dq-compile option that builds it.
+void requireDevice(const CompiledModel &model, const std::string &device);
 
 struct Dataset;
 

@@ -1,0 +1,142 @@
+"""Calls a model compiled by dq-compile (<prefix>.so + .manifest.json)
+through its packed entry points, dq_<name>(void **args) (docs/Runtime.md):
+args[0] points to the struct of result memref descriptors, then one pointer
+per argument (a memref descriptor or a scalar). CPU and GPU models (dq-compile
+--target cuda) have the same calling convention; a GPU model's .so finds
+libdq_cuda_runtime.so next to itself.
+
+Plain ctypes + numpy, no MLIR, so it runs on a GPU machine from a bundle of
+compiled files (scripts/gpu-check.sh).
+
+    model = PackedModel("out/model")
+    state = model.init_state()                       # [ndarray] manifest order
+    state, loss, correct = model.train_step(state, images, labels, 0.01, 0)
+    logits = model.predict(state, images)
+"""
+
+import ctypes
+import json
+import os
+
+import numpy as np
+
+DTYPES = {"f32": np.float32, "i8": np.int8, "i32": np.int32, "i64": np.int64}
+# MLIR marks returned constant globals with this pointer; never freed.
+DEAD_POINTER = 0xDEADBEEF
+
+
+class Spec(object):
+    def __init__(self, name, dtype, shape):
+        self.name, self.dtype, self.shape = name, np.dtype(dtype), tuple(shape)
+
+    @property
+    def rank(self):
+        return len(self.shape)
+
+
+def _descriptor(array):
+    """A ranked memref descriptor {allocated, aligned, offset, sizes, strides}
+    of a C-contiguous array."""
+    rank = array.ndim
+    words = (ctypes.c_int64 * (3 + 2 * rank))()
+    address = array.ctypes.data
+    words[0] = words[1] = address
+    words[2] = 0
+    stride = 1
+    for d in reversed(range(rank)):
+        words[3 + d] = array.shape[d]
+        words[3 + rank + d] = stride
+        stride *= array.shape[d]
+    return words
+
+
+class PackedModel(object):
+    def __init__(self, prefix):
+        self.prefix = prefix
+        with open(prefix + ".manifest.json", encoding="utf-8") as f:
+            self.manifest = json.load(f)
+        self.device = self.manifest.get("device", "cpu")
+        path = os.path.abspath(prefix + ".so")
+        try:
+            self.library = ctypes.CDLL(path)
+        except OSError as e:
+            hint = (" (a GPU model needs libdq_cuda_runtime.so next to it and "
+                    "the NVIDIA driver's libcuda.so.1)"
+                    if self.device == "cuda" else "")
+            raise RuntimeError(f"{path}: cannot load: {e}{hint}")
+        self.libc = ctypes.CDLL(None)
+        self.libc.free.argtypes = [ctypes.c_void_p]
+        self.state_specs = [Spec(s["name"], DTYPES[s["dtype"]], s["shape"])
+                            for s in self.manifest["state"]]
+        self.batch = self.manifest["batch"]
+        self.image_shape = (self.batch,) + tuple(self.manifest["image_shape"])
+        self.classes = self.manifest["classes"]
+        self.entries = {}
+        for name in ("train_step", "predict", "init_state"):
+            symbol = self.manifest["entry_points"][name]["symbol"]
+            function = getattr(self.library, symbol)
+            function.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+            function.restype = None
+            self.entries[name] = function
+
+    def _call(self, name, inputs, outputs):
+        """inputs: ndarrays and ctypes scalars; outputs: [Spec]."""
+        offsets, words = [], 0
+        for spec in outputs:
+            offsets.append(words)
+            words += 3 + 2 * spec.rank
+        results = (ctypes.c_int64 * max(words, 1))()
+        keep, pointers, input_addresses = [], [ctypes.addressof(results)], set()
+        for value in inputs:
+            if isinstance(value, np.ndarray):
+                array = np.ascontiguousarray(value)
+                descriptor = _descriptor(array)
+                keep += [array, descriptor]
+                pointers.append(ctypes.addressof(descriptor))
+                input_addresses.add(array.ctypes.data)
+            else:
+                keep.append(value)
+                pointers.append(ctypes.addressof(value))
+        argv = (ctypes.c_void_p * len(pointers))(*pointers)
+        self.entries[name](argv)
+
+        values, owned = [], set()
+        for spec, offset in zip(outputs, offsets):
+            w = results[offset:offset + 3 + 2 * spec.rank]
+            allocated, aligned, element_offset = w[0], w[1], w[2]
+            sizes = tuple(w[3:3 + spec.rank])
+            if sizes != spec.shape:
+                raise RuntimeError(f"{name}: result '{spec.name}' has shape "
+                                   f"{sizes}, expected {spec.shape}")
+            count = int(np.prod(spec.shape, dtype=np.int64))
+            source = aligned + element_offset * spec.dtype.itemsize
+            buffer = (ctypes.c_char * (count * spec.dtype.itemsize)).from_address(
+                source) if count else b""
+            values.append(np.frombuffer(bytes(buffer), dtype=spec.dtype)
+                          .reshape(spec.shape).copy())
+            if allocated and allocated != DEAD_POINTER and \
+                    allocated not in input_addresses:
+                owned.add(allocated)
+        for pointer in owned:
+            self.libc.free(ctypes.c_void_p(pointer))
+        del keep
+        return values
+
+    def init_state(self):
+        return self._call("init_state", [], self.state_specs)
+
+    def train_step(self, state, images, labels, learning_rate, step):
+        outputs = self.state_specs + [Spec("loss", np.float32, ()),
+                                      Spec("correct", np.int32, ())]
+        inputs = list(state) + [
+            np.asarray(images, np.float32).reshape(self.image_shape),
+            np.asarray(labels, np.int32).reshape(self.batch),
+            ctypes.c_float(learning_rate), ctypes.c_int64(step)]
+        values = self._call("train_step", inputs, outputs)
+        return values[:-2], float(values[-2]), int(values[-1])
+
+    def predict(self, state, images):
+        logits = Spec("logits", np.float32, (self.batch, self.classes))
+        return self._call("predict", list(state) + [
+            np.asarray(images, np.float32).reshape(self.image_shape)],
+            [logits])[0]

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds, on this machine (MLIR + CUDA toolkit, no GPU needed), everything
+# scripts/gpu-check.sh runs on a GPU machine that has the NVIDIA driver,
+# Python 3 with numpy and PyTorch, but no MLIR and no dq build:
+#
+#   <out>/gpu-check.sh                   the one command to run there
+#   <out>/check/cpu/model.*              a small W2A2 ResNet-8 (batch 16), CPU build
+#   <out>/check/<variant>/model.*        the same, GPU builds
+#   <out>/bench/resnet20-w2a2-b256/<variant>/model.*   the benchmark model
+#   <out>/python/                        dq_reference, the packed-call driver,
+#                                        compare_devices.py, the benchmark
+#
+# GPU variants: sm_90 and sm_80 (cubin, no JIT at load) and ptx (PTX for
+# compute_80, JIT-compiled by the driver on any newer GPU). Each GPU model
+# directory holds its libdq_cuda_runtime.so.
+#
+#   scripts/build-gpu-bundle.sh [out-dir]     (default: build/gpu-bundle)
+#   BIN=build/bin LIB=build/lib scripts/build-gpu-bundle.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/build/gpu-bundle}
+bin=${BIN:-$root/build/bin}
+lib=${LIB:-$root/build/lib}
+python=${PYTHON:-/usr/bin/python3}
+runtime=$lib/libdq_cuda_runtime.so
+
+for tool in "$bin/dq-opt" "$bin/dq-compile" "$runtime"; do
+  if [[ ! -e $tool ]]; then
+    echo "build-gpu-bundle: $tool is missing (build dq-opt, dq-compile and" \
+         "dq_cuda_runtime; the runtime needs the CUDA toolkit)" >&2
+    exit 1
+  fi
+done
+
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp"
+work=$out.tmp/.work
+mkdir -p "$work"
+
+# A training module from a dq_reference network (what bench/throughput_cpu.py
+# and the PyTorch side build too).
+training_module() { # arch batch out.mlir
+  PYTHONPATH=$root/python "$python" - "$1" "$2" "$work/$1-$2.model.mlir" <<'PY'
+import sys
+from dq_reference import resnet as R
+arch, batch, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(path, "w") as f:
+    f.write(R.emit_mlir(R.build_network(arch, batch, 0), batch))
+PY
+  "$bin/dq-opt" "$work/$1-$2.model.mlir" --dq-quantize="w-bits=2 a-bits=2" \
+    --dq-build-training-graph -o "$3"
+}
+
+gpu_variants() { # train.mlir dir
+  "$bin/dq-compile" "$1" -o "$2/sm_90/model" --target cuda --gpu-chip sm_90 \
+    --gpu-features=+ptx80 --gpu-format bin --cuda-runtime "$runtime"
+  "$bin/dq-compile" "$1" -o "$2/sm_80/model" --target cuda --gpu-chip sm_80 \
+    --gpu-features=+ptx70 --gpu-format bin --cuda-runtime "$runtime"
+  "$bin/dq-compile" "$1" -o "$2/ptx/model" --target cuda --gpu-chip sm_80 \
+    --gpu-features=+ptx70 --gpu-format isa --cuda-runtime "$runtime"
+}
+
+echo "== check model: resnet8 W2A2, batch 16"
+training_module resnet8 16 "$work/check.train.mlir"
+"$bin/dq-compile" "$work/check.train.mlir" -o "$out.tmp/check/cpu/model" \
+  --parallel=false
+gpu_variants "$work/check.train.mlir" "$out.tmp/check"
+
+echo "== benchmark model: resnet20 W2A2, batch 256"
+training_module resnet20 256 "$work/bench.train.mlir"
+gpu_variants "$work/bench.train.mlir" "$out.tmp/bench/resnet20-w2a2-b256"
+
+echo "== scripts"
+mkdir -p "$out.tmp/python"
+cp -r "$root/python/dq_reference" "$out.tmp/python/"
+rm -rf "$out.tmp/python/dq_reference/__pycache__"
+cp "$root/python/dq_runtime/packed.py" "$out.tmp/python/dq_packed.py"
+cp "$root/python/tools/compare_devices.py" "$root/bench/gpu_throughput.py" \
+   "$root/bench/torch_gpu_step.py" "$out.tmp/python/"
+cp "$root/scripts/gpu-check.sh" "$out.tmp/gpu-check.sh"
+rm -rf "$work"
+{
+  echo "dq GPU bundle"
+  echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
+  echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "run: ./gpu-check.sh   (on a machine with an NVIDIA GPU, Python 3, numpy, PyTorch)"
+} > "$out.tmp/BUNDLE.txt"
+
+rm -rf "$out"
+mv "$out.tmp" "$out"
+echo "build-gpu-bundle: wrote $out ($(du -sh "$out" | cut -f1))"

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The GPU checks of dq, run from a bundle of files compiled elsewhere
+# (scripts/build-gpu-bundle.sh), on a machine with an NVIDIA GPU and its
+# driver, Python 3 with numpy and PyTorch; no MLIR, no dq build.
+#
+#   ./gpu-check.sh [--quick]     (from the bundle directory, or give its path
+#                                 as BUNDLE=...)
+#
+# 1. GPU vs CPU: a W2A2 ResNet-8 (batch 16), 5 training steps from the same
+#    state on the same batches, predict and init_state (tolerances in
+#    python/compare_devices.py).
+# 2. Benchmark: the W2A2 ResNet-20 train_step at batch 256, dq vs PyTorch
+#    eager and torch.compile on this GPU (--quick: no torch.compile).
+# Output also goes to gpu-check-results.txt (or $RESULTS). Exit status 0
+# only if the comparison passed and the benchmark ran.
+set -uo pipefail
+
+bundle=${BUNDLE:-$(cd "$(dirname "$0")" && pwd)}
+results=${RESULTS:-$bundle/gpu-check-results.txt}
+python=${PYTHON:-python3}
+modes=eager,compile
+[[ ${1:-} == --quick ]] && modes=eager
+
+exec > >(tee "$results") 2>&1
+
+say() { printf '\n== %s\n' "$*"; }
+die() { echo "gpu-check: $*"; exit 2; }
+
+say "machine"
+nvidia-smi -L || die "nvidia-smi cannot list a GPU (no NVIDIA driver or GPU?)"
+cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 |
+      tr -d ' ')
+case $cap in
+  9.0) variant=sm_90 ;;
+  8.*) variant=sm_80 ;;
+  *) variant=ptx ;;
+esac
+echo "compute capability $cap: using the $variant build"
+"$python" -c 'import numpy, torch; print("python", __import__("sys").version.split()[0], "numpy", numpy.__version__, "torch", torch.__version__, "cuda", torch.version.cuda, "gpu available:", torch.cuda.is_available())' ||
+  die "$python lacks numpy or torch"
+[[ -f $bundle/BUNDLE.txt ]] && cat "$bundle/BUNDLE.txt"
+
+say "GPU train_step/predict vs the CPU build (resnet8 W2A2, batch 16)"
+start=$SECONDS
+"$python" "$bundle/python/compare_devices.py" \
+  --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$variant/model" \
+  --steps 5
+compare=$?
+echo "(${SECONDS}s after start: $((SECONDS - start)) s)"
+
+say "benchmark: resnet20 W2A2 train_step, batch 256"
+start=$SECONDS
+"$python" "$bundle/python/gpu_throughput.py" \
+  --model "$bundle/bench/resnet20-w2a2-b256/$variant/model" --arch resnet20 \
+  --steps 10 --warmup 2 --modes "$modes"
+bench=$?
+echo "($((SECONDS - start)) s)"
+
+say "summary"
+echo "GPU vs CPU comparison: $([[ $compare == 0 ]] && echo PASS || echo FAIL)"
+echo "benchmark: $([[ $bench == 0 ]] && echo ran || echo FAILED)"
+echo "results: $results"
+[[ $compare == 0 && $bench == 0 ]]
