@@ -32,7 +32,6 @@
 
 #include <cmath>
 #include <limits>
-#include <map>
 
 using namespace mlir;
 using namespace ::dq::import;
@@ -221,7 +220,6 @@ private:
   OpBuilder builder;
   std::vector<Item> items;
   Value zeroPoint;
-  std::map<std::string, int> resourceNames;
 };
 
 //===----------------------------------------------------------------------===//
