@@ -210,9 +210,9 @@ private:
                            const TensorData *bias, bool weightIsInOut);
   LogicalResult emitCat(const GraphNode &node);
   LogicalResult emitScalarOp(const GraphNode &node);
-  Value avgPool(Value input, ArrayRef<int64_t> kernel,
-                ArrayRef<int64_t> stride, ArrayRef<int64_t> pad,
-                ArrayRef<int64_t> resultShape, Location loc);
+  Value avgPool(Value input, ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+                ArrayRef<int64_t> pad, ArrayRef<int64_t> resultShape,
+                Location loc);
 
   const TorchGraph &graph;
   const ImportOptions &options;
@@ -261,15 +261,14 @@ static const llvm::StringSet<> &supportedKinds() {
   static const llvm::StringSet<> kinds = {
       // layers
       "aten::_convolution", "aten::_convolution_mode", "aten::conv2d",
-      "aten::batch_norm",
-      "aten::relu", "aten::relu_", "aten::relu6", "aten::hardtanh",
-      "aten::hardtanh_", "aten::add", "aten::add_", "aten::sub",
-      "aten::max_pool2d", "aten::avg_pool2d", "aten::adaptive_avg_pool2d",
-      "aten::mean", "aten::flatten", "aten::view", "aten::reshape",
-      "aten::linear", "aten::addmm", "aten::mm", "aten::matmul", "aten::t",
-      "aten::dropout", "aten::dropout_", "aten::feature_dropout",
-      "aten::feature_dropout_", "aten::cat", "aten::contiguous",
-      "aten::detach", "aten::clone",
+      "aten::batch_norm", "aten::relu", "aten::relu_", "aten::relu6",
+      "aten::hardtanh", "aten::hardtanh_", "aten::add", "aten::add_",
+      "aten::sub", "aten::max_pool2d", "aten::avg_pool2d",
+      "aten::adaptive_avg_pool2d", "aten::mean", "aten::flatten", "aten::view",
+      "aten::reshape", "aten::linear", "aten::addmm", "aten::mm",
+      "aten::matmul", "aten::t", "aten::dropout", "aten::dropout_",
+      "aten::feature_dropout", "aten::feature_dropout_", "aten::cat",
+      "aten::contiguous", "aten::detach", "aten::clone",
       // shape arithmetic, evaluated during import
       "aten::size", "aten::dim", "aten::len", "aten::Int", "aten::Float",
       "aten::ScalarImplicit", "prim::NumToTensor", "prim::ListConstruct",
@@ -286,9 +285,8 @@ bool Emitter::reportUnsupportedKinds() {
   std::function<void(const GraphBlock &)> walk = [&](const GraphBlock &b) {
     for (const GraphNode &node : b.nodes) {
       if (!supportedKinds().contains(node.kind)) {
-        auto it = llvm::find_if(found, [&](auto &entry) {
-          return entry.first == node.kind;
-        });
+        auto it = llvm::find_if(
+            found, [&](auto &entry) { return entry.first == node.kind; });
         if (it == found.end()) {
           found.push_back({node.kind, {}});
           it = std::prev(found.end());
@@ -304,9 +302,8 @@ bool Emitter::reportUnsupportedKinds() {
     return false;
   InFlightDiagnostic diag =
       emitError(locOf(found.front().second.front()->source))
-      << "dq-import: the model uses " << found.size()
-      << " PyTorch op kind" << (found.size() == 1 ? "" : "s")
-      << " that dq-import cannot translate:";
+      << "dq-import: the model uses " << found.size() << " PyTorch op kind"
+      << (found.size() == 1 ? "" : "s") << " that dq-import cannot translate:";
   for (auto &[kind, nodes] : found) {
     diag << "\n  " << kind << " at " << describe(nodes.front()->source);
     if (nodes.size() > 1)
@@ -362,8 +359,8 @@ Value Emitter::shapeConst(ArrayRef<int64_t> values, Location loc) {
   auto rank = static_cast<int64_t>(values.size());
   auto attr = DenseIntElementsAttr::get(
       RankedTensorType::get({rank}, builder.getIndexType()), values);
-  return tosa::ConstShapeOp::create(
-      builder, loc, tosa::shapeType::get(&ctx, rank), attr);
+  return tosa::ConstShapeOp::create(builder, loc,
+                                    tosa::shapeType::get(&ctx, rank), attr);
 }
 
 Value Emitter::reshape(Value input, ArrayRef<int64_t> shape, Location loc) {
@@ -391,10 +388,9 @@ Value Emitter::slice(Value input, ArrayRef<int64_t> start,
 }
 
 Value Emitter::clamp(Value input, float lo, float hi, Location loc) {
-  return tosa::ClampOp::create(builder, loc, input.getType(), input,
-                               builder.getF32FloatAttr(lo),
-                               builder.getF32FloatAttr(hi),
-                               tosa::NanPropagationModeAttr());
+  return tosa::ClampOp::create(
+      builder, loc, input.getType(), input, builder.getF32FloatAttr(lo),
+      builder.getF32FloatAttr(hi), tosa::NanPropagationModeAttr());
 }
 
 Value Emitter::logicalValue(const Item &tensor, Location loc) {
@@ -414,8 +410,9 @@ Value Emitter::avgPool(Value input, ArrayRef<int64_t> kernel,
                        ArrayRef<int64_t> resultShape, Location loc) {
   return tosa::AvgPool2dOp::create(
       builder, loc, tensorType(resultShape), input, zeroPoint, zeroPoint,
-      builder.getDenseI64ArrayAttr(kernel), builder.getDenseI64ArrayAttr(stride),
-      builder.getDenseI64ArrayAttr(pad), TypeAttr::get(builder.getF32Type()));
+      builder.getDenseI64ArrayAttr(kernel),
+      builder.getDenseI64ArrayAttr(stride), builder.getDenseI64ArrayAttr(pad),
+      TypeAttr::get(builder.getF32Type()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -534,7 +531,8 @@ LogicalResult Emitter::emitConvolution(const GraphNode &node) {
   if (!input)
     return failure();
   const Item &weightItem = item(node.inputs[1]);
-  if (weightItem.kind != Item::Kind::Param || weightItem.param->shape.size() != 4)
+  if (weightItem.kind != Item::Kind::Param ||
+      weightItem.param->shape.size() != 4)
     return fail(node, "the weight must be a constant 4-D tensor");
   const TensorData &weight = *weightItem.param;
   int64_t outChannels = weight.shape[0], kh = weight.shape[2],
@@ -542,8 +540,7 @@ LogicalResult Emitter::emitConvolution(const GraphNode &node) {
   int64_t n = input->shape[0], inChannels = input->shape[1],
           h = input->shape[2], w = input->shape[3];
   const TensorData *bias = nullptr;
-  if (!isNone(node, 2) &&
-      !(bias = paramArg(node, 2, {outChannels}, "bias")))
+  if (!isNone(node, 2) && !(bias = paramArg(node, 2, {outChannels}, "bias")))
     return failure();
   auto stride = intsArg(node, 3, 2);
   auto dilation = intsArg(node, 5, 2);
@@ -584,8 +581,8 @@ LogicalResult Emitter::emitConvolution(const GraphNode &node) {
       return failure();
     groups = *g;
   }
-  bool depthwise = groups > 1 && groups == inChannels &&
-                   weight.shape[1] == 1 && outChannels % inChannels == 0;
+  bool depthwise = groups > 1 && groups == inChannels && weight.shape[1] == 1 &&
+                   outChannels % inChannels == 0;
   if (groups != 1 && !depthwise)
     return fail(node, "grouped convolution with groups = " + Twine(groups) +
                           " is not supported (only 1 or depthwise)");
@@ -599,8 +596,8 @@ LogicalResult Emitter::emitConvolution(const GraphNode &node) {
                      pad[3], /*ceilMode=*/false);
   if (!wh || !ww)
     return fail(node, "the kernel " + Twine(kh) + "x" + Twine(kw) +
-                          " is larger than the padded input " + Twine(h) +
-                          "x" + Twine(w));
+                          " is larger than the padded input " + Twine(h) + "x" +
+                          Twine(w));
   Location loc = locOf(node.source);
   Value x = input->value;
   if (wh->cropAfter || ww->cropAfter)
@@ -628,11 +625,11 @@ LogicalResult Emitter::emitConvolution(const GraphNode &node) {
           for (int64_t j = 0; j < kw; ++j)
             hwcm[((i * kw + j) * inChannels + c) * multiplier + m] =
                 weight.values[((c * multiplier + m) * kh + i) * kw + j];
-    Value filter = constant({kh, kw, inChannels, multiplier}, hwcm,
-                            name + ".weight", loc);
+    Value filter =
+        constant({kh, kw, inChannels, multiplier}, hwcm, name + ".weight", loc);
     result = tosa::DepthwiseConv2DOp::create(
-        builder, loc, tensorType(resultShape), x, filter, biasValue,
-        zeroPoint, zeroPoint, padAttr, strideAttr, dilationAttr, accType);
+        builder, loc, tensorType(resultShape), x, filter, biasValue, zeroPoint,
+        zeroPoint, padAttr, strideAttr, dilationAttr, accType);
   } else {
     // OIHW -> OHWI
     std::vector<float> ohwi(weight.values.size());
@@ -646,8 +643,7 @@ LogicalResult Emitter::emitConvolution(const GraphNode &node) {
                             name + ".weight", loc);
     result = tosa::Conv2DOp::create(builder, loc, tensorType(resultShape), x,
                                     filter, biasValue, zeroPoint, zeroPoint,
-                                    padAttr, strideAttr, dilationAttr,
-                                    accType);
+                                    padAttr, strideAttr, dilationAttr, accType);
   }
   setResult(node, tensorItem(result, {n, outChannels, wh->output, ww->output}));
   return success();
@@ -726,16 +722,17 @@ LogicalResult Emitter::emitAdd(const GraphNode &node, bool isSub) {
     if (!alpha)
       return failure();
     if (*alpha != 1.0)
-      return fail(node, "alpha = " + std::to_string(*alpha) +
-                            " is not supported");
+      return fail(node,
+                  "alpha = " + std::to_string(*alpha) + " is not supported");
   }
   Location loc = locOf(node.source);
   Value rhs;
   if (b.isTensor()) {
     if (b.rank() != lhs->rank())
       return fail(node, "operands of rank " + Twine(lhs->rank()) + " and " +
-                            Twine(b.rank()) + " (broadcasting across ranks "
-                                              "is not supported)");
+                            Twine(b.rank()) +
+                            " (broadcasting across ranks "
+                            "is not supported)");
     for (int64_t d = 0; d < lhs->rank(); ++d)
       if (b.shape[d] != lhs->shape[d] && b.shape[d] != 1)
         return fail(node, "cannot broadcast " + join(b.shape) + " to " +
@@ -743,19 +740,19 @@ LogicalResult Emitter::emitAdd(const GraphNode &node, bool isSub) {
     rhs = b.value;
   } else if (b.isScalar()) {
     std::vector<int64_t> ones(lhs->rank(), 1);
-    rhs = splat(ones, static_cast<float>(b.kind == Item::Kind::Double
-                                             ? b.d
-                                             : static_cast<double>(b.i)),
+    rhs = splat(ones,
+                static_cast<float>(b.kind == Item::Kind::Double
+                                       ? b.d
+                                       : static_cast<double>(b.i)),
                 loc);
   } else {
     return fail(node, "the second operand must be a computed tensor or a "
                       "number");
   }
   auto type = lhs->value.getType();
-  Value result = isSub ? Value(tosa::SubOp::create(builder, loc, type,
-                                                   lhs->value, rhs))
-                       : Value(tosa::AddOp::create(builder, loc, type,
-                                                   lhs->value, rhs));
+  Value result =
+      isSub ? Value(tosa::SubOp::create(builder, loc, type, lhs->value, rhs))
+            : Value(tosa::AddOp::create(builder, loc, type, lhs->value, rhs));
   setResult(node, tensorItem(result, lhs->shape));
   return success();
 }
@@ -807,10 +804,10 @@ LogicalResult Emitter::emitPool(const GraphNode &node, bool isMax) {
   }
   int64_t n = input->shape[0], c = input->shape[1], h = input->shape[2],
           w = input->shape[3];
-  auto wh = windowOf(h, (*kernel)[0], stride[0], (*pad)[0], (*pad)[0],
-                     ceilMode);
-  auto ww = windowOf(w, (*kernel)[1], stride[1], (*pad)[1], (*pad)[1],
-                     ceilMode);
+  auto wh =
+      windowOf(h, (*kernel)[0], stride[0], (*pad)[0], (*pad)[0], ceilMode);
+  auto ww =
+      windowOf(w, (*kernel)[1], stride[1], (*pad)[1], (*pad)[1], ceilMode);
   if (!wh || !ww)
     return fail(node, "the window " + join(*kernel) +
                           " does not fit the input " + join(input->shape));
@@ -828,11 +825,10 @@ LogicalResult Emitter::emitPool(const GraphNode &node, bool isMax) {
                                   ww->padAfter};
   Value result;
   if (isMax)
-    result = tosa::MaxPool2dOp::create(
-        builder, loc, tensorType(resultShape), x,
-        builder.getDenseI64ArrayAttr(*kernel),
-        builder.getDenseI64ArrayAttr(stride),
-        builder.getDenseI64ArrayAttr(padding));
+    result = tosa::MaxPool2dOp::create(builder, loc, tensorType(resultShape), x,
+                                       builder.getDenseI64ArrayAttr(*kernel),
+                                       builder.getDenseI64ArrayAttr(stride),
+                                       builder.getDenseI64ArrayAttr(padding));
   else
     result = avgPool(x, *kernel, stride, padding, resultShape, loc);
   setResult(node, tensorItem(result, {n, c, wh->output, ww->output}));
@@ -847,7 +843,8 @@ LogicalResult Emitter::emitAdaptiveAvgPool(const GraphNode &node) {
           w = input->shape[3];
   const Item &sizeItem = item(node.inputs[1]);
   std::vector<int64_t> outSize;
-  if (sizeItem.kind == Item::Kind::IntList || sizeItem.kind == Item::Kind::Int) {
+  if (sizeItem.kind == Item::Kind::IntList ||
+      sizeItem.kind == Item::Kind::Int) {
     auto s = intsArg(node, 1, 2);
     if (!s)
       return failure();
@@ -872,8 +869,8 @@ LogicalResult Emitter::emitAdaptiveAvgPool(const GraphNode &node) {
       if (in == out)
         return v;
       if (in % out == 0) {
-        std::vector<int64_t> kernel = {1, 1}, resultShape(shape.begin(),
-                                                          shape.end());
+        std::vector<int64_t> kernel = {1, 1},
+                             resultShape(shape.begin(), shape.end());
         kernel[axis - 1] = in / out;
         resultShape[axis] = out;
         return avgPool(v, kernel, kernel, {0, 0, 0, 0}, resultShape, loc);
@@ -895,8 +892,8 @@ LogicalResult Emitter::emitAdaptiveAvgPool(const GraphNode &node) {
       }
       std::vector<int64_t> resultShape(shape.begin(), shape.end());
       resultShape[axis] = out;
-      return Value(tosa::ConcatOp::create(builder, loc,
-                                          tensorType(resultShape), parts,
+      return Value(tosa::ConcatOp::create(builder, loc, tensorType(resultShape),
+                                          parts,
                                           builder.getI32IntegerAttr(axis)));
     };
     x = poolAxis(x, 1, h, oh);
@@ -1030,8 +1027,8 @@ LogicalResult Emitter::emitCat(const GraphNode &node) {
   SmallVector<Value> values;
   for (const Item &e : list.elements) {
     if (!e.isTensor() || e.rank() != rank)
-      return fail(node, "all inputs must be computed tensors of rank " +
-                            Twine(rank));
+      return fail(node,
+                  "all inputs must be computed tensors of rank " + Twine(rank));
     for (int64_t d = 0; d < rank; ++d)
       if (d != dim && e.shape[d] != first.shape[d])
         return fail(node, "inputs " + join(first.shape) + " and " +
@@ -1350,9 +1347,8 @@ LogicalResult Emitter::emitNode(const GraphNode &node) {
     bool allInts = llvm::all_of(node.inputs, [&](int64_t id) {
       return item(id).kind == Item::Kind::Int;
     });
-    bool allTensors = llvm::all_of(node.inputs, [&](int64_t id) {
-      return item(id).isTensor();
-    });
+    bool allTensors = llvm::all_of(
+        node.inputs, [&](int64_t id) { return item(id).isTensor(); });
     if (allInts) {
       out.kind = Item::Kind::IntList;
       for (int64_t id : node.inputs)
@@ -1370,7 +1366,8 @@ LogicalResult Emitter::emitNode(const GraphNode &node) {
   }
   if (kind == "prim::ListUnpack" || kind == "prim::TupleUnpack") {
     const Item &in = item(node.inputs[0]);
-    if (in.kind == Item::Kind::IntList && in.ints.size() == node.outputs.size()) {
+    if (in.kind == Item::Kind::IntList &&
+        in.ints.size() == node.outputs.size()) {
       for (auto [i, id] : llvm::enumerate(node.outputs)) {
         items[id] = Item();
         items[id].kind = Item::Kind::Int;
@@ -1434,9 +1431,10 @@ OwningOpRef<ModuleOp> Emitter::run() {
   if (reportUnsupportedKinds())
     return nullptr;
   const std::vector<int64_t> &inShape = options.inputShape;
-  auto tensorInputs = llvm::make_filter_range(graph.body.inputs, [&](int64_t id) {
-    return graph.values[id].type == "Tensor";
-  });
+  auto tensorInputs =
+      llvm::make_filter_range(graph.body.inputs, [&](int64_t id) {
+        return graph.values[id].type == "Tensor";
+      });
   std::vector<int64_t> inputs(tensorInputs.begin(), tensorInputs.end());
   if (inputs.size() != 1 || graph.body.inputs.size() != 1) {
     emitError(UnknownLoc::get(&ctx))
@@ -1457,8 +1455,8 @@ OwningOpRef<ModuleOp> Emitter::run() {
   builder.setInsertionPointToEnd(module->getBody());
   auto argType = tensorType(storageShape(inShape));
   auto funcType = builder.getFunctionType({argType}, {});
-  auto func = func::FuncOp::create(builder, fileLoc, options.functionName,
-                                   funcType);
+  auto func =
+      func::FuncOp::create(builder, fileLoc, options.functionName, funcType);
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
   zeroPoint = splat({1}, 0.0f, fileLoc);
@@ -1476,7 +1474,8 @@ OwningOpRef<ModuleOp> Emitter::run() {
   // The result in PyTorch's element order, so outputs compare directly.
   Value returned = logicalValue(result, fileLoc);
   func::ReturnOp::create(builder, fileLoc, returned);
-  func.setFunctionType(builder.getFunctionType({argType}, {returned.getType()}));
+  func.setFunctionType(
+      builder.getFunctionType({argType}, {returned.getType()}));
   if (failed(verify(*module)))
     return nullptr;
   return module;
@@ -1488,8 +1487,8 @@ namespace dq::import {
 OwningOpRef<ModuleOp> importTorchGraph(const TorchGraph &graph,
                                        const ImportOptions &options,
                                        MLIRContext &context) {
-  context.loadDialect<func::FuncDialect, tosa::TosaDialect,
-                      mlir::dq::DQDialect>();
+  context
+      .loadDialect<func::FuncDialect, tosa::TosaDialect, mlir::dq::DQDialect>();
   Emitter emitter(graph, options, context);
   return emitter.run();
 }

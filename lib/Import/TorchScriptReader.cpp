@@ -180,8 +180,7 @@ public:
       if (node->kind() == c10::prim::Constant) {
         int64_t id = idOf(node->output());
         graph.values[id].isConstant = true;
-        graph.values[id].constant =
-            constantOf(*jit::toIValue(node->output()));
+        graph.values[id].constant = constantOf(*jit::toIValue(node->output()));
         continue;
       }
       GraphNode n;

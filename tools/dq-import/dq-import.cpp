@@ -26,30 +26,38 @@
 
 using namespace llvm;
 
+static cl::OptionCategory importCategory("dq-import options");
+
 static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<TorchScript module .pt>"));
+                                      cl::desc("<TorchScript module .pt>"),
+                                      cl::cat(importCategory));
 static cl::opt<std::string>
     inputShapeText("input-shape", cl::Required,
                    cl::desc("the input's shape in PyTorch's NCHW order, "
-                            "e.g. 1x3x32x32"));
+                            "e.g. 1x3x32x32"),
+                   cl::cat(importCategory));
 static cl::opt<std::string> outputPath("o", cl::desc("output file"),
-                                       cl::value_desc("file"), cl::init("-"));
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(importCategory));
 static cl::opt<bool> emitBytecode("emit-bytecode",
-                                  cl::desc("write MLIR bytecode"));
+                                  cl::desc("write MLIR bytecode"),
+                                  cl::cat(importCategory));
 static cl::opt<int64_t> resourceThreshold(
     "resource-threshold",
     cl::desc("constants with more elements are written as dense_resource "
              "blobs (-1: all inline)"),
-    cl::init(256));
+    cl::init(256), cl::cat(importCategory));
 static cl::opt<std::string> functionName("function-name",
                                          cl::desc("name of the function"),
-                                         cl::init("model"));
+                                         cl::init("model"),
+                                         cl::cat(importCategory));
 static cl::opt<bool> timing("timing",
-                            cl::desc("print how long each phase took"));
+                            cl::desc("print how long each phase took"),
+                            cl::cat(importCategory));
 static cl::opt<bool> printDebugInfo(
     "print-locations",
     cl::desc("print op locations (module names) in the text output"),
-    cl::init(true));
+    cl::init(true), cl::cat(importCategory));
 
 /// "1x3x32x32" -> {1, 3, 32, 32}; empty on malformed input.
 static std::vector<int64_t> parseShape(StringRef text) {
@@ -67,8 +75,9 @@ static std::vector<int64_t> parseShape(StringRef text) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(
-      argc, argv, "dq-import: TorchScript module -> dq model IR\n");
+  cl::HideUnrelatedOptions(importCategory);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "dq-import: TorchScript module -> dq model IR\n");
 
   std::vector<int64_t> shape = parseShape(inputShapeText);
   if (shape.size() != 4) {

@@ -26,8 +26,18 @@ struct TensorData {
 
 /// A compile-time value of the graph: what a prim::Constant holds.
 struct ConstantValue {
-  enum class Kind { None, Bool, Int, Double, IntList, DoubleList, Tensor,
-                    String, Device, Other };
+  enum class Kind {
+    None,
+    Bool,
+    Int,
+    Double,
+    IntList,
+    DoubleList,
+    Tensor,
+    String,
+    Device,
+    Other
+  };
   Kind kind = Kind::Other;
   int64_t intValue = 0; // Bool and Int
   double doubleValue = 0;
