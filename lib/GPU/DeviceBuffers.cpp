@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::dq {
@@ -108,9 +109,29 @@ private:
   LogicalResult copyGlobalToDevice(memref::GetGlobalOp global) {
     OpBuilder b(global);
     b.setInsertionPointAfter(global);
-    Value device = deviceAlloc(b, global.getLoc(), global.getType(), {});
-    auto copy = gpu::MemcpyOp::create(b, global.getLoc(), Type(), ValueRange{},
-                                      device, global.getResult());
+    Location loc = global.getLoc();
+    Value device = deviceAlloc(b, loc, global.getType(), {});
+    // A splat of 16 or 32 bits (the zeros that padding and initial
+    // accumulators start from, often megabytes) is set on the device, not
+    // copied from the host.
+    auto definition = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+        global, global.getNameAttr());
+    auto splat = definition ? dyn_cast_or_null<SplatElementsAttr>(
+                                  definition.getInitialValueAttr())
+                            : SplatElementsAttr();
+    Type elementType = global.getType().getElementType();
+    if (splat && elementType.isIntOrFloat() &&
+        (elementType.getIntOrFloatBitWidth() == 32 ||
+         elementType.getIntOrFloatBitWidth() == 16)) {
+      Value value = arith::ConstantOp::create(
+          b, loc, cast<TypedAttr>(splat.getSplatValue<Attribute>()));
+      gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, device, value);
+      global.getResult().replaceAllUsesWith(device);
+      global.erase();
+      return success();
+    }
+    auto copy = gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device,
+                                      global.getResult());
     global.getResult().replaceAllUsesExcept(device, copy);
     return success();
   }

@@ -72,6 +72,8 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createDQGPUDeviceBuffers());
+  // Splat globals now set on the device are no longer read.
+  pm.addPass(createSymbolDCEPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   if (options.emitCInterface)
     pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());

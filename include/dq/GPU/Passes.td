@@ -64,7 +64,9 @@ def DQGPUDeviceBuffers : Pass<"dq-gpu-device-buffers", "::mlir::ModuleOp"> {
 
     * each memref argument is copied into a `gpu.alloc` buffer on entry;
     * each `memref.alloc`/`memref.alloca` becomes a `gpu.alloc`; each
-      `memref.get_global` a device buffer filled from the global;
+      `memref.get_global` a device buffer filled from the global (a 16- or
+      32-bit splat by `gpu.memset` instead, and the global is dropped when
+      nothing else reads it);
     * a `memref.load` left on the host goes through a one-element copy
       (host stores were moved into kernels by `dq-gpu-map-to-launches`);
     * each returned memref is copied into a fresh host buffer
