@@ -7,7 +7,7 @@ LLVM_DIR  ?= /usr/lib/llvm-22
 JOBS      ?= $(shell nproc)
 DQ_OPT    := $(BUILD_DIR)/bin/dq-opt
 
-.PHONY: all setup configure build test check demo docs clean
+.PHONY: all setup configure build test check demo docs gpu-bundle clean
 
 all: build
 
@@ -36,6 +36,11 @@ demo: build
 
 docs: build
 	cmake --build $(BUILD_DIR) --target dq-doc
+
+# Compiled GPU and CPU models + scripts for scripts/gpu-check.sh on a GPU
+# machine without MLIR (docs/GPU.md); needs the CUDA toolkit here, no GPU.
+gpu-bundle: build
+	BIN=$(BUILD_DIR)/bin LIB=$(BUILD_DIR)/lib scripts/build-gpu-bundle.sh $(BUILD_DIR)/gpu-bundle
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -10,9 +10,10 @@
 #   <out>/python/                        dq_reference, the packed-call driver,
 #                                        compare_devices.py, the benchmark
 #
-# GPU variants: sm_90 and sm_80 (cubin, no JIT at load) and ptx (PTX for
-# compute_80, JIT-compiled by the driver on any newer GPU). Each GPU model
-# directory holds its libdq_cuda_runtime.so.
+# GPU variants: sm_90 (cubin for H100/H200, nothing to compile at load) and
+# ptx (PTX for compute_80, JIT-compiled by the driver on an A100 or any newer
+# GPU; the first load takes a while). Each GPU model directory holds its
+# libdq_cuda_runtime.so.
 #
 #   scripts/build-gpu-bundle.sh [out-dir]     (default: build/gpu-bundle)
 #   BIN=build/bin LIB=build/lib scripts/build-gpu-bundle.sh
@@ -55,8 +56,6 @@ PY
 gpu_variants() { # train.mlir dir
   "$bin/dq-compile" "$1" -o "$2/sm_90/model" --target cuda --gpu-chip sm_90 \
     --gpu-features=+ptx80 --gpu-format bin --cuda-runtime "$runtime"
-  "$bin/dq-compile" "$1" -o "$2/sm_80/model" --target cuda --gpu-chip sm_80 \
-    --gpu-features=+ptx70 --gpu-format bin --cuda-runtime "$runtime"
   "$bin/dq-compile" "$1" -o "$2/ptx/model" --target cuda --gpu-chip sm_80 \
     --gpu-features=+ptx70 --gpu-format isa --cuda-runtime "$runtime"
 }

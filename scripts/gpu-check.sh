@@ -32,7 +32,6 @@ cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 |
       tr -d ' ')
 case $cap in
   9.0) variant=sm_90 ;;
-  8.*) variant=sm_80 ;;
   *) variant=ptx ;;
 esac
 echo "compute capability $cap: using the $variant build"
