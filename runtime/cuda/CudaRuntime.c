@@ -54,6 +54,7 @@ static CUdevice device;
 static CUcontext context;
 static bool memoryPools;
 static __thread bool contextCurrent;
+static long managedAllocations;
 
 static void initialize(void) {
   CUresult init = cuInit(0);
@@ -201,6 +202,21 @@ DQ_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   return function;
 }
 
+/* The message of a failed launch (built only then: a step launches
+ * thousands of kernels). */
+static void failLaunch(const char *call, CUresult result, CUfunction function,
+                       intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                       intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                       int32_t sharedMemBytes) {
+  char context[512];
+  snprintf(context, sizeof(context),
+           "for kernel '%s' (grid %ldx%ldx%ld, block %ldx%ldx%ld, %d bytes of "
+           "dynamic shared memory)",
+           kernelName(function), (long)gridX, (long)gridY, (long)gridZ,
+           (long)blockX, (long)blockY, (long)blockZ, sharedMemBytes);
+  fail(call, result, context);
+}
+
 DQ_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                                 intptr_t gridY, intptr_t gridZ,
                                 intptr_t blockX, intptr_t blockY,
@@ -209,22 +225,26 @@ DQ_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                                 size_t paramsCount) {
   (void)paramsCount;
   useContext();
-  char context[512];
-  snprintf(context, sizeof(context),
-           "for kernel '%s' (grid %ldx%ldx%ld, block %ldx%ldx%ld, %d bytes of "
-           "dynamic shared memory)",
-           kernelName(function), (long)gridX, (long)gridY, (long)gridZ,
-           (long)blockX, (long)blockY, (long)blockZ, sharedMemBytes);
-  if (sharedMemBytes > 48 * 1024)
-    DQ_CHECK(cuFuncSetAttribute(function,
-                                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                sharedMemBytes),
-             context);
-  DQ_CHECK(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
-                          blockZ, sharedMemBytes, stream, params, extra),
-           context);
-  if (syncEveryLaunch())
-    DQ_CHECK(cuStreamSynchronize(stream), context);
+  CUresult result = CUDA_SUCCESS;
+  if (sharedMemBytes > 48 * 1024) {
+    result = cuFuncSetAttribute(
+        function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        sharedMemBytes);
+    if (result != CUDA_SUCCESS)
+      failLaunch("cuFuncSetAttribute", result, function, gridX, gridY, gridZ,
+                 blockX, blockY, blockZ, sharedMemBytes);
+  }
+  result = cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                          blockZ, sharedMemBytes, stream, params, extra);
+  if (result != CUDA_SUCCESS)
+    failLaunch("cuLaunchKernel", result, function, gridX, gridY, gridZ,
+               blockX, blockY, blockZ, sharedMemBytes);
+  if (syncEveryLaunch()) {
+    result = cuStreamSynchronize(stream);
+    if (result != CUDA_SUCCESS)
+      failLaunch("cuStreamSynchronize after the launch", result, function,
+                 gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes);
+  }
 }
 
 /*===----------------------------------------------------------------------===*
@@ -287,15 +307,23 @@ DQ_EXPORT void *mgpuMemAlloc(uint64_t bytes, CUstream stream,
   if (bytes == 0)
     return NULL;
   CUdeviceptr pointer = 0;
-  char context[64];
-  snprintf(context, sizeof(context), "(%llu bytes)",
-           (unsigned long long)bytes);
-  if (isHostShared)
-    DQ_CHECK(cuMemAllocManaged(&pointer, bytes, CU_MEM_ATTACH_GLOBAL), context);
-  else if (memoryPools)
-    DQ_CHECK(cuMemAllocAsync(&pointer, bytes, stream), context);
-  else
-    DQ_CHECK(cuMemAlloc(&pointer, bytes), context);
+  CUresult result;
+  if (isHostShared) {
+    result = cuMemAllocManaged(&pointer, bytes, CU_MEM_ATTACH_GLOBAL);
+    if (result == CUDA_SUCCESS)
+      __atomic_add_fetch(&managedAllocations, 1, __ATOMIC_RELAXED);
+  } else if (memoryPools) {
+    result = cuMemAllocAsync(&pointer, bytes, stream);
+  } else {
+    result = cuMemAlloc(&pointer, bytes);
+  }
+  if (result != CUDA_SUCCESS) {
+    char context[64];
+    snprintf(context, sizeof(context), "(%llu bytes)",
+             (unsigned long long)bytes);
+    fail(isHostShared ? "cuMemAllocManaged" : "cuMemAllocAsync", result,
+         context);
+  }
   return (void *)pointer;
 }
 
@@ -305,7 +333,10 @@ DQ_EXPORT void mgpuMemFree(void *pointer, CUstream stream) {
     return;
   CUdeviceptr address = (CUdeviceptr)pointer;
   unsigned managed = 0;
-  if (cuPointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED,
+  /* Only asked when managed memory exists at all (the pipeline allocates
+   * none; the query would cost every free). */
+  if (__atomic_load_n(&managedAllocations, __ATOMIC_RELAXED) > 0 &&
+      cuPointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED,
                             address) != CUDA_SUCCESS)
     managed = 0;
   /* Pool allocations are freed in stream order; others once the stream's
@@ -317,6 +348,8 @@ DQ_EXPORT void mgpuMemFree(void *pointer, CUstream stream) {
   if (stream)
     DQ_CHECK(cuStreamSynchronize(stream), "");
   DQ_CHECK(cuMemFree(address), "");
+  if (managed)
+    __atomic_sub_fetch(&managedAllocations, 1, __ATOMIC_RELAXED);
 }
 
 DQ_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
@@ -324,10 +357,13 @@ DQ_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
   useContext();
   if (bytes == 0)
     return;
-  char context[64];
-  snprintf(context, sizeof(context), "(%zu bytes)", bytes);
-  DQ_CHECK(cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, bytes, stream),
-           context);
+  CUresult result =
+      cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, bytes, stream);
+  if (result != CUDA_SUCCESS) {
+    char context[64];
+    snprintf(context, sizeof(context), "(%zu bytes)", bytes);
+    fail("cuMemcpyAsync", result, context);
+  }
 }
 
 DQ_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count,
