@@ -45,7 +45,7 @@ start=$SECONDS
   --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$variant/model" \
   --steps 5
 compare=$?
-echo "(${SECONDS}s after start: $((SECONDS - start)) s)"
+echo "($((SECONDS - start)) s)"
 
 say "benchmark: resnet20 W2A2 train_step, batch 256"
 start=$SECONDS
