@@ -25,8 +25,11 @@ bin=${BIN:-$root/build/bin}
 lib=${LIB:-$root/build/lib}
 python=${PYTHON:-/usr/bin/python3}
 runtime=$lib/libdq_cuda_runtime.so
+# Explicit, so a dq-compile relinked by a parallel build while this runs
+# still finds them.
+support=$lib/libDQModelSupport.a
 
-for tool in "$bin/dq-opt" "$bin/dq-compile" "$runtime"; do
+for tool in "$bin/dq-opt" "$bin/dq-compile" "$runtime" "$support"; do
   if [[ ! -e $tool ]]; then
     echo "build-gpu-bundle: $tool is missing (build dq-opt, dq-compile and" \
          "dq_cuda_runtime; the runtime needs the CUDA toolkit)" >&2
@@ -57,15 +60,17 @@ PY
 # much faster to compile than -O2 for thousands of launches.
 gpu_variants() { # train.mlir dir
   "$bin/dq-compile" "$1" -o "$2/sm_90/model" -O1 --target cuda --gpu-chip sm_90 \
-    --gpu-features=+ptx80 --gpu-format bin --cuda-runtime "$runtime"
+    --gpu-features=+ptx80 --gpu-format bin --cuda-runtime "$runtime" \
+    --support-library "$support"
   "$bin/dq-compile" "$1" -o "$2/ptx/model" -O1 --target cuda --gpu-chip sm_80 \
-    --gpu-features=+ptx70 --gpu-format isa --cuda-runtime "$runtime"
+    --gpu-features=+ptx70 --gpu-format isa --cuda-runtime "$runtime" \
+    --support-library "$support"
 }
 
 echo "== check model: resnet8 W2A2, batch 16"
 training_module resnet8 16 "$work/check.train.mlir"
 "$bin/dq-compile" "$work/check.train.mlir" -o "$out.tmp/check/cpu/model" \
-  --parallel=false
+  --parallel=false --support-library "$support"
 gpu_variants "$work/check.train.mlir" "$out.tmp/check"
 
 echo "== benchmark model: resnet20 W2A2, batch 256"

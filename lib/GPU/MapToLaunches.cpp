@@ -267,6 +267,42 @@ SmallVector<Value> operandIndices(OpBuilder &b, Location loc,
   return indices;
 }
 
+/// Evaluates the payload of `op` at loop point `at` and combines each
+/// output's value into its accumulator; returns the new accumulators.
+SmallVector<Value> combinePayload(OpBuilder &b, Location loc,
+                                  linalg::GenericOp op,
+                                  ArrayRef<Combiner> combiners,
+                                  ArrayRef<Value> at,
+                                  ValueRange accumulators) {
+  Block &body = op.getRegion().front();
+  unsigned numInputs = op.getNumDpsInputs();
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value value = input->get();
+    if (isa<MemRefType>(value.getType()))
+      value = memref::LoadOp::create(b, loc, value,
+                                     operandIndices(b, loc, op, *input, at));
+    mapping.map(body.getArgument(input->getOperandNumber()), value);
+  }
+  for (Operation &inner : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      mapping.map(index.getResult(), at[index.getDim()]);
+      continue;
+    }
+    auto combiner = llvm::find_if(
+        combiners, [&](const Combiner &c) { return c.op == &inner; });
+    if (combiner != combiners.end()) {
+      size_t j = combiner - combiners.begin();
+      mapping.map(body.getArgument(numInputs + j), accumulators[j]);
+    }
+    b.clone(inner, mapping);
+  }
+  SmallVector<Value> next;
+  for (const Combiner &combiner : combiners)
+    next.push_back(mapping.lookup(combiner.op->getResult(0)));
+  return next;
+}
+
 /// An scf.for over the linearized reduction space from `start` by `stride`
 /// that evaluates the payload of `op` at each point (parallel dims at
 /// `parallelIvs`) and combines each output's value into an accumulator kept
@@ -277,40 +313,41 @@ SmallVector<Value> buildReductionLoop(OpBuilder &b, Location loc,
                                       ArrayRef<Combiner> combiners,
                                       ArrayRef<Value> parallelIvs, Value start,
                                       int64_t stride, ValueRange inits) {
-  Block &body = op.getRegion().front();
-  unsigned numInputs = op.getNumDpsInputs();
   auto loop = scf::ForOp::create(
       b, loc, start, indexConstant(b, loc, space.reductionTotal),
       indexConstant(b, loc, stride), inits,
       [&](OpBuilder &nb, Location, Value r, ValueRange accumulators) {
         SmallVector<Value> at(parallelIvs);
         delinearize(nb, loc, r, space.reductionSizes, space.reductionDims, at);
-        IRMapping mapping;
-        for (OpOperand *input : op.getDpsInputOperands()) {
-          Value value = input->get();
-          if (isa<MemRefType>(value.getType()))
-            value = memref::LoadOp::create(
-                nb, loc, value, operandIndices(nb, loc, op, *input, at));
-          mapping.map(body.getArgument(input->getOperandNumber()), value);
-        }
-        for (Operation &inner : body.without_terminator()) {
-          if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-            mapping.map(index.getResult(), at[index.getDim()]);
-            continue;
-          }
-          auto combiner = llvm::find_if(combiners, [&](const Combiner &c) {
-            return c.op == &inner;
-          });
-          if (combiner != combiners.end()) {
-            size_t j = combiner - combiners.begin();
-            mapping.map(body.getArgument(numInputs + j), accumulators[j]);
-          }
-          nb.clone(inner, mapping);
-        }
-        SmallVector<Value> next;
-        for (const Combiner &combiner : combiners)
-          next.push_back(mapping.lookup(combiner.op->getResult(0)));
-        scf::YieldOp::create(nb, loc, next);
+        scf::YieldOp::create(
+            nb, loc, combinePayload(nb, loc, op, combiners, at, accumulators));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// The whole reduction space of one output element as nested scf.for loops
+/// in the op's order (constant bounds, no index arithmetic per step: the
+/// innermost loop can be unrolled), accumulating from `inits`.
+SmallVector<Value> buildNestedReductionLoops(OpBuilder &b, Location loc,
+                                             linalg::GenericOp op,
+                                             const LoopSpace &space,
+                                             ArrayRef<Combiner> combiners,
+                                             SmallVector<Value> at,
+                                             ValueRange inits,
+                                             size_t level = 0) {
+  if (level == space.reductionDims.size())
+    return combinePayload(b, loc, op, combiners, at, inits);
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0),
+      indexConstant(b, loc, space.reductionSizes[level]),
+      indexConstant(b, loc, 1), inits,
+      [&](OpBuilder &nb, Location, Value iv, ValueRange accumulators) {
+        SmallVector<Value> inner(at);
+        inner[space.reductionDims[level]] = iv;
+        scf::YieldOp::create(
+            nb, loc,
+            buildNestedReductionLoops(nb, loc, op, space, combiners, inner,
+                                      accumulators, level + 1));
       });
   return SmallVector<Value>(loop.getResults());
 }
@@ -485,8 +522,8 @@ LogicalResult mapRegisterReduction(linalg::GenericOp op,
       inits.push_back(memref::LoadOp::create(
           b, loc, init.get(), operandIndices(b, loc, op, init, ivs)));
   }
-  SmallVector<Value> results = buildReductionLoop(
-      b, loc, op, space, combiners, ivs, zero, /*stride=*/1, inits);
+  SmallVector<Value> results =
+      buildNestedReductionLoops(b, loc, op, space, combiners, ivs, inits);
   for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
     memref::StoreOp::create(b, loc, results[j], init.get(),
                             operandIndices(b, loc, op, init, ivs));
