@@ -275,7 +275,10 @@ static const llvm::StringSet<> &supportedKinds() {
       "prim::TupleConstruct", "prim::ListUnpack", "prim::TupleUnpack",
       "aten::mul", "aten::floordiv", "aten::neg", "aten::eq", "aten::ne",
       "aten::lt", "aten::gt", "aten::le", "aten::ge", "aten::__not__",
-      "prim::If", "aten::__getitem__"};
+      "prim::If", "aten::__getitem__",
+      // what scripted checks leave in branches that are not taken
+      "prim::RaiseException", "aten::format", "aten::warn",
+      "prim::Uninitialized"};
   return kinds;
 }
 
@@ -1405,6 +1408,25 @@ LogicalResult Emitter::emitNode(const GraphNode &node) {
     } else {
       return fail(node, "operand 0 must be a list");
     }
+    return success();
+  }
+  if (kind == "prim::RaiseException") {
+    const Item &message = item(node.inputs[0]);
+    return fail(node,
+                "the model raises an exception for this input" +
+                    (message.kind == Item::Kind::String ? ": " + message.text
+                                                        : std::string()));
+  }
+  if (kind == "aten::format") {
+    // Only feeds exception messages; the template is message enough.
+    Item out = item(node.inputs[0]);
+    setResult(node, out);
+    return success();
+  }
+  if (kind == "aten::warn")
+    return success();
+  if (kind == "prim::Uninitialized") {
+    setResult(node, Item());
     return success();
   }
   if (kind == "prim::If") {
