@@ -12,7 +12,8 @@
 # 2. Benchmark: the W2A2 ResNet-20 train_step at batch 256, dq vs PyTorch
 #    eager and torch.compile on this GPU (--quick: no torch.compile).
 # Output also goes to gpu-check-results.txt (or $RESULTS). Exit status 0
-# only if the comparison passed and the benchmark ran.
+# only if the comparison passed and the benchmark ran. Each PyTorch variant
+# gets TORCH_TIMEOUT seconds (default 300, torch.compile included).
 set -uo pipefail
 
 bundle=${BUNDLE:-$(cd "$(dirname "$0")" && pwd)}
@@ -51,7 +52,7 @@ say "benchmark: resnet20 W2A2 train_step, batch 256"
 start=$SECONDS
 "$python" "$bundle/python/gpu_throughput.py" \
   --model "$bundle/bench/resnet20-w2a2-b256/$variant/model" --arch resnet20 \
-  --steps 10 --warmup 2 --modes "$modes"
+  --steps 10 --warmup 2 --modes "$modes" --torch-timeout "${TORCH_TIMEOUT:-300}"
 bench=$?
 echo "($((SECONDS - start)) s)"
 
