@@ -228,10 +228,17 @@ private:
 
 Location Emitter::locOf(const SourceInfo &source) {
   Location loc = UnknownLoc::get(&ctx);
+  auto fileLoc = [&](const std::string &file, int64_t line, int64_t column) {
+    return FileLineColLoc::get(&ctx, file, static_cast<unsigned>(line),
+                               static_cast<unsigned>(column));
+  };
   if (!source.file.empty())
-    loc = FileLineColLoc::get(&ctx, source.file,
-                              static_cast<unsigned>(source.line),
-                              static_cast<unsigned>(source.column));
+    loc = fileLoc(source.file, source.line, source.column);
+  // callsite(op at call of self.conv1 at call of self.layer1 ...): the
+  // model's own lines, where keep-fp=file:line can name them.
+  for (const SourceLine &caller : llvm::reverse(source.callers))
+    loc =
+        CallSiteLoc::get(loc, fileLoc(caller.file, caller.line, caller.column));
   if (!source.modulePath.empty())
     loc = NameLoc::get(StringAttr::get(&ctx, source.modulePath), loc);
   return loc;

@@ -21,6 +21,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <unordered_map>
 
 using namespace dq::import;
@@ -95,18 +96,32 @@ std::string modulePathOf(const jit::Node *node) {
   return path;
 }
 
+/// File, line and column of a source range, mapped back to the original
+/// Python where the module was loaded from serialized code.
+std::optional<SourceLine> lineOf(jit::SourceRange range) {
+  if (auto original = range.findSourceRangeThatGenerated())
+    range = *original;
+  auto flc = range.file_line_col();
+  // Traced call sites carry no source ("-", line 0).
+  if (!flc || std::get<1>(*flc) == 0 || std::get<0>(*flc).empty() ||
+      std::get<0>(*flc) == "-")
+    return std::nullopt;
+  return SourceLine{std::get<0>(*flc), static_cast<int64_t>(std::get<1>(*flc)),
+                    static_cast<int64_t>(std::get<2>(*flc)) + 1};
+}
+
 SourceInfo sourceOf(const jit::Node *node) {
   SourceInfo info;
   info.modulePath = modulePathOf(node);
-  jit::SourceRange range = node->sourceRange();
-  // Loaded modules map their serialized code back to the original Python.
-  if (auto original = range.findSourceRangeThatGenerated())
-    range = *original;
-  if (auto flc = range.file_line_col()) {
-    info.file = std::get<0>(*flc);
-    info.line = static_cast<int64_t>(std::get<1>(*flc));
-    info.column = static_cast<int64_t>(std::get<2>(*flc)) + 1;
+  if (std::optional<SourceLine> line = lineOf(node->sourceRange())) {
+    info.file = line->file;
+    info.line = line->line;
+    info.column = line->column;
   }
+  if (auto callstack = node->callstack())
+    for (const jit::InlinedCallStackEntry &entry : (*callstack)->vec())
+      if (std::optional<SourceLine> line = lineOf(std::get<1>(entry)))
+        info.callers.push_back(*line);
   return info;
 }
 

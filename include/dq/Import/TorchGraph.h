@@ -62,11 +62,20 @@ struct GraphBlock;
 /// Where a node comes from: the Python source line of the op and the
 /// dotted path of the module whose forward produced it ("layer1.0.conv1";
 /// empty for the root module).
+struct SourceLine {
+  std::string file;
+  int64_t line = 0;
+  int64_t column = 0;
+};
+
 struct SourceInfo {
   std::string file;
   int64_t line = 0;
   int64_t column = 0;
   std::string modulePath;
+  /// The calls that inlining replaced, outermost first: where the model's
+  /// forward called `self.layer1`, where that called `self.conv1`, ...
+  std::vector<SourceLine> callers;
 };
 
 struct GraphNode {
