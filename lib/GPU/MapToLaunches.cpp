@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <limits>
@@ -462,15 +463,32 @@ Value filledValue(Operation *op) {
   return input;
 }
 
+/// The allocation (or argument) a buffer is a view of.
+Value rootBuffer(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  return buffer;
+}
+
 /// The fill that initializes output `init` of `op` right before it (nothing
-/// in between touches the buffer), or null.
+/// in between touches that memory, through any view), or null.
 Operation *fillingOutput(linalg::GenericOp op, OpOperand &init) {
   Value buffer = init.get();
+  Value root = rootBuffer(buffer);
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
     if (auto linalgOp = dyn_cast<linalg::LinalgOp>(prev))
       if (filledValue(prev) && linalgOp.getDpsInits()[0] == buffer)
         return prev;
-    if (llvm::is_contained(prev->getOperands(), buffer))
+    // Views themselves only compute addresses.
+    if (isa<ViewLikeOpInterface>(prev))
+      continue;
+    bool touches = false;
+    prev->walk([&](Operation *inner) {
+      for (Value operand : inner->getOperands())
+        if (isa<MemRefType>(operand.getType()) && rootBuffer(operand) == root)
+          touches = true;
+    });
+    if (touches)
       return nullptr;
   }
   return nullptr;

@@ -126,3 +126,38 @@ func.func @small_sum_and_copy(%x: memref<16xf32>, %sum: memref<f32>, %y: memref<
   memref.copy %x, %y : memref<16xf32> to memref<16xf32>
   return
 }
+
+// -----
+
+// A write into the output (through a view) between the fill and the
+// contraction: the fill stays a kernel of its own and the contraction
+// accumulates from the output's value.
+// CHECK-LABEL: func.func @fill_then_partial_write
+// CHECK: gpu.launch
+// CHECK: gpu.launch
+// CHECK: gpu.launch
+// CHECK: %[[INIT:.*]] = memref.load
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (f32)
+#a2 = affine_map<(i, j, k) -> (i, k)>
+#b2 = affine_map<(i, j, k) -> (k, j)>
+#c2 = affine_map<(i, j, k) -> (i, j)>
+#fill_scalar2 = affine_map<(i, j) -> ()>
+#fill_out2 = affine_map<(i, j) -> (i, j)>
+func.func @fill_then_partial_write(%a: memref<4x8xf32>, %b: memref<8x4xf32>, %c: memref<4x4xf32>, %row: memref<1x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#fill_scalar2, #fill_out2], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%c : memref<4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %first = memref.subview %c[0, 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<1x4xf32, strided<[4, 1]>>
+  memref.copy %row, %first : memref<1x4xf32> to memref<1x4xf32, strided<[4, 1]>>
+  linalg.generic {indexing_maps = [#a2, #b2, #c2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
