@@ -1437,11 +1437,11 @@ LogicalResult Emitter::emitNode(const GraphNode &node) {
     return success();
   }
   if (kind == "prim::If") {
-    auto condition = boolArg(node, 0);
-    if (!condition)
+    const Item &condition = item(node.inputs[0]);
+    if (condition.kind != Item::Kind::Bool && condition.kind != Item::Kind::Int)
       return fail(node, "control flow that depends on tensor values is not "
                         "supported");
-    const GraphBlock &taken = node.blocks[*condition ? 0 : 1];
+    const GraphBlock &taken = node.blocks[condition.i ? 0 : 1];
     if (failed(emitBlock(taken)))
       return failure();
     for (auto [out, inner] : llvm::zip(node.outputs, taken.outputs))
