@@ -51,71 +51,73 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace rt = ::dq::runtime;
 
+static cl::OptionCategory compileCategory("dq-compile options");
+
 static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("<training module .mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string> outputPrefix(
     "o",
     cl::desc("Output prefix: writes <prefix>.so, <prefix>.manifest.json "
              "and <prefix>.state"),
-    cl::value_desc("prefix"), cl::Required);
+    cl::value_desc("prefix"), cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU: 'host' (this machine's, the default), 'generic' "
                  "(any x86-64), or an LLVM CPU name"),
-        cl::init("host"));
+        cl::init("host"), cl::cat(compileCategory));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
-                                  cl::init(2), cl::Prefix);
+                                  cl::init(2), cl::Prefix, cl::cat(compileCategory));
 static cl::opt<std::string> supportLibrary(
     "support-library",
     cl::desc("The model support archive linked into every model (default: "
              "libDQModelSupport.a in ../lib next to dq-compile)"),
-    cl::init(""));
+    cl::init(""), cl::cat(compileCategory));
 static cl::opt<std::string> customPipeline(
     "lowering-pipeline",
     cl::desc("Pass pipeline on the module, without the builtin.module(...) "
              "anchor, that replaces dq-lower-to-llvm{emit-c-interface} (for "
              "experiments; it must produce the LLVM dialect with C "
              "interfaces)"),
-    cl::init(""));
+    cl::init(""), cl::cat(compileCategory));
 static cl::opt<bool> parallel(
     "parallel",
     cl::desc("Distribute large loops over all cores with OpenMP (default: "
              "on when dq was built with an OpenMP runtime; the model then "
              "needs libomp at run time, threads from OMP_NUM_THREADS; "
              "results are bit-identical to --parallel=false)"),
-    cl::init(DQ_OPENMP_LIBRARY[0] != '\0'));
+    cl::init(DQ_OPENMP_LIBRARY[0] != '\0'), cl::cat(compileCategory));
 static cl::opt<std::string> openmpLibrary(
     "openmp-library",
     cl::desc("The OpenMP runtime (libomp) parallel models link against"),
-    cl::init(DQ_OPENMP_LIBRARY));
+    cl::init(DQ_OPENMP_LIBRARY), cl::cat(compileCategory));
 static cl::opt<std::string> target(
     "target",
     cl::desc("Where the model runs: 'cpu' (default) or 'cuda' (GPU kernels "
              "plus host code; the model links libdq_cuda_runtime.so, copied "
              "next to it)"),
-    cl::init("cpu"));
+    cl::init("cpu"), cl::cat(compileCategory));
 static cl::opt<std::string>
     gpuChip("gpu-chip", cl::desc("--target cuda: GPU architecture"),
-            cl::init("sm_90"));
+            cl::init("sm_90"), cl::cat(compileCategory));
 static cl::opt<std::string>
     gpuFeatures("gpu-features", cl::desc("--target cuda: PTX features"),
-                cl::init("+ptx80"));
+                cl::init("+ptx80"), cl::cat(compileCategory));
 static cl::opt<std::string> gpuFormat(
     "gpu-format",
     cl::desc("--target cuda: embed 'isa' (PTX, compiled by the driver at "
              "load; no CUDA toolkit needed), 'bin' (cubin; needs ptxas) or "
              "'fatbin'"),
-    cl::init("isa"));
+    cl::init("isa"), cl::cat(compileCategory));
 static cl::opt<std::string> cudaRuntime(
     "cuda-runtime",
     cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "
              "lib/ next to this tool's bin/)"),
-    cl::init(""));
+    cl::init(""), cl::cat(compileCategory));
 static cl::opt<bool>
     keepLLVMIR("keep-llvm-ir",
                cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
-               cl::init(false));
+               cl::init(false), cl::cat(compileCategory));
 
 namespace {
 /// An error for the user: printed as "dq-compile: <message>", exit 1.
@@ -476,6 +478,7 @@ void compile() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  cl::HideUnrelatedOptions(compileCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dq-compile: compile a dq training module to a shared library, a "
