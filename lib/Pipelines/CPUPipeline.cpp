@@ -20,21 +20,33 @@
 
 using namespace mlir;
 
-void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
-                                        const LowerToLLVMOptions &options) {
-  // dq and TOSA to linalg on tensors.
+void mlir::dq::addModelToLinalgPasses(OpPassManager &pm) {
   pm.addPass(createConvertDQToLinalg());
   TosaToLinalgNamedOptions namedOptions;
-  // A filter contiguous in the output channel suits the loop order below.
+  // CPU: a filter contiguous in the output channel suits the vectorized
+  // loop order; GPU: neighbouring threads (neighbouring output channels)
+  // read neighbouring weights.
   namedOptions.preferConv2DKernelLayoutHWCF = true;
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(), namedOptions);
   pm.addNestedPass<func::FuncOp>(createTosaToArithPass());
   pm.addNestedPass<func::FuncOp>(createTosaToTensorPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  // Generic form for every contraction, then a loop order that keeps the
-  // output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+}
+
+void mlir::dq::addOneShotBufferizePass(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+}
+
+void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
+                                        const LowerToLLVMOptions &options) {
+  addModelToLinalgPasses(pm);
+  // A loop order that keeps the output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
   // One parallel loop of each large generic becomes an scf.forall, later an
   // OpenMP work-sharing loop (bit-identical for any thread count).
@@ -52,11 +64,7 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 
   // Tensors to buffers.
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  addOneShotBufferizePass(pm);
   if (options.parallel)
     pm.addPass(createForallToParallelLoopPass());
   bufferization::BufferDeallocationPipelineOptions deallocOptions;

@@ -1,6 +1,7 @@
 //===- GPUPipeline.cpp - dq-lower-to-nvvm ---------------------------------===//
 
 #include "dq/Pipelines/GPUPipeline.h"
+#include "dq/Pipelines/Pipelines.h"
 
 #include "dq/Conversion/Passes.h"
 #include "dq/GPU/Passes.h"
@@ -36,27 +37,13 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
                                         const LowerToNVVMOptions &options) {
   // dq and TOSA to linalg on tensors, elementwise producers fused into their
   // consumers (one kernel each instead of a buffer round trip).
-  pm.addPass(createConvertDQToLinalg());
-  TosaToLinalgNamedOptions namedOptions;
-  // Filters contiguous in the output channel: neighbouring threads (which
-  // compute neighbouring output channels) read neighbouring weights.
-  namedOptions.preferConv2DKernelLayoutHWCF = true;
-  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(), namedOptions);
-  pm.addNestedPass<func::FuncOp>(createTosaToArithPass());
-  pm.addNestedPass<func::FuncOp>(createTosaToTensorPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  addModelToLinalgPasses(pm);
   pm.addNestedPass<func::FuncOp>(createDQGPUParallelDimsFirst());
   pm.addPass(createCanonicalizerPass());
 
   // Tensors to buffers. Buffers are freed when the entry point returns
   // (dq-gpu-device-buffers), so no deallocation pipeline.
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  addOneShotBufferizePass(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
 

@@ -27,6 +27,16 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(32768)};
 };
 
+/// The front shared by the CPU and GPU pipelines: dq and TOSA to linalg on
+/// tensors (conv filters HWCF, contiguous in the output channel),
+/// elementwise producers fused into their consumers, every named op in
+/// generic form.
+void addModelToLinalgPasses(OpPassManager &pm);
+
+/// Tensors to buffers across function boundaries, identity layouts at the
+/// boundaries (what the C interface and the runtime expect).
+void addOneShotBufferizePass(OpPassManager &pm);
+
 /// dq-lower-to-llvm: dq + TOSA + linalg on tensors to the LLVM dialect
 /// (bufferized, loops; optionally with C interface wrappers), ready for
 /// mlir-translate or an execution engine.
