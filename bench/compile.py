@@ -3,7 +3,8 @@
 
 For each model (TorchScript exported by python/tools/export_torch_model.py,
 seeded random weights), every stage runs as its own process and is measured
-with wait4 (wall seconds, peak resident memory of that process):
+with wait4 (wall seconds, CPU seconds, peak resident memory of that
+process; CPU seconds are the figure to compare on a busy machine):
   import     dq-import model.pt --input-shape NxCxHxW
   quantize   dq-opt --dq-quantize="w-bits=2 a-bits=2"
   training   dq-opt --dq-build-training-graph
@@ -33,8 +34,9 @@ INPUTS = {"resnet20": (3, 32, 32), "resnet18": (3, 64, 64),
 
 
 def measured(cmd, log_path):
-    """Runs cmd (output to log_path); returns (wall seconds, peak RSS MiB of
-    that process, from wait4). Exits on failure."""
+    """Runs cmd (output to log_path); returns (wall seconds, CPU seconds
+    (user + system), peak RSS MiB) of that process, from wait4. Exits on
+    failure."""
     with open(log_path, "w") as log:
         t0 = time.perf_counter()
         pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=[
@@ -47,7 +49,8 @@ def measured(cmd, log_path):
         with open(log_path) as f:
             sys.exit("compile-bench: {} failed (exit {}):\n{}".format(
                 " ".join(cmd), code, f.read()[-4000:]))
-    return seconds, usage.ru_maxrss / 1024.0  # KiB on Linux
+    return (seconds, usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss / 1024.0)  # ru_maxrss is in KiB on Linux
 
 
 def main():
@@ -102,25 +105,25 @@ def main():
             for stage, cmd in stages:
                 print(f"compile-bench: {model} {stage} ...", file=sys.stderr,
                       flush=True)
-                seconds, mib = measured(
+                seconds, cpu, mib = measured(
                     cmd, os.path.join(work, f"{model}.{stage}.log"))
-                rows.append((model, shape, stage, seconds, mib))
+                rows.append((model, shape, stage, seconds, cpu, mib))
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
 
     print(f"dq compile time and peak memory, batch {args.batch}, "
           f"{os.cpu_count()} cpus")
-    print("{:<13} {:<14} {:<9} {:>9} {:>10}".format(
-        "model", "input", "stage", "seconds", "peak MiB"))
-    for model, shape, stage, seconds, mib in rows:
-        print("{:<13} {:<14} {:<9} {:>9.2f} {:>10.0f}".format(
-            model, shape, stage, seconds, mib))
+    print("{:<13} {:<14} {:<9} {:>9} {:>9} {:>10}".format(
+        "model", "input", "stage", "wall s", "cpu s", "peak MiB"))
+    for model, shape, stage, seconds, cpu, mib in rows:
+        print("{:<13} {:<14} {:<9} {:>9.2f} {:>9.2f} {:>10.0f}".format(
+            model, shape, stage, seconds, cpu, mib))
     for model in models:
         mine = [r for r in rows if r[0] == model]
-        print("{:<13} {:<14} {:<9} {:>9.2f} {:>10.0f}".format(
+        print("{:<13} {:<14} {:<9} {:>9.2f} {:>9.2f} {:>10.0f}".format(
             model, mine[0][1], "total", sum(r[3] for r in mine),
-            max(r[4] for r in mine)))
+            sum(r[4] for r in mine), max(r[5] for r in mine)))
     return 0
 
 
