@@ -259,9 +259,12 @@ def public_argv(argv):
     for a in argv:
         if skip:
             skip = False
-        elif a in ("--work-dir", "--out", "--build", "--data"):
+        elif a in ("--work-dir", "--out", "--build", "--data", "--note"):
             skip = True
-        elif not a.startswith(("--work-dir=", "--out=", "--build=", "--data=")):
+        elif a == "--table-only":
+            continue
+        elif not a.startswith(("--work-dir=", "--out=", "--build=", "--data=",
+                               "--note=")):
             out.append(a)
     return out
 
@@ -295,6 +298,7 @@ def write_table(args, work_plan, runs, path):
         "Command: `" + " ".join(["bench/accuracy.py"] + public_argv(args.argv))
         + "`",
         "",
+    ] + ([args.note, ""] if args.note else []) + [
         "| weights / activations | W/A bits | epochs | seeds | test accuracy "
         "(mean) | spread (min–max) | wall time per run |" +
         (" reference (docs/Algorithm.md) |" if calibration else ""),
@@ -303,7 +307,7 @@ def write_table(args, work_plan, runs, path):
     for cfg, done in rows:
         if not done:
             lines.append(f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | — | "
-                         "not run | | |")
+                         "not run | | |" + (" |" if calibration else ""))
             continue
         accs = [100 * r["final_test_accuracy"] for r in done]
         secs = [r["compile_seconds"] + r["train_seconds"] for r in done]
@@ -360,6 +364,7 @@ def write_plots(args, rows, out_dir):
                 label=scheme)
     if fp32 is not None:
         ax.axhline(fp32, color="gray", linestyle="--", label="fp32")
+    ax.set_xticks(sorted({b for pts in by_scheme.values() for b, _ in pts}))
     ax.set_xlabel("weight bits (activation bits alike, 1/2 at 1)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Fashion-MNIST test accuracy vs bits")
@@ -424,6 +429,12 @@ def main():
                         "runs (ResNet-8, 20k/4k images, 6 epochs, W2A2, the "
                         "scheme pairs and seeds it reports) with its "
                         "reference accuracies side by side")
+    parser.add_argument("--table-only", action="store_true",
+                        help="write the table from the finished runs in the "
+                        "work directory; train nothing")
+    parser.add_argument("--note", default="",
+                        help="a paragraph for the table's header (e.g. what "
+                        "else the machine was doing)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs and exit")
     args = parser.parse_args()
@@ -443,6 +454,8 @@ def main():
     todo = [(c, s) for c, s in work_plan if (c.key, s) not in runs]
     log(f"accuracy: {len(work_plan)} runs, {len(work_plan) - len(todo)} "
         f"already done in {runs_path}")
+    if args.table_only:
+        todo = []
     started = time.perf_counter()
     for i, (cfg, seed) in enumerate(todo):
         elapsed = time.perf_counter() - started
