@@ -81,18 +81,28 @@ def compile_dq(args, net, precision, work):
     model = os.path.join(d, "model.mlir")
     train = os.path.join(d, "train.mlir")
     prefix = os.path.join(d, "model")
+    text = R.emit_mlir(net, args.batch)
+    bindir = os.path.join(args.build, "bin")
+    compiler = os.path.join(bindir, "dq-compile")
+    # A kept --work-dir reuses a model compiled from the same IR by the
+    # same dq-compile binary.
+    if (os.path.exists(prefix + ".so") and os.path.exists(model) and
+            os.path.getmtime(prefix + ".so") > os.path.getmtime(compiler)):
+        with open(model, encoding="utf-8") as f:
+            if f.read() == text:
+                log(f"  {precision}: reusing {prefix}.so")
+                return prefix
     with open(model, "w", encoding="utf-8") as f:
-        f.write(R.emit_mlir(net, args.batch))
+        f.write(text)
     passes = []
     if precision != "fp32":
         w, a = bits(precision)
         passes.append(f"--dq-quantize=w-bits={w} a-bits={a}")
     passes.append("--dq-build-training-graph")
-    bindir = os.path.join(args.build, "bin")
     t0 = time.perf_counter()
     check_run([os.path.join(bindir, "dq-opt"), model] + passes +
               ["-o", train])
-    check_run([os.path.join(bindir, "dq-compile"), train, "-o", prefix])
+    check_run([compiler, train, "-o", prefix])
     log(f"  {precision}: dq-opt + dq-compile {time.perf_counter() - t0:.1f} s")
     return prefix
 
