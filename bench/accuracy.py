@@ -346,6 +346,18 @@ def write_plots(args, rows, out_dir):
         return []
     stem = os.path.splitext(os.path.basename(args.out))[0].lower()
     plots = []
+    fig = ax = None
+
+    def save(title, suffix, legend_size):
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(title)
+        ax.legend(fontsize=legend_size)
+        ax.grid(alpha=0.3)
+        name = f"{stem}-{suffix}.png"
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, name), dpi=100)
+        plt.close(fig)
+        plots.append((title, name))
     # Accuracy vs bits, one line per scheme (mean over seeds).
     fig, ax = plt.subplots(figsize=(6, 4))
     by_scheme = {}
@@ -366,15 +378,7 @@ def write_plots(args, rows, out_dir):
         ax.axhline(fp32, color="gray", linestyle="--", label="fp32")
     ax.set_xticks(sorted({b for pts in by_scheme.values() for b, _ in pts}))
     ax.set_xlabel("weight bits (activation bits alike, 1/2 at 1)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Fashion-MNIST test accuracy vs bits")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    name = f"{stem}-accuracy-vs-bits.png"
-    fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name), dpi=100)
-    plt.close(fig)
-    plots.append(("accuracy vs bits", name))
+    save("Fashion-MNIST test accuracy vs bits", "accuracy-vs-bits", 8)
     # Training curves of the 2/2 row and fp32, every seed.
     fig, ax = plt.subplots(figsize=(6, 4))
     for cfg, done in rows:
@@ -384,15 +388,7 @@ def write_plots(args, rows, out_dir):
                 ax.plot(range(1, len(curve) + 1), curve, marker=".",
                         label=f"{cfg.scheme} s{r['seed']}")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Test accuracy per epoch (W2A2 and fp32)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    name = f"{stem}-curves-w2a2.png"
-    fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name), dpi=100)
-    plt.close(fig)
-    plots.append(("training curves W2A2", name))
+    save("Test accuracy per epoch (W2A2 and fp32)", "curves-w2a2", 7)
     return plots
 
 
