@@ -53,9 +53,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def check_run(cmd):
+def check_run(cmd, env=None):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
+                          universal_newlines=True, env=env)
     if proc.returncode != 0:
         sys.exit("bench: {} failed:\n{}{}".format(" ".join(cmd), proc.stdout,
                                                    proc.stderr))
@@ -116,9 +116,9 @@ def bits(precision):
 
 def dq_step_ms(step_timer, prefix, threads, entry):
     """One timed call (after one warm-up) of the compiled model, ms."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
     out = check_run([step_timer, "-n", "1", "-r", "1"] +
-                    (["-p"] if entry == "predict" else []) + [prefix])
+                    (["-p"] if entry == "predict" else []) + [prefix],
+                    env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
     for line in out.splitlines():
         fields = line.split()
         if fields and fields[0] == prefix:

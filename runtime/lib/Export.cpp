@@ -114,14 +114,9 @@ std::vector<HostTensor> readInferenceState(const std::string &path,
   json metadata = json::parse(contents.metadataJson, nullptr,
                               /*allow_exceptions=*/false);
   if (!metadata.is_object() || metadata.value("kind", "") != kExportKind)
-    return readStateFileFor(path, manifest);
+    return stateForManifest(std::move(contents), path, manifest);
 
-  if (contents.manifestHash != manifest.moduleHash)
-    throw Error(path + ": manifest hash " +
-                formatModuleHash(contents.manifestHash) +
-                " does not match the model's " +
-                formatModuleHash(manifest.moduleHash) +
-                " (the export belongs to another compiled model)");
+  checkManifestHash(path, contents.manifestHash, manifest, "export");
   const json *packed = metadata.contains("packed") ? &metadata["packed"]
                                                    : nullptr;
   if (!packed || !packed->is_object())

@@ -513,15 +513,26 @@ std::string listNames(const std::vector<std::string> &names) {
 
 } // namespace
 
+void checkManifestHash(const std::string &path, uint64_t fileHash,
+                       const Manifest &manifest, const std::string &kind) {
+  if (fileHash != manifest.moduleHash)
+    throw Error(path + ": manifest hash " + formatModuleHash(fileHash) +
+                " does not match the model's " +
+                formatModuleHash(manifest.moduleHash) + " (the " + kind +
+                " belongs to another compiled model)");
+}
+
 std::vector<HostTensor> readStateFileFor(const std::string &path,
                                          const Manifest &manifest,
                                          std::string *metadataJson) {
-  StateFileContents contents = readStateFile(path);
-  if (contents.manifestHash != manifest.moduleHash)
-    throw Error(
-        path + ": manifest hash " + formatModuleHash(contents.manifestHash) +
-        " does not match the model's " + formatModuleHash(manifest.moduleHash) +
-        " (the state file belongs to another compiled model)");
+  return stateForManifest(readStateFile(path), path, manifest, metadataJson);
+}
+
+std::vector<HostTensor> stateForManifest(StateFileContents contents,
+                                         const std::string &path,
+                                         const Manifest &manifest,
+                                         std::string *metadataJson) {
+  checkManifestHash(path, contents.manifestHash, manifest, "state file");
 
   std::vector<HostTensor> &tensors = contents.tensors;
   std::map<std::string, size_t> inFile;

@@ -82,6 +82,17 @@ std::vector<HostTensor> readStateFileFor(const std::string &path,
                                          const Manifest &manifest,
                                          std::string *metadataJson = nullptr);
 
+/// The checks of readStateFileFor on contents already read from `path`.
+std::vector<HostTensor> stateForManifest(StateFileContents contents,
+                                         const std::string &path,
+                                         const Manifest &manifest,
+                                         std::string *metadataJson = nullptr);
+
+/// Throws Error naming `path` when `fileHash` is not the manifest's hash;
+/// `kind` says what the file is ("state file", "export").
+void checkManifestHash(const std::string &path, uint64_t fileHash,
+                       const Manifest &manifest, const std::string &kind);
+
 } // namespace runtime
 } // namespace dq
 
