@@ -49,9 +49,9 @@ def describe_device(model_prefix):
         return "unknown device"
 
 
-def dq_times(args):
+def dq_times(args, prefix):
     t0 = time.perf_counter()
-    model = PackedModel(args.model)
+    model = PackedModel(prefix)
     load_s = time.perf_counter() - t0
     rng = np.random.default_rng([args.seed, 1])
     images = rng.random(model.image_shape).astype(np.float32)
@@ -91,8 +91,10 @@ def torch_times(args, batch, mode):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True,
-                        help="GPU model prefix (dq-compile --target cuda)")
+    parser.add_argument("--model", required=True, action="append",
+                        help="GPU model prefix (dq-compile --target cuda); "
+                        "repeat to time several builds side by side (ratios "
+                        "are against the first); its folder names the row")
     parser.add_argument("--arch", default="resnet20",
                         help="the network the model was built from "
                         "(dq_reference.resnet)")
@@ -103,16 +105,20 @@ def main():
     parser.add_argument("--torch-timeout", type=int, default=420,
                         help="seconds for each PyTorch variant (torch.compile "
                         "compiles first)")
-    parser.add_argument("--modes", default="eager,compile")
+    parser.add_argument("--modes", default="eager,compile",
+                        help="PyTorch variants to time (empty: dq only)")
     args = parser.parse_args()
 
-    model, dq_ms, dq_loss, load_s = dq_times(args)
-    device = describe_device(args.model)
-    rows = [("dq compiled (GPU)", dq_ms, f"loss {dq_loss:.4f}, "
-             f"model load {load_s:.1f} s")]
+    rows = []
+    for prefix in args.model:
+        model, dq_ms, dq_loss, load_s = dq_times(args, prefix)
+        label = os.path.basename(os.path.dirname(os.path.abspath(prefix)))
+        rows.append((f"dq {label}", dq_ms, f"loss {dq_loss:.4f}, "
+                     f"model load {load_s:.1f} s"))
+    device = describe_device(args.model[0])
     notes = []
     torch_version = "?"
-    for mode in args.modes.split(","):
+    for mode in filter(None, args.modes.split(",")):
         result, why = torch_times(args, model.batch, mode)
         name = f"torch {mode}"
         if result is None:
@@ -134,9 +140,11 @@ def main():
             name, m, min(ms), 1e3 / m, extra))
     for note in notes:
         print("note: " + note)
+    dq_name, dq_ms = rows[0][0], rows[0][1]
     dq_median = statistics.median(dq_ms)
     for name, ms, _ in rows[1:]:
-        print(f"ratio {name}/dq: {statistics.median(ms) / dq_median:.2f}")
+        print(f"ratio {name} / {dq_name}: "
+              f"{statistics.median(ms) / dq_median:.2f}")
     return 0
 
 

@@ -10,10 +10,13 @@
 #   <out>/python/                        dq_reference, the packed-call driver,
 #                                        compare_devices.py, the benchmark
 #
-# GPU variants: sm_90 (cubin for H100/H200, nothing to compile at load) and
-# ptx (PTX for compute_80, JIT-compiled by the driver on an A100 or any newer
-# GPU; the first load takes a while). Each GPU model directory holds its
-# libdq_cuda_runtime.so.
+# GPU variants: sm_90 (cubin for H100/H200, nothing to compile at load),
+# sm_90-global (the same without shared-memory tiles, for the benchmark's
+# side-by-side) and ptx (PTX for compute_80, JIT-compiled by the driver on an
+# A100 or any newer GPU; the first load takes a while). Each GPU model
+# directory holds its libdq_cuda_runtime.so.
+#
+# GPU_BUNDLE_VARIANTS picks the variants (default: "sm_90 sm_90-global ptx").
 #
 #   scripts/build-gpu-bundle.sh [out-dir]     (default: build/gpu-bundle)
 #   BIN=build/bin LIB=build/lib scripts/build-gpu-bundle.sh
@@ -58,24 +61,37 @@ PY
 
 # Host code of GPU models is a straight line of launches: -O1 is enough and
 # much faster to compile than -O2 for thousands of launches.
-gpu_variants() { # train.mlir dir
-  "$bin/dq-compile" "$1" -o "$2/sm_90/model" -O1 --target cuda --gpu-chip sm_90 \
-    --gpu-features=+ptx80 --gpu-format bin --cuda-runtime "$runtime" \
-    --support-library "$support"
-  "$bin/dq-compile" "$1" -o "$2/ptx/model" -O1 --target cuda --gpu-chip sm_80 \
-    --gpu-features=+ptx70 --gpu-format isa --cuda-runtime "$runtime" \
-    --support-library "$support"
+#   sm_90          cubin for H100/H200
+#   sm_90-global   the same without shared-memory tiles (the baseline the
+#                  benchmark compares the tiles against)
+#   ptx            PTX for compute_80 and newer (JIT-compiled at load)
+gpu_variant() { # train.mlir dir variant
+  local common=(-O1 --target cuda --cuda-runtime "$runtime"
+                --support-library "$support")
+  case $3 in
+    sm_90) "$bin/dq-compile" "$1" -o "$2/sm_90/model" "${common[@]}" \
+             --gpu-chip sm_90 --gpu-features=+ptx80 --gpu-format bin ;;
+    sm_90-global) "$bin/dq-compile" "$1" -o "$2/sm_90-global/model" \
+             "${common[@]}" --gpu-chip sm_90 --gpu-features=+ptx80 \
+             --gpu-format bin --gpu-shared-tiles=false ;;
+    ptx) "$bin/dq-compile" "$1" -o "$2/ptx/model" "${common[@]}" \
+             --gpu-chip sm_80 --gpu-features=+ptx70 --gpu-format isa ;;
+    *) echo "build-gpu-bundle: unknown variant $3" >&2; exit 1 ;;
+  esac
 }
+variants=${GPU_BUNDLE_VARIANTS:-sm_90 sm_90-global ptx}
 
 echo "== check model: resnet8 W2A2, batch 16"
 training_module resnet8 16 "$work/check.train.mlir"
 "$bin/dq-compile" "$work/check.train.mlir" -o "$out.tmp/check/cpu/model" \
   --parallel=false --support-library "$support"
-gpu_variants "$work/check.train.mlir" "$out.tmp/check"
+for v in $variants; do gpu_variant "$work/check.train.mlir" "$out.tmp/check" $v; done
 
 echo "== benchmark model: resnet20 W2A2, batch 256"
 training_module resnet20 256 "$work/bench.train.mlir"
-gpu_variants "$work/bench.train.mlir" "$out.tmp/bench/resnet20-w2a2-b256"
+for v in $variants; do
+  gpu_variant "$work/bench.train.mlir" "$out.tmp/bench/resnet20-w2a2-b256" $v
+done
 
 echo "== scripts"
 mkdir -p "$out.tmp/python"

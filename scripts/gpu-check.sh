@@ -11,6 +11,8 @@
 #    python/compare_devices.py).
 # 2. Benchmark: the W2A2 ResNet-20 train_step at batch 256, dq vs PyTorch
 #    eager and torch.compile on this GPU (--quick: no torch.compile).
+# 3. Profile: GPU time per kernel of the benchmark step, written next to
+#    the results as gpu-check-profile-<build>.txt (DQ_CUDA_PROFILE, docs/GPU.md).
 # Output also goes to gpu-check-results.txt (or $RESULTS). Exit status 0
 # only if the comparison passed and the benchmark ran. Each PyTorch variant
 # gets TORCH_TIMEOUT seconds (default 300, torch.compile included).
@@ -42,19 +44,35 @@ echo "compute capability $cap: using the $variant build"
 
 say "GPU train_step/predict vs the CPU build (resnet8 W2A2, batch 16)"
 start=$SECONDS
-"$python" "$bundle/python/compare_devices.py" \
-  --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$variant/model" \
-  --steps 5
-compare=$?
+compare=0
+for build in "$variant" "$variant-global"; do
+  [[ -d $bundle/check/$build ]] || continue
+  echo "-- $build"
+  "$python" "$bundle/python/compare_devices.py" \
+    --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$build/model" \
+    --steps 5 || compare=1
+done
 echo "($((SECONDS - start)) s)"
 
 say "benchmark: resnet20 W2A2 train_step, batch 256"
 start=$SECONDS
-"$python" "$bundle/python/gpu_throughput.py" \
-  --model "$bundle/bench/resnet20-w2a2-b256/$variant/model" --arch resnet20 \
+models=(--model "$bundle/bench/resnet20-w2a2-b256/$variant/model")
+[[ -d $bundle/bench/resnet20-w2a2-b256/$variant-global ]] &&
+  models+=(--model "$bundle/bench/resnet20-w2a2-b256/$variant-global/model")
+"$python" "$bundle/python/gpu_throughput.py" "${models[@]}" --arch resnet20 \
   --steps 10 --warmup 2 --modes "$modes" --torch-timeout "${TORCH_TIMEOUT:-300}"
 bench=$?
 echo "($((SECONDS - start)) s)"
+
+say "profile: GPU time per kernel of the benchmark step (3 steps)"
+for build in "$variant" "$variant-global"; do
+  [[ -d $bundle/bench/resnet20-w2a2-b256/$build ]] || continue
+  profile=$(dirname "$results")/gpu-check-profile-$build.txt
+  DQ_CUDA_PROFILE=$profile "$python" "$bundle/python/gpu_throughput.py" \
+    --model "$bundle/bench/resnet20-w2a2-b256/$build/model" \
+    --arch resnet20 --steps 3 --warmup 1 --modes "" > /dev/null &&
+    { echo "-- $build"; head -25 "$profile"; }
+done
 
 say "summary"
 echo "GPU vs CPU comparison: $([[ $compare == 0 ]] && echo PASS || echo FAIL)"

@@ -268,21 +268,29 @@ SmallVector<Value> operandIndices(OpBuilder &b, Location loc,
   return indices;
 }
 
+/// Reads input `operand` of a generic at loop point `at`; null for the
+/// default (a load through the operand's indexing map).
+using InputReader = llvm::function_ref<Value(OpBuilder &, OpOperand &,
+                                             ArrayRef<Value> at)>;
+
 /// Evaluates the payload of `op` at loop point `at` and combines each
 /// output's value into its accumulator; returns the new accumulators.
 SmallVector<Value> combinePayload(OpBuilder &b, Location loc,
                                   linalg::GenericOp op,
                                   ArrayRef<Combiner> combiners,
-                                  ArrayRef<Value> at,
-                                  ValueRange accumulators) {
+                                  ArrayRef<Value> at, ValueRange accumulators,
+                                  InputReader readInput = nullptr) {
   Block &body = op.getRegion().front();
   unsigned numInputs = op.getNumDpsInputs();
   IRMapping mapping;
   for (OpOperand *input : op.getDpsInputOperands()) {
     Value value = input->get();
-    if (isa<MemRefType>(value.getType()))
-      value = memref::LoadOp::create(b, loc, value,
-                                     operandIndices(b, loc, op, *input, at));
+    if (isa<MemRefType>(value.getType())) {
+      Value read = readInput ? readInput(b, *input, at) : Value();
+      value = read ? read
+                   : memref::LoadOp::create(
+                         b, loc, value, operandIndices(b, loc, op, *input, at));
+    }
     mapping.map(body.getArgument(input->getOperandNumber()), value);
   }
   for (Operation &inner : body.without_terminator()) {
@@ -329,26 +337,30 @@ SmallVector<Value> buildReductionLoop(OpBuilder &b, Location loc,
 /// The whole reduction space of one output element as nested scf.for loops
 /// in the op's order (constant bounds, no index arithmetic per step: the
 /// innermost loop can be unrolled), accumulating from `inits`.
-SmallVector<Value> buildNestedReductionLoops(OpBuilder &b, Location loc,
-                                             linalg::GenericOp op,
-                                             const LoopSpace &space,
-                                             ArrayRef<Combiner> combiners,
-                                             SmallVector<Value> at,
-                                             ValueRange inits,
-                                             size_t level = 0) {
+/// With `sizes` (one per reduction dim) and `offsets` (null: 0), the loops
+/// run over that sub-box of the reduction space instead, in the same order.
+SmallVector<Value> buildNestedReductionLoops(
+    OpBuilder &b, Location loc, linalg::GenericOp op, const LoopSpace &space,
+    ArrayRef<Combiner> combiners, SmallVector<Value> at, ValueRange inits,
+    InputReader readInput = nullptr, ArrayRef<int64_t> sizes = {},
+    ArrayRef<Value> offsets = {}, size_t level = 0) {
   if (level == space.reductionDims.size())
-    return combinePayload(b, loc, op, combiners, at, inits);
+    return combinePayload(b, loc, op, combiners, at, inits, readInput);
+  int64_t size = sizes.empty() ? space.reductionSizes[level] : sizes[level];
   auto loop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0),
-      indexConstant(b, loc, space.reductionSizes[level]),
+      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, size),
       indexConstant(b, loc, 1), inits,
       [&](OpBuilder &nb, Location, Value iv, ValueRange accumulators) {
         SmallVector<Value> inner(at);
-        inner[space.reductionDims[level]] = iv;
+        Value offset = offsets.empty() ? Value() : offsets[level];
+        inner[space.reductionDims[level]] =
+            offset ? arith::AddIOp::create(nb, loc, offset, iv).getResult()
+                   : iv;
         scf::YieldOp::create(
             nb, loc,
             buildNestedReductionLoops(nb, loc, op, space, combiners, inner,
-                                      accumulators, level + 1));
+                                      accumulators, readInput, sizes, offsets,
+                                      level + 1));
       });
   return SmallVector<Value>(loop.getResults());
 }
@@ -552,6 +564,433 @@ LogicalResult mapRegisterReduction(linalg::GenericOp op,
   return success();
 }
 
+/// An index expression that is a sum of loop dims times constants plus a
+/// constant (convolution windows, strides, flipped filters).
+struct LinearIndex {
+  SmallVector<int64_t> coefficients; // one per loop
+  int64_t constant = 0;
+};
+
+std::optional<LinearIndex> linearIndex(AffineExpr expr, unsigned numLoops) {
+  LinearIndex index;
+  index.coefficients.assign(numLoops, 0);
+  std::function<bool(AffineExpr, int64_t)> add = [&](AffineExpr e,
+                                                     int64_t scale) {
+    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+      index.coefficients[dim.getPosition()] += scale;
+      return true;
+    }
+    if (auto constant = dyn_cast<AffineConstantExpr>(e)) {
+      index.constant += scale * constant.getValue();
+      return true;
+    }
+    auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+    if (!binary)
+      return false;
+    if (e.getKind() == AffineExprKind::Add)
+      return add(binary.getLHS(), scale) && add(binary.getRHS(), scale);
+    if (e.getKind() != AffineExprKind::Mul)
+      return false;
+    if (auto constant = dyn_cast<AffineConstantExpr>(binary.getRHS()))
+      return add(binary.getLHS(), scale * constant.getValue());
+    if (auto constant = dyn_cast<AffineConstantExpr>(binary.getLHS()))
+      return add(binary.getRHS(), scale * constant.getValue());
+    return false;
+  };
+  if (!add(expr, 1))
+    return std::nullopt;
+  return index;
+}
+
+/// An input of a tiled reduction that a block copies into shared memory:
+/// the box of elements its tile of outputs reads for one chunk of the
+/// reduction.
+struct StagedInput {
+  OpOperand *operand;
+  SmallVector<LinearIndex> indices; // one per operand dim
+  SmallVector<int64_t> shape, extents;
+  int64_t boxSize = 1;
+  // Per operand dim: partial output tiles can reach past that edge.
+  SmallVector<bool> boundsChecked;
+};
+
+/// How a reduction with many outputs is tiled: each block computes `tile`
+/// (per loop; parallel dims only) outputs, one per thread, and walks the
+/// reduction in chunks of `tile` (reduction dims), staging the inputs'
+/// boxes for the chunk in shared memory.
+struct TilePlan {
+  SmallVector<int64_t> tile;       // per loop
+  SmallVector<int64_t> tileCounts; // per loop: ceil(range / tile)
+  SmallVector<StagedInput, 2> staged;
+  int64_t threads = 1, blocks = 1, chunks = 1, sharedBytes = 0;
+};
+
+/// The box extents of `input` for the loop tile sizes `tile`.
+void sizeBox(StagedInput &input, ArrayRef<int64_t> tile) {
+  input.extents.clear();
+  input.boxSize = 1;
+  for (const LinearIndex &index : input.indices) {
+    int64_t extent = 1;
+    for (auto [coefficient, size] : llvm::zip(index.coefficients, tile))
+      extent += std::abs(coefficient) * (size - 1);
+    input.extents.push_back(extent);
+    input.boxSize *= extent;
+  }
+}
+
+/// The largest divisor of `n` that is at most `limit`.
+int64_t largestDivisorAtMost(int64_t n, int64_t limit) {
+  for (int64_t d = std::min(n, limit); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
+/// Plans shared-memory tiling for `op`, or nothing when no input is read by
+/// several threads of a block (nothing to share) or the boxes do not fit.
+std::optional<TilePlan> planTiles(linalg::GenericOp op, int64_t blockSize,
+                                  int64_t sharedBudget) {
+  LoopSpace space(op);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  TilePlan plan;
+  plan.tile.assign(space.numLoops, 1);
+  // Output tile: the innermost parallel dims first (neighbouring threads
+  // write neighbouring elements), a divisor of the next one when it does
+  // not fit whole and a good one exists.
+  int64_t room = blockSize;
+  for (size_t i = space.parallelDims.size(); i-- > 0 && room > 1;) {
+    int64_t size = space.parallelSizes[i];
+    int64_t tile = size;
+    if (size > room) {
+      tile = largestDivisorAtMost(size, room);
+      if (2 * tile <= room)
+        tile = room;
+    }
+    plan.tile[space.parallelDims[i]] = tile;
+    room /= tile;
+  }
+  for (unsigned dim : space.parallelDims)
+    plan.threads *= plan.tile[dim];
+  if (plan.threads < 32)
+    return std::nullopt;
+
+  // Inputs worth staging: linear indices that move with the reduction and
+  // are shared by threads (some tiled parallel dim does not index them).
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(operand->get().getType());
+    if (!type || type.getRank() == 0 || !type.hasStaticShape() ||
+        !type.getElementType().isIntOrFloat())
+      continue;
+    StagedInput input{operand, {}, SmallVector<int64_t>(type.getShape()), {}};
+    bool linear = true, moves = false;
+    SmallVector<bool> used(space.numLoops, false);
+    for (AffineExpr expr : op.getMatchingIndexingMap(operand).getResults()) {
+      std::optional<LinearIndex> index = linearIndex(expr, space.numLoops);
+      if (!index) {
+        linear = false;
+        break;
+      }
+      for (auto [dim, coefficient] : llvm::enumerate(index->coefficients))
+        used[dim] |= coefficient != 0;
+      input.indices.push_back(*index);
+    }
+    if (!linear)
+      continue;
+    bool shared = false;
+    for (unsigned dim : space.reductionDims)
+      moves |= used[dim];
+    for (unsigned dim : space.parallelDims)
+      shared |= !used[dim] && plan.tile[dim] > 1;
+    if (moves && shared)
+      plan.staged.push_back(std::move(input));
+  }
+  if (plan.staged.empty())
+    return std::nullopt;
+
+  auto sharedBytes = [&]() {
+    int64_t bytes = 0;
+    for (StagedInput &input : plan.staged) {
+      sizeBox(input, plan.tile);
+      Type element = getElementTypeOrSelf(input.operand->get().getType());
+      bytes += input.boxSize * llvm::divideCeil(
+                                   element.getIntOrFloatBitWidth(), 8);
+    }
+    return bytes;
+  };
+  // Reduction chunk: whole innermost reduction dims while the boxes fit,
+  // then the largest divisor of the next dim that fits. The chunks then
+  // visit the reduction in the op's order: bit-identical sums.
+  if (sharedBytes() > sharedBudget)
+    return std::nullopt;
+  for (size_t i = space.reductionDims.size(); i-- > 0;) {
+    unsigned dim = space.reductionDims[i];
+    int64_t size = ranges[dim];
+    plan.tile[dim] = size;
+    if (sharedBytes() <= sharedBudget)
+      continue;
+    int64_t fit = 1;
+    for (int64_t candidate = size - 1; candidate > 1; --candidate) {
+      if (size % candidate)
+        continue;
+      plan.tile[dim] = candidate;
+      if (sharedBytes() <= sharedBudget) {
+        fit = candidate;
+        break;
+      }
+    }
+    plan.tile[dim] = fit;
+    break;
+  }
+  plan.sharedBytes = sharedBytes();
+  // A chunk of one reduction step shares too little to pay for barriers.
+  int64_t chunkSize = 1;
+  for (unsigned dim : space.reductionDims)
+    chunkSize *= plan.tile[dim];
+  if (chunkSize < 4)
+    return std::nullopt;
+
+  plan.tileCounts.assign(space.numLoops, 1);
+  for (unsigned dim = 0; dim < space.numLoops; ++dim)
+    plan.tileCounts[dim] = llvm::divideCeil(ranges[dim], plan.tile[dim]);
+  for (unsigned dim : space.parallelDims)
+    plan.blocks *= plan.tileCounts[dim];
+  for (unsigned dim : space.reductionDims)
+    plan.chunks *= plan.tileCounts[dim];
+
+  // Bounds checks only where a box can reach past its operand's edges
+  // (output tiles that do not divide the output).
+  for (StagedInput &input : plan.staged) {
+    input.boundsChecked.assign(input.shape.size(), false);
+    for (auto [index, size, checked] :
+         llvm::zip(input.indices, input.shape, input.boundsChecked)) {
+      int64_t lowest = index.constant, highest = index.constant;
+      for (auto [dim, coefficient] : llvm::enumerate(index.coefficients)) {
+        int64_t last = (plan.tileCounts[dim] * plan.tile[dim] - 1);
+        lowest += std::min<int64_t>(0, coefficient * last);
+        highest += std::max<int64_t>(0, coefficient * last);
+      }
+      checked = lowest < 0 || highest >= size;
+    }
+  }
+  return plan;
+}
+
+/// A reduction with many outputs whose inputs are shared by neighbouring
+/// outputs (a convolution, a matmul): a block computes a tile of outputs,
+/// one per thread, accumulating in registers. The reduction runs in chunks;
+/// for each chunk the block first copies the box of every shared input its
+/// tile reads into shared memory, then every thread reads its operands from
+/// there. The chunks visit the reduction in the op's order, so the result is
+/// bit-identical to the sequential loop. Fills of the outputs are absorbed
+/// as in mapRegisterReduction.
+LogicalResult mapTiledReduction(linalg::GenericOp op,
+                                ArrayRef<Combiner> combiners,
+                                const TilePlan &plan) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  LoopSpace space(op);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<Operation *> fills;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    fills.push_back(fillingOutput(op, init));
+
+  OpBuilder b(op);
+  Value one = indexConstant(b, loc, 1);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  SmallVector<Type> sharedTypes;
+  for (const StagedInput &input : plan.staged)
+    sharedTypes.push_back(MemRefType::get(
+        {input.boxSize}, getElementTypeOrSelf(input.operand->get().getType()),
+        MemRefLayoutAttrInterface(), workgroup));
+  auto launch = gpu::LaunchOp::create(
+      b, loc, indexConstant(b, loc, plan.blocks), one, one,
+      indexConstant(b, loc, plan.threads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, sharedTypes);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  ArrayRef<BlockArgument> shared = launch.getWorkgroupAttributions();
+  Value thread = launch.getThreadIds().x;
+  Value zero = indexConstant(b, loc, 0);
+
+  // This block's tile and this thread's output in it.
+  SmallVector<int64_t> parallelTiles, parallelCounts;
+  for (unsigned dim : space.parallelDims) {
+    parallelTiles.push_back(plan.tile[dim]);
+    parallelCounts.push_back(plan.tileCounts[dim]);
+  }
+  SmallVector<Value> starts(space.numLoops, zero), ivs(space.numLoops, zero);
+  SmallVector<Value> tileIndex(space.numLoops, zero), local(space.numLoops,
+                                                            zero);
+  delinearize(b, loc, launch.getBlockIds().x, parallelCounts,
+              space.parallelDims, tileIndex);
+  delinearize(b, loc, thread, parallelTiles, space.parallelDims, local);
+  Value inside;
+  for (unsigned dim : space.parallelDims) {
+    starts[dim] = arith::MulIOp::create(
+        b, loc, tileIndex[dim], indexConstant(b, loc, plan.tile[dim]));
+    ivs[dim] = arith::AddIOp::create(b, loc, starts[dim], local[dim]);
+    if (ranges[dim] % plan.tile[dim] == 0)
+      continue;
+    // Threads past the edge compute a clamped element and store nothing.
+    Value last = indexConstant(b, loc, ranges[dim] - 1);
+    Value within = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                         ivs[dim], last);
+    inside = inside ? arith::AndIOp::create(b, loc, inside, within).getResult()
+                    : within;
+    ivs[dim] = arith::MinUIOp::create(b, loc, ivs[dim], last);
+  }
+
+  SmallVector<Value> inits;
+  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
+    inits.push_back(fills[j] ? filledValue(fills[j])
+                             : memref::LoadOp::create(
+                                   b, loc, init.get(),
+                                   operandIndices(b, loc, op, init, ivs))
+                                   .getResult());
+
+  SmallVector<int64_t> chunkTiles, chunkCounts;
+  for (unsigned dim : space.reductionDims) {
+    chunkTiles.push_back(plan.tile[dim]);
+    chunkCounts.push_back(plan.tileCounts[dim]);
+  }
+  auto chunkLoop = scf::ForOp::create(
+      b, loc, zero, indexConstant(b, loc, plan.chunks), one, inits,
+      [&](OpBuilder &nb, Location, Value chunk, ValueRange accumulators) {
+        SmallVector<Value> chunkStarts(starts), chunkIndex(space.numLoops);
+        delinearize(nb, loc, chunk, chunkCounts, space.reductionDims,
+                    chunkIndex);
+        SmallVector<Value> offsets;
+        for (unsigned dim : space.reductionDims) {
+          chunkStarts[dim] = arith::MulIOp::create(
+              nb, loc, chunkIndex[dim], indexConstant(nb, loc, plan.tile[dim]));
+          offsets.push_back(chunkStarts[dim]);
+        }
+        // The box origin of each staged input: its lowest index per dim.
+        SmallVector<SmallVector<Value>> origins;
+        for (const StagedInput &input : plan.staged) {
+          SmallVector<Value> origin;
+          for (const LinearIndex &index : input.indices) {
+            Value sum = indexConstant(nb, loc, index.constant);
+            for (auto [dim, coefficient] :
+                 llvm::enumerate(index.coefficients)) {
+              if (coefficient == 0)
+                continue;
+              Value start = chunkStarts[dim];
+              if (coefficient < 0)
+                start = arith::AddIOp::create(
+                    nb, loc, start, indexConstant(nb, loc, plan.tile[dim] - 1));
+              sum = arith::AddIOp::create(
+                  nb, loc, sum,
+                  arith::MulIOp::create(nb, loc, start,
+                                        indexConstant(nb, loc, coefficient)));
+            }
+            origin.push_back(sum);
+          }
+          origins.push_back(origin);
+        }
+        // Wait until every thread is done with the previous chunk's boxes.
+        gpu::BarrierOp::create(nb, loc);
+        for (auto [input, buffer, origin] :
+             llvm::zip(plan.staged, shared, origins)) {
+          Value source = input.operand->get();
+          Type element = getElementTypeOrSelf(source.getType());
+          scf::ForOp::create(
+              nb, loc, thread, indexConstant(nb, loc, input.boxSize),
+              indexConstant(nb, loc, plan.threads), ValueRange{},
+              [&](OpBuilder &lb, Location, Value linear, ValueRange) {
+                SmallVector<unsigned> dims =
+                    llvm::to_vector(llvm::seq<unsigned>(0, input.extents.size()));
+                SmallVector<Value> position(dims.size());
+                delinearize(lb, loc, linear, input.extents, dims, position);
+                Value valid;
+                for (auto [d, p] : llvm::enumerate(position)) {
+                  p = arith::AddIOp::create(lb, loc, origin[d], p);
+                  if (!input.boundsChecked[d])
+                    continue;
+                  // Unsigned: a negative index is a huge one.
+                  Value ok = arith::CmpIOp::create(
+                      lb, loc, arith::CmpIPredicate::ult, p,
+                      indexConstant(lb, loc, input.shape[d]));
+                  valid = valid ? arith::AndIOp::create(lb, loc, valid, ok)
+                                      .getResult()
+                                : ok;
+                }
+                Value value;
+                if (valid) {
+                  auto read = scf::IfOp::create(
+                      lb, loc, TypeRange{element}, valid,
+                      /*withElseRegion=*/true);
+                  OpBuilder tb = read.getThenBodyBuilder();
+                  scf::YieldOp::create(
+                      tb, loc,
+                      memref::LoadOp::create(tb, loc, source, position)
+                          .getResult());
+                  OpBuilder eb = read.getElseBodyBuilder();
+                  scf::YieldOp::create(
+                      eb, loc,
+                      arith::ConstantOp::create(eb, loc,
+                                                eb.getZeroAttr(element))
+                          .getResult());
+                  value = read.getResult(0);
+                } else {
+                  value = memref::LoadOp::create(lb, loc, source, position);
+                }
+                memref::StoreOp::create(lb, loc, value, buffer,
+                                        ValueRange{linear});
+                scf::YieldOp::create(lb, loc);
+              });
+        }
+        gpu::BarrierOp::create(nb, loc);
+        auto readStaged = [&](OpBuilder &rb, OpOperand &operand,
+                              ArrayRef<Value> at) -> Value {
+          for (auto [input, buffer, origin] :
+               llvm::zip(plan.staged, shared, origins)) {
+            if (input.operand != &operand)
+              continue;
+            SmallVector<Value> indices =
+                operandIndices(rb, loc, op, operand, at);
+            Value linear = indexConstant(rb, loc, 0);
+            for (auto [d, index] : llvm::enumerate(indices)) {
+              Value offset = arith::SubIOp::create(rb, loc, index, origin[d]);
+              linear = arith::AddIOp::create(
+                  rb, loc,
+                  arith::MulIOp::create(rb, loc, linear,
+                                        indexConstant(rb, loc,
+                                                      input.extents[d])),
+                  offset);
+            }
+            return memref::LoadOp::create(rb, loc, buffer, ValueRange{linear});
+          }
+          return Value();
+        };
+        scf::YieldOp::create(
+            nb, loc,
+            buildNestedReductionLoops(nb, loc, op, space, combiners, ivs,
+                                      accumulators, readStaged, chunkTiles,
+                                      offsets));
+      });
+
+  auto store = [&](OpBuilder &sb) {
+    for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
+      memref::StoreOp::create(sb, loc, chunkLoop.getResult(j), init.get(),
+                              operandIndices(sb, loc, op, init, ivs));
+  };
+  if (inside) {
+    auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    OpBuilder gb = OpBuilder::atBlockBegin(guard.thenBlock());
+    store(gb);
+  } else {
+    store(b);
+  }
+  gpu::TerminatorOp::create(b, loc);
+  for (Operation *fill : fills)
+    if (fill)
+      fill->erase();
+  op.erase();
+  return success();
+}
+
 /// The combiners of a generic reduction with static loop ranges whose
 /// every output is `out = combiner(out, v)`, else empty.
 SmallVector<Combiner> reductionCombiners(linalg::LinalgOp linalgOp) {
@@ -585,6 +1024,11 @@ struct MapToLaunchesPass
       func.emitError("dq-gpu-map-to-launches: block-size must be in [1, 1024]");
       return signalPassFailure();
     }
+    if (sharedMemoryBytes < 0 || sharedMemoryBytes > 48 * 1024) {
+      func.emitError("dq-gpu-map-to-launches: shared-memory-bytes must be in "
+                     "[0, 49152] (static shared memory per block)");
+      return signalPassFailure();
+    }
     IRRewriter rewriter(&getContext());
     // Copies between buffers become kernels like any other op.
     SmallVector<memref::CopyOp> copies;
@@ -605,8 +1049,14 @@ struct MapToLaunchesPass
           ops.push_back(linalgOp);
     // Decide first how each reduction runs: a register reduction absorbs
     // the fills of its outputs, which then need no kernel of their own.
-    enum class Strategy { Loops, BlockReduction, RegisterReduction };
+    enum class Strategy {
+      Loops,
+      BlockReduction,
+      RegisterReduction,
+      TiledReduction
+    };
     DenseMap<Operation *, Strategy> strategies;
+    DenseMap<Operation *, TilePlan> plans;
     DenseMap<Operation *, SmallVector<Combiner>> combinersOf;
     DenseSet<Operation *> absorbedFills;
     for (linalg::LinalgOp op : ops) {
@@ -625,6 +1075,12 @@ struct MapToLaunchesPass
                   space.parallelTotal < 64 * space.reductionTotal;
       strategies[op] =
           wide ? Strategy::BlockReduction : Strategy::RegisterReduction;
+      if (!wide && sharedMemoryTiles)
+        if (std::optional<TilePlan> plan =
+                planTiles(generic, blockSize, sharedMemoryBytes)) {
+          strategies[op] = Strategy::TiledReduction;
+          plans[op] = std::move(*plan);
+        }
       combinersOf[op] = std::move(combiners);
       if (!wide)
         for (OpOperand &init : generic.getDpsInitsMutable())
@@ -638,9 +1094,18 @@ struct MapToLaunchesPass
       if (strategy != strategies.end()) {
         auto generic = cast<linalg::GenericOp>(op.getOperation());
         ArrayRef<Combiner> combiners = combinersOf[op];
-        if (failed(strategy->second == Strategy::BlockReduction
-                       ? mapBlockReduction(generic, combiners)
-                       : mapRegisterReduction(generic, combiners, blockSize)))
+        LogicalResult mapped = success();
+        switch (strategy->second) {
+        case Strategy::BlockReduction:
+          mapped = mapBlockReduction(generic, combiners);
+          break;
+        case Strategy::TiledReduction:
+          mapped = mapTiledReduction(generic, combiners, plans[op]);
+          break;
+        default:
+          mapped = mapRegisterReduction(generic, combiners, blockSize);
+        }
+        if (failed(mapped))
           return signalPassFailure();
         continue;
       }

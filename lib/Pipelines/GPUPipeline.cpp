@@ -51,6 +51,8 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   // copies and frees chained on one stream per call.
   DQGPUMapToLaunchesOptions mapOptions;
   mapOptions.blockSize = options.blockSize;
+  mapOptions.sharedMemoryTiles = options.sharedMemoryTiles;
+  mapOptions.sharedMemoryBytes = options.sharedMemoryBytes;
   pm.addNestedPass<func::FuncOp>(createDQGPUMapToLaunches(mapOptions));
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDQGPUMergeKernelModules());

@@ -12,6 +12,10 @@
  * aborts. Kernel faults surface at the next synchronization; set
  * DQ_CUDA_SYNC=1 to synchronize after every launch and name the kernel.
  * DQ_CUDA_DEVICE=<ordinal> picks the device (default 0).
+ * DQ_CUDA_PROFILE=<file> times every launch and copy with CUDA events and
+ * writes, at exit, the GPU time per kernel (sorted) to <file> ("-": stderr).
+ * The events cost time of their own: profile to find where the time goes,
+ * not to measure a step.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -152,6 +156,156 @@ static bool syncEveryLaunch(void) {
 }
 
 /*===----------------------------------------------------------------------===*
+ * Optional profile (DQ_CUDA_PROFILE): a pair of timing events around each
+ * launch and copy, read back at each stream synchronization.
+ *===----------------------------------------------------------------------===*/
+
+typedef struct {
+  const void *key; /* a CUfunction, or &copyKey */
+  CUevent start, stop;
+  long grid, block; /* threads: blocks in the grid, threads in a block */
+} PendingTiming;
+
+typedef struct {
+  const void *key;
+  double milliseconds;
+  long calls, grid, block;
+} Timing;
+
+static char copyKey;
+static pthread_mutex_t profileMutex = PTHREAD_MUTEX_INITIALIZER;
+static PendingTiming *pendingTimings;
+static size_t pendingCount, pendingCapacity;
+static Timing *timings;
+static size_t timingsCount, timingsCapacity;
+static long profiledSyncs;
+static const char *profilePath;
+
+static int compareTimings(const void *a, const void *b) {
+  double x = ((const Timing *)a)->milliseconds;
+  double y = ((const Timing *)b)->milliseconds;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void writeProfile(void) {
+  FILE *out = strcmp(profilePath, "-") == 0 ? stderr : fopen(profilePath, "w");
+  if (!out) {
+    fprintf(stderr, "dq CUDA runtime: cannot write the profile to '%s'\n",
+            profilePath);
+    return;
+  }
+  qsort(timings, timingsCount, sizeof(Timing), compareTimings);
+  double total = 0;
+  long calls = 0;
+  for (size_t i = 0; i < timingsCount; ++i) {
+    total += timings[i].milliseconds;
+    calls += timings[i].calls;
+  }
+  fprintf(out,
+          "# dq CUDA profile: %.3f ms of GPU time in %ld launches and copies "
+          "over %ld synchronizations (event-timed, each on its own)\n",
+          total, calls, profiledSyncs);
+  fprintf(out, "# %10s %6s %8s %10s %9s %6s  %s\n", "total_ms", "share",
+          "calls", "mean_us", "blocks", "thr", "kernel");
+  for (size_t i = 0; i < timingsCount; ++i) {
+    const Timing *t = &timings[i];
+    fprintf(out, "  %10.3f %5.1f%% %8ld %10.2f %9ld %6ld  %s\n",
+            t->milliseconds, total > 0 ? 100 * t->milliseconds / total : 0.0,
+            t->calls, 1e3 * t->milliseconds / (double)t->calls, t->grid,
+            t->block,
+            t->key == &copyKey ? "(memcpy)"
+                               : kernelName((CUfunction)t->key));
+  }
+  if (out != stderr)
+    fclose(out);
+}
+
+static bool profiling(void) {
+  static int enabled = -1;
+  if (enabled < 0) {
+    profilePath = getenv("DQ_CUDA_PROFILE");
+    enabled = profilePath && *profilePath;
+    if (enabled)
+      atexit(writeProfile);
+  }
+  return enabled;
+}
+
+static CUevent timingEvent(void) {
+  CUevent event = NULL;
+  DQ_CHECK(cuEventCreate(&event, CU_EVENT_DEFAULT), "(profiling)");
+  return event;
+}
+
+/* Records the start of a timed launch or copy; returns its slot. */
+static size_t beginTiming(const void *key, long grid, long block,
+                          CUstream stream) {
+  pthread_mutex_lock(&profileMutex);
+  if (pendingCount == pendingCapacity) {
+    size_t capacity = pendingCapacity ? 2 * pendingCapacity : 4096;
+    PendingTiming *grown =
+        realloc(pendingTimings, capacity * sizeof(PendingTiming));
+    if (!grown) {
+      fprintf(stderr, "dq CUDA runtime: out of memory (profiling)\n");
+      abort();
+    }
+    pendingTimings = grown;
+    pendingCapacity = capacity;
+  }
+  size_t slot = pendingCount++;
+  pendingTimings[slot].key = key;
+  pendingTimings[slot].grid = grid;
+  pendingTimings[slot].block = block;
+  pendingTimings[slot].start = timingEvent();
+  pendingTimings[slot].stop = timingEvent();
+  CUevent start = pendingTimings[slot].start;
+  pthread_mutex_unlock(&profileMutex);
+  DQ_CHECK(cuEventRecord(start, stream), "(profiling)");
+  return slot;
+}
+
+static void endTiming(size_t slot, CUstream stream) {
+  pthread_mutex_lock(&profileMutex);
+  CUevent stop = pendingTimings[slot].stop;
+  pthread_mutex_unlock(&profileMutex);
+  DQ_CHECK(cuEventRecord(stop, stream), "(profiling)");
+}
+
+/* After a synchronization: adds the finished timings to the totals. */
+static void collectTimings(void) {
+  pthread_mutex_lock(&profileMutex);
+  ++profiledSyncs;
+  for (size_t i = 0; i < pendingCount; ++i) {
+    PendingTiming *p = &pendingTimings[i];
+    float ms = 0;
+    DQ_CHECK(cuEventSynchronize(p->stop), "(profiling)");
+    DQ_CHECK(cuEventElapsedTime(&ms, p->start, p->stop), "(profiling)");
+    cuEventDestroy(p->start);
+    cuEventDestroy(p->stop);
+    size_t j = 0;
+    while (j < timingsCount && timings[j].key != p->key)
+      ++j;
+    if (j == timingsCount) {
+      if (timingsCount == timingsCapacity) {
+        size_t capacity = timingsCapacity ? 2 * timingsCapacity : 1024;
+        Timing *grown = realloc(timings, capacity * sizeof(Timing));
+        if (!grown) {
+          fprintf(stderr, "dq CUDA runtime: out of memory (profiling)\n");
+          abort();
+        }
+        timings = grown;
+        timingsCapacity = capacity;
+      }
+      timings[timingsCount++] = (Timing){p->key, 0, 0, p->grid, p->block};
+    }
+    timings[j].milliseconds += ms;
+    timings[j].calls += 1;
+  }
+  pendingCount = 0;
+  pthread_mutex_unlock(&profileMutex);
+}
+
+/*===----------------------------------------------------------------------===*
  * Modules and kernels
  *===----------------------------------------------------------------------===*/
 
@@ -234,11 +388,16 @@ DQ_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
       failLaunch("cuFuncSetAttribute", result, function, gridX, gridY, gridZ,
                  blockX, blockY, blockZ, sharedMemBytes);
   }
+  bool timed = profiling();
+  size_t slot = timed ? beginTiming(function, (long)(gridX * gridY * gridZ),
+                                     (long)(blockX * blockY * blockZ), stream) : 0;
   result = cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
                           blockZ, sharedMemBytes, stream, params, extra);
   if (result != CUDA_SUCCESS)
     failLaunch("cuLaunchKernel", result, function, gridX, gridY, gridZ,
                blockX, blockY, blockZ, sharedMemBytes);
+  if (timed)
+    endTiming(slot, stream);
   if (syncEveryLaunch()) {
     result = cuStreamSynchronize(stream);
     if (result != CUDA_SUCCESS)
@@ -268,6 +427,8 @@ DQ_EXPORT void mgpuStreamSynchronize(CUstream stream) {
   DQ_CHECK(cuStreamSynchronize(stream),
            "(a kernel or copy queued on this stream failed; run with "
            "DQ_CUDA_SYNC=1 to name it)");
+  if (profiling())
+    collectTimings();
 }
 
 DQ_EXPORT void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
@@ -357,8 +518,12 @@ DQ_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
   useContext();
   if (bytes == 0)
     return;
+  bool timed = profiling();
+  size_t slot = timed ? beginTiming(&copyKey, 0, 0, stream) : 0;
   CUresult result =
       cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, bytes, stream);
+  if (timed)
+    endTiming(slot, stream);
   if (result != CUDA_SUCCESS) {
     char context[64];
     snprintf(context, sizeof(context), "(%zu bytes)", bytes);
@@ -409,4 +574,6 @@ DQ_EXPORT void dqCudaDescribeDevice(char *buffer, size_t size) {
 DQ_EXPORT void dqCudaSynchronize(void) {
   useContext();
   DQ_CHECK(cuCtxSynchronize(), "");
+  if (profiling())
+    collectTimings();
 }

@@ -12,11 +12,19 @@
 // SM80: .target sm_80
 // SM80: .entry conv_kernel(
 
-// A convolution: one thread per output element, the 3x3x4 reduction in
-// registers starting from the fill's value (the fill needs no kernel), mul
-// and add not contracted (as on the CPU).
+// A convolution: a block computes a tile of outputs, one per thread, the
+// 3x3x4 reduction in registers starting from the fill's value (the fill
+// needs no kernel); the block first copies the input and filter boxes its
+// tile reads into shared memory (160 + 288 floats), then every thread reads
+// its operands from there; mul and add not contracted (as on the CPU).
 // CHECK-LABEL: .entry conv_kernel(
-// CHECK-NOT: div.u
+// CHECK: .shared .align 4 .b8 __wg_conv_kernel_0[
+// CHECK: .shared .align 4 .b8 __wg_conv_kernel_1[1152]
+// CHECK: bar.sync
+// CHECK: ld.global
+// CHECK: st.shared
+// CHECK: bar.sync
+// CHECK: ld.shared
 // CHECK: mul.rn.f32
 // CHECK-NEXT: add.rn.f32
 // CHECK-NOT: .entry conv_kernel_
@@ -29,7 +37,10 @@ func.func @conv(%x: tensor<2x8x8x4xf32>, %w: tensor<3x3x4x8xf32>) -> tensor<2x6x
   return %y : tensor<2x6x6x8xf32>
 }
 
+// A matmul: tiled the same way (both operands staged).
 // CHECK-LABEL: .entry matmul_kernel(
+// CHECK: .shared
+// CHECK: ld.shared
 // CHECK: mul.rn.f32
 // CHECK-NEXT: add.rn.f32
 // CHECK-NOT: .entry matmul_kernel_
@@ -89,6 +100,6 @@ func.func @relu_add(%a: tensor<128x64xf32>, %b: tensor<128x64xf32>) -> tensor<12
   return %relu : tensor<128x64xf32>
 }
 
-// PTXAS-DAG: KERNEL conv_kernel registers {{[0-9]+}} stack 0 spill-stores 0 spill-loads 0 shared 0
-// PTXAS-DAG: KERNEL matmul_kernel registers {{[0-9]+}} stack 0 spill-stores 0 spill-loads 0 shared 0
+// PTXAS-DAG: KERNEL conv_kernel registers {{[0-9]+}} stack 0 spill-stores 0 spill-loads 0 shared 1792
+// PTXAS-DAG: KERNEL matmul_kernel registers {{[0-9]+}} stack 0 spill-stores 0 spill-loads 0 shared 4096
 // PTXAS-DAG: KERNEL channel_sum_kernel_0 registers {{[0-9]+}} stack 0 spill-stores 0 spill-loads 0 shared 1024

@@ -1,4 +1,6 @@
-// RUN: dq-opt %s --split-input-file --dq-gpu-map-to-launches --canonicalize --cse | FileCheck %s
+// RUN: dq-opt %s --split-input-file --dq-gpu-map-to-launches="shared-memory-tiles=false" --canonicalize --cse | FileCheck %s
+
+// Without shared-memory tiles (map-to-launches-tiles.mlir has them).
 
 // An elementwise op: its 2-d parallel space flattened, 256 threads per
 // block, ceil(12 * 100 / 256) = 5 blocks; each thread checks the bound and

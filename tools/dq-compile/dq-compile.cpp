@@ -109,6 +109,11 @@ static cl::opt<std::string> gpuFormat(
              "load; no CUDA toolkit needed), 'bin' (cubin; needs ptxas) or "
              "'fatbin'"),
     cl::init("isa"), cl::cat(compileCategory));
+static cl::opt<bool> gpuSharedTiles(
+    "gpu-shared-tiles",
+    cl::desc("--target cuda: tile convolutions and matmuls in shared memory "
+             "(default; =false: one thread per output, global loads)"),
+    cl::init(true), cl::cat(compileCategory));
 static cl::opt<std::string> cudaRuntime(
     "cuda-runtime",
     cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "
@@ -361,6 +366,7 @@ void compile() {
     gpuOptions.chip = gpuChip;
     gpuOptions.features = gpuFeatures;
     gpuOptions.format = gpuFormat;
+    gpuOptions.sharedMemoryTiles = gpuSharedTiles;
     gpuOptions.emitCInterface = true;
     mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
   } else if (customPipeline.empty()) {

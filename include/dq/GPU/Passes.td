@@ -37,6 +37,15 @@ def DQGPUMapToLaunches
       block combines them in shared memory, and one thread combines the
       block's result into the output with `memref.atomic_rmw` (the sums are
       reassociated: not bit-identical to the sequential order);
+    * other reductions whose inputs are read by several outputs (a
+      convolution, a matmul), with `shared-memory-tiles`: a block computes a
+      tile of outputs (up to `block-size`, innermost dims first), one per
+      thread accumulating in registers; the reduction runs in chunks (whole
+      inner reduction dims while they fit), and for each chunk the block
+      first copies the box of every shared input its tile reads into shared
+      memory (at most `shared-memory-bytes`). The chunks keep the op's
+      order: bit-identical to the sequential loop. Otherwise: one thread per
+      output element reading global memory;
     * without parallel loops (a small full reduction, a 0-d op): a
       single-thread launch; so does a `memref.store` left on the host.
 
@@ -46,6 +55,14 @@ def DQGPUMapToLaunches
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block of the flattened kernels">,
+    Option<"sharedMemoryTiles", "shared-memory-tiles", "bool",
+           /*default=*/"true",
+           "Tile convolutions and matmuls, staging their shared inputs in "
+           "shared memory (false: one thread per output reading global "
+           "memory)">,
+    Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
+           /*default=*/"16384",
+           "Shared memory per block for the staged inputs of a tile">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::affine::AffineDialect",

@@ -29,6 +29,15 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
       *this, "block-size",
       llvm::cl::desc("Threads per block of the elementwise/reduction kernels"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> sharedMemoryTiles{
+      *this, "shared-memory-tiles",
+      llvm::cl::desc("Tile convolutions and matmuls, staging their shared "
+                     "inputs in shared memory"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> sharedMemoryBytes{
+      *this, "shared-memory-bytes",
+      llvm::cl::desc("Shared memory per block for a tile's staged inputs"),
+      llvm::cl::init(16384)};
   PassOptions::Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit with nvvm/libdevice (and ptxas for "
