@@ -150,13 +150,26 @@ def plan(args):
     work = []
     if not args.no_fp32:
         work += [(Config(), s) for s in seeds22]
+    if args.pairs:
+        pairs = []
+        for pair in args.pairs.split(","):
+            w_scheme, _, a_scheme = pair.partition("/")
+            parse_list(w_scheme, W_SCHEMES, "--pairs (weights)")
+            parse_list(a_scheme, A_SCHEMES, "--pairs (activations)")
+            pairs.append((w_scheme, a_scheme))
+    else:
+        pairs = [(w, a)
+                 for w in parse_list(args.w_schemes, W_SCHEMES, "--w-schemes")
+                 for a in parse_list(args.a_schemes, A_SCHEMES, "--a-schemes")]
     for w_bits, a_bits in parse_bits(args.bits):
-        for w_scheme in parse_list(args.w_schemes, W_SCHEMES, "--w-schemes"):
-            for a_scheme in parse_list(args.a_schemes, A_SCHEMES,
-                                       "--a-schemes"):
-                cfg = Config(w_bits, a_bits, w_scheme, a_scheme)
-                row_seeds = seeds22 if (w_bits, a_bits) == (2, 2) else seeds
-                work += [(cfg, s) for s in row_seeds]
+        for w_scheme, a_scheme in pairs:
+            cfg = Config(w_bits, a_bits, w_scheme, a_scheme)
+            row_seeds = seeds22 if (w_bits, a_bits) == (2, 2) else seeds
+            work += [(cfg, s) for s in row_seeds]
+    # Every row's first seed before any second seed: an interrupted table
+    # still has every row.
+    first = seeds22[0] if seeds22 else None
+    work.sort(key=lambda item: item[1] != first and item[1] not in seeds)
     return work
 
 
@@ -405,6 +418,10 @@ def main():
                         help="W/A bit pairs, comma-separated")
     parser.add_argument("--w-schemes", default=",".join(W_SCHEMES))
     parser.add_argument("--a-schemes", default=",".join(A_SCHEMES))
+    parser.add_argument("--pairs", default="",
+                        help="weight/activation scheme pairs to run, e.g. "
+                        "dq/dq,lqnets/lqnets (default: every --w-schemes x "
+                        "--a-schemes pair)")
     parser.add_argument("--no-fp32", action="store_true")
     parser.add_argument("--seeds", default="0", help="seeds of every row")
     parser.add_argument("--seeds-22", default="0,1",

@@ -179,8 +179,6 @@ def update_quantized(op, index, state, params, grads, eta, mu, decay, step,
 
 def check(args):
     """A few CPU steps against dq_reference.training.train_step."""
-    net = R.quantized_network(R.build_network(args.arch, args.batch,
-                                              args.seed), 2, 2)
     rng = np.random.default_rng([args.seed, 1])
     images = rng.random(R.images_shape(args.batch)).astype(np.float32)
     labels = rng.integers(0, R.CLASSES, args.batch).astype(np.int32)
@@ -226,6 +224,11 @@ def main():
         return check(args)
 
     device = torch.device(args.device)
+    # The network and its initial state are built on the CPU (init_state
+    # returns numpy arrays), then moved.
+    net = R.quantized_network(R.build_network(args.arch, args.batch,
+                                              args.seed), 2, 2)
+    initial = T.init_state(net)
     if hasattr(torch, "set_default_device"):
         torch.set_default_device(device)
     elif device.type != "cpu":
@@ -236,14 +239,12 @@ def main():
                           "unavailable": "torch " + torch.__version__ +
                           " has no torch.compile"}))
         return 0
-    net = R.quantized_network(R.build_network(args.arch, args.batch,
-                                              args.seed), 2, 2)
     rng = np.random.default_rng([args.seed, 1])
     images = torch.as_tensor(
         rng.random(R.images_shape(args.batch)).astype(np.float32)).to(device)
     labels = torch.as_tensor(
         rng.integers(0, R.CLASSES, args.batch).astype(np.int32)).to(device)
-    state = to_device_state(T.init_state(net), device)
+    state = to_device_state(initial, device)
     step = make_step(net)
     if args.mode == "compile":
         step = torch.compile(step)

@@ -6,6 +6,8 @@
 #   <out>/gpu-check.sh                   the one command to run there
 #   <out>/check/cpu/model.*              a small W2A2 ResNet-8 (batch 16), CPU build
 #   <out>/check/<variant>/model.*        the same, GPU builds
+#   <out>/check-fp32/{cpu,<variant>}/    the same network in fp32 (CPU and
+#                                        the first GPU variant)
 #   <out>/bench/resnet20-w2a2-b256/<variant>/model.*   the benchmark model
 #   <out>/python/                        dq_reference, the packed-call driver,
 #                                        compare_devices.py, the benchmark
@@ -46,8 +48,8 @@ work=$out.tmp/.work
 mkdir -p "$work"
 
 # A training module from a dq_reference network (what bench/throughput_cpu.py
-# and the PyTorch side build too).
-training_module() { # arch batch out.mlir
+# and the PyTorch side build too); W2A2 unless a 4th argument says fp32.
+training_module() { # arch batch out.mlir [fp32]
   PYTHONPATH=$root/python "$python" - "$1" "$2" "$work/$1-$2.model.mlir" <<'PY'
 import sys
 from dq_reference import resnet as R
@@ -55,7 +57,9 @@ arch, batch, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 with open(path, "w") as f:
     f.write(R.emit_mlir(R.build_network(arch, batch, 0), batch))
 PY
-  "$bin/dq-opt" "$work/$1-$2.model.mlir" --dq-quantize="w-bits=2 a-bits=2" \
+  local quantize=(--dq-quantize="w-bits=2 a-bits=2")
+  [[ ${4:-} == fp32 ]] && quantize=()
+  "$bin/dq-opt" "$work/$1-$2.model.mlir" "${quantize[@]}" \
     --dq-build-training-graph -o "$3"
 }
 
@@ -86,6 +90,14 @@ training_module resnet8 16 "$work/check.train.mlir"
 "$bin/dq-compile" "$work/check.train.mlir" -o "$out.tmp/check/cpu/model" \
   --parallel=false --support-library "$support"
 for v in $variants; do gpu_variant "$work/check.train.mlir" "$out.tmp/check" $v; done
+
+echo "== check model: resnet8 fp32, batch 16"
+training_module resnet8 16 "$work/check-fp32.train.mlir" fp32
+"$bin/dq-compile" "$work/check-fp32.train.mlir" \
+  -o "$out.tmp/check-fp32/cpu/model" --parallel=false \
+  --support-library "$support"
+gpu_variant "$work/check-fp32.train.mlir" "$out.tmp/check-fp32" \
+  "${variants%% *}"
 
 echo "== benchmark model: resnet20 W2A2, batch 256"
 training_module resnet20 256 "$work/bench.train.mlir"

@@ -6,9 +6,10 @@
 #   ./gpu-check.sh [--quick]     (from the bundle directory, or give its path
 #                                 as BUNDLE=...)
 #
-# 1. GPU vs CPU: a W2A2 ResNet-8 (batch 16), 5 training steps from the same
-#    state on the same batches, predict and init_state (tolerances in
-#    python/compare_devices.py).
+# 1. GPU vs CPU: a ResNet-8 (batch 16) in fp32, 5 training steps in a row,
+#    and in W2A2, 5 steps each started from the CPU's state (and, for
+#    information, 5 in a row), predict and init_state (tolerances and why
+#    in python/compare_devices.py).
 # 2. Benchmark: the W2A2 ResNet-20 train_step at batch 256, dq vs PyTorch
 #    eager and torch.compile on this GPU (--quick: no torch.compile).
 # 3. Profile: GPU time per kernel of the benchmark step, written next to
@@ -42,15 +43,26 @@ echo "compute capability $cap: using the $variant build"
   die "$python lacks numpy or torch"
 [[ -f $bundle/BUNDLE.txt ]] && cat "$bundle/BUNDLE.txt"
 
-say "GPU train_step/predict vs the CPU build (resnet8 W2A2, batch 16)"
+say "GPU train_step/predict vs the CPU build (resnet8, batch 16)"
 start=$SECONDS
 compare=0
+fp32_build=$(ls "$bundle/check-fp32" 2>/dev/null | grep -v '^cpu$' | head -1)
+if [[ -n $fp32_build ]]; then
+  echo "-- fp32, $fp32_build: 5 steps"
+  "$python" "$bundle/python/compare_devices.py" \
+    --cpu "$bundle/check-fp32/cpu/model" \
+    --gpu "$bundle/check-fp32/$fp32_build/model" --steps 5 || compare=1
+fi
 for build in "$variant" "$variant-global"; do
   [[ -d $bundle/check/$build ]] || continue
-  echo "-- $build"
+  echo "-- W2A2, $build: 5 steps, each from the CPU's state"
   "$python" "$bundle/python/compare_devices.py" \
     --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$build/model" \
-    --steps 5 || compare=1
+    --steps 5 --per-step || compare=1
+  echo "-- W2A2, $build: 5 steps in a row (drift, for information)"
+  "$python" "$bundle/python/compare_devices.py" \
+    --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$build/model" \
+    --steps 5 --report-only | grep -v "^  state "
 done
 echo "($((SECONDS - start)) s)"
 

@@ -623,7 +623,15 @@ struct TilePlan {
   SmallVector<int64_t> tileCounts; // per loop: ceil(range / tile)
   SmallVector<StagedInput, 2> staged;
   int64_t threads = 1, blocks = 1, chunks = 1, sharedBytes = 0;
+  // Blocks per tile, each running `chunksPerSplit` consecutive chunks and
+  // combining its partial results into the outputs atomically (when there
+  // are too few tiles to fill the GPU, e.g. a weight gradient).
+  int64_t splits = 1, chunksPerSplit = 1;
 };
+
+/// Blocks that keep a large GPU busy (132 SMs on an H100/H200, a couple of
+/// blocks each).
+constexpr int64_t kTargetBlocks = 264;
 
 /// The box extents of `input` for the loop tile sizes `tile`.
 void sizeBox(StagedInput &input, ArrayRef<int64_t> tile) {
@@ -756,6 +764,7 @@ std::optional<TilePlan> planTiles(linalg::GenericOp op, int64_t blockSize,
     plan.blocks *= plan.tileCounts[dim];
   for (unsigned dim : space.reductionDims)
     plan.chunks *= plan.tileCounts[dim];
+  plan.chunksPerSplit = plan.chunks;
 
   // Bounds checks only where a box can reach past its operand's edges
   // (output tiles that do not divide the output).
@@ -775,14 +784,33 @@ std::optional<TilePlan> planTiles(linalg::GenericOp op, int64_t blockSize,
   return plan;
 }
 
+/// Splits the reduction of `plan` over several blocks per tile when the
+/// tiles alone leave most of the GPU idle and every output can be combined
+/// atomically (f32 outputs): at least 4 chunks per block.
+void splitReduction(TilePlan &plan, ArrayRef<Combiner> combiners) {
+  if (plan.blocks >= kTargetBlocks / 2 || plan.chunks < 8)
+    return;
+  for (const Combiner &combiner : combiners)
+    if (!combiner.identity.getType().isF32())
+      return;
+  int64_t splits = std::min<int64_t>(llvm::divideCeil(kTargetBlocks, plan.blocks),
+                            plan.chunks / 4);
+  if (splits <= 1)
+    return;
+  plan.chunksPerSplit = llvm::divideCeil(plan.chunks, splits);
+  plan.splits = llvm::divideCeil(plan.chunks, plan.chunksPerSplit);
+}
+
 /// A reduction with many outputs whose inputs are shared by neighbouring
 /// outputs (a convolution, a matmul): a block computes a tile of outputs,
 /// one per thread, accumulating in registers. The reduction runs in chunks;
 /// for each chunk the block first copies the box of every shared input its
 /// tile reads into shared memory, then every thread reads its operands from
 /// there. The chunks visit the reduction in the op's order, so the result is
-/// bit-identical to the sequential loop. Fills of the outputs are absorbed
-/// as in mapRegisterReduction.
+/// bit-identical to the sequential loop; fills of the outputs are absorbed
+/// as in mapRegisterReduction. With `plan.splits` > 1, each of a tile's
+/// blocks runs a range of chunks from the combiner's identity and combines
+/// its results into the outputs atomically (the order then differs).
 LogicalResult mapTiledReduction(linalg::GenericOp op,
                                 ArrayRef<Combiner> combiners,
                                 const TilePlan &plan) {
@@ -790,9 +818,10 @@ LogicalResult mapTiledReduction(linalg::GenericOp op,
   MLIRContext *ctx = op.getContext();
   LoopSpace space(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  bool split = plan.splits > 1;
   SmallVector<Operation *> fills;
   for (OpOperand &init : op.getDpsInitsMutable())
-    fills.push_back(fillingOutput(op, init));
+    fills.push_back(split ? nullptr : fillingOutput(op, init));
 
   OpBuilder b(op);
   Value one = indexConstant(b, loc, 1);
@@ -804,7 +833,8 @@ LogicalResult mapTiledReduction(linalg::GenericOp op,
         {input.boxSize}, getElementTypeOrSelf(input.operand->get().getType()),
         MemRefLayoutAttrInterface(), workgroup));
   auto launch = gpu::LaunchOp::create(
-      b, loc, indexConstant(b, loc, plan.blocks), one, one,
+      b, loc, indexConstant(b, loc, plan.blocks),
+      indexConstant(b, loc, plan.splits), one,
       indexConstant(b, loc, plan.threads), one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
       /*asyncDependencies=*/{}, sharedTypes);
@@ -842,12 +872,28 @@ LogicalResult mapTiledReduction(linalg::GenericOp op,
   }
 
   SmallVector<Value> inits;
-  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
-    inits.push_back(fills[j] ? filledValue(fills[j])
-                             : memref::LoadOp::create(
-                                   b, loc, init.get(),
-                                   operandIndices(b, loc, op, init, ivs))
-                                   .getResult());
+  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable())) {
+    if (split)
+      inits.push_back(
+          arith::ConstantOp::create(b, loc, combiners[j].identity));
+    else if (fills[j])
+      inits.push_back(filledValue(fills[j]));
+    else
+      inits.push_back(memref::LoadOp::create(
+          b, loc, init.get(), operandIndices(b, loc, op, init, ivs)));
+  }
+  // This block's range of chunks.
+  Value firstChunk = zero, endChunk = indexConstant(b, loc, plan.chunks);
+  if (split) {
+    firstChunk = arith::MulIOp::create(
+        b, loc, launch.getBlockIds().y,
+        indexConstant(b, loc, plan.chunksPerSplit));
+    endChunk = arith::MinUIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, firstChunk,
+                              indexConstant(b, loc, plan.chunksPerSplit)),
+        endChunk);
+  }
 
   SmallVector<int64_t> chunkTiles, chunkCounts;
   for (unsigned dim : space.reductionDims) {
@@ -855,7 +901,7 @@ LogicalResult mapTiledReduction(linalg::GenericOp op,
     chunkCounts.push_back(plan.tileCounts[dim]);
   }
   auto chunkLoop = scf::ForOp::create(
-      b, loc, zero, indexConstant(b, loc, plan.chunks), one, inits,
+      b, loc, firstChunk, endChunk, one, inits,
       [&](OpBuilder &nb, Location, Value chunk, ValueRange accumulators) {
         SmallVector<Value> chunkStarts(starts), chunkIndex(space.numLoops);
         delinearize(nb, loc, chunk, chunkCounts, space.reductionDims,
@@ -972,9 +1018,16 @@ LogicalResult mapTiledReduction(linalg::GenericOp op,
       });
 
   auto store = [&](OpBuilder &sb) {
-    for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
-      memref::StoreOp::create(sb, loc, chunkLoop.getResult(j), init.get(),
-                              operandIndices(sb, loc, op, init, ivs));
+    for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable())) {
+      SmallVector<Value> indices = operandIndices(sb, loc, op, init, ivs);
+      if (split)
+        memref::AtomicRMWOp::create(sb, loc, combiners[j].kind,
+                                    chunkLoop.getResult(j), init.get(),
+                                    indices);
+      else
+        memref::StoreOp::create(sb, loc, chunkLoop.getResult(j), init.get(),
+                                indices);
+    }
   };
   if (inside) {
     auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
@@ -1075,14 +1128,20 @@ struct MapToLaunchesPass
                   space.parallelTotal < 64 * space.reductionTotal;
       strategies[op] =
           wide ? Strategy::BlockReduction : Strategy::RegisterReduction;
-      if (!wide && sharedMemoryTiles)
+      bool absorbsFills = !wide;
+      // Outputs that share inputs (a convolution, its gradients, a matmul):
+      // tiles in shared memory, whether there are many outputs or, with the
+      // reduction split over blocks, a few thousand (a weight gradient).
+      if (sharedMemoryTiles)
         if (std::optional<TilePlan> plan =
                 planTiles(generic, blockSize, sharedMemoryBytes)) {
+          splitReduction(*plan, combiners);
           strategies[op] = Strategy::TiledReduction;
+          absorbsFills = plan->splits == 1;
           plans[op] = std::move(*plan);
         }
       combinersOf[op] = std::move(combiners);
-      if (!wide)
+      if (absorbsFills)
         for (OpOperand &init : generic.getDpsInitsMutable())
           if (Operation *fill = fillingOutput(generic, init))
             absorbedFills.insert(fill);

@@ -34,14 +34,25 @@
 
 // With 2 KiB of shared memory, a chunk is one (kh, kw) tap and all 8 input
 // channels (128 + 128 floats): 9 chunks in the op's order, two barriers
-// each.
+// each. 8 tiles leave a GPU idle, so each tile's reduction is split over 2
+// blocks (chunks 0-4 and 5-8), each accumulating from 0 and adding its
+// result atomically; the fill then runs first as a kernel of its own.
 // SMALL-LABEL: func.func @conv
+// SMALL-DAG: %[[C2:.*]] = arith.constant 2 : index
+// SMALL-DAG: %[[C5:.*]] = arith.constant 5 : index
 // SMALL-DAG: %[[C9:.*]] = arith.constant 9 : index
-// SMALL: workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>)
-// SMALL: scf.for %{{.*}} = %{{.*}} to %[[C9]]
+// SMALL-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// SMALL: gpu.launch
+// SMALL: memref.store %[[ZERO]], %arg2
+// SMALL: gpu.launch blocks(%{{.*}}, %[[SPLIT:.*]], %{{.*}}) in (%{{.*}} = %{{.*}}, %{{.*}} = %[[C2]], {{.*}} workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>)
+// SMALL: %[[FIRST:.*]] = arith.muli %[[SPLIT]], %[[C5]]
+// SMALL: %[[NEXT:.*]] = arith.addi %[[FIRST]], %[[C5]]
+// SMALL: %[[END:.*]] = arith.minui %[[NEXT]], %[[C9]]
+// SMALL: scf.for %{{.*}} = %[[FIRST]] to %[[END]] {{.*}} iter_args(%{{.*}} = %[[ZERO]])
 // SMALL: gpu.barrier
 // SMALL: gpu.barrier
 // SMALL: scf.yield
+// SMALL: memref.atomic_rmw addf %{{.*}}, %arg2
 #in = affine_map<(n, h, w, f, kh, kw, c) -> (n, h + kh, w + kw, c)>
 #flt = affine_map<(n, h, w, f, kh, kw, c) -> (kh, kw, c, f)>
 #out = affine_map<(n, h, w, f, kh, kw, c) -> (n, h, w, f)>
