@@ -79,6 +79,9 @@ def torch_times(args, batch, mode):
                               timeout=args.torch_timeout)
     except subprocess.TimeoutExpired:
         return None, f"timed out after {args.torch_timeout} s"
+    if args.log_dir:
+        with open(os.path.join(args.log_dir, f"torch-{mode}.log"), "w") as f:
+            f.write(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -105,6 +108,9 @@ def main():
     parser.add_argument("--torch-timeout", type=int, default=420,
                         help="seconds for each PyTorch variant (torch.compile "
                         "compiles first)")
+    parser.add_argument("--log-dir",
+                        help="write each PyTorch variant's output there "
+                        "(torch-<mode>.log)")
     parser.add_argument("--modes", default="eager,compile",
                         help="PyTorch variants to time (empty: dq only)")
     args = parser.parse_args()

@@ -9,6 +9,8 @@
 #   <out>/check-fp32/{cpu,<variant>}/    the same network in fp32 (CPU and
 #                                        the first GPU variant)
 #   <out>/bench/resnet20-w2a2-b256/<variant>/model.*   the benchmark model
+#   <out>/demo/                          make demo's model (sm_90), dq-train,
+#                                        dq-run (GPU_BUNDLE_DEMO=0: none)
 #   <out>/python/                        dq_reference, the packed-call driver,
 #                                        compare_devices.py, the benchmark
 #
@@ -69,6 +71,8 @@ PY
 #   sm_90-global   the same without shared-memory tiles (the baseline the
 #                  benchmark compares the tiles against)
 #   ptx            PTX for compute_80 and newer (JIT-compiled at load)
+#   sm_90-deterministic  (check model only, with sm_90) no reassociated
+#                  reductions: compared with the CPU build step by step
 gpu_variant() { # train.mlir dir variant
   local common=(-O1 --target cuda --cuda-runtime "$runtime"
                 --support-library "$support")
@@ -78,6 +82,10 @@ gpu_variant() { # train.mlir dir variant
     sm_90-global) "$bin/dq-compile" "$1" -o "$2/sm_90-global/model" \
              "${common[@]}" --gpu-chip sm_90 --gpu-features=+ptx80 \
              --gpu-format bin --gpu-shared-tiles=false ;;
+    sm_90-deterministic) "$bin/dq-compile" "$1" \
+             -o "$2/sm_90-deterministic/model" "${common[@]}" \
+             --gpu-chip sm_90 --gpu-features=+ptx80 --gpu-format bin \
+             --gpu-deterministic ;;
     ptx) "$bin/dq-compile" "$1" -o "$2/ptx/model" "${common[@]}" \
              --gpu-chip sm_80 --gpu-features=+ptx70 --gpu-format isa ;;
     *) echo "build-gpu-bundle: unknown variant $3" >&2; exit 1 ;;
@@ -89,7 +97,11 @@ echo "== check model: resnet8 W2A2, batch 16"
 training_module resnet8 16 "$work/check.train.mlir"
 "$bin/dq-compile" "$work/check.train.mlir" -o "$out.tmp/check/cpu/model" \
   --parallel=false --support-library "$support"
-for v in $variants; do gpu_variant "$work/check.train.mlir" "$out.tmp/check" $v; done
+check_variants=$variants
+[[ " $variants " == *" sm_90 "* ]] && check_variants+=" sm_90-deterministic"
+for v in $check_variants; do
+  gpu_variant "$work/check.train.mlir" "$out.tmp/check" $v
+done
 
 echo "== check model: resnet8 fp32, batch 16"
 training_module resnet8 16 "$work/check-fp32.train.mlir" fp32
@@ -104,6 +116,19 @@ training_module resnet20 256 "$work/bench.train.mlir"
 for v in $variants; do
   gpu_variant "$work/bench.train.mlir" "$out.tmp/bench/resnet20-w2a2-b256" $v
 done
+
+# A training run on Fashion-MNIST with dq-train --device cuda (make demo's
+# model and settings); dq-train and dq-run need only libc, libstdc++, zlib.
+if [[ ${GPU_BUNDLE_DEMO:-1} == 1 ]]; then
+  echo "== demo model: examples/resnet8_b128.mlir W2A2 dq/dq, sm_90"
+  "$bin/dq-opt" "$root/examples/resnet8_b128.mlir" \
+    --dq-quantize="w-bits=2 a-bits=2 w-scheme=dq a-scheme=dq" \
+    --dq-build-training-graph -o "$work/demo.train.mlir"
+  "$bin/dq-compile" "$work/demo.train.mlir" -o "$out.tmp/demo/model" -O1 \
+    --target cuda --cuda-runtime "$runtime" --support-library "$support" \
+    --gpu-chip sm_90 --gpu-features=+ptx80 --gpu-format bin
+  cp "$bin/dq-train" "$bin/dq-run" "$out.tmp/demo/"
+fi
 
 echo "== scripts"
 mkdir -p "$out.tmp/python"

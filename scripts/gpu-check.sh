@@ -7,13 +7,16 @@
 #                                 as BUNDLE=...)
 #
 # 1. GPU vs CPU: a ResNet-8 (batch 16) in fp32, 5 training steps in a row,
-#    and in W2A2, 5 steps each started from the CPU's state (and, for
-#    information, 5 in a row), predict and init_state (tolerances and why
-#    in python/compare_devices.py).
+#    and in W2A2 built with --gpu-deterministic, 5 steps each started from
+#    the CPU's state; the default builds' W2A2 steps for information;
+#    predict and init_state (tolerances and why in
+#    python/compare_devices.py).
 # 2. Benchmark: the W2A2 ResNet-20 train_step at batch 256, dq vs PyTorch
 #    eager and torch.compile on this GPU (--quick: no torch.compile).
 # 3. Profile: GPU time per kernel of the benchmark step, written next to
 #    the results as gpu-check-profile-<build>.txt (DQ_CUDA_PROFILE, docs/GPU.md).
+# 4. With DQ_DATA=<Fashion-MNIST dir> and a bundle with demo/: make demo's
+#    training run with dq-train --device cuda (DEMO_EPOCHS, default 4).
 # Output also goes to gpu-check-results.txt (or $RESULTS). Exit status 0
 # only if the comparison passed and the benchmark ran. Each PyTorch variant
 # gets TORCH_TIMEOUT seconds (default 300, torch.compile included).
@@ -53,16 +56,21 @@ if [[ -n $fp32_build ]]; then
     --cpu "$bundle/check-fp32/cpu/model" \
     --gpu "$bundle/check-fp32/$fp32_build/model" --steps 5 || compare=1
 fi
+if [[ -d $bundle/check/$variant-deterministic ]]; then
+  echo "-- W2A2, $variant-deterministic (no reassociated reductions):" \
+    "5 steps, each from the CPU's state"
+  "$python" "$bundle/python/compare_devices.py" \
+    --cpu "$bundle/check/cpu/model" \
+    --gpu "$bundle/check/$variant-deterministic/model" --steps 5 \
+    --per-step || compare=1
+fi
 for build in "$variant" "$variant-global"; do
   [[ -d $bundle/check/$build ]] || continue
-  echo "-- W2A2, $build: 5 steps, each from the CPU's state"
+  echo "-- W2A2, $build: 5 steps, each from the CPU's state (for" \
+    "information: reassociated sums can flip a 2-bit code)"
   "$python" "$bundle/python/compare_devices.py" \
     --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$build/model" \
-    --steps 5 --per-step || compare=1
-  echo "-- W2A2, $build: 5 steps in a row (drift, for information)"
-  "$python" "$bundle/python/compare_devices.py" \
-    --cpu "$bundle/check/cpu/model" --gpu "$bundle/check/$build/model" \
-    --steps 5 --report-only | grep -v "^  state "
+    --steps 5 --per-step --report-only | grep -v "^  step "
 done
 echo "($((SECONDS - start)) s)"
 
@@ -72,7 +80,8 @@ models=(--model "$bundle/bench/resnet20-w2a2-b256/$variant/model")
 [[ -d $bundle/bench/resnet20-w2a2-b256/$variant-global ]] &&
   models+=(--model "$bundle/bench/resnet20-w2a2-b256/$variant-global/model")
 "$python" "$bundle/python/gpu_throughput.py" "${models[@]}" --arch resnet20 \
-  --steps 10 --warmup 2 --modes "$modes" --torch-timeout "${TORCH_TIMEOUT:-300}"
+  --steps 10 --warmup 2 --modes "$modes" --torch-timeout "${TORCH_TIMEOUT:-300}" \
+  --log-dir "$(dirname "$results")"
 bench=$?
 echo "($((SECONDS - start)) s)"
 
@@ -86,8 +95,21 @@ for build in "$variant" "$variant-global"; do
     { echo "-- $build"; head -25 "$profile"; }
 done
 
+train=skipped
+data=${DQ_DATA:-}
+if [[ -x $bundle/demo/dq-train && -n $data ]]; then
+  say "training: make demo's W2A2 ResNet-8 on Fashion-MNIST, --device cuda"
+  start=$SECONDS
+  demo_out=$(dirname "$results")/demo-run
+  "$bundle/demo/dq-train" "$bundle/demo/model" --device cuda \
+    --epochs "${DEMO_EPOCHS:-4}" --lr 0.1 --seed 0 --data "$data" \
+    --out "$demo_out" --no-progress && train=ran || train=FAILED
+  echo "($((SECONDS - start)) s)"
+fi
+
 say "summary"
 echo "GPU vs CPU comparison: $([[ $compare == 0 ]] && echo PASS || echo FAIL)"
 echo "benchmark: $([[ $bench == 0 ]] && echo ran || echo FAILED)"
+echo "training (DQ_DATA): $train"
 echo "results: $results"
 [[ $compare == 0 && $bench == 0 ]]

@@ -1123,8 +1123,10 @@ struct MapToLaunchesPass
         continue;
       auto generic = cast<linalg::GenericOp>(op.getOperation());
       LoopSpace space(generic);
-      // Few outputs, each reducing many elements: a block per output.
-      bool wide = space.reductionTotal >= 2 * kReductionThreads &&
+      // Few outputs, each reducing many elements: a block per output
+      // (reassociates the sums: not with `deterministic`).
+      bool wide = !deterministic &&
+                  space.reductionTotal >= 2 * kReductionThreads &&
                   space.parallelTotal < 64 * space.reductionTotal;
       strategies[op] =
           wide ? Strategy::BlockReduction : Strategy::RegisterReduction;
@@ -1135,7 +1137,8 @@ struct MapToLaunchesPass
       if (sharedMemoryTiles)
         if (std::optional<TilePlan> plan =
                 planTiles(generic, blockSize, sharedMemoryBytes)) {
-          splitReduction(*plan, combiners);
+          if (!deterministic)
+            splitReduction(*plan, combiners);
           strategies[op] = Strategy::TiledReduction;
           absorbsFills = plan->splits == 1;
           plans[op] = std::move(*plan);

@@ -53,6 +53,7 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   mapOptions.blockSize = options.blockSize;
   mapOptions.sharedMemoryTiles = options.sharedMemoryTiles;
   mapOptions.sharedMemoryBytes = options.sharedMemoryBytes;
+  mapOptions.deterministic = options.deterministic;
   pm.addNestedPass<func::FuncOp>(createDQGPUMapToLaunches(mapOptions));
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDQGPUMergeKernelModules());

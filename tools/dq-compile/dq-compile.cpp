@@ -114,6 +114,11 @@ static cl::opt<bool> gpuSharedTiles(
     cl::desc("--target cuda: tile convolutions and matmuls in shared memory "
              "(default; =false: one thread per output, global loads)"),
     cl::init(true), cl::cat(compileCategory));
+static cl::opt<bool> gpuDeterministic(
+    "gpu-deterministic",
+    cl::desc("--target cuda: sum every reduction in the sequential order "
+             "(no atomics): bit-reproducible runs, slower steps"),
+    cl::init(false), cl::cat(compileCategory));
 static cl::opt<std::string> cudaRuntime(
     "cuda-runtime",
     cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "
@@ -367,6 +372,7 @@ void compile() {
     gpuOptions.features = gpuFeatures;
     gpuOptions.format = gpuFormat;
     gpuOptions.sharedMemoryTiles = gpuSharedTiles;
+    gpuOptions.deterministic = gpuDeterministic;
     gpuOptions.emitCInterface = true;
     mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
   } else if (customPipeline.empty()) {

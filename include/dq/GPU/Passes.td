@@ -30,22 +30,29 @@ def DQGPUMapToLaunches
       index space, `block-size` threads per block and as many blocks as
       needed; each thread delinearizes its index, checks the bound and runs
       the reduction loops for its output element;
-    * a `linalg.generic` reducing at least 512 elements per output whose
-      outputs are each combined by one `arith` op (`out = addf(out, v)`,
-      max, min, ...): one block of 256 threads per output element (several
-      when there are few outputs); threads accumulate strided slices, the
-      block combines them in shared memory, and one thread combines the
-      block's result into the output with `memref.atomic_rmw` (the sums are
-      reassociated: not bit-identical to the sequential order);
-    * other reductions whose inputs are read by several outputs (a
-      convolution, a matmul), with `shared-memory-tiles`: a block computes a
-      tile of outputs (up to `block-size`, innermost dims first), one per
-      thread accumulating in registers; the reduction runs in chunks (whole
-      inner reduction dims while they fit), and for each chunk the block
-      first copies the box of every shared input its tile reads into shared
-      memory (at most `shared-memory-bytes`). The chunks keep the op's
-      order: bit-identical to the sequential loop. Otherwise: one thread per
-      output element reading global memory;
+    * reductions whose outputs are each combined by one `arith` op
+      (`out = addf(out, v)`, max, min, ...) and whose inputs are read by
+      several outputs (a convolution, its gradients, a matmul), with
+      `shared-memory-tiles`: a block computes a tile of outputs (up to
+      `block-size`, innermost dims first), one per thread accumulating in
+      registers; the reduction runs in chunks (whole inner reduction dims
+      while they fit), and for each chunk the block first copies the box of
+      every shared input its tile reads into shared memory (at most
+      `shared-memory-bytes`). The chunks keep the op's order: bit-identical
+      to the sequential loop. When the tiles alone leave a large GPU idle
+      (a weight gradient: a few thousand outputs, a long reduction), the
+      chunks are split over several blocks per tile that combine their
+      results with `memref.atomic_rmw` (reassociated);
+    * other such reductions of at least 512 elements per output with few
+      outputs (batch-norm statistics, quantizer fits): one block of 256
+      threads per output element (several when there are few outputs);
+      threads accumulate strided slices, the block combines them in shared
+      memory, and one thread combines the block's result into the output
+      with `memref.atomic_rmw` (reassociated);
+    * the remaining reductions: one thread per output element reading
+      global memory, in the sequential order;
+    * with `deterministic`, no reduction is reassociated: no block
+      reductions and no split chunks (bit-reproducible, slower);
     * without parallel loops (a small full reduction, a 0-d op): a
       single-thread launch; so does a `memref.store` left on the host.
 
@@ -63,6 +70,10 @@ def DQGPUMapToLaunches
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
            /*default=*/"16384",
            "Shared memory per block for the staged inputs of a tile">,
+    Option<"deterministic", "deterministic", "bool", /*default=*/"false",
+           "Sum every reduction in the sequential order (no block trees, "
+           "no atomics): results bit-reproducible and in the CPU build's "
+           "order, large reductions with few outputs much slower">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::affine::AffineDialect",

@@ -38,6 +38,11 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
       *this, "shared-memory-bytes",
       llvm::cl::desc("Shared memory per block for a tile's staged inputs"),
       llvm::cl::init(16384)};
+  PassOptions::Option<bool> deterministic{
+      *this, "deterministic",
+      llvm::cl::desc("Every reduction in the sequential order (no atomics): "
+                     "bit-reproducible, slower"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit with nvvm/libdevice (and ptxas for "
