@@ -179,6 +179,8 @@ def update_quantized(op, index, state, params, grads, eta, mu, decay, step,
 
 def check(args):
     """A few CPU steps against dq_reference.training.train_step."""
+    net = R.quantized_network(R.build_network(args.arch, args.batch,
+                                              args.seed), 2, 2)
     rng = np.random.default_rng([args.seed, 1])
     images = rng.random(R.images_shape(args.batch)).astype(np.float32)
     labels = rng.integers(0, R.CLASSES, args.batch).astype(np.int32)

@@ -100,10 +100,12 @@ data=${DQ_DATA:-}
 if [[ -x $bundle/demo/dq-train && -n $data ]]; then
   say "training: make demo's W2A2 ResNet-8 on Fashion-MNIST, --device cuda"
   start=$SECONDS
-  demo_out=$(dirname "$results")/demo-run
+  demo_out=${DEMO_OUT:-$(mktemp -d)/demo-run}
   "$bundle/demo/dq-train" "$bundle/demo/model" --device cuda \
     --epochs "${DEMO_EPOCHS:-4}" --lr 0.1 --seed 0 --data "$data" \
     --out "$demo_out" --no-progress && train=ran || train=FAILED
+  cp "$demo_out/metrics.jsonl" "$(dirname "$results")/demo-metrics.jsonl" \
+    2>/dev/null
   echo "($((SECONDS - start)) s)"
 fi
 

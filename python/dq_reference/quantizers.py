@@ -50,10 +50,12 @@ def _as_codes(codes):
     return codes.to(torch.int64)
 
 
-def _coefficients(bits, encoding, dtype):
+def _coefficients(bits, encoding, dtype, device=None):
     """[2^K, K] matrix of s(c)_k: 2*bit_k(c)-1 (bipolar) or bit_k(c)."""
-    codes = torch.arange(1 << bits, dtype=torch.int64)
-    shifts = torch.arange(bits, dtype=torch.int64)
+    # Explicit devices throughout: torch.compile does not apply the default
+    # device to factory calls it traces.
+    codes = torch.arange(1 << bits, dtype=torch.int64, device=device)
+    shifts = torch.arange(bits, dtype=torch.int64, device=device)
     bit = (codes[:, None] >> shifts[None, :]) & 1
     if encoding == BIPOLAR:
         return (2 * bit - 1).to(dtype)
@@ -79,10 +81,11 @@ def levels(basis, bits, encoding):
     basis = _f32(basis)
     _check_basis(basis, bits, encoding)
     rows = basis if encoding == BIPOLAR else basis[None, :]
-    coeff = _coefficients(bits, encoding, torch.float32)  # [2^K, K]
+    coeff = _coefficients(bits, encoding, torch.float32, rows.device)
     # level = level + s_k * v_k, k = 0 .. K-1, from 0.0, all in float32: the
     # same rounding sequence as the C++ core and the lowering.
-    level = torch.zeros(rows.shape[0], 1 << bits, dtype=torch.float32)
+    level = torch.zeros(rows.shape[0], 1 << bits, dtype=torch.float32,
+                        device=rows.device)
     for k in range(bits):
         level = level + coeff[None, :, k] * rows[:, k:k + 1]
     return level if encoding == BIPOLAR else level[0]
@@ -129,7 +132,7 @@ def _lowest_code_of(lv, value):
     lv: [C, L]; value: [C, M] -> [C, M] int64 (L where no code matches).
     """
     n = lv.shape[1]
-    codes = torch.arange(n, dtype=torch.int64)
+    codes = torch.arange(n, dtype=torch.int64, device=lv.device)
     match = lv[:, None, :] == value[:, :, None]
     return torch.where(match, codes, torch.full_like(codes, n)).min(-1).values
 
@@ -137,7 +140,7 @@ def _lowest_code_of(lv, value):
 def _nearest_rows(x, lv):
     """Nearest codes of x [C, M] under levels lv [C, L]."""
     n = lv.shape[1]
-    codes = torch.arange(n, dtype=torch.int64)
+    codes = torch.arange(n, dtype=torch.int64, device=lv.device)
     # "Values beyond the extreme levels take the extreme level": clamping
     # first makes that hold even where |x - l| would round to the same float
     # for several levels (|x| far beyond the levels); elsewhere it changes
@@ -145,7 +148,7 @@ def _nearest_rows(x, lv):
     lo_ext = lv.min(-1, keepdim=True).values
     hi_ext = lv.max(-1, keepdim=True).values
     xc = torch.maximum(torch.minimum(x, hi_ext), lo_ext)
-    out = torch.empty(x.shape, dtype=torch.int64)
+    out = torch.empty(x.shape, dtype=torch.int64, device=x.device)
     step = max(1, _CHUNK_ENTRIES // n)
     neg_inf = torch.tensor(-math.inf, dtype=torch.float32)
     for start in range(0, x.shape[1], step):
@@ -307,7 +310,8 @@ def fit_levels(codes, targets, previous, axis, encoding, weights=None,
     # Element weights: the channel weight of each element, as float32 (the
     # C++ core takes them as float), then widened.
     if weights is None:
-        w = torch.ones(targets.shape, dtype=torch.float32)
+        w = torch.ones(targets.shape, dtype=torch.float32,
+                       device=targets.device)
     else:
         weights = _f32(weights).reshape(-1)
         ax = _normalize_axis(axis, targets.dim())
@@ -325,20 +329,21 @@ def fit_levels(codes, targets, previous, axis, encoding, weights=None,
     w_rows = _to_rows(w, use_axis, fits).to(torch.float64)
 
     # Per-code histograms: W_c = sum w_i, S_c = sum w_i * t_i (float64).
-    flat = (torch.arange(fits, dtype=torch.int64)[:, None] * n +
-            code_rows).reshape(-1)
-    count = torch.zeros(fits * n, dtype=torch.float64)
+    device = code_rows.device
+    flat = (torch.arange(fits, dtype=torch.int64, device=device)[:, None] * n
+            + code_rows).reshape(-1)
+    count = torch.zeros(fits * n, dtype=torch.float64, device=device)
     count.index_add_(0, flat, w_rows.reshape(-1))
-    total = torch.zeros(fits * n, dtype=torch.float64)
+    total = torch.zeros(fits * n, dtype=torch.float64, device=device)
     total.index_add_(0, flat, (w_rows * t_rows).reshape(-1))
     count = count.reshape(fits, n)
     total = total.reshape(fits, n)
 
     # A = sum_c W_c s(c) s(c)^T + ridge I; b = sum_c S_c s(c) + ridge v_prev.
-    s = _coefficients(bits, encoding, torch.float64)        # [n, K]
+    s = _coefficients(bits, encoding, torch.float64, device)  # [n, K]
     prev = previous.reshape(fits, bits).to(torch.float64)
     a = torch.einsum("fc,ck,cj->fkj", count, s, s)
-    a = a + ridge * torch.eye(bits, dtype=torch.float64)
+    a = a + ridge * torch.eye(bits, dtype=torch.float64, device=device)
     b = total @ s + ridge * prev                            # [fits, K]
     chol = torch.linalg.cholesky(a)
     v = torch.cholesky_solve(b[:, :, None], chol)[:, :, 0]

@@ -588,7 +588,7 @@ def act_channel_weights(x, u, codes, weighting, trim, axis, eps):
         w = 1.0 / (energy + eps)
         w = w / w.mean()
     elif trim > 0:
-        w = torch.ones(channels, dtype=torch.float32)
+        w = torch.ones(channels, dtype=torch.float32, device=x.device)
     else:
         return None
     count = math.floor(trim * channels)
