@@ -249,7 +249,14 @@ def main():
     state = to_device_state(initial, device)
     step = make_step(net)
     if args.mode == "compile":
-        step = torch.compile(step)
+        # Static shapes: the quantizers' helpers run once per layer (graph
+        # breaks at their data-dependent checks) with other channel counts,
+        # and automatic dynamic shapes then made Inductor fail on a symbolic
+        # size ("Cannot convert symbols to int", PyTorch 2.11, H200 run of
+        # 2026-11-30). Each shape compiles once instead.
+        torch._dynamo.config.cache_size_limit = max(
+            64, torch._dynamo.config.cache_size_limit)
+        step = torch.compile(step, dynamic=False)
 
     def sync():
         if device.type == "cuda":

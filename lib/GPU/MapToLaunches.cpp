@@ -629,9 +629,7 @@ struct TilePlan {
   int64_t splits = 1, chunksPerSplit = 1;
 };
 
-/// Blocks that keep a large GPU busy (132 SMs on an H100/H200, a couple of
-/// blocks each).
-constexpr int64_t kTargetBlocks = 264;
+
 
 /// The box extents of `input` for the loop tile sizes `tile`.
 void sizeBox(StagedInput &input, ArrayRef<int64_t> tile) {
@@ -785,15 +783,17 @@ std::optional<TilePlan> planTiles(linalg::GenericOp op, int64_t blockSize,
 }
 
 /// Splits the reduction of `plan` over several blocks per tile when the
-/// tiles alone leave most of the GPU idle and every output can be combined
-/// atomically (f32 outputs): at least 4 chunks per block.
-void splitReduction(TilePlan &plan, ArrayRef<Combiner> combiners) {
-  if (plan.blocks >= kTargetBlocks / 2 || plan.chunks < 8)
+/// tiles alone are fewer than half of `targetBlocks` and every output can
+/// be combined atomically (f32 outputs): about `targetBlocks` blocks, at
+/// least 4 chunks each.
+void splitReduction(TilePlan &plan, ArrayRef<Combiner> combiners,
+                    int64_t targetBlocks) {
+  if (plan.blocks >= targetBlocks / 2 || plan.chunks < 8)
     return;
   for (const Combiner &combiner : combiners)
     if (!combiner.identity.getType().isF32())
       return;
-  int64_t splits = std::min<int64_t>(llvm::divideCeil(kTargetBlocks, plan.blocks),
+  int64_t splits = std::min<int64_t>(llvm::divideCeil(targetBlocks, plan.blocks),
                             plan.chunks / 4);
   if (splits <= 1)
     return;
@@ -1077,6 +1077,10 @@ struct MapToLaunchesPass
       func.emitError("dq-gpu-map-to-launches: block-size must be in [1, 1024]");
       return signalPassFailure();
     }
+    if (splitBlocks < 1) {
+      func.emitError("dq-gpu-map-to-launches: split-blocks must be positive");
+      return signalPassFailure();
+    }
     if (sharedMemoryBytes < 0 || sharedMemoryBytes > 48 * 1024) {
       func.emitError("dq-gpu-map-to-launches: shared-memory-bytes must be in "
                      "[0, 49152] (static shared memory per block)");
@@ -1138,7 +1142,7 @@ struct MapToLaunchesPass
         if (std::optional<TilePlan> plan =
                 planTiles(generic, blockSize, sharedMemoryBytes)) {
           if (!deterministic)
-            splitReduction(*plan, combiners);
+            splitReduction(*plan, combiners, splitBlocks);
           strategies[op] = Strategy::TiledReduction;
           absorbsFills = plan->splits == 1;
           plans[op] = std::move(*plan);

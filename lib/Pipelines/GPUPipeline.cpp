@@ -54,6 +54,7 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   mapOptions.sharedMemoryTiles = options.sharedMemoryTiles;
   mapOptions.sharedMemoryBytes = options.sharedMemoryBytes;
   mapOptions.deterministic = options.deterministic;
+  mapOptions.splitBlocks = options.splitBlocks;
   pm.addNestedPass<func::FuncOp>(createDQGPUMapToLaunches(mapOptions));
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDQGPUMergeKernelModules());

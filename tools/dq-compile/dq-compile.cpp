@@ -119,6 +119,11 @@ static cl::opt<bool> gpuDeterministic(
     cl::desc("--target cuda: sum every reduction in the sequential order "
              "(no atomics): bit-reproducible runs, slower steps"),
     cl::init(false), cl::cat(compileCategory));
+static cl::opt<int64_t> gpuSplitBlocks(
+    "gpu-split-blocks",
+    cl::desc("--target cuda: blocks to aim for when a tiled reduction with "
+             "few outputs (a weight gradient) is split over blocks"),
+    cl::init(1024), cl::cat(compileCategory));
 static cl::opt<std::string> cudaRuntime(
     "cuda-runtime",
     cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "
@@ -294,6 +299,10 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
 std::string besideTool(llvm::StringRef name) {
   std::string self =
       llvm::sys::fs::getMainExecutable(nullptr, reinterpret_cast<void *>(&fail));
+  // Rebuilt while running: /proc/self/exe names "<path> (deleted)".
+  llvm::StringRef deleted = " (deleted)";
+  if (llvm::StringRef(self).ends_with(deleted))
+    self.resize(self.size() - deleted.size());
   llvm::SmallString<256> path(llvm::sys::path::parent_path(self));
   llvm::sys::path::append(path, "..", "lib", name);
   return std::string(path);
@@ -373,6 +382,7 @@ void compile() {
     gpuOptions.format = gpuFormat;
     gpuOptions.sharedMemoryTiles = gpuSharedTiles;
     gpuOptions.deterministic = gpuDeterministic;
+    gpuOptions.splitBlocks = gpuSplitBlocks;
     gpuOptions.emitCInterface = true;
     mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
   } else if (customPipeline.empty()) {

@@ -70,6 +70,10 @@ def DQGPUMapToLaunches
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
            /*default=*/"16384",
            "Shared memory per block for the staged inputs of a tile">,
+    Option<"splitBlocks", "split-blocks", "int64_t", /*default=*/"1024",
+           "Split a tiled reduction's chunks over blocks when its tiles are "
+           "fewer than half this many blocks (about this many in all; 132 "
+           "SMs of an H100/H200 hold 8 or more blocks each)">,
     Option<"deterministic", "deterministic", "bool", /*default=*/"false",
            "Sum every reduction in the sequential order (no block trees, "
            "no atomics): results bit-reproducible and in the CPU build's "

@@ -38,6 +38,11 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
       *this, "shared-memory-bytes",
       llvm::cl::desc("Shared memory per block for a tile's staged inputs"),
       llvm::cl::init(16384)};
+  PassOptions::Option<int64_t> splitBlocks{
+      *this, "split-blocks",
+      llvm::cl::desc("Blocks to aim for when a tiled reduction (a weight "
+                     "gradient) is split over blocks"),
+      llvm::cl::init(1024)};
   PassOptions::Option<bool> deterministic{
       *this, "deterministic",
       llvm::cl::desc("Every reduction in the sequential order (no atomics): "
