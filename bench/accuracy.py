@@ -19,9 +19,14 @@ curves of the 2/2 row.
 
     # the full protocol (ResNet-20, 15 epochs; hours on a CPU)
     bench/accuracy.py --out docs/RESULTS.md
-    # the calibration setting of docs/Algorithm.md (ResNet-8, 20k/4k, 6 epochs)
-    bench/accuracy.py --arch resnet8 --epochs 6 --limit-train 20000 \\
-        --limit-test 4000 --bits 2/2 --seeds-22 0,1 --out docs/RESULTS.md
+    # the table of record (docs/RESULTS.md): every bits row of dq/dq and
+    # lqnets/lqnets first, then the other scheme pairs
+    bench/accuracy.py --pairs dq/dq,lqnets/lqnets --epochs 1 \\
+        --limit-train 30000 --out docs/RESULTS.md
+    bench/accuracy.py --seeds-22 0 --epochs 1 --limit-train 30000 \\
+        --out docs/RESULTS.md
+    # the calibration setting of docs/Algorithm.md with its reference column
+    bench/accuracy.py --preset calibration --out docs/RESULTS-calibration.md
 """
 
 import argparse
@@ -301,7 +306,8 @@ def write_table(args, work_plan, runs, path):
         "network per seed with the same data order, augmentation and "
         "schedule; only the quantization schemes and bits differ.",
         "",
-        f"Setting: {s['arch']}, batch {s['batch']}, {s['epochs']} epochs, "
+        f"Setting: {s['arch']}, batch {s['batch']}, {s['epochs']} "
+        f"epoch{'s' if s['epochs'] != 1 else ''}, "
         f"cosine schedule from lr {s['lr']}, SGD momentum 0.9, weight decay "
         f"5e-4, Fashion-MNIST "
         f"({s['limit_train'] or 60000} training / {s['limit_test'] or 10000} "
