@@ -398,7 +398,11 @@ def write_plots(args, rows, out_dir):
     ax.set_xticks(sorted({b for pts in by_scheme.values() for b, _ in pts}))
     ax.set_xlabel("weight bits (activation bits alike, 1/2 at 1)")
     save("Fashion-MNIST test accuracy vs bits", "accuracy-vs-bits", 8)
-    # Training curves of the 2/2 row and fp32, every seed.
+    # Training curves of the 2/2 row and fp32, every seed (per epoch: none
+    # from one-epoch runs).
+    if all(len(r["test_accuracy_curve"]) <= 1 for _, done in rows
+           for r in done):
+        return plots
     fig, ax = plt.subplots(figsize=(6, 4))
     for cfg, done in rows:
         if cfg.fp32 or (cfg.w_bits, cfg.a_bits) == (2, 2):
