@@ -506,6 +506,23 @@ Operation *fillingOutput(linalg::GenericOp op, OpOperand &init) {
   return nullptr;
 }
 
+/// The starting value of each output's accumulator at loop point `ivs`:
+/// the constant of the fill that initialized it (fills[j], absorbed), else
+/// the output's current element.
+SmallVector<Value> initialAccumulators(OpBuilder &b, Location loc,
+                                       linalg::GenericOp op,
+                                       ArrayRef<Operation *> fills,
+                                       ArrayRef<Value> ivs) {
+  SmallVector<Value> inits;
+  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
+    inits.push_back(fills[j] ? filledValue(fills[j])
+                             : memref::LoadOp::create(
+                                   b, loc, init.get(),
+                                   operandIndices(b, loc, op, init, ivs))
+                                   .getResult());
+  return inits;
+}
+
 /// A reduction with many outputs (a convolution, a matmul): one thread per
 /// output element, accumulating in registers from the output's initial
 /// value (or the constant of the linalg.fill that initialized it, which is
@@ -544,14 +561,7 @@ LogicalResult mapRegisterReduction(linalg::GenericOp op,
   Value zero = indexConstant(b, loc, 0);
   SmallVector<Value> ivs(space.numLoops, zero);
   delinearize(b, loc, linear, space.parallelSizes, space.parallelDims, ivs);
-  SmallVector<Value> inits;
-  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable())) {
-    if (fills[j])
-      inits.push_back(filledValue(fills[j]));
-    else
-      inits.push_back(memref::LoadOp::create(
-          b, loc, init.get(), operandIndices(b, loc, op, init, ivs)));
-  }
+  SmallVector<Value> inits = initialAccumulators(b, loc, op, fills, ivs);
   SmallVector<Value> results =
       buildNestedReductionLoops(b, loc, op, space, combiners, ivs, inits);
   for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable()))
@@ -872,16 +882,11 @@ LogicalResult mapTiledReduction(linalg::GenericOp op,
   }
 
   SmallVector<Value> inits;
-  for (auto [j, init] : llvm::enumerate(op.getDpsInitsMutable())) {
-    if (split)
-      inits.push_back(
-          arith::ConstantOp::create(b, loc, combiners[j].identity));
-    else if (fills[j])
-      inits.push_back(filledValue(fills[j]));
-    else
-      inits.push_back(memref::LoadOp::create(
-          b, loc, init.get(), operandIndices(b, loc, op, init, ivs)));
-  }
+  if (split)
+    for (const Combiner &combiner : combiners)
+      inits.push_back(arith::ConstantOp::create(b, loc, combiner.identity));
+  else
+    inits = initialAccumulators(b, loc, op, fills, ivs);
   // This block's range of chunks.
   Value firstChunk = zero, endChunk = indexConstant(b, loc, plan.chunks);
   if (split) {

@@ -105,6 +105,21 @@ static void useContext(void) {
   }
 }
 
+/* Makes room for one more element in a growable array; false when out of
+ * memory (the array is unchanged). */
+static bool reserveOne(void **array, size_t count, size_t *capacity,
+                       size_t elementSize, size_t initial) {
+  if (count < *capacity)
+    return true;
+  size_t grown = *capacity ? 2 * *capacity : initial;
+  void *bigger = realloc(*array, grown * elementSize);
+  if (!bigger)
+    return false;
+  *array = bigger;
+  *capacity = grown;
+  return true;
+}
+
 /*===----------------------------------------------------------------------===*
  * Kernel names, for messages (only read when something fails).
  *===----------------------------------------------------------------------===*/
@@ -120,15 +135,10 @@ static size_t namesCount, namesCapacity;
 
 static void rememberName(CUfunction function, const char *name) {
   pthread_mutex_lock(&namesMutex);
-  if (namesCount == namesCapacity) {
-    size_t capacity = namesCapacity ? 2 * namesCapacity : 256;
-    KernelName *grown = realloc(names, capacity * sizeof(KernelName));
-    if (!grown) {
-      pthread_mutex_unlock(&namesMutex);
-      return;
-    }
-    names = grown;
-    namesCapacity = capacity;
+  if (!reserveOne((void **)&names, namesCount, &namesCapacity,
+                  sizeof(KernelName), 256)) {
+    pthread_mutex_unlock(&namesMutex);
+    return;
   }
   names[namesCount].function = function;
   snprintf(names[namesCount].name, sizeof(names[namesCount].name), "%s", name);
@@ -241,16 +251,10 @@ static CUevent timingEvent(void) {
 static size_t beginTiming(const void *key, long grid, long block,
                           CUstream stream) {
   pthread_mutex_lock(&profileMutex);
-  if (pendingCount == pendingCapacity) {
-    size_t capacity = pendingCapacity ? 2 * pendingCapacity : 4096;
-    PendingTiming *grown =
-        realloc(pendingTimings, capacity * sizeof(PendingTiming));
-    if (!grown) {
-      fprintf(stderr, "dq CUDA runtime: out of memory (profiling)\n");
-      abort();
-    }
-    pendingTimings = grown;
-    pendingCapacity = capacity;
+  if (!reserveOne((void **)&pendingTimings, pendingCount, &pendingCapacity,
+                  sizeof(PendingTiming), 4096)) {
+    fprintf(stderr, "dq CUDA runtime: out of memory (profiling)\n");
+    abort();
   }
   size_t slot = pendingCount++;
   pendingTimings[slot].key = key;
@@ -286,15 +290,10 @@ static void collectTimings(void) {
     while (j < timingsCount && timings[j].key != p->key)
       ++j;
     if (j == timingsCount) {
-      if (timingsCount == timingsCapacity) {
-        size_t capacity = timingsCapacity ? 2 * timingsCapacity : 1024;
-        Timing *grown = realloc(timings, capacity * sizeof(Timing));
-        if (!grown) {
-          fprintf(stderr, "dq CUDA runtime: out of memory (profiling)\n");
-          abort();
-        }
-        timings = grown;
-        timingsCapacity = capacity;
+      if (!reserveOne((void **)&timings, timingsCount, &timingsCapacity,
+                      sizeof(Timing), 1024)) {
+        fprintf(stderr, "dq CUDA runtime: out of memory (profiling)\n");
+        abort();
       }
       timings[timingsCount++] = (Timing){p->key, 0, 0, p->grid, p->block};
     }
