@@ -11,13 +11,13 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace dq {
 namespace runtime {
 
-uint64_t fnv1a64(const void *data, size_t size) {
+uint64_t fnv1a64(const void *data, size_t size, uint64_t hash) {
   const auto *bytes = static_cast<const uint8_t *>(data);
-  uint64_t hash = 0xcbf29ce484222325ULL; // FNV-1a 64-bit offset basis
   for (size_t i = 0; i < size; ++i) {
     hash ^= bytes[i];
     hash *= 0x100000001b3ULL; // FNV 64-bit prime
@@ -260,9 +260,15 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                               "\", got \"" + format + "\"");
   int64_t version = reader.integer(root, "version", "version", 0);
   if (version != kManifestVersion)
-    reader.fail("version", "unsupported version " + std::to_string(version) +
-                               " (this runtime reads version " +
-                               std::to_string(kManifestVersion) + ")");
+    reader.fail("version",
+                "unsupported version " + std::to_string(version) +
+                    " (this runtime reads version " +
+                    std::to_string(kManifestVersion) +
+                    (version < kManifestVersion
+                         ? "; the model was compiled by an older dq-compile, "
+                           "whose libraries the runtime cannot verify: "
+                           "compile it again)"
+                         : ")"));
 
   Manifest manifest;
   std::string hash = reader.string(root, "module_hash", "module_hash");
@@ -272,6 +278,16 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                 "expected \"fnv1a64:\" and 16 lower-case hex digits, got \"" +
                     hash + "\"");
   manifest.moduleHash = *parsedHash;
+  const json &library = reader.object(root, "library", "library");
+  manifest.library.bytes = static_cast<uint64_t>(
+      reader.integer(library, "bytes", "library.bytes", 1));
+  std::string libraryHash = reader.string(library, "hash", "library.hash");
+  std::optional<uint64_t> parsedLibraryHash = parseModuleHash(libraryHash);
+  if (!parsedLibraryHash)
+    reader.fail("library.hash",
+                "expected \"fnv1a64:\" and 16 lower-case hex digits, got \"" +
+                    libraryHash + "\"");
+  manifest.library.hash = *parsedLibraryHash;
   manifest.batch = reader.integer(root, "batch", "batch", 1);
   manifest.imageShape = reader.dims(root, "image_shape", "image_shape", 1);
   if (manifest.imageShape.empty())
@@ -323,6 +339,10 @@ std::string toJson(const Manifest &manifest) {
   root["format"] = kManifestFormat;
   root["version"] = kManifestVersion;
   root["module_hash"] = formatModuleHash(manifest.moduleHash);
+  ojson library = ojson::object();
+  library["bytes"] = manifest.library.bytes;
+  library["hash"] = formatModuleHash(manifest.library.hash);
+  root["library"] = std::move(library);
   root["batch"] = manifest.batch;
   root["image_shape"] = manifest.imageShape;
   root["classes"] = manifest.classes;
@@ -350,6 +370,94 @@ std::string toJson(const Manifest &manifest) {
   }
   root["entry_points"] = std::move(entryPoints);
   return root.dump(2) + "\n";
+}
+
+std::string modelSignature(const Manifest &manifest) {
+  using ojson = nlohmann::ordered_json;
+  ojson root = ojson::object();
+  root["format"] = "dq-model-signature";
+  root["version"] = 1;
+  root["module_hash"] = formatModuleHash(manifest.moduleHash);
+  root["batch"] = manifest.batch;
+  root["image_shape"] = manifest.imageShape;
+  root["classes"] = manifest.classes;
+  root["device"] = manifest.device;
+  ojson state = ojson::array();
+  for (const TensorSpec &spec : manifest.state)
+    state.push_back(ojson::array(
+        {spec.name, spec.role, dtypeName(spec.dtype), spec.shape}));
+  root["state"] = std::move(state);
+  ojson symbols = ojson::object();
+  for (const auto &[name, entry] : manifest.entryPoints)
+    symbols[name] = entry.symbol;
+  root["entry_points"] = std::move(symbols);
+  return root.dump();
+}
+
+std::string compareModelSignature(const std::string &librarySignature,
+                                  const Manifest &manifest) {
+  std::string expected = modelSignature(manifest);
+  if (librarySignature == expected)
+    return "";
+  json library = json::parse(librarySignature, nullptr, false);
+  json wanted = json::parse(expected);
+  if (library.is_discarded() || !library.is_object() ||
+      library.value("format", "") != "dq-model-signature")
+    return "the library's embedded signature is not one dq-compile writes";
+  auto text = [](const json &value) {
+    return value.is_null() ? std::string("nothing") : value.dump();
+  };
+  for (const char *key : {"version", "module_hash", "batch", "image_shape",
+                          "classes", "device"}) {
+    json got = library.contains(key) ? library[key] : json();
+    if (got != wanted[key])
+      return std::string(key) + ": the library was compiled for " + text(got) +
+             ", the manifest says " + text(wanted[key]);
+  }
+  const json &gotState = library.contains("state") ? library["state"] : json();
+  const json &wantState = wanted["state"];
+  if (!gotState.is_array() || gotState.size() != wantState.size())
+    return "state: the library was compiled for " +
+           std::to_string(gotState.is_array() ? gotState.size() : 0) +
+           " state tensors, the manifest lists " +
+           std::to_string(wantState.size());
+  for (size_t i = 0; i < wantState.size(); ++i)
+    if (gotState[i] != wantState[i])
+      return "state[" + std::to_string(i) + "]: the library was compiled for " +
+             text(gotState[i]) + ", the manifest says " + text(wantState[i]);
+  const json &gotEntries =
+      library.contains("entry_points") ? library["entry_points"] : json();
+  for (auto it = wanted["entry_points"].begin();
+       it != wanted["entry_points"].end(); ++it) {
+    json got = gotEntries.is_object() && gotEntries.contains(it.key())
+                   ? gotEntries[it.key()]
+                   : json();
+    if (got != it.value())
+      return "entry_points." + it.key() + ": the library's symbol is " +
+             text(got) + ", the manifest says " + text(it.value());
+  }
+  return "the library's embedded signature differs from the manifest";
+}
+
+LibraryFacts libraryFactsOf(const std::string &path) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    throw Error(path + ": cannot open: " + std::strerror(errno));
+  LibraryFacts facts;
+  uint64_t hash = kFnv1a64Basis;
+  std::vector<uint8_t> chunk(1 << 16);
+  size_t got;
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), file)) > 0) {
+    hash = fnv1a64(chunk.data(), got, hash);
+    facts.bytes += got;
+  }
+  bool failed = std::ferror(file);
+  int savedErrno = errno;
+  std::fclose(file);
+  if (failed)
+    throw Error(path + ": cannot read: " + std::strerror(savedErrno));
+  facts.hash = hash;
+  return facts;
 }
 
 void writeManifest(const std::string &path, const Manifest &manifest) {

@@ -8,6 +8,7 @@
 #include "dq/runtime/Error.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <malloc.h>
 
 #include <cstdlib>
@@ -129,8 +130,17 @@ TensorSpec scalarSpec(const char *name, DType dtype) {
 
 } // namespace
 
+unsigned maxThreadCount() {
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<unsigned>(8 * (cpus > 0 ? cpus : 1));
+}
+
 std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
                                                    unsigned threads) {
+  if (threads > maxThreadCount())
+    throw Error("a thread count of " + std::to_string(threads) +
+                " is more than 8 per CPU of this machine (at most " +
+                std::to_string(maxThreadCount()) + ")");
   if (threads > 0)
     setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   // Compiled steps allocate and free the same large buffers every call;
@@ -139,8 +149,22 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   std::unique_ptr<CompiledModel> model(new CompiledModel());
   model->prefix_ = prefix;
-  model->manifest_ = loadManifest(prefix + ".manifest.json");
+  std::string manifestPath = prefix + ".manifest.json";
+  model->manifest_ = loadManifest(manifestPath);
+  const Manifest &m = model->manifest_;
   std::string path = prefix + ".so";
+  // The library is code. Before loading it, check that it is the file the
+  // manifest was written for, whole: a truncated library faults while it is
+  // mapped, and another build's would be called with the wrong contract.
+  LibraryFacts facts = libraryFactsOf(path);
+  if (facts.bytes != m.library.bytes || facts.hash != m.library.hash)
+    throw Error(path + " does not match " + manifestPath + ": the library has " +
+                std::to_string(facts.bytes) + " bytes (" +
+                formatModuleHash(facts.hash) + "), the manifest was written "
+                "for " + std::to_string(m.library.bytes) + " bytes (" +
+                formatModuleHash(m.library.hash) +
+                "); the files come from different dq-compile runs or the "
+                "library is damaged: compile the model again");
   // A relative path without a slash would make dlopen search the library
   // path instead of opening this file.
   if (path.find('/') == std::string::npos)
@@ -155,6 +179,20 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
                        "and the NVIDIA driver's libcuda.so.1)"
                      : ""));
   }
+  // What the library says it was compiled for must be what the manifest
+  // says, or the calls below would pass buffers of the wrong sizes.
+  const char *signature = static_cast<const char *>(
+      dlsym(model->library_, kModelSignatureSymbol));
+  if (!signature)
+    throw Error(path + ": no embedded model signature ('" +
+                std::string(kModelSignatureSymbol) +
+                "'): not a library this dq-compile wrote; compile the model "
+                "again");
+  std::string mismatch = compareModelSignature(
+      std::string(signature, ::strnlen(signature, 1 << 24)), m);
+  if (!mismatch.empty())
+    throw Error(path + " and " + manifestPath + " disagree: " + mismatch +
+                "; use the manifest dq-compile wrote with this library");
   model->trainStep_ = model->entry("train_step");
   model->predict_ = model->entry("predict");
   model->initState_ = model->entry("init_state");

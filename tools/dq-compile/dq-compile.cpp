@@ -15,6 +15,7 @@
 #include "dq/Pipelines/Pipelines.h"
 #include "dq/Registration.h"
 
+#include "dq/runtime/Files.h"
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/StateFile.h"
 
@@ -29,18 +30,21 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
@@ -144,22 +148,41 @@ struct CompileError {
   throw CompileError{message.str()};
 }
 
-/// Writes `write`'s output to `path` through a temporary file in the same
-/// directory, so a failed run never leaves a partial file behind.
-void writeAtomically(
-    const std::string &path,
-    llvm::function_ref<void(llvm::raw_pwrite_stream &)> write) {
-  std::error_code ec;
-  auto out =
-      std::make_unique<llvm::ToolOutputFile>(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    fail("cannot write '" + path + "': " + ec.message());
-  write(out->os());
-  out->os().flush();
-  if (out->os().has_error())
-    fail("cannot write '" + path + "': " + out->os().error().message());
-  out->keep();
-}
+/// A uniquely named temporary file next to `prefix` ("<dir>/.<base>.XXXXXX
+/// <suffix>"), removed when the object dies: intermediate files never
+/// clobber anything, and a failed run leaves none behind.
+class TemporaryFile {
+public:
+  TemporaryFile(const std::string &prefix, llvm::StringRef suffix) {
+    llvm::SmallString<256> model(llvm::sys::path::parent_path(prefix));
+    llvm::sys::path::append(model, "." +
+                                        llvm::sys::path::filename(prefix) +
+                                        ".%%%%%%" + suffix);
+    int fd;
+    llvm::SmallString<256> path;
+    if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, path))
+      fail("cannot create a temporary file next to '" + prefix +
+           "': " + ec.message());
+    path_ = std::string(path);
+    stream_ = std::make_unique<llvm::raw_fd_ostream>(fd, /*shouldClose=*/true);
+  }
+  ~TemporaryFile() {
+    stream_.reset();
+    llvm::sys::fs::remove(path_);
+  }
+  llvm::raw_fd_ostream &os() { return *stream_; }
+  /// Closes the stream; throws on a write error.
+  void close() {
+    stream_->close();
+    if (stream_->has_error())
+      fail("cannot write '" + path_ + "': " + stream_->error().message());
+  }
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+  std::unique_ptr<llvm::raw_fd_ostream> stream_;
+};
 
 rt::DType dtypeOf(Type element) {
   if (element.isF32())
@@ -287,6 +310,13 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
   } else if (cpu == "generic") {
     cpuName = "x86-64";
   }
+  // An unknown CPU name would end in an LLVM fatal error during codegen.
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(triple, cpuName, ""));
+  if (!subtarget || !subtarget->isCPUStringValid(cpuName))
+    fail("--cpu: '" + cpu + "' is not a CPU LLVM knows for " + tripleName +
+         " (use 'host', 'generic' or an LLVM CPU name such as x86-64-v3 or "
+         "skylake-avx512)");
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpuName, features, options, llvm::Reloc::PIC_));
@@ -334,6 +364,20 @@ void compile() {
     fail("'" + inputFile +
          "' lacks @init_state, @train_step or @predict: "
          "run dq-opt --dq-build-training-graph first");
+
+  // Every output under the one policy, checked before the long work.
+  llvm::StringRef base = llvm::sys::path::filename(outputPrefix);
+  if (outputPrefix.empty() || outputPrefix.back() == '/' || base == "." ||
+      base == "..")
+    fail("-o '" + outputPrefix +
+         "': expected a path prefix ending in a file name, such as out/model");
+  for (const char *suffix : {".so", ".manifest.json", ".state"})
+    rt::checkOutputFile(outputPrefix + suffix);
+  if (keepLLVMIR)
+    rt::checkOutputFile(outputPrefix + ".ll");
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
 
   llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);
   if (!directory.empty())
@@ -398,38 +442,50 @@ void compile() {
     fail("lowering '" + inputFile + "' to LLVM failed");
 
   // 4. LLVM IR, optimized for the target, to an object file.
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(*module, llvmContext, "dq_model");
   if (!llvmModule)
     fail("translating to LLVM IR failed");
-  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
+  // The contract this library is compiled for, embedded so the runtime can
+  // check a manifest against the library itself (docs/Runtime.md).
+  std::string signature = rt::modelSignature(manifest);
+  new llvm::GlobalVariable(
+      *llvmModule,
+      llvm::ArrayType::get(llvm::Type::getInt8Ty(llvmContext),
+                           signature.size() + 1),
+      /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantDataArray::getString(llvmContext, signature,
+                                         /*AddNull=*/true),
+      rt::kModelSignatureSymbol);
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
   if (llvm::Error err = makeOptimizingTransformer(
           optLevel, /*sizeLevel=*/0, machine.get())(llvmModule.get()))
     fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
-  if (keepLLVMIR)
-    writeAtomically(outputPrefix + ".ll", [&](llvm::raw_pwrite_stream &os) {
-      llvmModule->print(os, nullptr);
-    });
-  std::string objectPath = outputPrefix + ".o";
-  writeAtomically(objectPath, [&](llvm::raw_pwrite_stream &os) {
+  if (keepLLVMIR) {
+    std::string ir;
+    llvm::raw_string_ostream os(ir);
+    llvmModule->print(os, nullptr);
+    rt::writeFileAtomic(outputPrefix + ".ll", ir);
+  }
+  TemporaryFile object(outputPrefix, ".o");
+  {
     llvm::legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+    if (machine->addPassesToEmitFile(codegen, object.os(), nullptr,
                                      llvm::CodeGenFileType::ObjectFile))
       fail("the target cannot emit object files");
     codegen.run(*llvmModule);
-  });
+    object.close();
+  }
 
   // 5. Link a shared library (libc and libm only) under a temporary name.
   auto cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     fail("no C compiler driver 'cc' on PATH to link the shared library");
   std::string soPath = outputPrefix + ".so";
-  std::string tmpPath = soPath + ".tmp";
+  TemporaryFile linked(outputPrefix, ".so");
+  linked.close();
   std::string support = supportLibrary;
   if (support.empty())
     support = besideTool("libDQModelSupport.a");
@@ -443,9 +499,9 @@ void compile() {
     fail("model support library '" + support +
          "' not found (build the DQModelSupport target or pass "
          "--support-library)");
-  std::vector<llvm::StringRef> args = {*cc,     "-shared",           "-o",
-                                       tmpPath, objectPath,          support,
-                                       "-lm",   "-Wl,--no-undefined"};
+  std::vector<llvm::StringRef> args = {
+      *cc,     "-shared", "-o", linked.path(), object.path(), support,
+      "-lm",   "-Wl,--no-undefined"};
   // The OpenMP runtime is found next to where it was at compile time.
   std::string rpath;
   if (linkOpenMP) {
@@ -467,24 +523,26 @@ void compile() {
     llvm::SmallString<256> copy(llvm::sys::path::parent_path(soPath));
     llvm::sys::path::append(copy, "libdq_cuda_runtime.so");
     modelRuntimePath = std::string(copy);
-    if (!llvm::sys::fs::equivalent(cudaRuntimePath, modelRuntimePath))
-      if (std::error_code ec =
-              llvm::sys::fs::copy_file(cudaRuntimePath, modelRuntimePath))
-        fail("cannot copy '" + cudaRuntimePath + "' to '" + modelRuntimePath +
-             "': " + ec.message());
+    if (!llvm::sys::fs::equivalent(cudaRuntimePath, modelRuntimePath)) {
+      auto runtimeBytes = llvm::MemoryBuffer::getFile(cudaRuntimePath);
+      if (!runtimeBytes)
+        fail("cannot read '" + cudaRuntimePath +
+             "': " + runtimeBytes.getError().message());
+      rt::writeFileAtomic(modelRuntimePath,
+                          (*runtimeBytes)->getBuffer().str());
+    }
     args.push_back(modelRuntimePath);
     args.push_back("-Wl,-rpath,$ORIGIN");
   }
   std::string linkError;
   int status =
       llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &linkError);
-  llvm::sys::fs::remove(objectPath);
-  if (status != 0) {
-    llvm::sys::fs::remove(tmpPath);
+  if (status != 0)
     fail("linking '" + soPath + "' failed" +
          (linkError.empty() ? "" : ": " + linkError));
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmpPath, soPath))
+  manifest.library = rt::libraryFactsOf(linked.path());
+  rt::checkOutputFile(soPath);
+  if (std::error_code ec = llvm::sys::fs::rename(linked.path(), soPath))
     fail("cannot write '" + soPath + "': " + ec.message());
 
   // 6. The manifest and the initial state (both written atomically).

@@ -3,6 +3,7 @@
 // damaged or mismatched file.
 #include "dq/runtime/StateFile.h"
 #include "dq/runtime/Error.h"
+#include "dq/runtime/Files.h"
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/Tensor.h"
 
@@ -105,6 +106,7 @@ const std::string kMetadata =
 Manifest sampleManifest() {
   Manifest manifest;
   manifest.moduleHash = kHash;
+  manifest.library = {123456, 0xfedcba9876543210ULL};
   manifest.batch = 128;
   manifest.imageShape = {28, 28, 1};
   manifest.classes = 10;
@@ -375,17 +377,73 @@ TEST_F(StateFileTest, FailedWriteLeavesTheOldFileAndNoTemporary) {
   EXPECT_EQ(readStateFile(path).tensors.size(), sampleTensors().size());
 }
 
-TEST_F(StateFileTest, FailedRenameRemovesTheTemporary) {
-  // The target is a non-empty directory: the temporary file is complete and
-  // synced, then the rename fails.
+TEST_F(StateFileTest, WritersReplaceOnlyRegularFiles) {
+  // A directory, a symbolic link and a device are refused before anything is
+  // written; the target and its directory are left as they were.
   fs::create_directory(path);
   writeBytes(path + "/keep", {1, 2, 3});
   EXPECT_TRUE(
       failsWith([&] { writeStateFile(path, kHash, sampleTensors(), "{}"); },
-                {path, "rename"}));
+                {path, "is a directory", "refuses to replace it"}));
   EXPECT_EQ(dirEntries(), std::set<std::string>{"model.state"});
-  EXPECT_TRUE(fs::is_directory(path));
   EXPECT_EQ(readBytes(path + "/keep"), (std::vector<uint8_t>{1, 2, 3}));
+
+  std::string target = dir + "/target", link = dir + "/link";
+  writeBytes(target, {9});
+  fs::create_symlink(target, link);
+  EXPECT_TRUE(failsWith([&] { writeFileAtomic(link, "new"); },
+                        {link, "is a symbolic link"}));
+  EXPECT_EQ(readBytes(target), (std::vector<uint8_t>{9}));
+  EXPECT_TRUE(fs::is_symlink(link));
+
+  EXPECT_TRUE(failsWith([&] { writeFileAtomic("/dev/null", "x"); },
+                        {"/dev/null", "is a device"}));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  EXPECT_TRUE(failsWith([&] { appendToFile("/dev/null", "x"); },
+                        {"/dev/null", "is a device"}));
+  EXPECT_TRUE(failsWith([&] { appendToFile(link, "x"); },
+                        {link, "is a symbolic link"}));
+
+  for (std::string bad : {std::string(), dir + "/", dir + "/.", dir + "/.."})
+    EXPECT_TRUE(failsWith([&] { writeFileAtomic(bad, "x"); }, {}))
+        << "'" << bad << "'";
+  EXPECT_TRUE(failsWith([&] { writeFileAtomic("", "x"); }, {"empty"}));
+}
+
+TEST_F(StateFileTest, CreateDirectoriesAndAppend) {
+  std::string nested = dir + "/a/b/c";
+  createDirectories(nested);
+  EXPECT_TRUE(fs::is_directory(nested));
+  createDirectories(nested + "/"); // exists: fine
+  // A quote is only a character: no shell ever sees the name.
+  std::string quoted = dir + "/x'; touch " + dir + "/pwned; '";
+  createDirectories(quoted);
+  EXPECT_TRUE(fs::is_directory(quoted));
+  EXPECT_FALSE(fs::exists(dir + "/pwned"));
+  writeBytes(dir + "/file", {1});
+  EXPECT_TRUE(failsWith([&] { createDirectories(dir + "/file/sub"); },
+                        {dir + "/file", "not a directory"}));
+  EXPECT_TRUE(failsWith([&] { createDirectories(""); }, {"empty"}));
+
+  appendToFile(dir + "/log", "one\n");
+  appendToFile(dir + "/log", "two\n");
+  std::vector<uint8_t> log = readBytes(dir + "/log");
+  EXPECT_EQ(std::string(log.begin(), log.end()), "one\ntwo\n");
+}
+
+TEST_F(StateFileTest, DirectoryLockIsExclusive) {
+  {
+    DirectoryLock lock(dir, "dq.lock", "--out");
+    std::vector<uint8_t> pid = readBytes(dir + "/dq.lock");
+    EXPECT_EQ(std::string(pid.begin(), pid.end()),
+              std::to_string(::getpid()) + "\n");
+    // flock locks belong to open file descriptions: a second open in this
+    // process conflicts as another process's would.
+    EXPECT_TRUE(failsWith([&] { DirectoryLock again(dir, "dq.lock", "--out"); },
+                          {"--out " + dir, "in use by another process",
+                           "pid " + std::to_string(::getpid())}));
+  }
+  DirectoryLock after(dir, "dq.lock", "--out"); // released with the first
 }
 
 TEST_F(StateFileTest, BadArgumentsWriteNothing) {
@@ -773,8 +831,9 @@ TEST(ManifestTest, DocumentationExample) {
   // docs/Runtime.md's example, with its "..." filled in.
   const char *text = R"({
     "format": "dq-manifest",
-    "version": 1,
+    "version": 2,
     "module_hash": "fnv1a64:0123456789abcdef",
+    "library": {"bytes": 15632, "hash": "fnv1a64:89abcdef01234567"},
     "batch": 128,
     "image_shape": [28, 28, 1],
     "classes": 10,
@@ -815,8 +874,9 @@ TEST(ManifestTest, MalformedJson) {
 }
 
 TEST(ManifestTest, MissingFields) {
-  for (const char *key : {"format", "version", "module_hash", "batch",
-                          "image_shape", "classes", "state", "entry_points"}) {
+  for (const char *key :
+       {"format", "version", "module_hash", "library", "batch", "image_shape",
+        "classes", "state", "entry_points"}) {
     nlohmann::json json = sampleJson();
     json.erase(key);
     EXPECT_TRUE(
@@ -849,7 +909,15 @@ TEST(ManifestTest, WrongTypesAndValues) {
        {"format: expected \"dq-manifest\""}},
       {[](auto &j) { j["format"] = 3; },
        {"format: expected a non-empty string, got 3"}},
-      {[](auto &j) { j["version"] = 2; }, {"version: unsupported version 2"}},
+      {[](auto &j) { j["version"] = 3; }, {"version: unsupported version 3"}},
+      {[](auto &j) { j["version"] = 1; },
+       {"version: unsupported version 1 (this runtime reads version 2; the "
+        "model was compiled by an older dq-compile"}},
+      {[](auto &j) { j["library"]["bytes"] = 0; },
+       {"library.bytes: expected an integer >= 1, got 0"}},
+      {[](auto &j) { j["library"]["hash"] = "crc32:1234"; },
+       {"library.hash: expected \"fnv1a64:\""}},
+      {[](auto &j) { j["library"].erase("hash"); }, {"library.hash: missing"}},
       {[](auto &j) { j["version"] = 1.0; }, {"version: expected an integer"}},
       {[](auto &j) { j["module_hash"] = "fnv1a64:0123"; },
        {"module_hash: expected"}},
@@ -919,6 +987,64 @@ TEST(ManifestTest, WrongTypesAndValues) {
                             {std::string(kSource) + ": " + part}))
           << "case " << i;
   }
+}
+
+TEST(ManifestTest, ModelSignatureNamesTheFirstDifference) {
+  Manifest manifest = sampleManifest();
+  std::string signature = modelSignature(manifest);
+  EXPECT_EQ(compareModelSignature(signature, manifest), "");
+  // The library facts are not part of the contract.
+  Manifest rebuilt = manifest;
+  rebuilt.library = {1, 2};
+  EXPECT_EQ(compareModelSignature(signature, rebuilt), "");
+
+  struct Case {
+    std::function<void(Manifest &)> change;
+    std::string expected;
+  };
+  std::vector<Case> cases = {
+      {[](Manifest &m) { m.batch = 64; },
+       "batch: the library was compiled for 128, the manifest says 64"},
+      {[](Manifest &m) { m.moduleHash ^= 1; }, "module_hash: the library"},
+      {[](Manifest &m) { m.imageShape = {32, 32, 3}; },
+       "image_shape: the library was compiled for [28,28,1]"},
+      {[](Manifest &m) { m.classes = 100; }, "classes:"},
+      {[](Manifest &m) { m.device = "cuda"; },
+       "device: the library was compiled for \"cpu\""},
+      {[](Manifest &m) { m.state.pop_back(); },
+       "state: the library was compiled for 5 state tensors, the manifest "
+       "lists 4"},
+      {[](Manifest &m) { m.state[1].shape = {7, 5}; }, "state[1]:"},
+      {[](Manifest &m) { m.state[0].role = "latent"; }, "state[0]:"},
+      {[](Manifest &m) {
+         std::swap(m.entryPoints["train_step"].symbol,
+                   m.entryPoints["predict"].symbol);
+       },
+       "entry_points.predict: the library's symbol is "
+       "\"_mlir_ciface_predict\", the manifest says "
+       "\"_mlir_ciface_train_step\""},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Manifest changed = manifest;
+    cases[i].change(changed);
+    std::string difference = compareModelSignature(signature, changed);
+    EXPECT_NE(difference.find(cases[i].expected), std::string::npos)
+        << "case " << i << ": " << difference;
+  }
+  EXPECT_NE(compareModelSignature("not json", manifest).find("not one"),
+            std::string::npos);
+}
+
+TEST_F(StateFileTest, LibraryFactsHashTheBytes) {
+  writeBytes(path, {1, 2, 3});
+  LibraryFacts facts = libraryFactsOf(path);
+  uint8_t bytes[] = {1, 2, 3};
+  EXPECT_EQ(facts.bytes, 3u);
+  EXPECT_EQ(facts.hash, fnv1a64(bytes, 3));
+  // Streaming gives the one-shot hash.
+  EXPECT_EQ(fnv1a64(bytes + 1, 2, fnv1a64(bytes, 1)), fnv1a64(bytes, 3));
+  EXPECT_TRUE(failsWith([&] { libraryFactsOf(dir + "/none.so"); },
+                        {"none.so", "cannot open"}));
 }
 
 TEST(ManifestTest, ExtraEntryPointsAndFieldsAreAccepted) {

@@ -16,10 +16,15 @@ namespace dq {
 namespace runtime {
 
 inline constexpr const char *kManifestFormat = "dq-manifest";
-inline constexpr int64_t kManifestVersion = 1;
+inline constexpr int64_t kManifestVersion = 2;
+/// The symbol under which a compiled library embeds its signature
+/// (modelSignature), a NUL-terminated string.
+inline constexpr const char *kModelSignatureSymbol = "dq_model_signature";
 
+inline constexpr uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;
 /// 64-bit FNV-1a; dq-compile hashes the printed training module with it.
-uint64_t fnv1a64(const void *data, size_t size);
+/// Pass the previous result as `hash` to continue over more data.
+uint64_t fnv1a64(const void *data, size_t size, uint64_t hash = kFnv1a64Basis);
 /// "fnv1a64:0123456789abcdef" (16 lower-case hex digits).
 std::string formatModuleHash(uint64_t hash);
 /// The inverse of formatModuleHash; nothing for any other text (upper-case
@@ -34,8 +39,16 @@ struct EntryPoint {
   std::vector<std::string> outputs;
 };
 
+/// The compiled library a manifest describes: its size and content hash,
+/// checked before the library is loaded.
+struct LibraryFacts {
+  uint64_t bytes = 0;
+  uint64_t hash = 0; ///< fnv1a64 of the file's bytes
+};
+
 struct Manifest {
   uint64_t moduleHash = 0;
+  LibraryFacts library;
   int64_t batch = 0;
   std::vector<int64_t> imageShape;
   int64_t classes = 0;
@@ -50,6 +63,21 @@ struct Manifest {
   /// The state tensor called `name`, or null.
   const TensorSpec *findState(const std::string &name) const;
 };
+
+/// The contract a compiled library was built for, as the canonical JSON text
+/// dq-compile embeds in the library (kModelSignatureSymbol): module hash,
+/// batch, image shape, classes, device, every state tensor (name, role,
+/// dtype, shape) and every entry point's symbol. Not the library facts.
+std::string modelSignature(const Manifest &manifest);
+
+/// Empty when `librarySignature` (what a library embeds) is
+/// modelSignature(manifest); else the first difference, in words
+/// ("batch: the library was compiled for 128, the manifest says 64").
+std::string compareModelSignature(const std::string &librarySignature,
+                                  const Manifest &manifest);
+
+/// The size and fnv1a64 hash of a file's bytes; throws Error naming it.
+LibraryFacts libraryFactsOf(const std::string &path);
 
 /// The entry points every manifest has.
 const std::vector<std::string> &requiredEntryPoints();

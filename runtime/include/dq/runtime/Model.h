@@ -14,10 +14,17 @@
 namespace dq {
 namespace runtime {
 
+/// The largest thread count a model may be asked for: 8 per online CPU.
+unsigned maxThreadCount();
+
 class CompiledModel {
 public:
-  /// Opens <prefix>.so and <prefix>.manifest.json and checks that the
-  /// library has every entry point the manifest lists. `threads` > 0 sets
+  /// Opens <prefix>.manifest.json and <prefix>.so and verifies them against
+  /// each other before calling anything (docs/Runtime.md): the library's
+  /// size and hash against the manifest's, before it is loaded; then the
+  /// signature the library embeds (module hash, batch, shapes, state,
+  /// entry-point symbols) against the manifest, and that every entry point
+  /// exists. Throws Error naming both files on a mismatch. `threads` > 0 sets
   /// the OpenMP team size of a parallel model (OMP_NUM_THREADS, read when
   /// the OpenMP runtime starts, so it applies to the first model opened);
   /// 0 keeps the environment's choice (all cores by default).

@@ -3,6 +3,7 @@
 #ifndef DQ_RUNTIME_STATEFILE_H
 #define DQ_RUNTIME_STATEFILE_H
 
+#include "dq/runtime/Files.h"
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/Tensor.h"
 
@@ -24,39 +25,6 @@ inline constexpr size_t kStateFileHeaderSize = 32;
 /// CRC-32 (IEEE 802.3, as zlib and gzip compute it). Pass the previous
 /// result as `crc` to continue over more data.
 uint32_t crc32Ieee(const void *data, size_t size, uint32_t crc = 0);
-
-/// Writes a file so that `path` holds either its old contents or all of the
-/// new ones: a uniquely named temporary file in the same directory is
-/// written, fsync'ed and renamed over `path`, then the directory is fsync'ed.
-/// On failure the temporary file is removed and `path` is left as it was.
-class AtomicFileWriter {
-public:
-  explicit AtomicFileWriter(std::string path);
-  AtomicFileWriter(const AtomicFileWriter &) = delete;
-  AtomicFileWriter &operator=(const AtomicFileWriter &) = delete;
-  /// Removes the temporary file unless commit() succeeded.
-  ~AtomicFileWriter();
-
-  void write(const void *data, size_t size);
-  /// Flushes, syncs and renames into place. Throws on failure.
-  void commit();
-
-  const std::string &path() const { return path_; }
-  const std::string &tempPath() const { return tempPath_; }
-
-private:
-  void flushBuffer();
-  void discard() noexcept;
-
-  std::string path_;
-  std::string tempPath_;
-  int fd_ = -1;
-  bool committed_ = false;
-  std::vector<uint8_t> buffer_;
-};
-
-/// Writes `contents` to `path` with an AtomicFileWriter.
-void writeFileAtomic(const std::string &path, const std::string &contents);
 
 /// Writes a state file atomically. `metadataJson` must be a JSON object
 /// ("{}" for an initial state); every tensor's data must match its spec.
