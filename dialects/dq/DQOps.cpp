@@ -5,6 +5,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::dq;
 
@@ -186,8 +188,9 @@ LogicalResult FitLevelsOp::verify() {
                            << getAxis() << "), got " << type;
   }
   double ridge = getRidge().convertToDouble();
-  if (!(ridge > 0.0))
-    return emitOpError() << "ridge must be positive, got " << ridge;
+  // Also refuses NaN and infinity, which would turn every level into NaN.
+  if (!(ridge > 0.0 && std::isfinite(ridge)))
+    return emitOpError() << "ridge must be a finite number > 0, got " << ridge;
   return success();
 }
 
@@ -209,8 +212,10 @@ static LogicalResult verifyPerChannel(Operation *op, RankedTensorType data,
 }
 
 static LogicalResult verifyEpsilon(Operation *op, double epsilon) {
-  if (!(epsilon > 0.0))
-    return op->emitOpError() << "epsilon must be positive, got " << epsilon;
+  // Also refuses NaN and infinity (an infinite epsilon zeroes the output).
+  if (!(epsilon > 0.0 && std::isfinite(epsilon)))
+    return op->emitOpError()
+           << "epsilon must be a finite number > 0, got " << epsilon;
   return success();
 }
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dq/GPU/Passes.h"
+#include "dq/Support/Checks.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -1078,19 +1079,16 @@ struct MapToLaunchesPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (blockSize <= 0 || blockSize > 1024) {
-      func.emitError("dq-gpu-map-to-launches: block-size must be in [1, 1024]");
+    // Static shared memory per block is at most 48 KiB.
+    Location loc = func.getLoc();
+    StringRef pass = "dq-gpu-map-to-launches";
+    if (failed(mlir::dq::checkOption(loc, pass, "block-size", blockSize, 1,
+                                     1024)) ||
+        failed(mlir::dq::checkOption(loc, pass, "split-blocks", splitBlocks, 1,
+                                     int64_t(1) << 20)) ||
+        failed(mlir::dq::checkOption(loc, pass, "shared-memory-bytes",
+                                     sharedMemoryBytes, 0, 48 * 1024)))
       return signalPassFailure();
-    }
-    if (splitBlocks < 1) {
-      func.emitError("dq-gpu-map-to-launches: split-blocks must be positive");
-      return signalPassFailure();
-    }
-    if (sharedMemoryBytes < 0 || sharedMemoryBytes > 48 * 1024) {
-      func.emitError("dq-gpu-map-to-launches: shared-memory-bytes must be in "
-                     "[0, 49152] (static shared memory per block)");
-      return signalPassFailure();
-    }
     IRRewriter rewriter(&getContext());
     // Copies between buffers become kernels like any other op.
     SmallVector<memref::CopyOp> copies;

@@ -17,8 +17,78 @@
 #include "mlir/Dialect/Tosa/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/Regex.h"
 
 using namespace mlir;
+
+std::optional<std::string>
+mlir::dq::checkLowerToNVVMOptions(const LowerToNVVMOptions &options) {
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  auto option = [&](StringRef name) -> llvm::raw_ostream & {
+    return os << "dq-lower-to-nvvm: option " << name << " ";
+  };
+  auto range = [&](StringRef name, int64_t value, int64_t lo, int64_t hi) {
+    if (value >= lo && value <= hi)
+      return false;
+    option(name) << "must be in [" << lo << ", " << hi << "], got " << value;
+    return true;
+  };
+  // The NVVM target attribute is not verified upstream: an empty or
+  // malformed chip crashes the NVPTX backend later.
+  if (!llvm::Regex("^sm_[0-9]{2,3}[af]?$").match(options.chip)) {
+    option("chip") << "must be an NVIDIA architecture such as sm_80 or "
+                      "sm_90a, got '"
+                   << options.chip << "'";
+    return message;
+  }
+  StringRef features = options.features;
+  SmallVector<StringRef> entries;
+  if (!features.empty())
+    features.split(entries, ',');
+  for (StringRef entry : entries)
+    if (!llvm::Regex("^[+-]ptx[0-9]{2,3}$").match(entry)) {
+      option("features") << "must be empty or PTX versions such as +ptx80 "
+                            "(comma-separated), got '"
+                         << options.features << "'";
+      return message;
+    }
+  if (!llvm::is_contained({"isa", "bin", "fatbin"}, options.format)) {
+    option("format") << "must be isa, bin or fatbin, got '" << options.format
+                     << "'";
+    return message;
+  }
+  // The limits dq-gpu-map-to-launches checks per function, here once.
+  if (range("opt-level", options.optLevel, 0, 3) ||
+      range("block-size", options.blockSize, 1, 1024) ||
+      range("shared-memory-bytes", options.sharedMemoryBytes, 0, 48 * 1024) ||
+      range("split-blocks", options.splitBlocks, 1, int64_t(1) << 20))
+    return message;
+  return std::nullopt;
+}
+
+namespace {
+/// Stands for the whole pipeline when its options are invalid: every run
+/// fails with one error before any pass sees the IR.
+struct InvalidOptionsPass
+    : public PassWrapper<InvalidOptionsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(InvalidOptionsPass)
+  explicit InvalidOptionsPass(std::string message)
+      : message(std::move(message)) {}
+  StringRef getArgument() const override {
+    return "dq-lower-to-nvvm-invalid-options";
+  }
+  StringRef getDescription() const override {
+    return "Fails: the options of dq-lower-to-nvvm are invalid";
+  }
+  void runOnOperation() override {
+    // On the location only: the module as a note would be the whole input.
+    mlir::emitError(getOperation().getLoc()) << message;
+    signalPassFailure();
+  }
+  std::string message;
+};
+} // namespace
 
 /// The CUDA toolkit gpu-module-to-binary takes libdevice (and, for cubins,
 /// ptxas) from: the option, else $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH, else
@@ -35,6 +105,12 @@ static std::string cudaToolkitPath(StringRef option) {
 
 void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
                                         const LowerToNVVMOptions &options) {
+  // Bad options become one error and a failed run, not a crash in a later
+  // pass nor a pass that reports an error and carries on.
+  if (std::optional<std::string> error = checkLowerToNVVMOptions(options)) {
+    pm.addPass(std::make_unique<InvalidOptionsPass>(std::move(*error)));
+    return;
+  }
   // dq and TOSA to linalg on tensors, elementwise producers fused into their
   // consumers (one kernel each instead of a buffer round trip).
   addModelToLinalgPasses(pm);

@@ -11,6 +11,7 @@
 #include "dq/Training/Passes.h"
 
 #include "dialects/dq/DQOps.h"
+#include "dq/Support/Checks.h"
 #include "dq/Training/Autodiff.h"
 #include "dq/Training/TensorMath.h"
 
@@ -79,6 +80,7 @@ struct BuildTrainingGraphPass
   void runOnOperation() override;
 
 private:
+  LogicalResult checkOptions();
   LogicalResult collectState(func::FuncOp model);
   int addEntry(StateEntry entry);
   std::string layerName(Operation *op);
@@ -159,6 +161,45 @@ static DenseElementsAttr constantOf(Value v) {
   return {};
 }
 
+/// Codes index 2^K levels: an out-of-range code (a negative one, or one
+/// with bits above K) would decode to a level the weight update never
+/// produces.
+static LogicalResult checkCodes(DecodeWeightsOp decode,
+                                DenseElementsAttr codes) {
+  auto ints = dyn_cast<DenseIntElementsAttr>(codes);
+  if (!ints)
+    return decode.emitError("the training graph needs integer codes");
+  int64_t levels = int64_t(1) << decode.getNumBits();
+  auto outOfRange = [&](const APInt &code) {
+    int64_t value = code.getSExtValue();
+    return value < 0 || value >= levels;
+  };
+  if (ints.isSplat()) {
+    APInt code = ints.getSplatValue<APInt>();
+    if (!outOfRange(code))
+      return success();
+    return decode.emitError()
+           << "codes must be in [0, " << levels << ") for "
+           << decode.getNumBits() << "-bit weights, got the splat "
+           << code.getSExtValue();
+  }
+  int64_t bad = 0, first = -1, firstValue = 0;
+  for (auto [index, code] : llvm::enumerate(ints.getValues<APInt>()))
+    if (outOfRange(code)) {
+      if (bad++ == 0) {
+        first = index;
+        firstValue = code.getSExtValue();
+      }
+    }
+  if (bad == 0)
+    return success();
+  return decode.emitError()
+         << "codes must be in [0, " << levels << ") for " << decode.getNumBits()
+         << "-bit weights; " << bad << " of " << ints.getNumElements()
+         << " are not (the first: " << firstValue << " at index " << first
+         << ")";
+}
+
 LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
   auto addParam = [&](Operation *op, unsigned operand, StringRef what,
                       StringRef role) -> LogicalResult {
@@ -187,6 +228,8 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
       if (!decode.getConfigAttr())
         return decode.emitError("the training graph needs the weight_quant "
                                 "config (which scheme trains these weights)");
+      if (failed(checkCodes(decode, codes)))
+        return WalkResult::interrupt();
       if (decode->use_empty())
         return WalkResult::advance();
       Operation *layer = *decode->getUsers().begin();
@@ -585,27 +628,55 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
   return success();
 }
 
+LogicalResult BuildTrainingGraphPass::checkOptions() {
+  Location loc = getOperation().getLoc();
+  StringRef pass = "dq-build-training-graph";
+  if (loss != "softmax-cross-entropy") {
+    emitOptionError(loc, pass, "loss")
+        << "must be softmax-cross-entropy, got '" << loss << "'";
+    return failure();
+  }
+  // Factors of moving averages are in [0, 1]; ridge and epsilon keep the
+  // fits' solves and the channel weights' divisions away from 0.
+  auto unit = OptionRange::closed(0.0, 1.0);
+  const std::pair<StringRef, std::pair<double, OptionRange>> checks[] = {
+      {"momentum", {momentum, unit}},
+      {"weight-decay", {weightDecay, OptionRange::atLeast(0.0)}},
+      {"ridge", {ridge, OptionRange::positive()}},
+      {"act-momentum", {actMomentum, unit}},
+      {"lqnets-basis-momentum", {lqnetsBasisMomentum, unit}},
+      {"bn-momentum", {bnMomentum, unit}},
+      {"trim-epsilon", {trimEpsilon, OptionRange::positive()}},
+  };
+  for (const auto &[name, check] : checks)
+    if (failed(checkOption(loc, pass, name, check.first, check.second)))
+      return failure();
+  return success();
+}
+
 void BuildTrainingGraphPass::runOnOperation() {
   ModuleOp module = getOperation();
-  if (loss != "softmax-cross-entropy") {
-    module.emitError() << "dq-build-training-graph: option loss must be "
-                          "softmax-cross-entropy, got '"
-                       << loss << "'";
+  if (failed(checkOptions()))
     return signalPassFailure();
-  }
+  // Errors about the module as a whole go on its location, without the
+  // module printed as a note.
+  auto moduleError = [&]() {
+    return mlir::emitError(module.getLoc()) << "dq-build-training-graph: ";
+  };
   auto model = module.lookupSymbol<func::FuncOp>(funcName);
   if (!model || model.isExternal()) {
-    module.emitError() << "dq-build-training-graph: no function named '"
-                       << funcName << "' with a body (set func=<name>)";
+    moduleError() << "no function named '" << funcName
+                  << "' with a body (set func=<name>)";
     return signalPassFailure();
   }
   for (StringRef taken : {"init_state", "train_step", "predict"})
     if (module.lookupSymbol(taken)) {
-      module.emitError() << "dq-build-training-graph: the module already has "
-                            "a symbol named '"
-                         << taken << "'";
+      moduleError() << "the module already has a symbol named '" << taken
+                    << "'";
       return signalPassFailure();
     }
+  if (failed(checkNoRecursion(model, "dq-build-training-graph")))
+    return signalPassFailure();
   auto inputType = model.getNumArguments() == 1
                        ? dyn_cast<RankedTensorType>(model.getArgumentTypes()[0])
                        : RankedTensorType();
@@ -614,8 +685,9 @@ void BuildTrainingGraphPass::runOnOperation() {
                         : RankedTensorType();
   if (!inputType || !inputType.hasStaticShape() || !outputType ||
       !outputType.hasStaticShape() || !model.getBody().hasOneBlock()) {
-    model.emitError("dq-build-training-graph needs a model with one static "
-                    "image argument, one static logits result and one block");
+    mlir::emitError(model.getLoc())
+        << "dq-build-training-graph needs a model with one static image "
+           "argument, one static logits result and one block";
     return signalPassFailure();
   }
   batch = inputType.getDimSize(0);
@@ -625,9 +697,10 @@ void BuildTrainingGraphPass::runOnOperation() {
   } else if (out.size() == 3 && out[0] == 1 && out[1] == batch) {
     classes = out[2];
   } else {
-    model.emitError() << "dq-build-training-graph: the model's result must "
-                         "be [N x K] or [1 x N x K] logits with N = "
-                      << batch << " (the image batch), got " << outputType;
+    mlir::emitError(model.getLoc())
+        << "dq-build-training-graph: the model's result must be [N x K] or "
+           "[1 x N x K] logits with N = "
+        << batch << " (the image batch), got " << outputType;
     return signalPassFailure();
   }
   if (failed(collectState(model)))

@@ -8,6 +8,7 @@
 
 #include "dq/Training/Passes.h"
 
+#include "dq/Support/Checks.h"
 #include "dq/Training/Autodiff.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -30,17 +31,22 @@ struct DifferentiatePass
     ModuleOp module = getOperation();
     auto func = module.lookupSymbol<func::FuncOp>(funcName);
     if (!func) {
-      module.emitError() << "dq-differentiate: no function named '" << funcName
-                         << "' (set func=<name>)";
+      // On the location only: the module as a note would be the whole input.
+      mlir::emitError(module.getLoc())
+          << "dq-differentiate: no function named '" << funcName
+          << "' (set func=<name>)";
       return signalPassFailure();
     }
     if (func.isExternal() || func.getNumResults() != 1 ||
         !isa<RankedTensorType>(func.getResultTypes()[0]) ||
         !func.getBody().hasOneBlock()) {
-      func.emitError() << "dq-differentiate needs a function with one "
-                          "block and one ranked tensor result";
+      mlir::emitError(func.getLoc())
+          << "dq-differentiate needs a function with one block and one "
+             "ranked tensor result";
       return signalPassFailure();
     }
+    if (failed(checkNoRecursion(func, "dq-differentiate")))
+      return signalPassFailure();
     auto vjp = func.clone();
     std::string name = funcName + "_vjp";
     vjp.setSymName(name);

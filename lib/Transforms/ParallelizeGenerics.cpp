@@ -9,9 +9,13 @@
 
 #include "dq/Transforms/Passes.h"
 
+#include "dq/Support/Checks.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include <limits>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQPARALLELIZEGENERICS
@@ -68,6 +72,11 @@ struct ParallelizeGenericsPass
   using DQParallelizeGenericsBase::DQParallelizeGenericsBase;
 
   void runOnOperation() override {
+    if (failed(mlir::dq::checkOption(getOperation()->getLoc(),
+                                     "dq-parallelize-generics",
+                                     "min-iterations", int64_t(minIterations),
+                                     1, std::numeric_limits<int64_t>::max())))
+      return signalPassFailure();
     // Only generics not already inside a distributed loop.
     SmallVector<std::pair<linalg::GenericOp, unsigned>> work;
     getOperation()->walk([&](linalg::GenericOp op) {

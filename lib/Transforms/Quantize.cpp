@@ -10,6 +10,7 @@
 
 #include "dialects/dq/DQOps.h"
 #include "dq/Numerics/Levels.h"
+#include "dq/Support/Checks.h"
 #include "dq/Transforms/LayerSelection.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,6 +23,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQQUANTIZE
@@ -69,6 +73,7 @@ private:
   std::optional<StringRef>
   fullPrecisionReason(const Layer &layer, bool isFirstConv, bool isLastMatMul);
   LogicalResult quantizeFunction(FunctionOpInterface func,
+                                 ArrayRef<Layer> layers,
                                  const QuantizeConfig &config);
   FailureOr<Value> quantizeWeight(const Layer &layer,
                                   const QuantizeConfig &config,
@@ -80,18 +85,18 @@ private:
 FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
+  // Option errors go on the module's location without the module itself
+  // as a note (it can be the whole model).
+  Location loc = module.getLoc();
+  StringRef pass = "dq-quantize";
   auto optionError = [&](StringRef option) {
-    return module.emitError() << "dq-quantize: option " << option << " ";
+    return emitOptionError(loc, pass, option);
   };
-  for (auto [name, bits] :
-       {std::pair<StringRef, unsigned>{"w-bits", weightBits},
-        {"a-bits", actBits}}) {
-    if (bits < kMinBits || bits > kMaxBits) {
-      optionError(name) << "must be in [" << kMinBits << ", " << kMaxBits
-                        << "], got " << bits;
-      return failure();
-    }
-  }
+  if (failed(checkOption(loc, pass, "w-bits", int64_t(weightBits), kMinBits,
+                         kMaxBits)) ||
+      failed(checkOption(loc, pass, "a-bits", int64_t(actBits), kMinBits,
+                         kMaxBits)))
+    return failure();
   // Pass options use dashes (dq-lean); the IR spells enum cases with '_'.
   std::string wName = weightScheme;
   std::replace(wName.begin(), wName.end(), '-', '_');
@@ -107,15 +112,18 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
         << "must be dq or lqnets, got '" << actScheme << "'";
     return failure();
   }
-  if (!(trim >= 0.0 && trim < 1.0)) {
-    optionError("trim") << "must be in [0, 1), got " << trim;
+  if (failed(checkOption(loc, pass, "trim", double(trim),
+                         OptionRange::rightOpen(0.0, 1.0))))
     return failure();
-  }
   if (trim > 0.0 && *aScheme != ActScheme::DQ) {
     optionError("trim") << "needs a-scheme=dq (lqnets weighs all channels "
                            "equally and trims none)";
     return failure();
   }
+  if (failed(checkOption(loc, pass, "max-weight-elements",
+                         int64_t(maxWeightElements), 1,
+                         std::numeric_limits<int64_t>::max())))
+    return failure();
   QuantizeConfig config;
   config.weight = WeightQuantAttr::get(ctx, weightBits, *wScheme);
   config.act =
@@ -179,6 +187,25 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
                           << weight.getType();
     return failure();
   }
+  // Before anything is expanded: a tiny file can declare a splat weight of
+  // billions of elements, whose codes and values would exhaust memory.
+  uint64_t elements = 1;
+  bool overflow = false;
+  for (int64_t size : type.getShape())
+    elements = llvm::SaturatingMultiply(elements, uint64_t(size), &overflow);
+  if (overflow || elements > uint64_t(int64_t(maxWeightElements))) {
+    InFlightDiagnostic diag = layer.op->emitError()
+                              << "dq-quantize: the weight " << type << " has ";
+    if (overflow)
+      diag << "more than 2^64";
+    else
+      diag << elements;
+    diag << " elements, more than max-weight-elements="
+         << int64_t(maxWeightElements)
+         << " (raise the option, or keep the layer in full precision with "
+            "keep-fp)";
+    return failure();
+  }
   MLIRContext *ctx = &getContext();
   unsigned bits = config.weight.getBits();
   int64_t channels = type.getDimSize(layer.weightChannelAxis);
@@ -192,6 +219,16 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
 
   if (std::optional<std::vector<float>> constant = constantFloats(weight)) {
     std::vector<float> values = std::move(*constant);
+    // A NaN or infinity would make every level of its channel NaN.
+    size_t nonFinite =
+        llvm::count_if(values, [](float v) { return !std::isfinite(v); });
+    if (nonFinite) {
+      layer.op->emitError()
+          << "dq-quantize: the constant weight has " << nonFinite
+          << " non-finite value" << (nonFinite == 1 ? "" : "s")
+          << " (NaN or infinity) among " << values.size();
+      return failure();
+    }
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     num::WeightState state = num::initWeightState(
         values.data(), values.size(), bits,
@@ -247,16 +284,46 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
   return decoded;
 }
 
+/// Every keep-fp / force-quantize entry must designate a layer: a typo
+/// would otherwise silently keep a layer quantized (or in full precision).
+static LogicalResult checkOverridesMatch(Location loc, StringRef option,
+                                         ArrayRef<std::string> entries,
+                                         ArrayRef<Layer> layers) {
+  bool ok = true;
+  for (const std::string &entry : entries) {
+    if (llvm::any_of(layers, [&](const Layer &layer) {
+          return matchesOverride(layer.op, entry);
+        }))
+      continue;
+    ok = false;
+    InFlightDiagnostic diag = emitOptionError(loc, "dq-quantize", option)
+                              << "entry '" << entry << "' matches no layer";
+    // The names it could have meant, briefly.
+    SmallVector<StringRef> names;
+    for (const Layer &layer : layers)
+      if (!layer.name.empty() && !llvm::is_contained(names, layer.name))
+        names.push_back(layer.name);
+    constexpr size_t kShown = 12;
+    if (layers.empty()) {
+      diag << " (the module has no quantizable layer)";
+      continue;
+    }
+    if (names.empty()) {
+      diag << " (no layer has a name; use file:line)";
+      continue;
+    }
+    diag << " (layers: ";
+    llvm::interleave(ArrayRef(names).take_front(kShown), diag, ", ");
+    if (names.size() > kShown)
+      diag << ", ... " << names.size() - kShown << " more";
+    diag << ")";
+  }
+  return success(ok);
+}
+
 LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
+                                             ArrayRef<Layer> layers,
                                              const QuantizeConfig &config) {
-  SmallVector<Layer> layers;
-  bool failedMatch = false;
-  func.walk([&](Operation *op) {
-    if (auto layer = matchLayer(op, failedMatch))
-      layers.push_back(*layer);
-  });
-  if (failedMatch)
-    return failure();
   if (layers.empty())
     return success();
 
@@ -355,7 +422,25 @@ void QuantizePass::runOnOperation() {
     if (!func.isExternal())
       funcs.push_back(func);
   });
-  for (FunctionOpInterface func : funcs)
-    if (failed(quantizeFunction(func, *config)))
+  // Match every layer first: the overrides are checked against all of them
+  // before anything is rewritten.
+  SmallVector<SmallVector<Layer>> layers(funcs.size());
+  bool failedMatch = false;
+  for (auto [func, funcLayers] : llvm::zip(funcs, layers))
+    func.walk([&](Operation *op) {
+      if (auto layer = matchLayer(op, failedMatch))
+        funcLayers.push_back(*layer);
+    });
+  if (failedMatch)
+    return signalPassFailure();
+  SmallVector<Layer> all;
+  for (const SmallVector<Layer> &funcLayers : layers)
+    llvm::append_range(all, funcLayers);
+  Location loc = getOperation().getLoc();
+  if (failed(checkOverridesMatch(loc, "keep-fp", keepFP, all)) |
+      failed(checkOverridesMatch(loc, "force-quantize", forceQuantize, all)))
+    return signalPassFailure();
+  for (auto [func, funcLayers] : llvm::zip(funcs, layers))
+    if (failed(quantizeFunction(func, funcLayers, *config)))
       return signalPassFailure();
 }

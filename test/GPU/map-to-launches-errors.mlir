@@ -7,4 +7,5 @@ func.func @bad_options() {
   return
 }
 
-// BLOCK: block-size must be in [1, 1024]
+// BLOCK: error: dq-gpu-map-to-launches: option block-size must be in [1, 1024], got 0
+// BLOCK-NOT: see current operation

@@ -1,4 +1,6 @@
 // RUN: dq-opt %s --pass-pipeline="builtin.module(func.func(dq-parallelize-generics{min-iterations=1024}))" | FileCheck %s
+// RUN: not dq-opt %s --dq-parallelize-generics="min-iterations=-5" 2>&1 | FileCheck %s --check-prefix=OPTION
+// OPTION: error: dq-parallelize-generics: option min-iterations must be in [1, 9223372036854775807], got -5
 
 // A weight gradient after dq-interchange-generics: the reductions are
 // outermost, so the first parallel loop (the output channel) is distributed

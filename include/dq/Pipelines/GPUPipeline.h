@@ -6,6 +6,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <optional>
+#include <string>
+
 namespace mlir::dq {
 
 struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
@@ -66,8 +69,17 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
 /// allocates device buffers and launches them through the mgpu* runtime
 /// functions (runtime/cuda). Entry points keep the CPU build's calling
 /// convention: host memrefs in, host memrefs out.
+/// Invalid options make it a pipeline of one pass that fails with the
+/// message of checkLowerToNVVMOptions.
 void buildLowerToNVVMPipeline(OpPassManager &pm,
                               const LowerToNVVMOptions &options);
+
+/// Why `options` are invalid ("dq-lower-to-nvvm: option chip must be ...,
+/// got ''"), or std::nullopt: chip sm_NN[a|f], features +ptxNN, format
+/// isa|bin|fatbin, opt-level 0-3, block-size 1-1024, shared-memory-bytes
+/// 0-49152, split-blocks >= 1.
+std::optional<std::string>
+checkLowerToNVVMOptions(const LowerToNVVMOptions &options);
 
 void registerGPUPipelines();
 

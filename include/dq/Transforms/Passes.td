@@ -45,7 +45,10 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     %y = tosa.conv2d %xq, %wq, %b, %zp, %zp {...}
     ```
     Layers it cannot quantize (e.g. a depthwise multiplier above 1, dynamic
-    weight shapes, non-f32 weights) are reported as errors naming the op.
+    weight shapes, non-f32 weights, weights above `max-weight-elements`,
+    constant weights with NaN or infinite values) are reported as errors
+    naming the op. A `keep-fp` or `force-quantize` entry that matches no
+    layer is an error (a misspelt name would silently change the model).
   }];
   let dependentDialects = ["::mlir::dq::DQDialect",
                            "::mlir::arith::ArithDialect"];
@@ -73,6 +76,10 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     ListOption<"forceQuantize", "force-quantize", "std::string",
                "Layers (names or file:line) to quantize even if a default "
                "rule would keep them in full precision">,
+    Option<"maxWeightElements", "max-weight-elements", "int64_t",
+           "268435456",
+           "Largest weight (in elements) a layer may have to be quantized; "
+           "a larger one is an error (its codes would not fit in memory)">,
   ];
 }
 

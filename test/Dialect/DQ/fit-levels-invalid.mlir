@@ -1,7 +1,7 @@
 // RUN: dq-opt %s -split-input-file -verify-diagnostics
 
 func.func @ridge(%c: tensor<4x3xi8>, %t: tensor<4x3xf32>, %v: tensor<4x2xf32>) -> tensor<4x2xf32> {
-  // expected-error @+1 {{ridge must be positive, got 0}}
+  // expected-error @+1 {{ridge must be a finite number > 0, got 0}}
   %r = dq.fit_levels %c, %t, %v axis = 0 bipolar ridge = 0.0 : (tensor<4x3xi8>, tensor<4x3xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
   return %r : tensor<4x2xf32>
 }

@@ -9,7 +9,7 @@ func.func @bn_channels(%x: tensor<2x4x4x8xf32>, %c: tensor<8xf32>, %d: tensor<4x
 // -----
 
 func.func @bn_epsilon(%x: tensor<2x8xf32>, %c: tensor<8xf32>) -> tensor<2x8xf32> {
-  // expected-error @+1 {{epsilon must be positive, got 0}}
+  // expected-error @+1 {{epsilon must be a finite number > 0, got 0}}
   %0:3 = dq.batch_norm_train %x, %c, %c axis = 1 epsilon = 0.0 : (tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>)
   return %0#0 : tensor<2x8xf32>
 }
