@@ -15,6 +15,10 @@ using json = nlohmann::json;
 
 static const char *const kExportKind = "dq-export";
 
+/// readInferenceState without the value checks.
+static std::vector<HostTensor> readExportOrState(const std::string &path,
+                                                 const Manifest &manifest);
+
 bool isInferenceRole(const std::string &role) {
   return role == "param" || role == "running_mean" || role == "running_var" ||
          role == "codes" || role == "basis" || role == "act_basis";
@@ -109,11 +113,23 @@ void writeExport(const std::string &path, const Manifest &manifest,
 }
 
 std::vector<HostTensor> readInferenceState(const std::string &path,
-                                           const Manifest &manifest) {
+                                           const Manifest &manifest,
+                                           bool allowInvalidValues) {
+  std::vector<HostTensor> state =
+      readExportOrState(path, manifest);
+  checkStateValues(state, manifest, path, allowInvalidValues);
+  return state;
+}
+
+std::vector<HostTensor> readExportOrState(const std::string &path,
+                                          const Manifest &manifest) {
   StateFileContents contents = readStateFile(path);
   json metadata = json::parse(contents.metadataJson, nullptr,
                               /*allow_exceptions=*/false);
-  if (!metadata.is_object() || metadata.value("kind", "") != kExportKind)
+  const json *kind = metadata.is_object() && metadata.contains("kind")
+                         ? &metadata["kind"]
+                         : nullptr;
+  if (!kind || *kind != kExportKind)
     return stateForManifest(std::move(contents), path, manifest);
 
   checkManifestHash(path, contents.manifestHash, manifest, "export");
@@ -147,9 +163,11 @@ std::vector<HostTensor> readInferenceState(const std::string &path,
       int bits = codeBits(manifest, spec);
       auto entry = packed->find(spec.name);
       size_t bytes = (static_cast<size_t>(spec.numElements()) * bits + 7) / 8;
+      // Compared as JSON: a field of another type is a mismatch, not an
+      // exception of the JSON library.
       if (entry == packed->end() || !entry->is_object() ||
-          entry->value("bits", 0) != bits ||
-          entry->value("shape", std::vector<int64_t>{}) != spec.shape ||
+          !entry->contains("bits") || (*entry)["bits"] != json(bits) ||
+          !entry->contains("shape") || (*entry)["shape"] != json(spec.shape) ||
           stored.spec.dtype != DType::I8 ||
           stored.spec.shape != std::vector<int64_t>{static_cast<int64_t>(bytes)})
         throw Error(path + ": packed codes '" + spec.name +

@@ -375,8 +375,12 @@ void checkManifestHash(const std::string &path, uint64_t fileHash,
 
 std::vector<HostTensor> readStateFileFor(const std::string &path,
                                          const Manifest &manifest,
-                                         std::string *metadataJson) {
-  return stateForManifest(readStateFile(path), path, manifest, metadataJson);
+                                         std::string *metadataJson,
+                                         bool allowInvalidValues) {
+  std::vector<HostTensor> state =
+      stateForManifest(readStateFile(path), path, manifest, metadataJson);
+  checkStateValues(state, manifest, path, allowInvalidValues);
+  return state;
 }
 
 std::vector<HostTensor> stateForManifest(StateFileContents contents,

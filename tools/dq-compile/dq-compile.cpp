@@ -252,13 +252,6 @@ evaluateInitialState(ModuleOp module,
   return tensors;
 }
 
-std::string describe(const rt::TensorSpec &spec) {
-  std::string text = spec.name + " " + rt::dtypeName(spec.dtype) + "[";
-  for (size_t d = 0; d < spec.shape.size(); ++d)
-    text += (d ? "," : "") + std::to_string(spec.shape[d]);
-  return text + "]";
-}
-
 /// Entry-point signatures for the manifest.
 rt::EntryPoint entryPoint(func::FuncOp func, size_t numState) {
   rt::EntryPoint entry;

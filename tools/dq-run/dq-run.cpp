@@ -31,13 +31,18 @@ const char *kUsage =
     "                 as '<index> <class>' lines (with --labels, also the\n"
     "                 accuracy)\n"
     "  --device cpu|cuda  require a model compiled for this device\n"
-    "                 (dq-compile --target); prints the device used\n";
+    "                 (dq-compile --target); prints the device used\n"
+    "  --threads N    threads of a parallel model (default: all cores)\n"
+    "  --allow-invalid-state  load a state with non-finite values or\n"
+    "                 negative variances anyway (warnings), to inspect it;\n"
+    "                 codes out of range are always refused\n";
 
 struct Options {
   std::string model, state, data = kDefaultFashionMnistDir, images, labels,
       exportPath;
   unsigned threads = 0;
   std::string device; // empty: what the model was compiled for
+  bool allowInvalidState = false;
 };
 
 Options parse(int argc, char **argv) {
@@ -71,10 +76,15 @@ Options parse(int argc, char **argv) {
       std::string text = value();
       char *end = nullptr;
       long threads = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || threads < 1 || threads > 4096)
-        throw Error("option --threads: expected a thread count, got '" +
-                    text + "'\n" + kUsage);
+      if (text.empty() || *end != '\0' || threads < 1 ||
+          threads > static_cast<long>(maxThreadCount()))
+        throw Error("option --threads: expected a thread count from 1 to " +
+                    std::to_string(maxThreadCount()) +
+                    " (8 per CPU of this machine), got '" + text + "'\n" +
+                    kUsage);
       o.threads = static_cast<unsigned>(threads);
+    } else if (a == "--allow-invalid-state") {
+      o.allowInvalidState = true;
     } else if (!a.empty() && a[0] == '-') {
       throw Error("unknown option " + a + "\n" + kUsage);
     } else if (o.model.empty()) {
@@ -83,6 +93,9 @@ Options parse(int argc, char **argv) {
       throw Error("unexpected argument '" + a + "'\n" + kUsage);
     }
   }
+  if (!o.exportPath.empty() && o.allowInvalidState)
+    throw Error("--export writes only valid states; drop "
+                "--allow-invalid-state");
   if (o.model.empty() || o.state.empty())
     throw Error(std::string("MODEL and --state are required\n") + kUsage);
   return o;
@@ -94,7 +107,7 @@ int run(const Options &o) {
   if (!o.device.empty())
     std::printf("dq-run: device: %s\n", model->deviceDescription().c_str());
   std::vector<HostTensor> state =
-      readInferenceState(o.state, model->manifest());
+      readInferenceState(o.state, model->manifest(), o.allowInvalidState);
   if (!o.exportPath.empty()) {
     writeExport(o.exportPath, model->manifest(), state);
     std::printf("dq-run: wrote %s\n", o.exportPath.c_str());

@@ -7,8 +7,9 @@
 //
 // Needs no LLVM or MLIR: only the runtime library and the compiled model.
 #include "dq/runtime/Dataset.h"
-#include "dq/runtime/Export.h"
 #include "dq/runtime/Error.h"
+#include "dq/runtime/Export.h"
+#include "dq/runtime/Files.h"
 #include "dq/runtime/Model.h"
 #include "dq/runtime/StateFile.h"
 
@@ -16,12 +17,14 @@
 
 #include <unistd.h>
 
+#include <cfloat>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <ctime>
+#include <type_traits>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -85,8 +88,13 @@ template <typename T>
 T parseNumber(const std::string &option, const std::string &text) {
   std::istringstream in(text);
   T value;
-  if (!(in >> value) || !in.eof())
-    usageError("option " + option + ": not a number: '" + text + "'");
+  // istream reads "-1" into an unsigned type as its largest value.
+  bool negativeUnsigned =
+      std::is_unsigned<T>::value && text.find('-') != std::string::npos;
+  if (negativeUnsigned || !(in >> value) || !in.eof())
+    usageError("option " + option + ": not a " +
+               (std::is_unsigned<T>::value ? "non-negative " : "") +
+               "number: '" + text + "'");
   return value;
 }
 
@@ -115,14 +123,18 @@ Options parseOptions(int argc, char **argv) {
         usageError("option --epochs must be at least 1");
     } else if (a == "--lr") {
       o.lr = parseNumber<double>(a, value());
-      if (!(o.lr > 0) || !std::isfinite(o.lr))
-        usageError("option --lr must be a positive number");
+      // The step takes the rate as f32: it must stay finite and non-zero.
+      if (!(o.lr > 0) || !(o.lr <= FLT_MAX) || !(o.lr >= FLT_MIN))
+        usageError("option --lr must be a positive number that f32 "
+                   "represents (between 1.2e-38 and 3.4e38)");
     } else if (a == "--seed") {
       o.seed = parseNumber<uint64_t>(a, value());
     } else if (a == "--no-augment") {
       o.augment = false;
     } else if (a == "--out") {
       o.out = value();
+      if (o.out.empty())
+        usageError("option --out: the directory name is empty");
     } else if (a == "--resume") {
       o.resume = value();
     } else if (a == "--limit-train") {
@@ -135,8 +147,10 @@ Options parseOptions(int argc, char **argv) {
         usageError("option --device: expected cpu or cuda");
     } else if (a == "--threads") {
       int threads = parseNumber<int>(a, value());
-      if (threads < 1)
-        usageError("option --threads must be at least 1");
+      if (threads < 1 || static_cast<unsigned>(threads) > maxThreadCount())
+        usageError("option --threads must be between 1 and " +
+                   std::to_string(maxThreadCount()) +
+                   " (8 per CPU of this machine)");
       o.threads = static_cast<unsigned>(threads);
     } else if (a == "--progress") {
       o.progress = true;
@@ -144,6 +158,8 @@ Options parseOptions(int argc, char **argv) {
       o.progress = false;
     } else if (a == "--stop-after-steps") {
       o.stopAfterSteps = parseNumber<int>(a, value());
+      if (o.stopAfterSteps < 0)
+        usageError("option --stop-after-steps must be at least 0");
     } else if (!a.empty() && a[0] == '-') {
       usageError("unknown option " + a);
     } else if (o.model.empty()) {
@@ -225,6 +241,105 @@ struct Progress {
   }
 };
 
+/// Where a run starts: the beginning, or a checkpoint's progress.
+struct StartPoint {
+  int epoch = 0;
+  size_t batchInEpoch = 0;
+  int64_t step = 0;
+  std::string runId;
+  double lossSum = 0;
+  size_t correct = 0, seen = 0;
+};
+
+/// "<seconds since 1970, hex>-<pid>": tells the runs of one --out apart in
+/// metrics.jsonl.
+std::string newRunId() {
+  char text[48];
+  std::snprintf(text, sizeof text, "%llx-%ld",
+                static_cast<unsigned long long>(std::time(nullptr)),
+                static_cast<long>(::getpid()));
+  return text;
+}
+
+/// The progress of checkpoint `path`, every field validated against the
+/// run's options and dataset before it is used.
+StartPoint readProgress(const std::string &path, const std::string &metadata,
+                       const Options &o, size_t trainImages, size_t perEpoch,
+                       int64_t batch) {
+  Json meta = Json::parse(metadata, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object() || !meta.contains("step"))
+    throw Error(path + ": not a dq-train checkpoint (no training progress in "
+                       "its metadata)");
+  auto bad = [&](const std::string &field, const std::string &why) {
+    return Error(path + ": checkpoint field '" + field + "' " + why);
+  };
+  auto integer = [&](const char *field, int64_t min, int64_t max) {
+    if (!meta.contains(field))
+      throw bad(field, "is missing");
+    const Json &v = meta[field];
+    if (!v.is_number_integer() ||
+        (v.is_number_unsigned() &&
+         v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) ||
+        v.get<int64_t>() < min || v.get<int64_t>() > max)
+      throw bad(field, "is " + v.dump() + ", expected an integer in [" +
+                           std::to_string(min) + ", " + std::to_string(max) +
+                           "]");
+    return v.get<int64_t>();
+  };
+  // The options the checkpoint's schedule was made for.
+  bool sameRun = meta.contains("seed") && meta["seed"].is_number_unsigned() &&
+                 meta["seed"].get<uint64_t>() == o.seed &&
+                 meta.contains("epochs") && meta["epochs"] == Json(o.epochs) &&
+                 meta.contains("lr") && meta["lr"].is_number() &&
+                 meta["lr"].get<double>() == o.lr &&
+                 meta.contains("train_images") &&
+                 meta["train_images"] == Json(trainImages);
+  if (!sameRun)
+    throw Error(path + ": the checkpoint was written with other "
+                       "--seed/--epochs/--lr/--limit-train values; resume "
+                       "with the same ones");
+  StartPoint p;
+  p.epoch = static_cast<int>(integer("epoch", 0, o.epochs));
+  p.batchInEpoch = static_cast<size_t>(integer(
+      "batch_in_epoch", 0,
+      p.epoch == o.epochs ? 0 : static_cast<int64_t>(perEpoch) - 1));
+  int64_t expected = static_cast<int64_t>(p.epoch) *
+                         static_cast<int64_t>(perEpoch) +
+                     static_cast<int64_t>(p.batchInEpoch);
+  p.step = integer("step", 0, INT64_MAX);
+  if (p.step != expected)
+    throw bad("step", "is " + std::to_string(p.step) + ", but epoch " +
+                          std::to_string(p.epoch) + " and batch " +
+                          std::to_string(p.batchInEpoch) + " of " +
+                          std::to_string(perEpoch) + " per epoch mean step " +
+                          std::to_string(expected));
+  if (meta.contains("run")) {
+    if (!meta["run"].is_string() || meta["run"].get<std::string>().empty() ||
+        meta["run"].get<std::string>().size() > 64)
+      throw bad("run", "is not a run id");
+    p.runId = meta["run"].get<std::string>();
+  }
+  // The epoch's train metrics so far (checkpoints before these fields
+  // existed restart them at the resumed batch).
+  if (meta.contains("epoch_seen")) {
+    int64_t seen = static_cast<int64_t>(p.batchInEpoch) * batch;
+    p.seen = static_cast<size_t>(integer("epoch_seen", seen, seen));
+    p.correct = static_cast<size_t>(integer("epoch_correct", 0, seen));
+    if (!meta.contains("epoch_loss_sum") ||
+        !meta["epoch_loss_sum"].is_number() ||
+        !std::isfinite(meta["epoch_loss_sum"].get<double>()) ||
+        meta["epoch_loss_sum"].get<double>() < 0)
+      throw bad("epoch_loss_sum", "is not a finite non-negative number");
+    p.lossSum = meta["epoch_loss_sum"].get<double>();
+  } else if (p.batchInEpoch > 0) {
+    std::fprintf(stderr, "dq-train: warning: %s has no train metrics of the "
+                         "epoch so far; epoch %d's train loss and accuracy "
+                         "will cover only the resumed batches\n",
+                 path.c_str(), p.epoch + 1);
+  }
+  return p;
+}
+
 int run(const Options &o) {
   // From the start, so Ctrl-C during loading still ends with a checkpoint
   // at the first step boundary instead of killing the process.
@@ -271,33 +386,33 @@ int run(const Options &o) {
   int64_t totalSteps = static_cast<int64_t>(perEpoch) * o.epochs;
 
   // Where to start: a checkpoint's progress, else the beginning.
-  int startEpoch = 0;
-  size_t startBatch = 0;
-  int64_t step = 0;
+  StartPoint start;
+  std::string runId = newRunId();
   if (!o.resume.empty()) {
-    Json meta = Json::parse(metadata, nullptr, false);
-    if (meta.is_discarded() || !meta.contains("step"))
-      throw Error(o.resume + ": not a dq-train checkpoint (no training "
-                             "progress in its metadata)");
-    startEpoch = meta.at("epoch").get<int>();
-    startBatch = meta.at("batch_in_epoch").get<size_t>();
-    step = meta.at("step").get<int64_t>();
-    if (meta.at("seed").get<uint64_t>() != o.seed ||
-        meta.at("epochs").get<int>() != o.epochs ||
-        meta.at("lr").get<double>() != o.lr ||
-        meta.at("train_images").get<size_t>() != train.count)
-      throw Error(o.resume + ": the checkpoint was written with other "
-                             "--seed/--epochs/--lr/--limit-train values; "
-                             "resume with the same ones");
+    start = readProgress(o.resume, metadata, o, train.count, perEpoch, m.batch);
+    if (!start.runId.empty())
+      runId = start.runId;
   }
 
-  std::string mkdir = "mkdir -p '" + o.out + "'";
-  if (std::system(mkdir.c_str()) != 0)
-    throw Error("cannot create the output directory '" + o.out + "'");
+  // Before anything is written: the directory, and a lock so that a second
+  // run on the same --out stops instead of interleaving its files.
+  createDirectories(o.out);
+  DirectoryLock lock(o.out, "dq-train.lock", "--out");
   std::string checkpointPath = o.out + "/checkpoint.state";
-  std::ofstream metrics(o.out + "/metrics.jsonl", std::ios::app);
-  if (!metrics)
-    throw Error("cannot write " + o.out + "/metrics.jsonl");
+  std::string metricsPath = o.out + "/metrics.jsonl";
+  // Checked now, not after the first epoch's work.
+  for (const std::string &file :
+       {checkpointPath, metricsPath, o.out + "/final.state",
+        o.out + "/model.dqm"})
+    checkOutputFile(file);
+
+  int64_t step = start.step;
+  // The epoch so far (restored from a mid-epoch checkpoint, so an epoch's
+  // train metrics cover all of it however often it was interrupted).
+  double lossSum = start.lossSum;
+  size_t correct = start.correct, seen = start.seen;
+  int64_t lastCheckpointStep = -1;
+  std::string lastGood = o.resume; // a file that holds a good state
 
   auto checkpoint = [&](int epoch, size_t batchInEpoch) {
     Json meta = {{"epoch", epoch},
@@ -306,8 +421,30 @@ int run(const Options &o) {
                  {"seed", o.seed},
                  {"epochs", o.epochs},
                  {"lr", o.lr},
-                 {"train_images", train.count}};
+                 {"train_images", train.count},
+                 {"run", runId},
+                 {"epoch_loss_sum", lossSum},
+                 {"epoch_correct", correct},
+                 {"epoch_seen", seen}};
     writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
+    lastCheckpointStep = step;
+    lastGood = checkpointPath;
+  };
+  // Why a step's result cannot be kept, naming only files that exist.
+  auto diverged = [&](const std::string &what, int epoch) {
+    std::string message = "the training diverged at step " +
+                          std::to_string(step) + " (epoch " +
+                          std::to_string(epoch + 1) + "): " + what +
+                          "; nothing of this step was written. ";
+    if (lastCheckpointStep >= 0)
+      message += "The last good checkpoint is " + checkpointPath +
+                 " (step " + std::to_string(lastCheckpointStep) + ")";
+    else if (!lastGood.empty())
+      message += "The last good state is " + lastGood +
+                 ", the checkpoint this run resumed from";
+    else
+      message += "No checkpoint was written by this run";
+    return Error(message + "; try a smaller --lr");
   };
 
   size_t imageSize = train.imageElements();
@@ -318,13 +455,15 @@ int run(const Options &o) {
   double lastTestAccuracy = NAN;
   auto runStart = std::chrono::steady_clock::now();
 
-  for (int epoch = startEpoch; epoch < o.epochs; ++epoch) {
+  for (int epoch = start.epoch; epoch < o.epochs; ++epoch) {
     std::vector<Batch> batches = sampler.batches(epoch);
-    double lossSum = 0;
-    size_t correct = 0, seen = 0;
+    size_t firstBatch = epoch == start.epoch ? start.batchInEpoch : 0;
+    if (epoch != start.epoch) {
+      lossSum = 0;
+      correct = seen = 0;
+    }
     auto epochStart = std::chrono::steady_clock::now();
-    for (size_t b = epoch == startEpoch ? startBatch : 0; b < batches.size();
-         ++b) {
+    for (size_t b = firstBatch; b < batches.size(); ++b) {
       if (interrupted ||
           (o.stopAfterSteps >= 0 &&
            stepsThisRun == static_cast<size_t>(o.stopAfterSteps))) {
@@ -346,14 +485,22 @@ int run(const Options &o) {
       float lr = static_cast<float>(cosineRate(o.lr, step, totalSteps));
       CompiledModel::StepResult r =
           model->trainStep(state, images.data(), labels.data(), lr, step);
-      if (!std::isfinite(r.loss)) {
+      // The guard looks at the new state too: a finite loss can come with
+      // infinite running variances, which would poison every checkpoint.
+      std::string problem;
+      if (!std::isfinite(r.loss))
+        problem = "the loss became " + std::to_string(r.loss);
+      else if (std::vector<StateValueProblem> bad =
+                   findStateValueProblems(state, m);
+               !bad.empty())
+        problem = "state tensor '" + bad[0].tensor + "' has " + bad[0].what +
+                  (bad.size() > 1
+                       ? " (and " + std::to_string(bad.size() - 1) +
+                             " more problems)"
+                       : "");
+      if (!problem.empty()) {
         progress.endLine();
-        throw Error("the loss became " + std::to_string(r.loss) + " at step " +
-                    std::to_string(step) + " (epoch " +
-                    std::to_string(epoch + 1) +
-                    "); stopped without writing a checkpoint, the last good "
-                    "one is " +
-                    checkpointPath);
+        throw diverged(problem, epoch);
       }
       ++step;
       ++stepsThisRun;
@@ -362,7 +509,7 @@ int run(const Options &o) {
       seen += m.batch;
       size_t done = b + 1;
       progress.update(epoch, o.epochs, done, batches.size(),
-                      lossSum / (done - (epoch == startEpoch ? startBatch : 0)),
+                      lossSum / (seen / m.batch),
                       static_cast<double>(correct) / seen, stepsThisRun,
                       static_cast<size_t>(totalSteps - step));
     }
@@ -373,33 +520,43 @@ int run(const Options &o) {
                          std::chrono::steady_clock::now() - epochStart)
                          .count();
     size_t trained = seen / m.batch;
-    Json line = {{"epoch", epoch + 1},
+    double trainLoss = trained ? lossSum / trained : NAN;
+    double trainAccuracy = seen ? double(correct) / seen : NAN;
+    Json line = {{"run", runId},
+                 {"epoch", epoch + 1},
                  {"step", step},
-                 {"train_loss", trained ? lossSum / trained : NAN},
-                 {"train_accuracy", seen ? double(correct) / seen : NAN},
+                 {"train_loss", trainLoss},
+                 {"train_accuracy", trainAccuracy},
                  {"test_accuracy", testAccuracy},
                  {"lr", cosineRate(o.lr, step, totalSteps)},
                  {"seconds", seconds}};
-    metrics << line.dump() << "\n";
-    metrics.flush();
     std::fprintf(stderr,
                  "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
                  "test acc %.2f%% (%.1f s)\n",
-                 epoch + 1, o.epochs, trained ? lossSum / trained : NAN,
-                 seen ? 100.0 * correct / seen : NAN, 100 * testAccuracy,
-                 seconds);
+                 epoch + 1, o.epochs, trainLoss, 100 * trainAccuracy,
+                 100 * testAccuracy, seconds);
+    // The checkpoint first: an epoch is in metrics.jsonl only once a
+    // checkpoint after it exists (a failed write stops before the line).
+    lossSum = 0;
+    correct = seen = 0;
     checkpoint(epoch + 1, 0);
+    appendToFile(metricsPath, line.dump() + "\n");
   }
+  if (std::isnan(lastTestAccuracy)) // resumed from a finished run
+    lastTestAccuracy = accuracy(*model, state, test);
+  // Every step's state was checked, so these are never written from a
+  // non-finite state; check once more, as a contract of the files.
+  checkStateValues(state, m, o.out + "/final.state");
   writeStateFile(o.out + "/final.state", m.moduleHash, state, "{}");
   // What inference needs, codes packed to their bit width (dq-run reads it).
   writeExport(o.out + "/model.dqm", m, state);
   double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
           .count();
-  std::printf("dq-train: %d epochs, test accuracy %.2f%%, %s, final state "
+  std::printf("dq-train: %d epoch%s, test accuracy %.2f%%, %s, final state "
               "%s/final.state\n",
-              o.epochs, 100 * lastTestAccuracy, formatDuration(total).c_str(),
-              o.out.c_str());
+              o.epochs, o.epochs == 1 ? "" : "s", 100 * lastTestAccuracy,
+              formatDuration(total).c_str(), o.out.c_str());
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -134,6 +135,102 @@ TEST_F(ExportTest, CodesWithoutBasisAreAnError) {
   manifest.state[1].name = "conv.weight.scale";
   EXPECT_THROW(writeExport(path("m.dqm"), manifest, state), Error);
   EXPECT_FALSE(fs::exists(path("m.dqm")));
+}
+
+/// The message of what `f` throws ("" when it does not throw).
+template <typename F> std::string errorOf(F f) {
+  try {
+    f();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(ExportTest, ValueProblemsAreFoundByTensor) {
+  EXPECT_TRUE(findStateValueProblems(state, manifest).empty());
+  state[0].as<int8_t>()[4] = 8; // 3-bit codes: 8 does not fit
+  state[0].as<int8_t>()[7] = -1;
+  state[2].as<float>()[3] = NAN;
+  state[3].as<float>()[1] = INFINITY;
+  std::vector<StateValueProblem> problems =
+      findStateValueProblems(state, manifest);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_EQ(problems[0].tensor, "conv.weight.codes");
+  EXPECT_TRUE(problems[0].unsafe);
+  EXPECT_EQ(problems[0].what, "2 codes (the first at element 4) outside "
+                              "[0, 8) for 3-bit codes, e.g. 8");
+  EXPECT_EQ(problems[1].tensor, "conv.weight.latent");
+  EXPECT_FALSE(problems[1].unsafe);
+  EXPECT_EQ(problems[1].what, "1 non-finite value (the first at element 3)");
+  EXPECT_EQ(problems[2].tensor, "fc.weight");
+}
+
+TEST_F(ExportTest, NegativeRunningVariances) {
+  manifest.state[3].role = "running_var";
+  state[3].as<float>()[0] = 0.0f; // zero is a variance
+  std::vector<StateValueProblem> problems =
+      findStateValueProblems(state, manifest);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].what,
+            "3 negative running variances (the first at element 1)");
+}
+
+TEST_F(ExportTest, LoadingChecksValues) {
+  // Codes out of range would make predict read past the levels: refused
+  // always, even for inspection.
+  state[0].as<int8_t>()[2] = 100;
+  writeStateFile(path("codes.state"), manifest.moduleHash, state);
+  for (bool allow : {false, true}) {
+    std::string message = errorOf(
+        [&] { readInferenceState(path("codes.state"), manifest, allow); });
+    EXPECT_NE(message.find("codes.state: state values the compiled code "
+                           "cannot run with:\n  tensor 'conv.weight.codes'"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(errorOf([&] {
+                readStateFileFor(path("codes.state"), manifest, nullptr,
+                                 allow);
+              }),
+              "");
+  }
+  // Non-finite values: refused unless asked to load them anyway.
+  state[0].as<int8_t>()[2] = 1;
+  state[3].as<float>()[2] = -INFINITY;
+  writeStateFile(path("nan.state"), manifest.moduleHash, state);
+  std::string message =
+      errorOf([&] { readInferenceState(path("nan.state"), manifest); });
+  EXPECT_NE(message.find("outside the model's contract:\n  tensor "
+                         "'fc.weight': 1 non-finite value"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("--allow-invalid-state"), std::string::npos);
+  EXPECT_EQ(errorOf([&] {
+              readInferenceState(path("nan.state"), manifest, true);
+            }),
+            "");
+  // Writing an export of such a state is refused by the reader of it later,
+  // and the export of a good state reads back clean.
+  state[3].as<float>()[2] = 1;
+  writeExport(path("ok.dqm"), manifest, state);
+  EXPECT_EQ(errorOf([&] { readInferenceState(path("ok.dqm"), manifest); }),
+            "");
+}
+
+TEST_F(ExportTest, PackedEntriesOfAnotherTypeAreMismatches) {
+  writeExport(path("m.dqm"), manifest, state);
+  StateFileContents raw = readStateFile(path("m.dqm"));
+  for (const char *metadata :
+       {R"({"kind":"dq-export","packed":{"conv.weight.codes":{"bits":"3","shape":[4,3]}}})",
+        R"({"kind":"dq-export","packed":{"conv.weight.codes":{"bits":3,"shape":"4x3"}}})",
+        R"({"kind":"dq-export","packed":{"conv.weight.codes":[]}})",
+        R"({"kind":"dq-export","packed":7})"}) {
+    writeStateFile(path("bad.dqm"), raw.manifestHash, raw.tensors, metadata);
+    std::string message =
+        errorOf([&] { readInferenceState(path("bad.dqm"), manifest); });
+    EXPECT_NE(message.find("bad.dqm: "), std::string::npos) << metadata;
+    EXPECT_EQ(message.find("json.exception"), std::string::npos) << message;
+  }
 }
 
 } // namespace

@@ -92,7 +92,7 @@ std::vector<HostTensor> sampleTensors() {
   std::vector<HostTensor> tensors;
   tensors.push_back(
       makeTensor("stem.conv.weight", DType::F32, {2, 3, 3, 1}, "param"));
-  tensors.push_back(makeTensor("stem.conv.codes", DType::I8, {5, 7}, "codes"));
+  tensors.push_back(makeTensor("stem.conv.codes", DType::I8, {5, 7}, "index"));
   tensors.push_back(makeTensor("bn.count", DType::I32, {3}, "stat"));
   tensors.push_back(makeTensor("step", DType::I64, {}, "step"));
   tensors.push_back(makeTensor("fc.unused", DType::F32, {0, 4}, "param"));

@@ -38,9 +38,11 @@ void writeExport(const std::string &path, const Manifest &manifest,
 
 /// Reads a trained state for inference: a full state file or an export
 /// (told apart by the metadata), checked against `manifest`. Tensors an
-/// export leaves out come back zero-filled.
+/// export leaves out come back zero-filled. Values are checked as
+/// checkStateValues does.
 std::vector<HostTensor> readInferenceState(const std::string &path,
-                                           const Manifest &manifest);
+                                           const Manifest &manifest,
+                                           bool allowInvalidValues = false);
 
 } // namespace runtime
 } // namespace dq

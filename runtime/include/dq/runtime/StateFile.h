@@ -43,12 +43,39 @@ struct StateFileContents {
 /// Error naming the file and the field or tensor that is wrong.
 StateFileContents readStateFile(const std::string &path);
 
-/// readStateFile, then checks the file against `manifest`: its hash and the
-/// names, order, dtypes and shapes of the tensors. Returns the tensors with
-/// the manifest's roles; stores the metadata in `*metadataJson` when given.
+/// One value of a state that breaks the manifest's contract.
+struct StateValueProblem {
+  std::string tensor;
+  std::string what; ///< "3 non-finite values (the first at element 17)"
+  /// True when compiled code would read out of bounds with it (a code
+  /// >= 2^K indexes past its levels); such a state is never run.
+  bool unsafe = false;
+};
+
+/// The values of `state` (the manifest's tensors, in order) that break its
+/// contract: every codes tensor below 2^K (K from its basis) and not
+/// negative, every f32 tensor finite, every running variance >= 0.
+std::vector<StateValueProblem>
+findStateValueProblems(const std::vector<HostTensor> &state,
+                       const Manifest &manifest);
+
+/// Throws Error naming `path` and the problems (at most a few) unless
+/// `state`'s values keep the contract. With `allowInvalidValues`, problems
+/// that only make the numbers wrong (non-finite values, negative variances)
+/// are printed to stderr as warnings instead, for inspecting a damaged
+/// state; unsafe ones always throw.
+void checkStateValues(const std::vector<HostTensor> &state,
+                      const Manifest &manifest, const std::string &path,
+                      bool allowInvalidValues = false);
+
+/// readStateFile, then checks the file against `manifest`: its hash, the
+/// names, order, dtypes and shapes of the tensors, and their values
+/// (checkStateValues). Returns the tensors with the manifest's roles;
+/// stores the metadata in `*metadataJson` when given.
 std::vector<HostTensor> readStateFileFor(const std::string &path,
                                          const Manifest &manifest,
-                                         std::string *metadataJson = nullptr);
+                                         std::string *metadataJson = nullptr,
+                                         bool allowInvalidValues = false);
 
 /// The checks of readStateFileFor on contents already read from `path`.
 std::vector<HostTensor> stateForManifest(StateFileContents contents,
