@@ -20,6 +20,8 @@ packages=(
   python3 python3-numpy python3-torch python3-torchvision
   # plots of the benchmarks (bench/accuracy.py)
   python3-matplotlib
+  # fuzzing: libFuzzer, AddressSanitizer and UBSan (make fuzz, docs/Fuzzing.md)
+  clang-22 libclang-rt-22-dev
   # data for the demo and the data-loader tests
   dataset-fashion-mnist
 )

@@ -72,6 +72,24 @@ if config.enable_unittests:
 if getattr(config, "dq_openmp_library", "").endswith((".so", ".so.5")):
     config.available_features.add("openmp")
 
+# The fuzz build (make fuzz, docs/Fuzzing.md): `fuzz` when its targets were
+# built, `fuzz-torch-import` with LibTorch, `sanitized-unittests` for its
+# ASan/UBSan DQRuntimeTests. Without clang there is none and test/Fuzz is
+# unsupported.
+fuzz_bin = getattr(config, "dq_fuzz_bin_dir", "")
+def fuzz_built(name):
+    return bool(fuzz_bin) and os.access(os.path.join(fuzz_bin, name), os.X_OK)
+config.substitutions.append(("%fuzz_bin", fuzz_bin))
+config.substitutions.append(("%fuzz_src", os.path.join(config.dq_src_root, "fuzz")))
+if all(fuzz_built(name) for name in (
+        "dq-fuzz-seeds", "dq-fuzz-state-file", "dq-fuzz-export",
+        "dq-fuzz-manifest", "dq-fuzz-dataset", "dq-fuzz-compiler")):
+    config.available_features.add("fuzz")
+    if fuzz_built("dq-fuzz-torch-import"):
+        config.available_features.add("fuzz-torch-import")
+if fuzz_built("DQRuntimeTests"):
+    config.available_features.add("sanitized-unittests")
+
 # GPU (NVIDIA): `ptxas` assembles the PTX dq-lower-to-nvvm emits (register and
 # spill statistics); `cuda-runtime` when libdq_cuda_runtime.so was built (a
 # CUDA toolkit, no GPU needed); `cuda-gpu` when, in addition, a GPU is usable
