@@ -19,15 +19,38 @@
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/script.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <cxxabi.h>
 #include <fstream>
 #include <optional>
+#include <typeinfo>
 #include <unordered_map>
 
 using namespace dq::import;
 namespace jit = torch::jit;
 
 namespace {
+
+/// LibTorch's messages can start with a newline (a script error's context
+/// follows on the next lines), which left "...module 'x.pt': " looking empty.
+std::string trimmed(const std::string &text) {
+  size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos)
+    return "";
+  size_t end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+/// The exception's type, for one that carries no message.
+std::string typeName(const std::exception &e) {
+  const char *mangled = typeid(e).name();
+  int status = 0;
+  char *demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  return "an exception of type " + name + " without a message";
+}
 
 /// A message for files that are not TorchScript archives, or "" when the
 /// file looks like one. torch.jit.load's own messages ("failed finding
@@ -250,12 +273,18 @@ bool dq::import::readTorchScript(const std::string &path, TorchGraph &graph,
     writer.writeBlock(g->block(), graph.body, /*isGraph=*/true);
     return true;
   } catch (const c10::Error &e) {
+    std::string reason = trimmed(e.what_without_backtrace());
+    if (reason.empty())
+      reason = trimmed(e.msg());
     error = "cannot load TorchScript module '" + path +
-            "': " + e.what_without_backtrace();
+            "': " + (reason.empty() ? typeName(e) : reason);
   } catch (const std::exception &e) {
-    error = "cannot load TorchScript module '" + path + "': " + e.what();
+    std::string reason = trimmed(e.what());
+    error = "cannot load TorchScript module '" + path +
+            "': " + (reason.empty() ? typeName(e) : reason);
   } catch (...) {
-    error = "cannot load TorchScript module '" + path + "'";
+    error = "cannot load TorchScript module '" + path +
+            "': an exception that is not a std::exception";
   }
   return false;
 }

@@ -20,6 +20,7 @@
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -83,6 +84,15 @@ int main(int argc, char **argv) {
   if (shape.size() != 4) {
     errs() << "dq-import: error: --input-shape '" << inputShapeText
            << "' is not a shape like 1x3x32x32 (four positive sizes, NCHW)\n";
+    return 1;
+  }
+
+  // The name is printed as a symbol (@name) and passed to later tools
+  // (func=name): an empty one would print unparsable IR.
+  if (!llvm::Regex("^[A-Za-z_][A-Za-z0-9_$.]*$").match(functionName)) {
+    errs() << "dq-import: error: --function-name '" << functionName
+           << "' is not a valid function name (a letter or '_', then "
+              "letters, digits, '_', '$' or '.')\n";
     return 1;
   }
 
