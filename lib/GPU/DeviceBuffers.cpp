@@ -31,7 +31,10 @@ public:
   LogicalResult run() {
     Block &entry = func_.getBody().front();
     if (!func_.getBody().hasOneBlock())
-      return func_.emitError("dq-gpu-device-buffers: host function with "
+      // Function-level errors on the location only: the function as a note
+      // would be the whole training step.
+      return mlir::emitError(func_.getLoc(),
+                             "dq-gpu-device-buffers: host function with "
                              "control flow is not supported");
     for (BlockArgument arg : entry.getArguments())
       if (failed(copyArgumentToDevice(arg)))
@@ -83,7 +86,8 @@ private:
     if (!type || arg.use_empty())
       return success();
     if (!type.getLayout().isIdentity() || !type.hasStaticShape())
-      return func_.emitError("dq-gpu-device-buffers: argument ")
+      return mlir::emitError(func_.getLoc(),
+                             "dq-gpu-device-buffers: argument ")
              << arg.getArgNumber() << " has type " << type
              << "; expected a static shape with the identity layout";
     OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());

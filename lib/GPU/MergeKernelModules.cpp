@@ -30,7 +30,9 @@ struct MergeKernelModulesPass
       return;
     constexpr StringLiteral mergedName = "dq_kernels";
     if (module.lookupSymbol(mergedName)) {
-      module.emitError("dq-gpu-merge-kernel-modules: symbol '")
+      // On the location only: the module as a note would be the whole input.
+      mlir::emitError(module.getLoc(),
+                      "dq-gpu-merge-kernel-modules: symbol '")
           << mergedName << "' already exists";
       return signalPassFailure();
     }

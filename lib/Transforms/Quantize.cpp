@@ -361,10 +361,12 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
     if (hasArgWeight) {
       if (auto uses = SymbolTable::getSymbolUses(func, getOperation());
           uses && !uses->empty()) {
-        func.emitError() << "dq-quantize would change the signature of '"
-                         << SymbolTable::getSymbolName(func).getValue()
-                         << "' (argument weights become codes + basis) but "
-                            "it has callers";
+        // Not func.emitError: the function as a note would be the model.
+        mlir::emitError(func.getLoc())
+            << "dq-quantize would change the signature of '"
+            << SymbolTable::getSymbolName(func).getValue()
+            << "' (argument weights become codes + basis) but "
+               "it has callers";
         return failure();
       }
     }

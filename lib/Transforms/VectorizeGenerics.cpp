@@ -154,8 +154,9 @@ struct VectorizeGenericsPass
     OwningOpRef<ModuleOp> transforms =
         parseSourceString<ModuleOp>(script, ParserConfig(&getContext()));
     if (!transforms) {
-      module.emitError("dq-vectorize-generics: internal transform script "
-                       "does not parse");
+      mlir::emitError(module.getLoc(),
+                      "dq-vectorize-generics: internal transform script "
+                      "does not parse");
       return signalPassFailure();
     }
     Operation *entry = transform::detail::findTransformEntryPoint(

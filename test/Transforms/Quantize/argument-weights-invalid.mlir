@@ -1,4 +1,7 @@
 // RUN: dq-opt %s --dq-quantize="keep-first-last=false" -verify-diagnostics
+// RUN: not dq-opt %s --dq-quantize="keep-first-last=false" 2>&1 | FileCheck %s
+// CHECK: error: dq-quantize would change the signature
+// CHECK-NOT: see current operation
 
 // Changing the signature of a function that has callers would break them.
 

@@ -16,6 +16,11 @@
 // TRIM: error: dq-quantize: option trim must be in [0, 1), got 1.5
 // TRIMLQ: error: dq-quantize: option trim needs a-scheme=dq
 // UNKNOWN: no such option wbits
+// Option errors do not print the module as a note.
+// WBITS0-NOT: see current operation
+// TRIM-NOT: see current operation
+// RUN: not dq-opt %s --dq-quantize="trim=nan" 2>&1 | FileCheck %s --check-prefix=TRIMNAN
+// TRIMNAN: error: dq-quantize: option trim must be in [0, 1), got nan
 
 func.func @f() {
   return
