@@ -167,9 +167,9 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
                 "library is damaged: compile the model again");
   // A relative path without a slash would make dlopen search the library
   // path instead of opening this file.
-  if (path.find('/') == std::string::npos)
-    path = "./" + path;
-  model->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::string loadPath = path.find('/') == std::string::npos ? "./" + path
+                                                             : path;
+  model->library_ = dlopen(loadPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!model->library_) {
     const char *why = dlerror();
     throw Error(path + ": cannot load the compiled model: " +

@@ -332,6 +332,20 @@ std::string besideTool(llvm::StringRef name) {
 }
 
 void compile() {
+  // Every output under the one policy, checked before the long work.
+  llvm::StringRef base = llvm::sys::path::filename(outputPrefix);
+  if (outputPrefix.empty() || outputPrefix.back() == '/' || base == "." ||
+      base == "..")
+    fail("-o '" + outputPrefix +
+         "': expected a path prefix ending in a file name, such as out/model");
+  for (const char *suffix : {".so", ".manifest.json", ".state"})
+    rt::checkOutputFile(outputPrefix + suffix);
+  if (keepLLVMIR)
+    rt::checkOutputFile(outputPrefix + ".ll");
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
+
   DialectRegistry registry;
   mlir::dq::registerAllDialects(registry);
   mlir::dq::registerAllPasses();
@@ -357,20 +371,6 @@ void compile() {
     fail("'" + inputFile +
          "' lacks @init_state, @train_step or @predict: "
          "run dq-opt --dq-build-training-graph first");
-
-  // Every output under the one policy, checked before the long work.
-  llvm::StringRef base = llvm::sys::path::filename(outputPrefix);
-  if (outputPrefix.empty() || outputPrefix.back() == '/' || base == "." ||
-      base == "..")
-    fail("-o '" + outputPrefix +
-         "': expected a path prefix ending in a file name, such as out/model");
-  for (const char *suffix : {".so", ".manifest.json", ".state"})
-    rt::checkOutputFile(outputPrefix + suffix);
-  if (keepLLVMIR)
-    rt::checkOutputFile(outputPrefix + ".ll");
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
 
   llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);
   if (!directory.empty())

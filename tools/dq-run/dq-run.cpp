@@ -43,6 +43,7 @@ struct Options {
   unsigned threads = 0;
   std::string device; // empty: what the model was compiled for
   bool allowInvalidState = false;
+  bool exportGiven = false; // --export "" is an error, not "no export"
 };
 
 Options parse(int argc, char **argv) {
@@ -67,6 +68,7 @@ Options parse(int argc, char **argv) {
       o.labels = value();
     } else if (a == "--export") {
       o.exportPath = value();
+      o.exportGiven = true;
     } else if (a == "--device") {
       o.device = value();
       if (o.device != "cpu" && o.device != "cuda")
@@ -93,7 +95,7 @@ Options parse(int argc, char **argv) {
       throw Error("unexpected argument '" + a + "'\n" + kUsage);
     }
   }
-  if (!o.exportPath.empty() && o.allowInvalidState)
+  if (o.exportGiven && o.allowInvalidState)
     throw Error("--export writes only valid states; drop "
                 "--allow-invalid-state");
   if (o.model.empty() || o.state.empty())
@@ -108,7 +110,7 @@ int run(const Options &o) {
     std::printf("dq-run: device: %s\n", model->deviceDescription().c_str());
   std::vector<HostTensor> state =
       readInferenceState(o.state, model->manifest(), o.allowInvalidState);
-  if (!o.exportPath.empty()) {
+  if (o.exportGiven) {
     writeExport(o.exportPath, model->manifest(), state);
     std::printf("dq-run: wrote %s\n", o.exportPath.c_str());
     return 0;

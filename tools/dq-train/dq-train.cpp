@@ -354,6 +354,12 @@ int run(const Options &o) {
   std::vector<HostTensor> state = readStateFileFor(
       o.resume.empty() ? o.model + ".state" : o.resume, m, &metadata);
 
+  // Before anything is written or long work starts: the directory, and a
+  // lock so that a second run on the same --out stops instead of
+  // interleaving its files with this one's.
+  createDirectories(o.out);
+  DirectoryLock lock(o.out, "dq-train.lock", "--out");
+
   Dataset train, test;
   if (o.dataset == "fashion-mnist") {
     train = loadFashionMnist(o.data, true);
@@ -394,10 +400,6 @@ int run(const Options &o) {
       runId = start.runId;
   }
 
-  // Before anything is written: the directory, and a lock so that a second
-  // run on the same --out stops instead of interleaving its files.
-  createDirectories(o.out);
-  DirectoryLock lock(o.out, "dq-train.lock", "--out");
   std::string checkpointPath = o.out + "/checkpoint.state";
   std::string metricsPath = o.out + "/metrics.jsonl";
   // Checked now, not after the first epoch's work.
