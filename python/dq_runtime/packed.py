@@ -50,13 +50,65 @@ def _descriptor(array):
     return words
 
 
+def fnv1a64(data, value=0xCBF29CE484222325):
+    """64-bit FNV-1a, as the runtime's fnv1a64 (runtime/lib/Manifest.cpp)."""
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def verify_library(manifest, manifest_path, library_path, library=None):
+    """What the C++ runtime checks before calling a model (docs/Runtime.md):
+    the library's size and hash against the manifest before it is loaded
+    (library None), or, once loaded, its embedded signature against the
+    manifest. Raises RuntimeError naming both files."""
+    if manifest.get("version") != 2 or "library" not in manifest:
+        raise RuntimeError(f"{manifest_path}: not a version 2 manifest; "
+                           "compile the model again with this dq-compile")
+    if library is None:
+        with open(library_path, "rb") as f:
+            data = f.read()
+        facts = manifest["library"]
+        if (len(data) != facts.get("bytes") or
+                "fnv1a64:%016x" % fnv1a64(data) != facts.get("hash")):
+            raise RuntimeError(
+                f"{library_path} does not match {manifest_path}: the files "
+                "come from different dq-compile runs or the library is "
+                "damaged: compile the model again")
+        return
+    try:
+        start = ctypes.c_char.in_dll(library, "dq_model_signature")
+    except ValueError:
+        raise RuntimeError(f"{library_path}: no embedded model signature; "
+                           "compile the model again with this dq-compile")
+    signature = json.loads(ctypes.string_at(ctypes.addressof(start)))
+    expected = {
+        "module_hash": manifest["module_hash"], "batch": manifest["batch"],
+        "image_shape": manifest["image_shape"],
+        "classes": manifest["classes"],
+        "device": manifest.get("device", "cpu"),
+        "state": [[s["name"], s["role"], s["dtype"], s["shape"]]
+                  for s in manifest["state"]],
+        "entry_points": {name: entry["symbol"] for name, entry
+                         in manifest["entry_points"].items()},
+    }
+    for key, value in expected.items():
+        if signature.get(key) != value:
+            raise RuntimeError(
+                f"{library_path} and {manifest_path} disagree: {key}: the "
+                f"library was compiled for {signature.get(key)!r}, the "
+                f"manifest says {value!r}")
+
+
 class PackedModel(object):
     def __init__(self, prefix):
         self.prefix = prefix
-        with open(prefix + ".manifest.json", encoding="utf-8") as f:
+        manifest_path = prefix + ".manifest.json"
+        with open(manifest_path, encoding="utf-8") as f:
             self.manifest = json.load(f)
         self.device = self.manifest.get("device", "cpu")
         path = os.path.abspath(prefix + ".so")
+        verify_library(self.manifest, manifest_path, path)
         try:
             self.library = ctypes.CDLL(path)
         except OSError as e:
@@ -64,6 +116,7 @@ class PackedModel(object):
                     "the NVIDIA driver's libcuda.so.1)"
                     if self.device == "cuda" else "")
             raise RuntimeError(f"{path}: cannot load: {e}{hint}")
+        verify_library(self.manifest, manifest_path, path, self.library)
         self.libc = ctypes.CDLL(None)
         self.libc.free.argtypes = [ctypes.c_void_p]
         self.state_specs = [Spec(s["name"], DTYPES[s["dtype"]], s["shape"])

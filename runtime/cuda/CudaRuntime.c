@@ -21,6 +21,10 @@
 
 #include <cuda.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -197,13 +201,34 @@ static int compareTimings(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void writeProfile(void) {
-  FILE *out = strcmp(profilePath, "-") == 0 ? stderr : fopen(profilePath, "w");
-  if (!out) {
-    fprintf(stderr, "dq CUDA runtime: cannot write the profile to '%s'\n",
-            profilePath);
-    return;
+/* The profile file under dq's output policy (runtime/include/dq/runtime/
+ * Files.h): created or a regular file replaced, never written through a
+ * symbolic link or into a device. */
+static FILE *openProfile(const char *path) {
+  struct stat info;
+  if (lstat(path, &info) == 0 && !S_ISREG(info.st_mode)) {
+    fprintf(stderr,
+            "dq CUDA runtime: '%s' is not a regular file; the profile is not "
+            "written\n",
+            path);
+    return NULL;
   }
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                0666);
+  FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+  if (!out) {
+    if (fd >= 0)
+      close(fd);
+    fprintf(stderr, "dq CUDA runtime: cannot write the profile to '%s'\n",
+            path);
+  }
+  return out;
+}
+
+static void writeProfile(void) {
+  FILE *out = strcmp(profilePath, "-") == 0 ? stderr : openProfile(profilePath);
+  if (!out)
+    return;
   qsort(timings, timingsCount, sizeof(Timing), compareTimings);
   double total = 0;
   long calls = 0;
