@@ -59,6 +59,10 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
     Every state tensor is tagged `{dq.state = "<layer>.<what>", dq.role =
     "<role>"}`; docs/TrainingGraph.md lists names, roles and order.
 
+    Refused with an error: numeric options out of range (NaN and infinities
+    included), a model that calls itself (directly or through other
+    functions), and constant codes outside `[0, 2^K)`.
+
     ```mlir
     // dq-opt model.mlir --dq-quantize --dq-build-training-graph
     func.func @train_step(%arg0: tensor<8x3x3x8xi8> {dq.role = "codes",
@@ -73,19 +77,21 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
            "The model function">,
     Option<"loss", "loss", "std::string", "\"softmax-cross-entropy\"",
            "Loss: softmax-cross-entropy">,
-    Option<"momentum", "momentum", "double", "0.9", "SGD momentum">,
+    Option<"momentum", "momentum", "double", "0.9", "SGD momentum, in [0, 1]">,
     Option<"weightDecay", "weight-decay", "double", "5e-4",
-           "Weight decay (L2) of every trained tensor">,
+           "Weight decay (L2) of every trained tensor, >= 0">,
     Option<"ridge", "ridge", "double", "1e-4",
-           "Ridge of the level fits toward the previous basis">,
+           "Ridge of the level fits toward the previous basis, > 0">,
     Option<"actMomentum", "act-momentum", "double", "0.9",
-           "Moving-average factor of activation bases (u <- a u + (1-a) fit)">,
+           "Moving-average factor of activation bases (u <- a u + (1-a) "
+           "fit), in [0, 1]">,
     Option<"lqnetsBasisMomentum", "lqnets-basis-momentum", "double", "0.9",
-           "Moving-average factor of lqnets weight bases">,
+           "Moving-average factor of lqnets weight bases, in [0, 1]">,
     Option<"bnMomentum", "bn-momentum", "double", "0.1",
-           "Batch-norm running-statistics momentum (PyTorch convention)">,
+           "Batch-norm running-statistics momentum (PyTorch convention), "
+           "in [0, 1]">,
     Option<"trimEpsilon", "trim-epsilon", "double", "1e-8",
-           "Epsilon of the channel energies in the channel-aware fit">,
+           "Epsilon of the channel energies in the channel-aware fit, > 0">,
     Option<"seed", "seed", "uint64_t", "0",
            "Seed of dq_lean's stochastic rounding (layer i uses seed + i)">,
   ];
