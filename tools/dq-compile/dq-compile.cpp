@@ -14,6 +14,7 @@
 #include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
 #include "dq/Registration.h"
+#include "dq/Support/Checks.h"
 
 #include "dq/runtime/Files.h"
 #include "dq/runtime/Manifest.h"
@@ -359,6 +360,8 @@ void compile() {
   auto file = openInputFile(inputFile, &errorMessage);
   if (!file)
     fail(errorMessage);
+  if (failed(mlir::dq::checkTextIRInput(*file, llvm::errs())))
+    fail("cannot parse '" + inputFile + "'");
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
