@@ -187,11 +187,12 @@ def main():
     parser.add_argument("--arch", choices=sorted(ARCHS), default="small")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("-o", "--output", default="-")
     args = parser.parse_args()
     if args.batch < 1:
         parser.error("--batch must be positive")
-    text = emit(args.arch, args.batch, args.seed)
+    text = emit(args.arch, args.batch, args.seed, args.classes)
     if args.output == "-":
         sys.stdout.write(text)
     else:

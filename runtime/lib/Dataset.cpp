@@ -68,45 +68,87 @@ private:
 // File reading
 //===----------------------------------------------------------------------===//
 
-/// The whole (decompressed) content of a file; zlib passes uncompressed files
-/// through unchanged.
-std::vector<uint8_t> readFile(const std::string &path) {
-  errno = 0;
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (!file) {
-    int err = errno;
-    throw Error(path + ": cannot open: " +
-                (err ? std::strerror(err) : "out of memory"));
-  }
-  gzbuffer(file, 1 << 17);
-  std::vector<uint8_t> data;
-  constexpr size_t kChunk = 1 << 20;
-  for (;;) {
-    size_t used = data.size();
-    data.resize(used + kChunk);
-    int got = gzread(file, data.data() + used, kChunk);
-    if (got < 0) {
-      int code = 0;
-      std::string message = gzerror(file, &code);
-      if (code == Z_ERRNO)
-        message = std::strerror(errno);
-      else
-        message += " (corrupt gzip data)";
-      gzclose(file);
-      throw Error(path + ": read error: " + message);
+/// A file read through zlib, which passes uncompressed files through
+/// unchanged. Reads stop where the caller says, so a small compressed file
+/// that inflates far beyond what its header declares (a gzip bomb) costs
+/// only the declared bytes.
+class InflatingReader {
+public:
+  explicit InflatingReader(const std::string &path) : path_(path) {
+    errno = 0;
+    file_ = gzopen(path.c_str(), "rb");
+    if (!file_) {
+      int err = errno;
+      throw Error(path + ": cannot open: " +
+                  (err ? std::strerror(err) : "out of memory"));
     }
-    data.resize(used + static_cast<size_t>(got));
-    if (got == 0)
-      break;
+    gzbuffer(file_, 1 << 17);
   }
-  // zlib treats a gzip stream that ends early as a soft error: gzread
-  // returns what it could decompress and only gzclose reports Z_BUF_ERROR.
-  int closed = gzclose(file);
-  if (closed == Z_BUF_ERROR)
-    throw Error(path +
-                ": truncated gzip data (the compressed stream ends early)");
-  if (closed != Z_OK)
-    throw Error(path + ": read error on close");
+  ~InflatingReader() {
+    if (file_)
+      gzclose(file_);
+  }
+  InflatingReader(const InflatingReader &) = delete;
+  InflatingReader &operator=(const InflatingReader &) = delete;
+
+  /// Appends up to `count` more bytes to `data`; fewer only at the end.
+  void readInto(std::vector<uint8_t> &data, uint64_t count) {
+    constexpr size_t kChunk = 1 << 20;
+    while (count > 0 && !ended_) {
+      size_t piece = static_cast<size_t>(std::min<uint64_t>(count, kChunk));
+      size_t used = data.size();
+      data.resize(used + piece);
+      int got = gzread(file_, data.data() + used, static_cast<unsigned>(piece));
+      if (got < 0) {
+        int code = 0;
+        std::string message = gzerror(file_, &code);
+        if (code == Z_ERRNO)
+          message = std::strerror(errno);
+        else
+          message += " (corrupt gzip data)";
+        throw Error(path_ + ": read error: " + message);
+      }
+      data.resize(used + static_cast<size_t>(got));
+      count -= static_cast<uint64_t>(got);
+      if (static_cast<size_t>(got) < piece)
+        ended_ = true;
+    }
+  }
+
+  /// Ends the read; throws when the compressed stream was cut short.
+  void close() {
+    // zlib treats a gzip stream that ends early as a soft error: gzread
+    // returns what it could decompress and only gzclose reports Z_BUF_ERROR.
+    int closed = gzclose(std::exchange(file_, nullptr));
+    if (closed == Z_BUF_ERROR && ended_)
+      throw Error(path_ +
+                  ": truncated gzip data (the compressed stream ends early)");
+    if (closed != Z_OK && closed != Z_BUF_ERROR)
+      throw Error(path_ + ": read error on close");
+  }
+
+private:
+  std::string path_;
+  gzFile file_ = nullptr;
+  bool ended_ = false;
+};
+
+/// The (decompressed) content of a file with a header: the first
+/// `headerBytes` bytes, then as many more as `payloadBytes(header)` says
+/// plus one (so that trailing data is still seen), never the whole of a
+/// stream that inflates beyond what its header declares. `payloadBytes`
+/// sees a complete header only; a file shorter than its header is returned
+/// as it is, for the parser to report.
+template <typename PayloadBytes>
+std::vector<uint8_t> readFileWithHeader(const std::string &path,
+                                        size_t headerBytes,
+                                        PayloadBytes payloadBytes) {
+  InflatingReader reader(path);
+  std::vector<uint8_t> data;
+  reader.readInto(data, headerBytes);
+  if (data.size() == headerBytes)
+    reader.readInto(data, payloadBytes(data.data()) + 1);
+  reader.close();
   return data;
 }
 
@@ -166,13 +208,16 @@ IdxImages parseIdxImages(const std::string &path, std::vector<uint8_t> data) {
       uint64_t(result.count) * result.rows * result.cols; // < 2^56
   uint64_t present = data.size() - kHeader;
   if (present != promised) {
+    // Reading stops one byte past what the header promises.
     std::string what = present < promised ? "truncated" : "trailing data";
+    std::string has = present < promised
+                          ? "file has " + std::to_string(present)
+                          : "file has more than " + std::to_string(promised);
     throw Error(path + ": " + what + ": header promises " +
                 std::to_string(result.count) + " images of " +
                 std::to_string(result.rows) + "x" +
                 std::to_string(result.cols) + " (" + std::to_string(promised) +
-                " bytes), file has " + std::to_string(present) +
-                " bytes after the 16-byte header");
+                " bytes), " + has + " bytes after the 16-byte header");
   }
   data.erase(data.begin(), data.begin() + kHeader);
   result.pixels = std::move(data);
@@ -195,10 +240,12 @@ std::vector<int32_t> parseIdxLabels(const std::string &path,
   uint64_t present = data.size() - kHeader;
   if (present != count) {
     std::string what = present < count ? "truncated" : "trailing data";
+    std::string has = present < count
+                          ? "file has " + std::to_string(present)
+                          : "file has more than " + std::to_string(count);
     throw Error(path + ": " + what + ": header promises " +
                 std::to_string(count) + " labels (" + std::to_string(count) +
-                " bytes), file has " + std::to_string(present) +
-                " bytes after the 8-byte header");
+                " bytes), " + has + " bytes after the 8-byte header");
   }
   std::vector<int32_t> labels(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -210,6 +257,27 @@ std::vector<int32_t> parseIdxLabels(const std::string &path,
     labels[i] = label;
   }
   return labels;
+}
+
+/// An IDX image file, read no further than its header declares.
+std::vector<uint8_t> readIdxImageFile(const std::string &path) {
+  return readFileWithHeader(path, 16, [](const uint8_t *header) -> uint64_t {
+    uint32_t rows = readBigEndian32(header + 8),
+             cols = readBigEndian32(header + 12);
+    if (readBigEndian32(header) != kIdxImageMagic || rows > kMaxIdxSide ||
+        cols > kMaxIdxSide)
+      return 0; // parseIdxImages names what is wrong with the header
+    return uint64_t(readBigEndian32(header + 4)) * rows * cols;
+  });
+}
+
+/// An IDX label file, read no further than its header declares.
+std::vector<uint8_t> readIdxLabelFile(const std::string &path) {
+  return readFileWithHeader(path, 8, [](const uint8_t *header) -> uint64_t {
+    if (readBigEndian32(header) != kIdxLabelMagic)
+      return 0;
+    return readBigEndian32(header + 4);
+  });
 }
 
 bool isFile(const std::string &path) {
@@ -288,7 +356,7 @@ float Dataset::blackValue(int channel) const {
 //===----------------------------------------------------------------------===//
 
 Dataset loadIdxImages(const std::string &imagesPath) {
-  IdxImages images = parseIdxImages(imagesPath, readFile(imagesPath));
+  IdxImages images = parseIdxImages(imagesPath, readIdxImageFile(imagesPath));
   Dataset data;
   data.count = images.count;
   data.height = static_cast<int>(images.rows);
@@ -302,7 +370,7 @@ Dataset loadIdxImages(const std::string &imagesPath) {
 Dataset loadIdx(const std::string &imagesPath, const std::string &labelsPath) {
   Dataset data = loadIdxImages(imagesPath);
   std::vector<int32_t> labels =
-      parseIdxLabels(labelsPath, readFile(labelsPath));
+      parseIdxLabels(labelsPath, readIdxLabelFile(labelsPath));
   if (labels.size() != data.count)
     throw Error(imagesPath + " has " + std::to_string(data.count) +
                 " images but " + labelsPath + " has " +
@@ -347,8 +415,16 @@ Dataset loadCifar10Binary(const std::vector<std::string> &batchFiles) {
   data.width = kSide;
   data.channels = kChannels;
   data.classes = kClasses;
+  // The largest batch file read: the whole training set in one file.
+  constexpr uint64_t kMaxRecords = 60000;
   for (const std::string &path : batchFiles) {
-    std::vector<uint8_t> bytes = readFile(path);
+    std::vector<uint8_t> bytes = readFileWithHeader(
+        path, 0, [&](const uint8_t *) { return kMaxRecords * kRecord; });
+    if (bytes.size() > kMaxRecords * kRecord)
+      throw Error(path + ": more than " + std::to_string(kMaxRecords) +
+                  " CIFAR-10 records (" +
+                  std::to_string(kMaxRecords * kRecord) +
+                  " bytes); not a CIFAR-10 batch file");
     if (bytes.empty())
       throw Error(path + ": empty file (expected CIFAR-10 records of " +
                   std::to_string(kRecord) + " bytes)");

@@ -238,7 +238,8 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
   json root;
   try {
     root = json::parse(jsonText);
-  } catch (const json::parse_error &e) {
+  } catch (const json::exception &e) {
+    // parse_error, and out_of_range for numbers no double holds ("1e400").
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep the
     // line, column and reason that follow.
     std::string message = e.what();

@@ -343,6 +343,24 @@ void compile() {
     rt::checkOutputFile(outputPrefix + suffix);
   if (keepLLVMIR)
     rt::checkOutputFile(outputPrefix + ".ll");
+  bool cuda = target == "cuda";
+  if (!cuda && target != "cpu")
+    fail("--target must be 'cpu' or 'cuda', got '" + target + "'");
+  mlir::dq::LowerToNVVMOptions gpuOptions;
+  if (cuda) {
+    if (!customPipeline.empty())
+      fail("--lowering-pipeline and --target cuda cannot be combined");
+    gpuOptions.chip = gpuChip;
+    gpuOptions.features = gpuFeatures;
+    gpuOptions.format = gpuFormat;
+    gpuOptions.sharedMemoryTiles = gpuSharedTiles;
+    gpuOptions.deterministic = gpuDeterministic;
+    gpuOptions.splitBlocks = gpuSplitBlocks;
+    gpuOptions.emitCInterface = true;
+    if (std::optional<std::string> why =
+            mlir::dq::checkLowerToNVVMOptions(gpuOptions))
+      fail(*why);
+  }
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
@@ -409,21 +427,8 @@ void compile() {
     func.removeResAttrsAttr();
   });
   PassManager pm(&context);
-  bool cuda = target == "cuda";
-  if (!cuda && target != "cpu")
-    fail("--target must be 'cpu' or 'cuda', got '" + target + "'");
   if (cuda) {
     manifest.device = "cuda";
-    if (!customPipeline.empty())
-      fail("--lowering-pipeline and --target cuda cannot be combined");
-    mlir::dq::LowerToNVVMOptions gpuOptions;
-    gpuOptions.chip = gpuChip;
-    gpuOptions.features = gpuFeatures;
-    gpuOptions.format = gpuFormat;
-    gpuOptions.sharedMemoryTiles = gpuSharedTiles;
-    gpuOptions.deterministic = gpuDeterministic;
-    gpuOptions.splitBlocks = gpuSplitBlocks;
-    gpuOptions.emitCInterface = true;
     mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
   } else if (customPipeline.empty()) {
     mlir::dq::LowerToLLVMOptions lowerOptions;

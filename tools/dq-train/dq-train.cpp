@@ -383,6 +383,18 @@ int run(const Options &o) {
   if (shape != m.imageShape)
     throw Error("the dataset's images are " + shapeString(shape) +
                 " but the model takes " + shapeString(m.imageShape));
+  // A label is an index into the logits: a larger one would be read past
+  // them by the compiled loss.
+  if (train.classes > m.classes)
+    throw Error("the dataset has " + std::to_string(train.classes) +
+                " classes but the model predicts " +
+                std::to_string(m.classes) +
+                "; its labels would index past the logits");
+  if (train.classes < m.classes)
+    std::fprintf(stderr,
+                 "dq-train: warning: the model predicts %lld classes, the "
+                 "dataset has %d; the others are never a label\n",
+                 static_cast<long long>(m.classes), train.classes);
   if (train.count < static_cast<size_t>(m.batch))
     throw Error("the training set has " + std::to_string(train.count) +
                 " images, fewer than one batch of " + std::to_string(m.batch));

@@ -294,7 +294,7 @@ TEST(DatasetIdx, ErrorsNameTheFile) {
         loadIdx(tmp.write("trailing-images", idxImages(3, 28, 28, longPixels)),
                 goodLabels);
       },
-      {"trailing-images", "trailing data", "file has 2353"});
+      {"trailing-images", "trailing data", "file has more than 2352"});
   expectError(
       [&] {
         loadIdx(tmp.write("header-only", Bytes{0, 0, 8, 3, 0, 0}), goodLabels);

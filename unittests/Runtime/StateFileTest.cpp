@@ -227,6 +227,10 @@ TEST(StateFileTensors, DTypes) {
   EXPECT_FALSE(checkedByteSize(DType::F32, {2, -1}));
   EXPECT_FALSE(checkedByteSize(DType::I64, {int64_t(1) << 62, 4}));
   EXPECT_EQ(checkedByteSize(DType::I32, {0, int64_t(1) << 62}), 0u);
+  // Empty, but the dims before the zero overflow int64_t (found by fuzzing:
+  // numElements() and strides multiply prefixes of the shape).
+  EXPECT_FALSE(checkedByteSize(DType::I8,
+                               {int64_t(1) << 31, int64_t(1) << 32, 0}));
 }
 
 TEST(StateFileTensors, AlignedTypedStorage) {

@@ -70,16 +70,30 @@ inline std::optional<DType> dtypeFromCode(uint64_t code) {
 /// size does not fit in 64 bits (shapes come from untrusted files).
 inline std::optional<uint64_t>
 checkedByteSize(DType type, const std::vector<int64_t> &shape) {
-  uint64_t bytes = dtypeSize(type);
+  // The product of the non-zero dims must fit int64_t even when a zero dim
+  // makes the tensor empty: element counts and strides are computed from
+  // prefixes of the shape ([2^31, 2^32, 0] would overflow on the way).
+  const uint64_t limit = std::numeric_limits<int64_t>::max();
+  uint64_t elements = 1;
+  bool empty = false;
   for (int64_t dim : shape) {
     if (dim < 0)
       return std::nullopt;
     uint64_t d = static_cast<uint64_t>(dim);
-    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / d)
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (elements > limit / d)
       return std::nullopt;
-    bytes *= d;
+    elements *= d;
   }
-  return bytes;
+  if (empty)
+    return 0;
+  uint64_t size = dtypeSize(type);
+  if (elements > std::numeric_limits<uint64_t>::max() / size)
+    return std::nullopt;
+  return elements * size;
 }
 
 /// "[16,3,3,1]"; "[]" for a scalar.
