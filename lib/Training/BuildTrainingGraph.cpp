@@ -170,10 +170,9 @@ static LogicalResult checkCodes(DecodeWeightsOp decode,
   if (!ints)
     return decode.emitError("the training graph needs integer codes");
   int64_t levels = int64_t(1) << decode.getNumBits();
-  auto outOfRange = [&](const APInt &code) {
-    int64_t value = code.getSExtValue();
-    return value < 0 || value >= levels;
-  };
+  // Codes are unsigned (decoding casts them with index_castui): an i8 code
+  // of 8-bit weights reaches 255, which prints as -1 in signed form.
+  auto outOfRange = [&](const APInt &code) { return code.uge(levels); };
   if (ints.isSplat()) {
     APInt code = ints.getSplatValue<APInt>();
     if (!outOfRange(code))
@@ -181,14 +180,15 @@ static LogicalResult checkCodes(DecodeWeightsOp decode,
     return decode.emitError()
            << "codes must be in [0, " << levels << ") for "
            << decode.getNumBits() << "-bit weights, got the splat "
-           << code.getSExtValue();
+           << code.getZExtValue();
   }
-  int64_t bad = 0, first = -1, firstValue = 0;
+  int64_t bad = 0, first = -1;
+  uint64_t firstValue = 0;
   for (auto [index, code] : llvm::enumerate(ints.getValues<APInt>()))
     if (outOfRange(code)) {
       if (bad++ == 0) {
         first = index;
-        firstValue = code.getSExtValue();
+        firstValue = code.getZExtValue();
       }
     }
   if (bad == 0)

@@ -144,6 +144,8 @@ class Emitter(object):
 
 
 ARCHS = {
+    # One quantizable convolution and the classifier, for fast test matrices.
+    "tiny": (4, []),
     "small": (8, [(8, 1, 1), (16, 1, 2)]),
     "resnet8": (16, [(16, 1, 1), (32, 1, 2), (64, 1, 2)]),
     "resnet20": (16, [(16, 3, 1), (32, 3, 2), (64, 3, 2)]),

@@ -38,10 +38,13 @@ findStateValueProblems(const std::vector<HostTensor> &state,
         problems.push_back({spec.name, e.what(), true});
         continue;
       }
-      const int8_t *codes = tensor.as<int8_t>();
+      // Unsigned: an 8-bit code reaches 255 (decoding casts with
+      // index_castui, packing with uint8_t).
+      const uint8_t *codes =
+          reinterpret_cast<const uint8_t *>(tensor.as<int8_t>());
       size_t bad = 0, first = 0;
       for (size_t i = 0; i < count; ++i)
-        if (codes[i] < 0 || codes[i] >= (1 << bits)) {
+        if (codes[i] >= (1u << bits)) {
           if (bad++ == 0)
             first = i;
         }

@@ -150,7 +150,7 @@ template <typename F> std::string errorOf(F f) {
 TEST_F(ExportTest, ValueProblemsAreFoundByTensor) {
   EXPECT_TRUE(findStateValueProblems(state, manifest).empty());
   state[0].as<int8_t>()[4] = 8; // 3-bit codes: 8 does not fit
-  state[0].as<int8_t>()[7] = -1;
+  state[0].as<int8_t>()[7] = -1; // 255 as the unsigned code it is
   state[2].as<float>()[3] = NAN;
   state[3].as<float>()[1] = INFINITY;
   std::vector<StateValueProblem> problems =
@@ -231,6 +231,19 @@ TEST_F(ExportTest, PackedEntriesOfAnotherTypeAreMismatches) {
     EXPECT_NE(message.find("bad.dqm: "), std::string::npos) << metadata;
     EXPECT_EQ(message.find("json.exception"), std::string::npos) << message;
   }
+}
+
+TEST_F(ExportTest, EightBitCodesAreUnsigned) {
+  // 8-bit codes use the whole byte: 200 is stored as int8 -56 and is valid.
+  manifest.state[1].shape = {4, 8};
+  state[1] = HostTensor(manifest.state[1]);
+  state[0].as<int8_t>()[0] = static_cast<int8_t>(200);
+  state[0].as<int8_t>()[1] = static_cast<int8_t>(255);
+  EXPECT_TRUE(findStateValueProblems(state, manifest).empty());
+  writeExport(path("m8.dqm"), manifest, state);
+  std::vector<HostTensor> back = readInferenceState(path("m8.dqm"), manifest);
+  EXPECT_EQ(static_cast<uint8_t>(back[0].as<int8_t>()[0]), 200);
+  EXPECT_EQ(static_cast<uint8_t>(back[0].as<int8_t>()[1]), 255);
 }
 
 } // namespace

@@ -388,9 +388,13 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
         rewriter, loc, op.getValues(), codeType,
         [&](BodyBuilder &bb, ValueRange args) {
           Value x = args[0];
+          // The channel index is taken here, in the generic's body: above
+          // 16 codes the scan is an scf.for, where linalg.index is invalid.
+          Value channel =
+              encoding == Encoding::Bipolar ? bb.index(axis) : Value();
           auto levelOf = [&](Value c) {
-            if (encoding == Encoding::Bipolar)
-              return bb.extract(table, {bb.index(axis), c});
+            if (channel)
+              return bb.extract(table, {channel, c});
             return bb.extract(table, {c});
           };
           Value code;

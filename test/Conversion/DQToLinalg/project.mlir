@@ -29,3 +29,18 @@ func.func @stochastic(%w: tensor<4x3xf32>, %v: tensor<4x2xf32>, %step: i64) -> t
   %c = dq.project %w, %v counter %step axis = 0 bipolar stochastic seed = 7 : (tensor<4x3xf32>, tensor<4x2xf32>, i64) -> tensor<4x3xi8>
   return %c : tensor<4x3xi8>
 }
+
+// Above 16 codes (K >= 5) the nearest scan is an scf.for inside the generic;
+// the channel index is taken outside it (linalg.index is valid only directly
+// in the generic's body).
+// CHECK-LABEL: func.func @nearest_wide
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x32xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x3xi8>)
+// CHECK:   %[[CH:.*]] = linalg.index 0 : index
+// CHECK:   scf.for
+// CHECK:     tensor.extract %{{.*}}[%[[CH]], %{{.*}}] : tensor<4x32xf32>
+// CHECK-NOT: dq.
+func.func @nearest_wide(%w: tensor<4x3xf32>, %v: tensor<4x5xf32>) -> tensor<4x3xi8> {
+  %c = dq.project %w, %v axis = 0 bipolar nearest : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x3xi8>
+  return %c : tensor<4x3xi8>
+}

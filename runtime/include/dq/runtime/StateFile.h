@@ -53,8 +53,8 @@ struct StateValueProblem {
 };
 
 /// The values of `state` (the manifest's tensors, in order) that break its
-/// contract: every codes tensor below 2^K (K from its basis) and not
-/// negative, every f32 tensor finite, every running variance >= 0.
+/// contract: every codes tensor below 2^K as unsigned bytes (K from its
+/// basis), every f32 tensor finite, every running variance >= 0.
 std::vector<StateValueProblem>
 findStateValueProblems(const std::vector<HostTensor> &state,
                        const Manifest &manifest);
