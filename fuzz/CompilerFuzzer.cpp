@@ -41,6 +41,14 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t maxSize);
 
 using namespace mlir;
 
+// libLLVM/libMLIR are not instrumented, but dq's copies of their inline
+// allocator code are: BumpPtrAllocator then poisons slab space that the
+// library's own (uninstrumented) allocations later use, and ASan reports
+// use-after-poison on correct code. Manual poisoning is therefore off.
+extern "C" const char *__asan_default_options() {
+  return "allow_user_poisoning=0";
+}
+
 static DialectRegistry *registry;
 
 // How deep inputs get; printed at exit with DQ_FUZZ_STATS=1 (run over a
