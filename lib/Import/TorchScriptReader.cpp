@@ -8,6 +8,8 @@
 
 #include "dq/Import/TorchGraph.h"
 
+#include "TorchPickleScan.h"
+
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -23,6 +25,7 @@
 #include <cstring>
 #include <cxxabi.h>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <typeinfo>
 #include <unordered_map>
@@ -52,6 +55,55 @@ std::string typeName(const std::exception &e) {
   return "an exception of type " + name + " without a message";
 }
 
+/// "" when every tensor record holds exactly the bytes that data.pkl and
+/// constants.pkl declare for it; LibTorch trusts the declarations and reads
+/// past a shorter record.
+std::string
+checkTensorRecords(const std::string &path,
+                   caffe2::serialize::PyTorchStreamReader &reader) {
+  std::string current;
+  try {
+    for (const char *archive : {"data", "constants"}) {
+      std::string pickleName = std::string(archive) + ".pkl";
+      // A torch.jit.save archive has both; their absence is LibTorch's to
+      // report.
+      if (!reader.hasRecord(pickleName))
+        continue;
+      current = pickleName;
+      auto [pickle, pickleSize] = reader.getRecord(pickleName);
+      std::vector<DeclaredStorage> storages;
+      std::string error =
+          scanTorchPickle(static_cast<const char *>(pickle.get()), pickleSize,
+                          std::string(archive) + "/", storages);
+      if (!error.empty())
+        return "'" + path + "': " + pickleName + ": " + error;
+      for (const DeclaredStorage &storage : storages) {
+        const std::string &record = storage.record;
+        std::string declared = std::to_string(storage.numBytes) +
+                               " bytes (" + std::to_string(storage.numel) +
+                               " x " + storage.type + ")";
+        if (!reader.hasRecord(record))
+          return "'" + path + "': tensor record '" + record +
+                 "' is missing; " + pickleName + " declares " + declared;
+        current = record;
+        // PyTorchStreamReader has no size query: the record is read.
+        size_t actual = std::get<1>(reader.getRecord(record));
+        if (actual != storage.numBytes)
+          return "'" + path + "': tensor record '" + record + "' has " +
+                 std::to_string(actual) + " bytes; " + pickleName +
+                 " declares " + declared;
+      }
+    }
+  } catch (const c10::Error &e) {
+    return "'" + path + "': cannot read record '" + current +
+           "': " + trimmed(e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    return "'" + path + "': cannot read record '" + current +
+           "': " + trimmed(e.what());
+  }
+  return "";
+}
+
 /// A message for files that are not TorchScript archives, or "" when the
 /// file looks like one. torch.jit.load's own messages ("failed finding
 /// central directory", "file not found: constants.pkl") do not tell a user
@@ -68,10 +120,11 @@ std::string checkArchive(const std::string &path) {
            "module with torch.jit.trace(...).save() or "
            "torch.jit.script(...).save())";
   in.close();
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   std::vector<std::string> records;
   try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    records = reader.getAllRecords();
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    records = reader->getAllRecords();
   } catch (const std::exception &) {
     return "'" + path +
            "' is not a TorchScript module: a damaged or truncated zip "
@@ -93,7 +146,7 @@ std::string checkArchive(const std::string &path) {
            "' is a zip archive but not a TorchScript module (no code/ and "
            "constants.pkl records)";
   }
-  return "";
+  return checkTensorRecords(path, *reader);
 }
 
 /// The dotted path of the module whose method produced `node`, from the

@@ -10,19 +10,19 @@
 
 #include "dq/Import/TorchGraph.h"
 #include "dq/Import/TorchGraphToMLIR.h"
+#include "dq/runtime/Error.h"
+#include "dq/runtime/Files.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -37,7 +37,8 @@ static cl::opt<std::string>
                    cl::desc("the input's shape in PyTorch's NCHW order, "
                             "e.g. 1x3x32x32"),
                    cl::cat(importCategory));
-static cl::opt<std::string> outputPath("o", cl::desc("output file"),
+static cl::opt<std::string> outputPath("o",
+                                       cl::desc("output file ('-': stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(importCategory));
 static cl::opt<bool> emitBytecode("emit-bytecode",
@@ -59,6 +60,34 @@ static cl::opt<bool> printDebugInfo(
     "print-locations",
     cl::desc("print op locations (module names) in the text output"),
     cl::init(true), cl::cat(importCategory));
+
+/// Streams into an AtomicFileWriter, so the IR (90 MB of text for
+/// ResNet-18) is never held twice. MLIR's printers take no exceptions: the
+/// first failure is kept and the rest of the output dropped.
+class AtomicFileStream : public raw_ostream {
+public:
+  explicit AtomicFileStream(dq::runtime::AtomicFileWriter &file)
+      : file(file) {}
+  ~AtomicFileStream() override { flush(); }
+  const std::string &error() const { return failure; }
+
+private:
+  void write_impl(const char *data, size_t size) override {
+    if (!failure.empty())
+      return;
+    try {
+      file.write(data, size);
+      position += size;
+    } catch (const std::exception &e) {
+      failure = e.what();
+    }
+  }
+  uint64_t current_pos() const override { return position; }
+
+  dq::runtime::AtomicFileWriter &file;
+  uint64_t position = 0;
+  std::string failure;
+};
 
 /// "1x3x32x32" -> {1, 3, 32, 32}; empty on malformed input.
 static std::vector<int64_t> parseShape(StringRef text) {
@@ -96,6 +125,18 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  // The project's output-file policy, before the import's work: no empty
+  // name, symbolic link, directory or device is ever written.
+  bool toStdout = outputPath == "-";
+  if (!toStdout) {
+    try {
+      dq::runtime::checkOutputFile(outputPath);
+    } catch (const dq::runtime::Error &e) {
+      errs() << "dq-import: error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
   mlir::DefaultTimingManager timingManager;
   timingManager.setEnabled(timing);
   mlir::TimingScope rootTimer = timingManager.getRootScope();
@@ -127,23 +168,39 @@ int main(int argc, char **argv) {
   emitTimer.stop();
   mlir::TimingScope writeTimer = rootTimer.nest("write output");
 
-  std::string openError;
-  auto output = mlir::openOutputFile(outputPath, &openError);
-  if (!output) {
-    errs() << "dq-import: error: " << openError << "\n";
-    return 1;
-  }
-  if (emitBytecode) {
-    if (mlir::failed(mlir::writeBytecodeToFile(*module, output->os()))) {
-      errs() << "dq-import: error: cannot write bytecode\n";
-      return 1;
-    }
-  } else {
+  auto writeModule = [&](raw_ostream &os) {
+    if (emitBytecode)
+      return mlir::succeeded(mlir::writeBytecodeToFile(*module, os));
     mlir::OpPrintingFlags flags;
     if (printDebugInfo)
       flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
-    module->print(output->os(), flags);
+    module->print(os, flags);
+    return true;
+  };
+  if (toStdout) {
+    if (!writeModule(outs())) {
+      errs() << "dq-import: error: cannot write bytecode\n";
+      return 1;
+    }
+    return 0;
   }
-  output->keep();
+  // Through a temporary file and a rename: a failed import or write never
+  // leaves a partial file at the output path.
+  try {
+    dq::runtime::AtomicFileWriter file(outputPath);
+    AtomicFileStream os(file);
+    bool written = writeModule(os);
+    os.flush();
+    if (!os.error().empty())
+      throw dq::runtime::Error(os.error());
+    if (!written) {
+      errs() << "dq-import: error: cannot write bytecode\n";
+      return 1;
+    }
+    file.commit();
+  } catch (const std::exception &e) {
+    errs() << "dq-import: error: " << e.what() << "\n";
+    return 1;
+  }
   return 0;
 }
