@@ -209,6 +209,16 @@ struct SliceRule : Rule<SliceRule, tosa::SliceOp> {
     auto start = constShape(op, op.getStart());
     if (failed(start))
       return failure();
+    // TOSA's verifier leaves constant bounds unchecked; the gradient's
+    // insert would be invalid IR, the forward slice an out-of-bounds read.
+    ArrayRef<int64_t> in = tensormath::shapeOf(op.getInput1());
+    ArrayRef<int64_t> out = tensormath::shapeOf(op.getOutput());
+    for (size_t d = 0; d < in.size() && d < start->size(); ++d)
+      if ((*start)[d] < 0 || (*start)[d] > in[d] - out[d])
+        return op.emitError()
+               << "slice reads outside its input in dimension " << d
+               << ": start " << (*start)[d] << " and size " << out[d]
+               << " for a dimension of " << in[d];
     grads[0] = tensormath::insertIntoZeros(
         b, op.getLoc(), dys[0], tensormath::shapeOf(op.getInput1()), *start);
     return success();
