@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the reproducer of finding F3 (docs/Fuzzing.md): a gzip IDX image
+"""Writes the reproducer of finding F3 (docs/Fuzzing.md; test/Fuzz/dataset-gzip-bomb.test): a gzip IDX image
 file whose header declares 1 image of 4x4 pixels, followed by 300 MB of
 zeros (about 0.3 MB compressed). A reader that decompresses the whole file
 before looking at the header needs hundreds of MB for a 16-byte image."""
