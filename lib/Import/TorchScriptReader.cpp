@@ -56,8 +56,8 @@ std::string typeName(const std::exception &e) {
 }
 
 /// "" when every tensor record holds exactly the bytes that data.pkl and
-/// constants.pkl declare for it; LibTorch trusts the declarations and reads
-/// past a shorter record.
+/// constants.pkl declare for it and every tensor lies inside its storage.
+/// LibTorch trusts both and reads past a shorter record.
 std::string
 checkTensorRecords(const std::string &path,
                    caffe2::serialize::PyTorchStreamReader &reader) {
