@@ -112,6 +112,17 @@ public:
     return *number;
   }
 
+  /// A hash in formatModuleHash's form.
+  uint64_t hash(const json &parent, const char *key,
+                const std::string &field) const {
+    std::string text = string(parent, key, field);
+    std::optional<uint64_t> parsed = parseModuleHash(text);
+    if (!parsed)
+      fail(field, "expected \"fnv1a64:\" and 16 lower-case hex digits, got \"" +
+                      text + "\"");
+    return *parsed;
+  }
+
   /// An array of integers >= `minDim` (0 for tensor shapes).
   std::vector<int64_t> dims(const json &parent, const char *key,
                             const std::string &field, int64_t minDim) const {
@@ -272,23 +283,11 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                          : ")"));
 
   Manifest manifest;
-  std::string hash = reader.string(root, "module_hash", "module_hash");
-  std::optional<uint64_t> parsedHash = parseModuleHash(hash);
-  if (!parsedHash)
-    reader.fail("module_hash",
-                "expected \"fnv1a64:\" and 16 lower-case hex digits, got \"" +
-                    hash + "\"");
-  manifest.moduleHash = *parsedHash;
+  manifest.moduleHash = reader.hash(root, "module_hash", "module_hash");
   const json &library = reader.object(root, "library", "library");
   manifest.library.bytes = static_cast<uint64_t>(
       reader.integer(library, "bytes", "library.bytes", 1));
-  std::string libraryHash = reader.string(library, "hash", "library.hash");
-  std::optional<uint64_t> parsedLibraryHash = parseModuleHash(libraryHash);
-  if (!parsedLibraryHash)
-    reader.fail("library.hash",
-                "expected \"fnv1a64:\" and 16 lower-case hex digits, got \"" +
-                    libraryHash + "\"");
-  manifest.library.hash = *parsedLibraryHash;
+  manifest.library.hash = reader.hash(library, "hash", "library.hash");
   manifest.batch = reader.integer(root, "batch", "batch", 1);
   manifest.imageShape = reader.dims(root, "image_shape", "image_shape", 1);
   if (manifest.imageShape.empty())
