@@ -130,6 +130,16 @@ TensorSpec scalarSpec(const char *name, DType dtype) {
 
 } // namespace
 
+std::string modelPrefix(const std::string &path) {
+  for (const char *suffix : {".so", ".manifest.json", ".state"}) {
+    size_t n = std::strlen(suffix);
+    if (path.size() > n && path.compare(path.size() - n, n, suffix) == 0 &&
+        ::access((path + ".manifest.json").c_str(), F_OK) != 0)
+      return path.substr(0, path.size() - n);
+  }
+  return path;
+}
+
 unsigned maxThreadCount() {
   long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   return static_cast<unsigned>(8 * (cpus > 0 ? cpus : 1));
@@ -148,11 +158,11 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   std::unique_ptr<CompiledModel> model(new CompiledModel());
-  model->prefix_ = prefix;
-  std::string manifestPath = prefix + ".manifest.json";
+  model->prefix_ = modelPrefix(prefix);
+  std::string manifestPath = model->prefix_ + ".manifest.json";
   model->manifest_ = loadManifest(manifestPath);
   const Manifest &m = model->manifest_;
-  std::string path = prefix + ".so";
+  std::string path = model->prefix_ + ".so";
   // The library is code. Before loading it, check that it is the file the
   // manifest was written for, whole: a truncated library faults while it is
   // mapped, and another build's would be called with the wrong contract.

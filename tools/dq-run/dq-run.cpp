@@ -20,7 +20,8 @@ namespace {
 const char *kUsage =
     "usage: dq-run MODEL --state FILE [--data DIR | --images IDX [--labels "
     "IDX] | --export FILE]\n"
-    "  MODEL          prefix of dq-compile's output\n"
+    "  MODEL          prefix of dq-compile's output (or the path of its .so\n"
+    "                 or .manifest.json)\n"
     "  --state FILE   trained state: dq-train's model.dqm (the export),\n"
     "                 final.state or a checkpoint\n"
     "  --export FILE  write the export of --state (inference tensors, codes\n"

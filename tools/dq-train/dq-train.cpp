@@ -58,7 +58,8 @@ struct Options {
 const char *kUsage =
     "usage: dq-train MODEL [options]\n"
     "  MODEL               prefix of dq-compile's output (MODEL.so,\n"
-    "                      MODEL.manifest.json, MODEL.state)\n"
+    "                      MODEL.manifest.json, MODEL.state); the path of\n"
+    "                      one of these files works too\n"
     "  --data DIR          dataset directory (default "
     "/usr/share/datasets/fashion-mnist)\n"
     "  --dataset NAME      fashion-mnist (default) or cifar10 (binary "
@@ -352,7 +353,7 @@ int run(const Options &o) {
   const Manifest &m = model->manifest();
   std::string metadata;
   std::vector<HostTensor> state = readStateFileFor(
-      o.resume.empty() ? o.model + ".state" : o.resume, m, &metadata);
+      o.resume.empty() ? model->prefix() + ".state" : o.resume, m, &metadata);
 
   // Before anything is written or long work starts: the directory, and a
   // lock so that a second run on the same --out stops instead of
@@ -571,6 +572,19 @@ int run(const Options &o) {
               "%s/final.state\n",
               o.epochs, o.epochs == 1 ? "" : "s", 100 * lastTestAccuracy,
               formatDuration(total).c_str(), o.out.c_str());
+  // Guessing does as well as 1/classes: say so rather than leave a user to
+  // wonder why a short run learned nothing.
+  double chance = 1.0 / static_cast<double>(m.classes);
+  std::fflush(stdout);
+  if (lastTestAccuracy < 1.5 * chance)
+    std::fprintf(stderr,
+                 "dq-train: note: %.2f%% is about chance level (%.2f%% for %lld "
+                 "classes) after %lld training steps; a low-bit model needs "
+                 "hundreds of steps or more to leave it (more --epochs or a "
+                 "larger --limit-train), or a smaller --lr if the loss rose\n",
+                 100 * lastTestAccuracy, 100 * chance,
+                 static_cast<long long>(m.classes),
+                 static_cast<long long>(totalSteps));
   return 0;
 }
 

@@ -14,12 +14,19 @@
 namespace dq {
 namespace runtime {
 
+/// The prefix of dq-compile's files named by `path`: the path itself, or,
+/// when it names one of the files (MODEL.so, MODEL.manifest.json,
+/// MODEL.state) and no manifest of that name exists, the path without the
+/// suffix.
+std::string modelPrefix(const std::string &path);
+
 /// The largest thread count a model may be asked for: 8 per online CPU.
 unsigned maxThreadCount();
 
 class CompiledModel {
 public:
-  /// Opens <prefix>.manifest.json and <prefix>.so and verifies them against
+  /// Opens <prefix>.manifest.json and <prefix>.so (`prefix` as modelPrefix
+  /// reads it) and verifies them against
   /// each other before calling anything (docs/Runtime.md): the library's
   /// size and hash against the manifest's, before it is loaded; then the
   /// signature the library embeds (module hash, batch, shapes, state,
