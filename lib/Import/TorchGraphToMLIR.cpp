@@ -320,6 +320,11 @@ bool Emitter::reportUnsupportedKinds() {
       diag << " and " << (nodes.size() - 1) << " more place"
            << (nodes.size() == 2 ? "" : "s");
   }
+  if (graph.savedInTrainingMode)
+    diag << "\nthe module was saved in training mode: a traced module keeps "
+            "the training-mode graph (batch norm updating its running "
+            "statistics, active dropout); call model.eval() before "
+            "torch.jit.trace and save it again";
   return true;
 }
 

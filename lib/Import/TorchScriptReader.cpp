@@ -309,6 +309,7 @@ bool dq::import::readTorchScript(const std::string &path, TorchGraph &graph,
       error = "'" + path + "' has no forward method";
       return false;
     }
+    graph.savedInTrainingMode = module.is_training();
     module.eval();
     // Freezing turns parameters and buffers into constants and inlines every
     // submodule call; the call stacks it leaves on nodes name the modules.

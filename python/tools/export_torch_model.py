@@ -200,13 +200,17 @@ def main():
                         help="NCHW shape the trace uses (default per model)")
     parser.add_argument("--state-dict", action="store_true",
                         help="save the state_dict instead of a TorchScript module")
+    parser.add_argument("--train-mode", action="store_true",
+                        help="export without model.eval() (what a user "
+                             "forgets; dq-import's tests)")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     model = build(args.model)
     randomize_batch_norm(model, torch.Generator().manual_seed(args.seed + 1))
-    model.eval()
+    if not args.train_mode:
+        model.eval()
     if args.state_dict:
         torch.save(model.state_dict(), args.output)
         return 0

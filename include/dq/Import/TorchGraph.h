@@ -93,6 +93,10 @@ struct GraphBlock {
 };
 
 struct TorchGraph {
+  /// The module's `training` flag as saved: a module traced in training mode
+  /// keeps that mode's graph (batch norm updating its statistics) even
+  /// after eval(), which explains ops dq-import cannot translate.
+  bool savedInTrainingMode = false;
   std::vector<GraphValue> values;
   /// The graph's inputs without the module itself (`self`).
   GraphBlock body;
