@@ -15,9 +15,15 @@ using namespace mlir;
 using namespace mlir::dq;
 namespace num = ::dq::numerics;
 
+/// Constants larger than this are not folded: their values would be
+/// materialized (a 2 kB splat can stand for 2^35 elements), and so would the
+/// folded result. The same bound as --dq-quantize's max-weight-elements.
+constexpr int64_t kMaxFoldedElements = int64_t(1) << 28;
+
 static std::optional<std::vector<float>> floatsOf(Attribute attr) {
   auto dense = dyn_cast_or_null<DenseFPElementsAttr>(attr);
-  if (!dense || !dense.getElementType().isF32())
+  if (!dense || !dense.getElementType().isF32() ||
+      dense.getNumElements() > kMaxFoldedElements)
     return std::nullopt;
   std::vector<float> values;
   values.reserve(dense.getNumElements());
@@ -28,7 +34,7 @@ static std::optional<std::vector<float>> floatsOf(Attribute attr) {
 
 static std::optional<std::vector<uint32_t>> codesOf(Attribute attr) {
   auto dense = dyn_cast_or_null<DenseIntElementsAttr>(attr);
-  if (!dense)
+  if (!dense || dense.getNumElements() > kMaxFoldedElements)
     return std::nullopt;
   std::vector<uint32_t> codes;
   codes.reserve(dense.getNumElements());
