@@ -1079,15 +1079,15 @@ struct MapToLaunchesPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    // Static shared memory per block is at most 48 KiB.
     Location loc = func.getLoc();
     StringRef pass = "dq-gpu-map-to-launches";
     if (failed(mlir::dq::checkOption(loc, pass, "block-size", blockSize, 1,
-                                     1024)) ||
+                                     mlir::dq::kMaxGPUBlockSize)) ||
         failed(mlir::dq::checkOption(loc, pass, "split-blocks", splitBlocks, 1,
-                                     int64_t(1) << 20)) ||
+                                     mlir::dq::kMaxGPUSplitBlocks)) ||
         failed(mlir::dq::checkOption(loc, pass, "shared-memory-bytes",
-                                     sharedMemoryBytes, 0, 48 * 1024)))
+                                     sharedMemoryBytes, 0,
+                                     mlir::dq::kMaxGPUSharedMemoryBytes)))
       return signalPassFailure();
     IRRewriter rewriter(&getContext());
     // Copies between buffers become kernels like any other op.

@@ -60,9 +60,10 @@ mlir::dq::checkLowerToNVVMOptions(const LowerToNVVMOptions &options) {
   }
   // The limits dq-gpu-map-to-launches checks per function, here once.
   if (range("opt-level", options.optLevel, 0, 3) ||
-      range("block-size", options.blockSize, 1, 1024) ||
-      range("shared-memory-bytes", options.sharedMemoryBytes, 0, 48 * 1024) ||
-      range("split-blocks", options.splitBlocks, 1, int64_t(1) << 20))
+      range("block-size", options.blockSize, 1, kMaxGPUBlockSize) ||
+      range("shared-memory-bytes", options.sharedMemoryBytes, 0,
+            kMaxGPUSharedMemoryBytes) ||
+      range("split-blocks", options.splitBlocks, 1, kMaxGPUSplitBlocks))
     return message;
   return std::nullopt;
 }

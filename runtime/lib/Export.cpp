@@ -15,10 +15,6 @@ using json = nlohmann::json;
 
 static const char *const kExportKind = "dq-export";
 
-/// readInferenceState without the value checks.
-static std::vector<HostTensor> readExportOrState(const std::string &path,
-                                                 const Manifest &manifest);
-
 bool isInferenceRole(const std::string &role) {
   return role == "param" || role == "running_mean" || role == "running_var" ||
          role == "codes" || role == "basis" || role == "act_basis";
@@ -112,17 +108,9 @@ void writeExport(const std::string &path, const Manifest &manifest,
   writeStateFile(path, manifest.moduleHash, kept, metadata.dump());
 }
 
-std::vector<HostTensor> readInferenceState(const std::string &path,
-                                           const Manifest &manifest,
-                                           bool allowInvalidValues) {
-  std::vector<HostTensor> state =
-      readExportOrState(path, manifest);
-  checkStateValues(state, manifest, path, allowInvalidValues);
-  return state;
-}
-
-std::vector<HostTensor> readExportOrState(const std::string &path,
-                                          const Manifest &manifest) {
+/// readInferenceState without the value checks.
+static std::vector<HostTensor> readExportOrState(const std::string &path,
+                                                 const Manifest &manifest) {
   StateFileContents contents = readStateFile(path);
   json metadata = json::parse(contents.metadataJson, nullptr,
                               /*allow_exceptions=*/false);
@@ -186,6 +174,14 @@ std::vector<HostTensor> readExportOrState(const std::string &path,
   }
   if (used != contents.tensors.size())
     throw Error(path + ": export holds tensors the manifest does not list");
+  return state;
+}
+
+std::vector<HostTensor> readInferenceState(const std::string &path,
+                                           const Manifest &manifest,
+                                           bool allowInvalidValues) {
+  std::vector<HostTensor> state = readExportOrState(path, manifest);
+  checkStateValues(state, manifest, path, allowInvalidValues);
   return state;
 }
 

@@ -45,14 +45,6 @@ bool writeAll(int fd, const uint8_t *data, size_t size) {
   return true;
 }
 
-} // namespace
-
-//===----------------------------------------------------------------------===//
-// The output-file policy
-//===----------------------------------------------------------------------===//
-
-namespace {
-
 /// What `mode` is, for messages.
 const char *fileKind(mode_t mode) {
   if (S_ISLNK(mode))
@@ -74,6 +66,10 @@ std::string baseName(const std::string &path) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// The output-file policy
+//===----------------------------------------------------------------------===//
 
 void checkOutputFile(const std::string &path) {
   if (path.empty())

@@ -399,42 +399,45 @@ std::string compareModelSignature(const std::string &librarySignature,
   std::string expected = modelSignature(manifest);
   if (librarySignature == expected)
     return "";
-  json library = json::parse(librarySignature, nullptr, false);
-  json wanted = json::parse(expected);
-  if (library.is_discarded() || !library.is_object() ||
-      library.value("format", "") != "dq-model-signature")
+  // Ordered, so the first difference follows modelSignature's field order.
+  using ojson = nlohmann::ordered_json;
+  ojson library = ojson::parse(librarySignature, nullptr, false);
+  ojson wanted = ojson::parse(expected);
+  auto field = [](const ojson &object, const std::string &key) {
+    return object.is_object() && object.contains(key) ? object[key] : ojson();
+  };
+  if (library.is_discarded() || field(library, "format") != wanted["format"])
     return "the library's embedded signature is not one dq-compile writes";
-  auto text = [](const json &value) {
+  auto text = [](const ojson &value) {
     return value.is_null() ? std::string("nothing") : value.dump();
   };
-  for (const char *key : {"version", "module_hash", "batch", "image_shape",
-                          "classes", "device"}) {
-    json got = library.contains(key) ? library[key] : json();
-    if (got != wanted[key])
-      return std::string(key) + ": the library was compiled for " + text(got) +
-             ", the manifest says " + text(wanted[key]);
-  }
-  const json &gotState = library.contains("state") ? library["state"] : json();
-  const json &wantState = wanted["state"];
-  if (!gotState.is_array() || gotState.size() != wantState.size())
-    return "state: the library was compiled for " +
-           std::to_string(gotState.is_array() ? gotState.size() : 0) +
-           " state tensors, the manifest lists " +
-           std::to_string(wantState.size());
-  for (size_t i = 0; i < wantState.size(); ++i)
-    if (gotState[i] != wantState[i])
-      return "state[" + std::to_string(i) + "]: the library was compiled for " +
-             text(gotState[i]) + ", the manifest says " + text(wantState[i]);
-  const json &gotEntries =
-      library.contains("entry_points") ? library["entry_points"] : json();
-  for (auto it = wanted["entry_points"].begin();
-       it != wanted["entry_points"].end(); ++it) {
-    json got = gotEntries.is_object() && gotEntries.contains(it.key())
-                   ? gotEntries[it.key()]
-                   : json();
-    if (got != it.value())
-      return "entry_points." + it.key() + ": the library's symbol is " +
-             text(got) + ", the manifest says " + text(it.value());
+  for (const auto &item : wanted.items()) {
+    const std::string &key = item.key();
+    const ojson &want = item.value();
+    ojson got = field(library, key);
+    if (got == want)
+      continue;
+    if (key == "state") {
+      if (!got.is_array() || got.size() != want.size())
+        return "state: the library was compiled for " +
+               std::to_string(got.is_array() ? got.size() : 0) +
+               " state tensors, the manifest lists " +
+               std::to_string(want.size());
+      for (size_t i = 0; i < want.size(); ++i)
+        if (got[i] != want[i])
+          return "state[" + std::to_string(i) +
+                 "]: the library was compiled for " + text(got[i]) +
+                 ", the manifest says " + text(want[i]);
+    }
+    if (key == "entry_points")
+      for (const auto &entry : want.items())
+        if (field(got, entry.key()) != entry.value())
+          return "entry_points." + entry.key() +
+                 ": the library's symbol is " +
+                 text(field(got, entry.key())) + ", the manifest says " +
+                 text(entry.value());
+    return key + ": the library was compiled for " + text(got) +
+           ", the manifest says " + text(want);
   }
   return "the library's embedded signature differs from the manifest";
 }

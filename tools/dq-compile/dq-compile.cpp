@@ -14,6 +14,7 @@
 #include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
 #include "dq/Registration.h"
+#include "dq/Support/AtomicFileStream.h"
 #include "dq/Support/Checks.h"
 
 #include "dq/runtime/Files.h"
@@ -465,10 +466,13 @@ void compile() {
           optLevel, /*sizeLevel=*/0, machine.get())(llvmModule.get()))
     fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
   if (keepLLVMIR) {
-    std::string ir;
-    llvm::raw_string_ostream os(ir);
+    rt::AtomicFileWriter file(outputPrefix + ".ll");
+    mlir::dq::AtomicFileStream os(file);
     llvmModule->print(os, nullptr);
-    rt::writeFileAtomic(outputPrefix + ".ll", ir);
+    os.flush();
+    if (!os.error().empty())
+      fail(os.error());
+    file.commit();
   }
   TemporaryFile object(outputPrefix, ".o");
   {

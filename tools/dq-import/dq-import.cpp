@@ -10,6 +10,7 @@
 
 #include "dq/Import/TorchGraph.h"
 #include "dq/Import/TorchGraphToMLIR.h"
+#include "dq/Support/AtomicFileStream.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Files.h"
 
@@ -60,34 +61,6 @@ static cl::opt<bool> printDebugInfo(
     "print-locations",
     cl::desc("print op locations (module names) in the text output"),
     cl::init(true), cl::cat(importCategory));
-
-/// Streams into an AtomicFileWriter, so the IR (90 MB of text for
-/// ResNet-18) is never held twice. MLIR's printers take no exceptions: the
-/// first failure is kept and the rest of the output dropped.
-class AtomicFileStream : public raw_ostream {
-public:
-  explicit AtomicFileStream(dq::runtime::AtomicFileWriter &file)
-      : file(file) {}
-  ~AtomicFileStream() override { flush(); }
-  const std::string &error() const { return failure; }
-
-private:
-  void write_impl(const char *data, size_t size) override {
-    if (!failure.empty())
-      return;
-    try {
-      file.write(data, size);
-      position += size;
-    } catch (const std::exception &e) {
-      failure = e.what();
-    }
-  }
-  uint64_t current_pos() const override { return position; }
-
-  dq::runtime::AtomicFileWriter &file;
-  uint64_t position = 0;
-  std::string failure;
-};
 
 /// "1x3x32x32" -> {1, 3, 32, 32}; empty on malformed input.
 static std::vector<int64_t> parseShape(StringRef text) {
@@ -188,7 +161,7 @@ int main(int argc, char **argv) {
   // leaves a partial file at the output path.
   try {
     dq::runtime::AtomicFileWriter file(outputPath);
-    AtomicFileStream os(file);
+    mlir::dq::AtomicFileStream os(file);
     bool written = writeModule(os);
     os.flush();
     if (!os.error().empty())

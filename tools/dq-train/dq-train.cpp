@@ -426,8 +426,7 @@ int run(const Options &o) {
   // train metrics cover all of it however often it was interrupted).
   double lossSum = start.lossSum;
   size_t correct = start.correct, seen = start.seen;
-  int64_t lastCheckpointStep = -1;
-  std::string lastGood = o.resume; // a file that holds a good state
+  int64_t lastCheckpointStep = -1; // of this run; -1: none yet
 
   auto checkpoint = [&](int epoch, size_t batchInEpoch) {
     Json meta = {{"epoch", epoch},
@@ -443,7 +442,6 @@ int run(const Options &o) {
                  {"epoch_seen", seen}};
     writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
     lastCheckpointStep = step;
-    lastGood = checkpointPath;
   };
   // Why a step's result cannot be kept, naming only files that exist.
   auto diverged = [&](const std::string &what, int epoch) {
@@ -454,8 +452,8 @@ int run(const Options &o) {
     if (lastCheckpointStep >= 0)
       message += "The last good checkpoint is " + checkpointPath +
                  " (step " + std::to_string(lastCheckpointStep) + ")";
-    else if (!lastGood.empty())
-      message += "The last good state is " + lastGood +
+    else if (!o.resume.empty())
+      message += "The last good state is " + o.resume +
                  ", the checkpoint this run resumed from";
     else
       message += "No checkpoint was written by this run";
@@ -473,10 +471,6 @@ int run(const Options &o) {
   for (int epoch = start.epoch; epoch < o.epochs; ++epoch) {
     std::vector<Batch> batches = sampler.batches(epoch);
     size_t firstBatch = epoch == start.epoch ? start.batchInEpoch : 0;
-    if (epoch != start.epoch) {
-      lossSum = 0;
-      correct = seen = 0;
-    }
     auto epochStart = std::chrono::steady_clock::now();
     for (size_t b = firstBatch; b < batches.size(); ++b) {
       if (interrupted ||
@@ -552,6 +546,7 @@ int run(const Options &o) {
                  100 * testAccuracy, seconds);
     // The checkpoint first: an epoch is in metrics.jsonl only once a
     // checkpoint after it exists (a failed write stops before the line).
+    // The next epoch's sums start here, so the checkpoint holds them empty.
     lossSum = 0;
     correct = seen = 0;
     checkpoint(epoch + 1, 0);
@@ -559,9 +554,8 @@ int run(const Options &o) {
   }
   if (std::isnan(lastTestAccuracy)) // resumed from a finished run
     lastTestAccuracy = accuracy(*model, state, test);
-  // Every step's state was checked, so these are never written from a
-  // non-finite state; check once more, as a contract of the files.
-  checkStateValues(state, m, o.out + "/final.state");
+  // Never from a non-finite state: it was checked when loaded and after
+  // every step.
   writeStateFile(o.out + "/final.state", m.moduleHash, state, "{}");
   // What inference needs, codes packed to their bit width (dq-run reads it).
   writeExport(o.out + "/model.dqm", m, state);
