@@ -27,9 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dq::fuzz::rejected(e.what(), size);
     return 0;
   }
-  for (const std::string &name : requiredEntryPoints())
+  for (const std::string &name : requiredEntryPoints(manifest.kind))
     if (!manifest.entryPoints.count(name))
       dq::fuzz::fail("accepted a manifest without entry point " + name);
+  if (manifest.isInference() && !manifest.state.empty())
+    dq::fuzz::fail("accepted an inference manifest with state tensors");
   for (const TensorSpec &spec : manifest.state) {
     if (manifest.findState(spec.name) == nullptr)
       dq::fuzz::fail("findState misses '" + spec.name + "'");
@@ -49,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                "rejects: ") +
                    e.what() + "\n" + printed);
   }
-  bool same = again.moduleHash == manifest.moduleHash &&
+  bool same = again.kind == manifest.kind &&
+              again.moduleHash == manifest.moduleHash &&
               again.library.bytes == manifest.library.bytes &&
               again.library.hash == manifest.library.hash &&
               again.batch == manifest.batch &&

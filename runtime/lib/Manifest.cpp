@@ -58,10 +58,16 @@ const TensorSpec *Manifest::findState(const std::string &name) const {
   return nullptr;
 }
 
-const std::vector<std::string> &requiredEntryPoints() {
-  static const std::vector<std::string> names = {"train_step", "predict",
-                                                 "init_state"};
-  return names;
+const std::vector<std::string> &requiredEntryPoints(const std::string &kind) {
+  static const std::vector<std::string> training = {"train_step", "predict",
+                                                    "init_state"};
+  static const std::vector<std::string> inference = {"predict"};
+  if (kind == kTrainingKind)
+    return training;
+  if (kind == kInferenceKind)
+    return inference;
+  throw Error("unknown model kind \"" + kind + "\" (expected \"" +
+              kTrainingKind + "\" or \"" + kInferenceKind + "\")");
 }
 
 namespace {
@@ -283,6 +289,13 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                          : ")"));
 
   Manifest manifest;
+  if (root.contains("kind")) {
+    manifest.kind = reader.string(root, "kind", "kind");
+    if (manifest.kind != kTrainingKind && manifest.kind != kInferenceKind)
+      reader.fail("kind", std::string("expected \"") + kTrainingKind +
+                              "\" or \"" + kInferenceKind + "\", got \"" +
+                              manifest.kind + "\"");
+  }
   manifest.moduleHash = reader.hash(root, "module_hash", "module_hash");
   const json &library = reader.object(root, "library", "library");
   manifest.library.bytes = static_cast<uint64_t>(
@@ -316,11 +329,20 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                                        std::to_string(it->second) + "])");
     manifest.state.push_back(std::move(spec));
   }
+  // An inference model's trained tensors are constants in its code.
+  if (manifest.isInference() && !manifest.state.empty())
+    reader.fail("state", "an inference model has no state tensors, the "
+                         "manifest lists " +
+                             std::to_string(manifest.state.size()));
 
   const json &entryPoints = reader.object(root, "entry_points", "entry_points");
-  for (const std::string &name : requiredEntryPoints())
+  for (const std::string &name : requiredEntryPoints(manifest.kind))
     if (!entryPoints.contains(name))
-      reader.fail("entry_points." + name, "missing");
+      reader.fail("entry_points." + name,
+                  manifest.isInference()
+                      ? "missing (an inference model has predict)"
+                      : "missing (a training model has train_step, predict "
+                        "and init_state)");
   for (auto it = entryPoints.begin(); it != entryPoints.end(); ++it)
     manifest.entryPoints[it.key()] =
         parseEntryPoint(reader, it.value(), "entry_points." + it.key());
@@ -338,6 +360,7 @@ std::string toJson(const Manifest &manifest) {
   ojson root = ojson::object();
   root["format"] = kManifestFormat;
   root["version"] = kManifestVersion;
+  root["kind"] = manifest.kind;
   root["module_hash"] = formatModuleHash(manifest.moduleHash);
   ojson library = ojson::object();
   library["bytes"] = manifest.library.bytes;
@@ -377,6 +400,10 @@ std::string modelSignature(const Manifest &manifest) {
   ojson root = ojson::object();
   root["format"] = "dq-model-signature";
   root["version"] = 1;
+  // Only when not training: a training library's signature stays what it
+  // was before models had a kind, so those libraries still load.
+  if (manifest.kind != kTrainingKind)
+    root["kind"] = manifest.kind;
   root["module_hash"] = formatModuleHash(manifest.moduleHash);
   root["batch"] = manifest.batch;
   root["image_shape"] = manifest.imageShape;
@@ -411,8 +438,19 @@ std::string compareModelSignature(const std::string &librarySignature,
   auto text = [](const ojson &value) {
     return value.is_null() ? std::string("nothing") : value.dump();
   };
+  // The kind first (absent is "training"): an inference library behind a
+  // training manifest, or the reverse, differs in everything after it.
+  auto kind = [&](const ojson &signature) {
+    ojson value = field(signature, "kind");
+    return value.is_null() ? ojson(kTrainingKind) : value;
+  };
+  if (kind(library) != kind(wanted))
+    return "kind: the library was compiled for " + text(kind(library)) +
+           ", the manifest says " + text(kind(wanted));
   for (const auto &item : wanted.items()) {
     const std::string &key = item.key();
+    if (key == "kind")
+      continue;
     const ojson &want = item.value();
     ojson got = field(library, key);
     if (got == want)

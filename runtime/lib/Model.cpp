@@ -203,9 +203,13 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
   if (!mismatch.empty())
     throw Error(path + " and " + manifestPath + " disagree: " + mismatch +
                 "; use the manifest dq-compile wrote with this library");
-  model->trainStep_ = model->entry("train_step");
+  // An inference model has predict only (requiredEntryPoints); entry
+  // points a manifest lists beyond its kind's are not called.
   model->predict_ = model->entry("predict");
-  model->initState_ = model->entry("init_state");
+  if (!m.isInference()) {
+    model->trainStep_ = model->entry("train_step");
+    model->initState_ = model->entry("init_state");
+  }
   return model;
 }
 
@@ -239,6 +243,25 @@ void requireDevice(const CompiledModel &model, const std::string &device) {
               (built == "cuda" ? "GPU (CUDA)" : "CPU") +
               "; compile it with dq-compile --target " + device +
               " to run it with --device " + device);
+}
+
+unsigned CompiledModel::threadCount() const {
+  // dlsym on the model's handle searches the libraries it depends on: the
+  // libomp of a parallel model, nothing for serial code.
+  using MaxThreads = int (*)();
+  auto maxThreads =
+      reinterpret_cast<MaxThreads>(dlsym(library_, "omp_get_max_threads"));
+  int threads = maxThreads ? maxThreads() : 1;
+  return threads > 0 ? static_cast<unsigned>(threads) : 1;
+}
+
+void CompiledModel::requireTraining(const char *name) const {
+  if (isInference())
+    throw Error(prefix_ + ": an inference model (dq-compile of a "
+                          "--dq-build-inference-graph module) has no " +
+                std::string(name) +
+                "; its trained tensors are compiled in and it only "
+                "predicts");
 }
 
 CompiledModel::~CompiledModel() {
@@ -277,6 +300,7 @@ CompiledModel::StepResult
 CompiledModel::trainStep(std::vector<HostTensor> &state, const float *images,
                          const int32_t *labels, float learningRate,
                          int64_t step) {
+  requireTraining("train_step");
   checkState(state);
   const Manifest &m = manifest_;
   std::vector<int64_t> imageShape = {m.batch};
@@ -325,6 +349,7 @@ void CompiledModel::predict(const std::vector<HostTensor> &state,
 }
 
 std::vector<HostTensor> CompiledModel::initState() {
+  requireTraining("init_state");
   Results results(manifest_.state);
   void *args[] = {results.pointer()};
   initState_(args);

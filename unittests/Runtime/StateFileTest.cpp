@@ -993,6 +993,98 @@ TEST(ManifestTest, WrongTypesAndValues) {
   }
 }
 
+/// The sample manifest as an inference model's: predict only, no state.
+Manifest sampleInferenceManifest() {
+  Manifest manifest = sampleManifest();
+  manifest.kind = kInferenceKind;
+  manifest.state.clear();
+  manifest.entryPoints.erase("train_step");
+  manifest.entryPoints.erase("init_state");
+  manifest.entryPoints["predict"] = {"dq_predict",
+                                     {"arg0 f32[128,28,28,1]"},
+                                     {"result0 f32[128,10]"}};
+  return manifest;
+}
+
+TEST(ManifestTest, Kind) {
+  // Written after the version; absent (manifests from before it) means
+  // training.
+  std::string text = toJson(sampleManifest());
+  EXPECT_LT(text.find("\"version\""), text.find("\"kind\": \"training\""));
+  EXPECT_LT(text.find("\"kind\""), text.find("\"module_hash\""));
+  nlohmann::json json = sampleJson();
+  json.erase("kind");
+  EXPECT_EQ(parseManifest(json.dump(), kSource).kind, kTrainingKind);
+  EXPECT_FALSE(parseManifest(json.dump(), kSource).isInference());
+
+  Manifest inference = sampleInferenceManifest();
+  std::string inferenceText = toJson(inference);
+  Manifest parsed = parseManifest(inferenceText, kSource);
+  EXPECT_TRUE(parsed.isInference());
+  expectSameManifest(parsed, inference);
+  EXPECT_EQ(toJson(parsed), inferenceText);
+  EXPECT_EQ(requiredEntryPoints(kInferenceKind),
+            std::vector<std::string>{"predict"});
+  EXPECT_EQ(requiredEntryPoints(kTrainingKind).size(), 3u);
+  EXPECT_TRUE(failsWith([] { requiredEntryPoints("serving"); },
+                        {"unknown model kind \"serving\""}));
+
+  nlohmann::json withState = nlohmann::json::parse(inferenceText);
+  withState["state"] = sampleJson()["state"];
+  EXPECT_TRUE(manifestFails(
+      withState, {"state: an inference model has no state tensors, the "
+                  "manifest lists 5"}));
+  nlohmann::json noPredict = nlohmann::json::parse(inferenceText);
+  noPredict["entry_points"].erase("predict");
+  EXPECT_TRUE(manifestFails(
+      noPredict,
+      {"entry_points.predict: missing (an inference model has predict)"}));
+  // An inference manifest relabelled "training" lacks training's entry points.
+  nlohmann::json relabelled = nlohmann::json::parse(inferenceText);
+  relabelled["kind"] = "training";
+  EXPECT_TRUE(manifestFails(relabelled,
+                            {"entry_points.train_step: missing (a training "
+                             "model has train_step, predict and init_state)"}));
+  nlohmann::json unknown = sampleJson();
+  unknown["kind"] = "serving";
+  EXPECT_TRUE(manifestFails(
+      unknown, {"kind: expected \"training\" or \"inference\", got "
+                "\"serving\""}));
+  unknown["kind"] = 2;
+  EXPECT_TRUE(manifestFails(unknown, {"kind: expected a non-empty string"}));
+  // Other entry points of an inference manifest are allowed and ignored.
+  Manifest extra = sampleInferenceManifest();
+  extra.entryPoints["train_step"] = extra.entryPoints["predict"];
+  EXPECT_TRUE(parseManifest(toJson(extra), kSource).isInference());
+}
+
+TEST(ManifestTest, ModelSignatureCoversTheKind) {
+  // A training signature has no kind: what libraries compiled before the
+  // kind existed embed.
+  Manifest training = sampleManifest();
+  std::string trainingSignature = modelSignature(training);
+  EXPECT_EQ(trainingSignature.find("\"kind\""), std::string::npos);
+  Manifest inference = sampleInferenceManifest();
+  std::string inferenceSignature = modelSignature(inference);
+  EXPECT_NE(inferenceSignature.find("\"kind\":\"inference\""),
+            std::string::npos);
+  EXPECT_EQ(compareModelSignature(inferenceSignature, inference), "");
+
+  // A training library behind an inference manifest and the reverse: the
+  // kind is named first.
+  Manifest posing = training;
+  posing.kind = kInferenceKind;
+  posing.state.clear();
+  EXPECT_EQ(compareModelSignature(trainingSignature, posing),
+            "kind: the library was compiled for \"training\", the manifest "
+            "says \"inference\"");
+  Manifest dressed = inference;
+  dressed.kind = kTrainingKind;
+  EXPECT_EQ(compareModelSignature(inferenceSignature, dressed),
+            "kind: the library was compiled for \"inference\", the manifest "
+            "says \"training\"");
+}
+
 TEST(ManifestTest, ModelSignatureNamesTheFirstDifference) {
   Manifest manifest = sampleManifest();
   std::string signature = modelSignature(manifest);

@@ -20,6 +20,11 @@ inline constexpr int64_t kManifestVersion = 2;
 /// The symbol under which a compiled library embeds its signature
 /// (modelSignature), a NUL-terminated string.
 inline constexpr const char *kModelSignatureSymbol = "dq_model_signature";
+/// What a compiled model is for (Manifest::kind): "training" (train_step,
+/// predict and init_state over a state) or "inference" (predict only, the
+/// trained tensors compiled in as constants, no state).
+inline constexpr const char *kTrainingKind = "training";
+inline constexpr const char *kInferenceKind = "inference";
 
 inline constexpr uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;
 /// 64-bit FNV-1a; dq-compile hashes the printed training module with it.
@@ -47,6 +52,9 @@ struct LibraryFacts {
 };
 
 struct Manifest {
+  /// kTrainingKind or kInferenceKind. Optional in the file; absent means
+  /// "training" (manifests from before the field).
+  std::string kind = kTrainingKind;
   uint64_t moduleHash = 0;
   LibraryFacts library;
   int64_t batch = 0;
@@ -56,18 +64,23 @@ struct Manifest {
   /// Optional in the file; absent means "cpu".
   std::string device = "cpu";
   /// In the order train_step takes and returns them and state files store them.
+  /// Empty for an inference model.
   std::vector<TensorSpec> state;
-  /// At least train_step, predict and init_state.
+  /// At least requiredEntryPoints(kind).
   std::map<std::string, EntryPoint> entryPoints;
 
   /// The state tensor called `name`, or null.
   const TensorSpec *findState(const std::string &name) const;
+  /// kind == kInferenceKind.
+  bool isInference() const { return kind == kInferenceKind; }
 };
 
 /// The contract a compiled library was built for, as the canonical JSON text
 /// dq-compile embeds in the library (kModelSignatureSymbol): module hash,
 /// batch, image shape, classes, device, every state tensor (name, role,
-/// dtype, shape) and every entry point's symbol. Not the library facts.
+/// dtype, shape) and every entry point's symbol, and the kind when it is not
+/// "training" (so a training library's signature is what it was before the
+/// kind existed). Not the library facts.
 std::string modelSignature(const Manifest &manifest);
 
 /// Empty when `librarySignature` (what a library embeds) is
@@ -79,8 +92,10 @@ std::string compareModelSignature(const std::string &librarySignature,
 /// The size and fnv1a64 hash of a file's bytes; throws Error naming it.
 LibraryFacts libraryFactsOf(const std::string &path);
 
-/// The entry points every manifest has.
-const std::vector<std::string> &requiredEntryPoints();
+/// The entry points every manifest of `kind` has: train_step, predict and
+/// init_state for "training", predict for "inference". Throws Error for
+/// another kind.
+const std::vector<std::string> &requiredEntryPoints(const std::string &kind);
 
 /// Reads and validates a manifest file. Throws Error naming the file and the
 /// field ("m.manifest.json: state[3].shape: expected ...").

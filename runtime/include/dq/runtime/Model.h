@@ -31,7 +31,9 @@ public:
   /// size and hash against the manifest's, before it is loaded; then the
   /// signature the library embeds (module hash, batch, shapes, state,
   /// entry-point symbols) against the manifest, and that every entry point
-  /// exists. Throws Error naming both files on a mismatch. `threads` > 0 sets
+  /// exists (train_step, predict and init_state for a training model,
+  /// predict for an inference model). Throws Error naming both files on a
+  /// mismatch. `threads` > 0 sets
   /// the OpenMP team size of a parallel model (OMP_NUM_THREADS, read when
   /// the OpenMP runtime starts, so it applies to the first model opened);
   /// 0 keeps the environment's choice (all cores by default).
@@ -46,19 +48,28 @@ public:
   /// model built by dq-compile --target cuda.
   std::string deviceDescription() const;
   const std::string &prefix() const { return prefix_; }
+  /// An inference model (manifest kind "inference"): predict only, with an
+  /// empty state; trainStep and initState throw.
+  bool isInference() const { return manifest_.isInference(); }
+  /// The OpenMP team size the model's parallel loops run with (its libomp's
+  /// omp_get_max_threads); 1 for serial code and GPU models, whose host code
+  /// has no OpenMP.
+  unsigned threadCount() const;
 
   struct StepResult {
     float loss = 0;
     int32_t correct = 0;
   };
   /// One training step on a batch (images [N,H,W,C], labels [N]); replaces
-  /// `state` by the updated state.
+  /// `state` by the updated state. Throws Error for an inference model.
   StepResult trainStep(std::vector<HostTensor> &state, const float *images,
                        const int32_t *labels, float learningRate, int64_t step);
-  /// Logits [N, classes] of a batch in inference mode.
+  /// Logits [N, classes] of a batch in inference mode. `state` is empty for
+  /// an inference model.
   void predict(const std::vector<HostTensor> &state, const float *images,
                float *logits);
-  /// The initial state, computed by the compiled @init_state.
+  /// The initial state, computed by the compiled @init_state. Throws Error
+  /// for an inference model.
   std::vector<HostTensor> initState();
 
 private:
@@ -66,6 +77,8 @@ private:
   using Entry = void (*)(void **);
   Entry entry(const std::string &name) const;
   void checkState(const std::vector<HostTensor> &state) const;
+  /// Throws unless the model has `name` (train_step, init_state).
+  void requireTraining(const char *name) const;
 
   std::string prefix_;
   Manifest manifest_;
