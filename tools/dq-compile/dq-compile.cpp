@@ -6,7 +6,10 @@
 //   out/model.so             native code, dq_<entry>(void **args) wrappers
 //   out/model.manifest.json  state tensors, entry points, module hash
 //   out/model.state          the initial state
-// which run without LLVM or MLIR (docs/Runtime.md).
+// which run without LLVM or MLIR (docs/Runtime.md). From an inference
+// module (dq.kind = "inference", the output of --dq-build-inference-graph:
+// @predict only, the trained tensors as constants) it writes the library and
+// the manifest, and no state.
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,12 +63,12 @@ namespace rt = ::dq::runtime;
 static cl::OptionCategory compileCategory("dq-compile options");
 
 static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("<training module .mlir>"),
+                                      cl::desc("<training or inference module .mlir>"),
                                       cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string> outputPrefix(
     "o",
     cl::desc("Output prefix: writes <prefix>.so, <prefix>.manifest.json "
-             "and <prefix>.state"),
+             "and, for a training module, <prefix>.state"),
     cl::value_desc("prefix"), cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string>
     cpu("cpu",
@@ -333,6 +336,64 @@ std::string besideTool(llvm::StringRef name) {
   return std::string(path);
 }
 
+/// The module's dq.kind: "training" (also when absent) or "inference".
+std::string moduleKind(ModuleOp module) {
+  Attribute attr = module->getAttr("dq.kind");
+  if (!attr)
+    return rt::kTrainingKind;
+  auto text = dyn_cast<StringAttr>(attr);
+  if (!text || (text.getValue() != rt::kTrainingKind &&
+                text.getValue() != rt::kInferenceKind)) {
+    std::string printed;
+    llvm::raw_string_ostream os(printed);
+    os << attr;
+    fail("'" + inputFile + "': dq.kind must be \"" + rt::kTrainingKind +
+         "\" or \"" + rt::kInferenceKind + "\", got " + printed);
+  }
+  return text.str();
+}
+
+/// An inference module has exactly one entry point, @predict(images
+/// tensor<NxHxWxCxf32>) -> tensor<NxKxf32>, with no state.
+void checkInferenceModule(func::FuncOp init, func::FuncOp train,
+                          func::FuncOp predict) {
+  std::string what = "'" + inputFile + "' is an inference module (dq.kind = "
+                     "\"inference\")";
+  if (init || train)
+    fail(what + " but has @" + (train ? "train_step" : "init_state") +
+         ": an inference module has only @predict (dq-opt "
+         "--dq-build-inference-graph); compile a training module without "
+         "dq.kind = \"inference\"");
+  if (!predict)
+    fail(what + " but lacks @predict: run dq-opt --dq-build-inference-graph "
+                "first");
+  if (predict.isExternal())
+    fail(what + " but declares @predict without a body");
+  auto isF32 = [](Type type, int64_t minRank) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return tensor && tensor.hasStaticShape() && tensor.getRank() >= minRank &&
+           tensor.getElementType().isF32() &&
+           llvm::all_of(tensor.getShape(), [](int64_t d) { return d > 0; });
+  };
+  FunctionType type = predict.getFunctionType();
+  bool ok = type.getNumInputs() == 1 && type.getNumResults() == 1 &&
+            isF32(type.getInput(0), 2) && isF32(type.getResult(0), 2) &&
+            cast<RankedTensorType>(type.getResult(0)).getRank() == 2 &&
+            cast<RankedTensorType>(type.getResult(0)).getDimSize(0) ==
+                cast<RankedTensorType>(type.getInput(0)).getDimSize(0);
+  if (!ok) {
+    std::string printed;
+    llvm::raw_string_ostream os(printed);
+    os << type;
+    fail(what + ": @predict must take the images (tensor<NxHxWxCxf32>) "
+                "and return the logits (tensor<NxKxf32>), static and "
+                "non-empty, and nothing else; it is " + printed);
+  }
+  if (predict.getArgAttr(0, "dq.state"))
+    fail(what + ": @predict's argument is a dq.state tensor; an inference "
+                "model has no state (its trained tensors are constants)");
+}
+
 void compile() {
   // Every output under the one policy, checked before the long work.
   llvm::StringRef base = llvm::sys::path::filename(outputPrefix);
@@ -340,7 +401,8 @@ void compile() {
       base == "..")
     fail("-o '" + outputPrefix +
          "': expected a path prefix ending in a file name, such as out/model");
-  for (const char *suffix : {".so", ".manifest.json", ".state"})
+  // <prefix>.state once the module says it is a training module.
+  for (const char *suffix : {".so", ".manifest.json"})
     rt::checkOutputFile(outputPrefix + suffix);
   if (keepLLVMIR)
     rt::checkOutputFile(outputPrefix + ".ll");
@@ -389,10 +451,21 @@ void compile() {
   auto init = module->lookupSymbol<func::FuncOp>("init_state");
   auto train = module->lookupSymbol<func::FuncOp>("train_step");
   auto predict = module->lookupSymbol<func::FuncOp>("predict");
-  if (!init || !train || !predict)
+  std::string kind = moduleKind(*module);
+  bool inference = kind == rt::kInferenceKind;
+  if (inference)
+    checkInferenceModule(init, train, predict);
+  else
+    rt::checkOutputFile(outputPrefix + ".state");
+  if (!inference && (!init || !train || !predict))
     fail("'" + inputFile +
-         "' lacks @init_state, @train_step or @predict: "
-         "run dq-opt --dq-build-training-graph first");
+         "' lacks @init_state, @train_step or @predict: run dq-opt "
+         "--dq-build-training-graph (training) or --dq-build-inference-graph "
+         "(inference) first" +
+         (predict && !init && !train
+              ? " (an inference module says so with dq.kind = \"inference\" "
+                "on the module)"
+              : ""));
 
   llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);
   if (!directory.empty())
@@ -401,13 +474,15 @@ void compile() {
 
   // 2. Manifest facts and the initial state, from the tensor-level module.
   rt::Manifest manifest;
+  manifest.kind = kind;
   std::string text;
   {
     llvm::raw_string_ostream os(text);
     module->print(os);
   }
   manifest.moduleHash = rt::fnv1a64(text.data(), text.size());
-  manifest.state = stateSpecs(init);
+  if (!inference)
+    manifest.state = stateSpecs(init);
   auto images =
       cast<RankedTensorType>(predict.getArgumentTypes()[manifest.state.size()]);
   auto logits = cast<RankedTensorType>(predict.getResultTypes()[0]);
@@ -416,10 +491,12 @@ void compile() {
                              images.getShape().end());
   manifest.classes = logits.getDimSize(1);
   for (func::FuncOp func : {train, predict, init})
-    manifest.entryPoints[func.getName().str()] =
-        entryPoint(func, manifest.state.size());
-  std::vector<rt::HostTensor> initial =
-      evaluateInitialState(*module, manifest.state);
+    if (func)
+      manifest.entryPoints[func.getName().str()] =
+          entryPoint(func, manifest.state.size());
+  std::vector<rt::HostTensor> initial;
+  if (!inference)
+    initial = evaluateInitialState(*module, manifest.state);
 
   // 3. Lower to the LLVM dialect with C interfaces and packed wrappers. The
   //    dq.state tags live on in the manifest; LLVM has no use for them.
@@ -550,8 +627,15 @@ void compile() {
   if (std::error_code ec = llvm::sys::fs::rename(linked.path(), soPath))
     fail("cannot write '" + soPath + "': " + ec.message());
 
-  // 6. The manifest and the initial state (both written atomically).
+  // 6. The manifest and the initial state (both written atomically); an
+  //    inference model has no state.
   rt::writeManifest(outputPrefix + ".manifest.json", manifest);
+  if (inference) {
+    llvm::outs() << "dq-compile: wrote " << soPath << " and " << outputPrefix
+                 << ".manifest.json (inference, batch " << manifest.batch
+                 << ", " << manifest.library.bytes << " bytes)\n";
+    return;
+  }
   rt::writeStateFile(outputPrefix + ".state", manifest.moduleHash, initial,
                      "{}");
   llvm::outs() << "dq-compile: wrote " << soPath << ", " << outputPrefix
