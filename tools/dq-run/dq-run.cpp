@@ -1,12 +1,18 @@
 // dq-run: runs a trained dq model (dq-compile's output plus a state file from
-// dq-train) without LLVM or MLIR: evaluates it on a test set, or prints the
-// predicted class of every image of an IDX file.
+// dq-train, or an inference model, which carries its trained tensors) without
+// LLVM or MLIR: evaluates it on a test set, prints the predicted class of
+// every image of an IDX file, or times its predict (--bench).
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Export.h"
 #include "dq/runtime/Model.h"
 #include "dq/runtime/StateFile.h"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,12 +24,14 @@ using namespace dq::runtime;
 namespace {
 
 const char *kUsage =
-    "usage: dq-run MODEL --state FILE [--data DIR | --images IDX [--labels "
-    "IDX] | --export FILE]\n"
+    "usage: dq-run MODEL [--state FILE] [--data DIR | --images IDX [--labels "
+    "IDX] | --export FILE | --bench]\n"
     "  MODEL          prefix of dq-compile's output (or the path of its .so\n"
     "                 or .manifest.json)\n"
-    "  --state FILE   trained state: dq-train's model.dqm (the export),\n"
-    "                 final.state or a checkpoint\n"
+    "  --state FILE   trained state of a training model (required for it):\n"
+    "                 dq-train's model.dqm (the export), final.state or a\n"
+    "                 checkpoint; an inference model (dq-compile of a\n"
+    "                 --dq-build-inference-graph module) takes none\n"
     "  --export FILE  write the export of --state (inference tensors, codes\n"
     "                 packed to their bit width) and stop\n"
     "  --data DIR     evaluate on the Fashion-MNIST test set in DIR (default\n"
@@ -31,6 +39,13 @@ const char *kUsage =
     "  --images IDX   print the predicted class of every image of an IDX file\n"
     "                 as '<index> <class>' lines (with --labels, also the\n"
     "                 accuracy)\n"
+    "  --bench        time predict on one fixed batch and stop: pseudo-random\n"
+    "                 images (fixed seed), or the first of --images IDX or\n"
+    "                 --data DIR when given; a training model without\n"
+    "                 --state is timed with its initial state MODEL.state\n"
+    "  --bench-runs N     timed calls (default 20)\n"
+    "  --bench-warmup N   untimed calls before them (default 3)\n"
+    "  --json         print the --bench result as one JSON line\n"
     "  --device cpu|cuda  require a model compiled for this device\n"
     "                 (dq-compile --target); prints the device used\n"
     "  --threads N    threads of a parallel model (default: all cores)\n"
@@ -45,7 +60,26 @@ struct Options {
   std::string device; // empty: what the model was compiled for
   bool allowInvalidState = false;
   bool exportGiven = false; // --export "" is an error, not "no export"
+  bool stateGiven = false;  // --state "" is an error, not "no state"
+  bool dataGiven = false;   // --bench times --data's images only if given
+  bool bench = false, json = false;
+  long benchRuns = 20, benchWarmup = 3;
+  bool benchRunsGiven = false, benchWarmupGiven = false;
 };
+
+/// An integer option in [min, max]; throws naming it.
+long parseCount(const std::string &option, const std::string &text, long min,
+                long max) {
+  char *end = nullptr;
+  errno = 0;
+  long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || value < min ||
+      value > max)
+    throw Error("option " + option + ": expected an integer from " +
+                std::to_string(min) + " to " + std::to_string(max) +
+                ", got '" + text + "'\n" + kUsage);
+  return value;
+}
 
 Options parse(int argc, char **argv) {
   Options o;
@@ -61,8 +95,10 @@ Options parse(int argc, char **argv) {
       std::exit(0);
     } else if (a == "--state") {
       o.state = value();
+      o.stateGiven = true;
     } else if (a == "--data") {
       o.data = value();
+      o.dataGiven = true;
     } else if (a == "--images") {
       o.images = value();
     } else if (a == "--labels") {
@@ -88,6 +124,16 @@ Options parse(int argc, char **argv) {
       o.threads = static_cast<unsigned>(threads);
     } else if (a == "--allow-invalid-state") {
       o.allowInvalidState = true;
+    } else if (a == "--bench") {
+      o.bench = true;
+    } else if (a == "--bench-runs") {
+      o.benchRuns = parseCount(a, value(), 1, 1000000);
+      o.benchRunsGiven = true;
+    } else if (a == "--bench-warmup") {
+      o.benchWarmup = parseCount(a, value(), 0, 1000000);
+      o.benchWarmupGiven = true;
+    } else if (a == "--json") {
+      o.json = true;
     } else if (!a.empty() && a[0] == '-') {
       throw Error("unknown option " + a + "\n" + kUsage);
     } else if (o.model.empty()) {
@@ -99,9 +145,119 @@ Options parse(int argc, char **argv) {
   if (o.exportGiven && o.allowInvalidState)
     throw Error("--export writes only valid states; drop "
                 "--allow-invalid-state");
-  if (o.model.empty() || o.state.empty())
-    throw Error(std::string("MODEL and --state are required\n") + kUsage);
+  if (o.model.empty())
+    throw Error(std::string("missing MODEL\n") + kUsage);
+  if (o.stateGiven && o.state.empty())
+    throw Error(std::string("option --state: the file name is empty\n") +
+                kUsage);
+  if (!o.bench) {
+    for (auto [given, name] : {std::pair{o.benchRunsGiven, "--bench-runs"},
+                               std::pair{o.benchWarmupGiven, "--bench-warmup"},
+                               std::pair{o.json, "--json"}})
+      if (given)
+        throw Error(std::string("option ") + name + " needs --bench");
+  } else {
+    if (o.exportGiven)
+      throw Error("--bench and --export are two runs: give one of them");
+    if (!o.labels.empty())
+      throw Error("--bench times predict on images only; drop --labels");
+    if (!o.images.empty() && o.dataGiven)
+      throw Error("--bench times one batch: give --images or --data, not both");
+  }
   return o;
+}
+
+/// The 64-bit mix of splitmix64: the bench's pseudo-random pixels, the
+/// same on every platform.
+uint64_t splitmix64(uint64_t &state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// One batch for --bench: the first images of --images or --data (repeated
+/// when there are fewer than a batch), else pseudo-random pixels (seed 0),
+/// normalized as evaluation normalizes them. `source` says which.
+std::vector<float> benchBatch(const Options &o, const Manifest &m,
+                              std::string &source) {
+  size_t perImage = 1;
+  for (int64_t d : m.imageShape)
+    perImage *= static_cast<size_t>(d);
+  std::vector<float> images(static_cast<size_t>(m.batch) * perImage);
+  if (o.images.empty() && !o.dataGiven) {
+    source = "random";
+    uint64_t seed = 0;
+    for (float &x : images) {
+      float pixel = static_cast<float>(splitmix64(seed) >> 56) / 255.0f;
+      x = (pixel - kFashionMnistMean) / kFashionMnistStd;
+    }
+    return images;
+  }
+  source = o.images.empty() ? o.data : o.images;
+  Dataset data = o.images.empty() ? loadFashionMnist(o.data, /*train=*/false)
+                                  : loadIdxImages(o.images);
+  data.normalize({kFashionMnistMean}, {kFashionMnistStd});
+  std::vector<int64_t> shape = {data.height, data.width, data.channels};
+  if (shape != m.imageShape)
+    throw Error("the images are " + shapeString(shape) +
+                " but the model takes " + shapeString(m.imageShape));
+  std::vector<size_t> indices(m.batch);
+  for (size_t i = 0; i < indices.size(); ++i)
+    indices[i] = i % data.count;
+  gatherBatch(data, indices, images.data());
+  return images;
+}
+
+/// --bench: warm-up calls, then timed calls of predict on one batch; one
+/// line (or JSON line) with the median and the minimum.
+void bench(const Options &o, CompiledModel &model,
+           const std::vector<HostTensor> &state) {
+  const Manifest &m = model.manifest();
+  std::string source;
+  std::vector<float> images = benchBatch(o, m, source);
+  std::vector<float> logits(static_cast<size_t>(m.batch * m.classes));
+  for (long i = 0; i < o.benchWarmup; ++i)
+    model.predict(state, images.data(), logits.data());
+  std::vector<double> ms;
+  ms.reserve(o.benchRuns);
+  for (long i = 0; i < o.benchRuns; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    model.predict(state, images.data(), logits.data());
+    ms.push_back(std::chrono::duration<double, std::milli>(
+                     std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(ms.begin(), ms.end());
+  size_t n = ms.size();
+  double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+  double perImage = median / static_cast<double>(m.batch);
+  bool gpu = m.device == "cuda";
+  unsigned threads = model.threadCount();
+  if (o.json) {
+    nlohmann::ordered_json line = {
+        {"bench", "predict"},
+        {"model", model.prefix()},
+        {"kind", m.kind},
+        {"device", m.device},
+        {"batch", m.batch},
+        {"threads", gpu ? nlohmann::ordered_json() : nlohmann::ordered_json(threads)},
+        {"images", source},
+        {"warmup", o.benchWarmup},
+        {"runs", o.benchRuns},
+        {"median_ms", median},
+        {"min_ms", ms.front()},
+        {"ms_per_image", perImage}};
+    std::printf("%s\n", line.dump().c_str());
+    return;
+  }
+  std::string where =
+      gpu ? std::string("GPU")
+          : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+  std::printf("dq-run: bench: predict batch %lld, %s: median %.4g ms/batch "
+              "(%.4g ms/image), min %.4g ms, %ld run%s\n",
+              static_cast<long long>(m.batch), where.c_str(), median, perImage,
+              ms.front(), o.benchRuns, o.benchRuns == 1 ? "" : "s");
 }
 
 int run(const Options &o) {
@@ -109,8 +265,38 @@ int run(const Options &o) {
   requireDevice(*model, o.device);
   if (!o.device.empty())
     std::printf("dq-run: device: %s\n", model->deviceDescription().c_str());
-  std::vector<HostTensor> state =
-      readInferenceState(o.state, model->manifest(), o.allowInvalidState);
+  std::vector<HostTensor> state;
+  if (model->isInference()) {
+    // Its trained tensors are constants in its code.
+    if (o.stateGiven)
+      throw Error(model->prefix() + ": an inference model carries its "
+                  "trained tensors; it takes no state file (drop --state " +
+                  o.state + ")");
+    if (o.exportGiven)
+      throw Error(model->prefix() + ": an inference model has no state to "
+                  "export; its trained tensors are compiled in");
+    if (o.allowInvalidState)
+      throw Error("--allow-invalid-state applies to a state file; an "
+                  "inference model takes none");
+  } else {
+    std::string statePath = o.state;
+    if (!o.stateGiven && o.bench) {
+      statePath = model->prefix() + ".state";
+      std::fprintf(stderr, "dq-run: bench: no --state, timing the initial "
+                           "state %s\n",
+                   statePath.c_str());
+    } else if (!o.stateGiven) {
+      throw Error("MODEL and --state are required for a training model (an "
+                  "inference model takes no state)\n" +
+                  std::string(kUsage));
+    }
+    state = readInferenceState(statePath, model->manifest(),
+                               o.allowInvalidState);
+  }
+  if (o.bench) {
+    bench(o, *model, state);
+    return 0;
+  }
   if (o.exportGiven) {
     writeExport(o.exportPath, model->manifest(), state);
     std::printf("dq-run: wrote %s\n", o.exportPath.c_str());
