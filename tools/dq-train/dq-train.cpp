@@ -347,6 +347,13 @@ int run(const Options &o) {
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
+  if (model->isInference())
+    throw Error(model->prefix() +
+                ": an inference model (dq-compile of a "
+                "--dq-build-inference-graph module) cannot be trained: it has "
+                "no train_step and its trained tensors are constants in its "
+                "code; train the training model it was built from, and run "
+                "this one with dq-run");
   requireDevice(*model, o.device);
   if (!o.device.empty())
     std::printf("dq-train: device: %s\n", model->deviceDescription().c_str());
