@@ -12,6 +12,11 @@ compiled files (scripts/gpu-check.sh).
     state = model.init_state()                       # [ndarray] manifest order
     state, loss, correct = model.train_step(state, images, labels, 0.01, 0)
     logits = model.predict(state, images)
+
+An inference model (manifest "kind": "inference", dq-compile of a
+--dq-build-inference-graph module) has predict only and no state:
+
+    logits = PackedModel("out/inference").predict([], images)
 """
 
 import ctypes
@@ -21,6 +26,9 @@ import os
 import numpy as np
 
 DTYPES = {"f32": np.float32, "i8": np.int8, "i32": np.int32, "i64": np.int64}
+# The entry points of each model kind (requiredEntryPoints in Manifest.cpp).
+REQUIRED_ENTRY_POINTS = {"training": ("train_step", "predict", "init_state"),
+                         "inference": ("predict",)}
 # MLIR marks returned constant globals with this pointer; never freed.
 DEAD_POINTER = 0xDEADBEEF
 
@@ -57,6 +65,34 @@ def fnv1a64(data, value=0xCBF29CE484222325):
     return value
 
 
+def model_kind(manifest, manifest_path):
+    """The manifest's kind ("training" when absent, as in manifests from
+    before the field), checked as the C++ loader checks it: the kind's entry
+    points present, no state tensors for an inference model. Raises
+    RuntimeError naming the file and the field."""
+    kind = manifest.get("kind", "training")
+    if kind not in REQUIRED_ENTRY_POINTS:
+        raise RuntimeError(f"{manifest_path}: kind: expected \"training\" or "
+                           f"\"inference\", got {json.dumps(kind)}")
+    if kind == "inference" and manifest.get("state"):
+        raise RuntimeError(f"{manifest_path}: state: an inference model has "
+                           "no state tensors, the manifest lists "
+                           f"{len(manifest['state'])}")
+    entry_points = manifest.get("entry_points")
+    if not isinstance(entry_points, dict):
+        raise RuntimeError(f"{manifest_path}: entry_points: expected an "
+                           "object")
+    names = REQUIRED_ENTRY_POINTS[kind]
+    listed = (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + \
+        names[-1]
+    for name in names:
+        if name not in entry_points:
+            raise RuntimeError(f"{manifest_path}: entry_points.{name}: "
+                               f"missing ({'an' if kind == 'inference' else 'a'} "
+                               f"{kind} model has {listed})")
+    return kind
+
+
 def verify_library(manifest, manifest_path, library_path, library=None):
     """What the C++ runtime checks before calling a model (docs/Runtime.md):
     the library's size and hash against the manifest before it is loaded
@@ -65,6 +101,7 @@ def verify_library(manifest, manifest_path, library_path, library=None):
     if manifest.get("version") != 2 or "library" not in manifest:
         raise RuntimeError(f"{manifest_path}: not a version 2 manifest; "
                            "compile the model again with this dq-compile")
+    model_kind(manifest, manifest_path)
     if library is None:
         with open(library_path, "rb") as f:
             data = f.read()
@@ -82,7 +119,9 @@ def verify_library(manifest, manifest_path, library_path, library=None):
         raise RuntimeError(f"{library_path}: no embedded model signature; "
                            "compile the model again with this dq-compile")
     signature = json.loads(ctypes.string_at(ctypes.addressof(start)))
+    # The kind first; a training library's signature has none.
     expected = {
+        "kind": manifest.get("kind", "training"),
         "module_hash": manifest["module_hash"], "batch": manifest["batch"],
         "image_shape": manifest["image_shape"],
         "classes": manifest["classes"],
@@ -93,10 +132,11 @@ def verify_library(manifest, manifest_path, library_path, library=None):
                          in manifest["entry_points"].items()},
     }
     for key, value in expected.items():
-        if signature.get(key) != value:
+        got = signature.get(key, "training" if key == "kind" else None)
+        if got != value:
             raise RuntimeError(
                 f"{library_path} and {manifest_path} disagree: {key}: the "
-                f"library was compiled for {signature.get(key)!r}, the "
+                f"library was compiled for {got!r}, the "
                 f"manifest says {value!r}")
 
 
@@ -107,6 +147,7 @@ class PackedModel(object):
         with open(manifest_path, encoding="utf-8") as f:
             self.manifest = json.load(f)
         self.device = self.manifest.get("device", "cpu")
+        self.kind = model_kind(self.manifest, manifest_path)
         path = os.path.abspath(prefix + ".so")
         verify_library(self.manifest, manifest_path, path)
         try:
@@ -125,7 +166,7 @@ class PackedModel(object):
         self.image_shape = (self.batch,) + tuple(self.manifest["image_shape"])
         self.classes = self.manifest["classes"]
         self.entries = {}
-        for name in ("train_step", "predict", "init_state"):
+        for name in REQUIRED_ENTRY_POINTS[self.kind]:
             symbol = self.manifest["entry_points"][name]["symbol"]
             function = getattr(self.library, symbol)
             function.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
@@ -175,10 +216,19 @@ class PackedModel(object):
         del keep
         return values
 
+    def _require_training(self, name):
+        if self.kind == "inference":
+            raise RuntimeError(
+                f"{self.prefix}: an inference model (dq-compile of a "
+                f"--dq-build-inference-graph module) has no {name}; its "
+                "trained tensors are compiled in and it only predicts")
+
     def init_state(self):
+        self._require_training("init_state")
         return self._call("init_state", [], self.state_specs)
 
     def train_step(self, state, images, labels, learning_rate, step):
+        self._require_training("train_step")
         outputs = self.state_specs + [Spec("loss", np.float32, ()),
                                       Spec("correct", np.int32, ())]
         inputs = list(state) + [
@@ -189,6 +239,11 @@ class PackedModel(object):
         return values[:-2], float(values[-2]), int(values[-1])
 
     def predict(self, state, images):
+        """Logits of a batch; `state` is [] for an inference model."""
+        if len(state) != len(self.state_specs):
+            raise RuntimeError(f"{self.prefix}: predict: {len(state)} state "
+                               f"tensors, the model has "
+                               f"{len(self.state_specs)}")
         logits = Spec("logits", np.float32, (self.batch, self.classes))
         return self._call("predict", list(state) + [
             np.asarray(images, np.float32).reshape(self.image_shape)],
