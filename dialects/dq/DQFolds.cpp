@@ -139,3 +139,22 @@ OpFoldResult FitLevelsOp::fold(FoldAdaptor adaptor) {
                  getRidge().convertToDouble(), result.data());
   return DenseElementsAttr::get(resultType, ArrayRef<float>(result));
 }
+
+OpFoldResult PackBitsOp::fold(FoldAdaptor adaptor) {
+  auto codesType = getCodes().getType();
+  auto type = getPacked().getType();
+  if (!codesType.hasStaticShape() || !type.hasStaticShape())
+    return {};
+  auto codes = codesOf(adaptor.getCodes());
+  if (!codes)
+    return {};
+  int64_t channels = codesType.getShape().back();
+  int64_t rows = channels == 0 ? 0 : codesType.getNumElements() / channels;
+  std::vector<uint64_t> packed(type.getNumElements());
+  num::packBitPlanes(codes->data(), rows, channels, getBits(), packed.data());
+  SmallVector<APInt> values;
+  values.reserve(packed.size());
+  for (uint64_t word : packed)
+    values.emplace_back(64, word);
+  return DenseElementsAttr::get(type, values);
+}

@@ -293,3 +293,113 @@ LogicalResult ChannelWeightsOp::verify() {
                          << input.getDimSize(getAxis()) << "), got " << result;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// PackBitsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PackBitsOp::verify() {
+  auto codes = getCodes().getType();
+  auto packed = getPacked().getType();
+  int64_t bits = getBits();
+  if (failed(verifyNumBits(*this, bits, "bits")) ||
+      failed(verifyCodeType(*this, codes, bits)))
+    return failure();
+  if (codes.getRank() < 1)
+    return emitOpError("codes must have rank 1 or more (channels last)");
+  if (packed.getRank() != codes.getRank() + 1)
+    return emitOpError() << "result must have rank " << codes.getRank() + 1
+                         << " ([..., bits, words]), got " << packed.getRank();
+  int64_t rank = codes.getRank();
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    if (dimsDisagree(codes.getDimSize(d), packed.getDimSize(d)))
+      return emitOpError() << "result dimension " << d << " must match codes ("
+                           << codes.getDimSize(d) << "), got "
+                           << packed.getDimSize(d);
+  if (dimsDisagree(packed.getDimSize(rank - 1), bits))
+    return emitOpError() << "result dimension " << rank - 1
+                         << " must be the number of bits (" << bits
+                         << "), got " << packed.getDimSize(rank - 1);
+  int64_t channels = codes.getDimSize(rank - 1);
+  if (!ShapedType::isDynamic(channels) &&
+      dimsDisagree(packed.getDimSize(rank), (channels + 63) / 64))
+    return emitOpError() << "result must have ceil(" << channels
+                         << " / 64) = " << (channels + 63) / 64
+                         << " words per plane, got " << packed.getDimSize(rank);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BitserialConv2DOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BitserialConv2DOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  auto weightBasis = getWeightBasis().getType();
+  auto actBasis = getActBasis().getType();
+  auto bias = getBias().getType();
+  auto result = getResult().getType();
+  if (input.getRank() != 5)
+    return emitOpError() << "input must be packed [N, H, W, Ka, words] (rank "
+                            "5), got rank "
+                         << input.getRank();
+  if (weight.getRank() != 5)
+    return emitOpError() << "weight must be packed [O, KH, KW, K, words] "
+                            "(rank 5), got rank "
+                         << weight.getRank();
+  if (!weight.hasStaticShape())
+    return emitOpError("weight must have a static shape");
+  if (result.getRank() != 4)
+    return emitOpError() << "result must be [N, OH, OW, O], got rank "
+                         << result.getRank();
+  if (dimsDisagree(input.getDimSize(4), weight.getDimSize(4)))
+    return emitOpError() << "input and weight must have the same number of "
+                            "words per plane, got "
+                         << input.getDimSize(4) << " and "
+                         << weight.getDimSize(4);
+  int64_t channels = weight.getDimSize(0), bits = weight.getDimSize(3);
+  int64_t actBits = input.getDimSize(3);
+  if (failed(verifyNumBits(*this, bits, "weight")) ||
+      failed(verifyNumBits(*this, actBits, "input")))
+    return failure();
+  if (weightBasis.getRank() != 2 || weightBasis.getDimSize(0) != channels ||
+      weightBasis.getDimSize(1) != bits)
+    return emitOpError() << "weight_basis must be [" << channels << " x "
+                         << bits << "] (output channels x weight bits), got "
+                         << weightBasis;
+  if (actBasis.getRank() != 1 || actBasis.getDimSize(0) != actBits)
+    return emitOpError() << "act_basis must have " << actBits
+                         << " elements (the input's planes), got " << actBasis;
+  if (bias.getRank() != 1 || bias.getDimSize(0) != channels)
+    return emitOpError() << "bias must have " << channels
+                         << " elements (one per output channel), got " << bias;
+  ArrayRef<int64_t> pad = getPad(), stride = getStride(),
+                    dilation = getDilation();
+  if (pad.size() != 4 || stride.size() != 2 || dilation.size() != 2)
+    return emitOpError("pad must have 4 values, stride and dilation 2");
+  if (llvm::any_of(pad, [](int64_t p) { return p < 0; }))
+    return emitOpError("pad values must be >= 0");
+  if (llvm::any_of(stride, [](int64_t s) { return s < 1; }) ||
+      llvm::any_of(dilation, [](int64_t d) { return d < 1; }))
+    return emitOpError("stride and dilation values must be >= 1");
+  if (dimsDisagree(result.getDimSize(0), input.getDimSize(0)) ||
+      dimsDisagree(result.getDimSize(3), channels))
+    return emitOpError() << "result must be [N = " << input.getDimSize(0)
+                         << ", OH, OW, O = " << channels << "], got " << result;
+  for (int d = 0; d < 2; ++d) {
+    int64_t size = input.getDimSize(1 + d);
+    if (ShapedType::isDynamic(size))
+      continue;
+    int64_t span = dilation[d] * (weight.getDimSize(1 + d) - 1) + 1;
+    int64_t padded = size + pad[2 * d] + pad[2 * d + 1];
+    int64_t expected = padded < span ? 0 : (padded - span) / stride[d] + 1;
+    if (expected < 1)
+      return emitOpError() << "the kernel does not fit the padded input along "
+                           << (d == 0 ? "H" : "W");
+    if (dimsDisagree(result.getDimSize(1 + d), expected))
+      return emitOpError() << "result dimension " << 1 + d << " must be "
+                           << expected << ", got " << result.getDimSize(1 + d);
+  }
+  return success();
+}

@@ -24,6 +24,11 @@ namespace mlir::dq {
 /// Bounds shared by attributes, ops and pass options.
 constexpr unsigned kMinBits = 1;
 constexpr unsigned kMaxBits = 8;
+
+/// A unit attribute on a linalg.generic that dq-vectorize-generics must
+/// leave scalar (set by lowerings whose loops the vectorizer's recipe does
+/// not fit).
+constexpr llvm::StringLiteral kKeepScalarAttr = "dq.keep_scalar";
 } // namespace mlir::dq
 
 #endif // DQ_DIALECT_DQOPS_H

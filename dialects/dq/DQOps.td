@@ -326,4 +326,76 @@ def DQ_ChannelWeightsOp : DQ_Op<"channel_weights", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// pack_bits / bitserial_conv2d (inference in bits)
+//===----------------------------------------------------------------------===//
+
+def DQ_PackBitsOp : DQ_Op<"pack_bits", [Pure]> {
+  let summary = "packs the bit-planes of codes into 64-bit words";
+  let description = [{
+    For `codes` of shape `[d..., C]` and `bits = K`, the result has shape
+    `[d..., K, ceil(C / 64)]`: bit `b` of word `w` of plane `k` is bit `k`
+    of `codes[..., 64 * w + b]` (codes read as unsigned). Bits past `C` are
+    0, so a reduction over packed words needs no mask. Folds to a constant
+    when `codes` is one (trained weights are packed at compile time).
+
+    ```mlir
+    %p = dq.pack_bits %codes bits = 2
+           : (tensor<16x3x3x16xi8>) -> tensor<16x3x3x2x1xi64>
+    ```
+  }];
+  let arguments = (ins DQ_CodeTensor:$codes, I64Attr:$bits);
+  let results = (outs RankedTensorOf<[I64]>:$packed);
+  let assemblyFormat = [{
+    $codes `bits` `=` $bits attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def DQ_BitserialConv2DOp : DQ_Op<"bitserial_conv2d", [Pure]> {
+  let summary = "2-D convolution of packed activation and weight bit-planes";
+  let description = [{
+    A convolution (NHWC input, OHWI weights, as `tosa.conv2d`) whose weights
+    take the bipolar levels `sum_k (2 beta_k - 1) v[o, k]` and whose inputs
+    take the unipolar levels `sum_j b_j u[j]`, computed on bit-planes.
+    `input` is `[N, H, W, Ka, Wd]` and `weight` is `[O, KH, KW, K, Wd]`,
+    both `dq.pack_bits` along the input channels (`Wd` words of 64
+    channels). With, for every output element and plane pair `(k, j)`,
+    `P = sum popc(weight[o, kh, kw, k, w] & input[n, ih, iw, j, w])` and
+    `Q = sum popc(input[n, ih, iw, j, w])` over the window (`ih = oh *
+    stride[0] + kh * dilation[0] - pad[0]`, likewise `iw` with `pad[2]`;
+    positions outside the input contribute nothing, i.e. zero padding):
+
+    `result[n, oh, ow, o] = bias[o] + sum_k sum_j v[o, k] u[j] (2 P - Q)`.
+
+    That is exactly the convolution of the decoded weights with the
+    quantized activations (`P` and `Q` are exact integers; only the
+    `K * Ka` terms of the sum are rounded). `pad` is `[top, bottom, left,
+    right]`, as in `tosa.conv2d`.
+
+    ```mlir
+    %y = dq.bitserial_conv2d %a, %w, %v, %u, %bias pad = [1, 1, 1, 1]
+           stride = [1, 1] dilation = [1, 1]
+           : (tensor<1x8x8x2x1xi64>, tensor<16x3x3x2x1xi64>, tensor<16x2xf32>,
+              tensor<2xf32>, tensor<16xf32>) -> tensor<1x8x8x16xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I64]>:$input,
+                       RankedTensorOf<[I64]>:$weight,
+                       DQ_FloatTensor:$weight_basis,
+                       DQ_FloatTensor:$act_basis,
+                       DQ_FloatTensor:$bias,
+                       DenseI64ArrayAttr:$pad,
+                       DenseI64ArrayAttr:$stride,
+                       DenseI64ArrayAttr:$dilation);
+  let results = (outs DQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $weight_basis `,` $act_basis `,` $bias
+    `pad` `=` $pad `stride` `=` $stride `dilation` `=` $dilation attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DQ_OPS_TD

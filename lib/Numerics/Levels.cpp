@@ -276,5 +276,22 @@ std::vector<float> initActivationBasis(unsigned bits) {
   return u;
 }
 
+void packBitPlanes(const uint32_t *codes, int64_t rows, int64_t channels,
+                   unsigned bits, uint64_t *packed) {
+  int64_t words = (channels + 63) / 64;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint32_t *row = codes + r * channels;
+    for (unsigned k = 0; k < bits; ++k) {
+      uint64_t *plane = packed + (r * bits + k) * words;
+      for (int64_t w = 0; w < words; ++w) {
+        uint64_t word = 0;
+        for (int64_t b = 0; b < 64 && 64 * w + b < channels; ++b)
+          word |= uint64_t((row[64 * w + b] >> k) & 1u) << b;
+        plane[w] = word;
+      }
+    }
+  }
+}
+
 } // namespace numerics
 } // namespace dq

@@ -10,6 +10,8 @@
 
 #include "dq/Transforms/Passes.h"
 
+#include "dialects/dq/DQOps.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
@@ -33,6 +35,11 @@ namespace {
 /// convolution-like access maps (sums of dims), which are vectorized after
 /// unit-dim folding, 'p' otherwise.
 std::optional<std::pair<char, unsigned>> classify(linalg::GenericOp op) {
+  // A lowering that knows the recipe does not fit its generic says so (the
+  // bit packing of dq.pack_bits: its index-dependent shifts over a short
+  // word loop blow the vectorizer's IR up instead of speeding it up).
+  if (op->hasAttr(dq::kKeepScalarAttr))
+    return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   if (iterators.empty() || iterators.back() != utils::IteratorType::parallel ||
       llvm::none_of(iterators, [](utils::IteratorType t) {

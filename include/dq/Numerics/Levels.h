@@ -131,6 +131,13 @@ WeightState initWeightState(const float *w, int64_t size, unsigned bits,
 /// Initial activation basis u_k = 2^k * 0.6745 * 2 / (2^bits - 1).
 std::vector<float> initActivationBasis(unsigned bits);
 
+/// Bit-planes of `rows` rows of `channels` codes each (dq.pack_bits): for
+/// row r, plane k, word w, bit b is bit k of codes[r * channels + 64 w + b];
+/// bits past `channels` are 0. `packed` holds rows * bits * ceil(channels /
+/// 64) words, in that order.
+void packBitPlanes(const uint32_t *codes, int64_t rows, int64_t channels,
+                   unsigned bits, uint64_t *packed);
+
 /// Default ridge toward the previous basis.
 constexpr double kDefaultRidge = 1e-4;
 

@@ -925,4 +925,5 @@ void mlir::dq::populateDQToLinalgConversionPatterns(
                FitLevelsLowering, BatchNormLowering, BatchNormTrainLowering,
                SoftmaxCrossEntropyLowering, CountCorrectLowering,
                ChannelWeightsLowering>(patterns.getContext());
+  populateBitSerialToLinalgPatterns(patterns);
 }

@@ -11,6 +11,10 @@ namespace mlir::dq {
 /// tensors (see the convert-dq-to-linalg pass).
 void populateDQToLinalgConversionPatterns(RewritePatternSet &patterns);
 
+/// The part of them for the inference ops on bit-planes (dq.pack_bits,
+/// dq.bitserial_conv2d): AND + popcount reductions on 64-bit words.
+void populateBitSerialToLinalgPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::dq
 
 #endif // DQ_CONVERSION_DQTOLINALG_DQTOLINALG_H

@@ -1,0 +1,127 @@
+"""Bit-serial convolution against the decoded float convolution.
+
+Tolerance: P and Q are exact integers, so the bit-serial result only rounds
+its K*Ka float terms and the bias; the decoded path rounds a float sum of
+n = KH*KW*C products. Both are within (n + K*Ka + 2) * 2^-24 * S of the
+exact value, S = bias + sum |w| |a| over the window (per output element),
+which is the bound checked against the fp64 reference, and twice it
+between the two compiled paths.
+"""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "python"))
+import dq_runtime  # noqa: E402
+
+# (N, H, W, C, O, KH, KW, stride, pad, dilation, K, Ka)
+CASES = [
+    (2, 6, 6, 16, 16, 3, 3, 1, 1, 1, 1, 1),
+    (2, 6, 6, 16, 16, 3, 3, 1, 1, 1, 2, 2),
+    (1, 7, 5, 19, 7, 3, 3, 2, 1, 1, 3, 2),
+    (1, 5, 5, 70, 9, 3, 3, 1, 1, 1, 2, 3),   # two words, a partial one
+    (2, 4, 4, 33, 12, 1, 1, 1, 0, 1, 4, 4),  # 1x1
+    (1, 9, 9, 64, 10, 1, 1, 2, 0, 1, 1, 2),  # 1x1, stride 2, one full word
+    (1, 9, 9, 5, 3, 3, 3, 1, 2, 2, 4, 1),    # dilation 2
+    (1, 7, 7, 130, 5, 3, 3, 2, 1, 1, 2, 4),  # three words
+    (3, 5, 5, 8, 6, 3, 3, 1, 0, 1, 3, 3),    # no padding
+    (1, 1, 1, 64, 4, 1, 1, 1, 0, 1, 1, 1),   # a matrix product row
+]
+
+
+def tensor(shape, dtype="f32"):
+    return "tensor<" + "x".join(str(d) for d in shape) + "x" + dtype + ">"
+
+
+def out_size(size, k, stride, pad, dilation):
+    return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+
+
+def case_functions(i, case):
+    n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
+    oh, ow = out_size(h, kh, stride, pad, dil), out_size(w, kw, stride, pad, dil)
+    words = (c + 63) // 64
+    x, codes, v, u, bias = (tensor((n, h, w, c)), tensor((o, kh, kw, c), "i8"),
+                            tensor((o, bits)), tensor((abits,)), tensor((o,)))
+    y = tensor((n, oh, ow, o))
+    xa, wp = tensor((n, h, w, abits, words), "i64"), tensor((o, kh, kw, bits, words), "i64")
+    attrs = (f"pad = array<i64: {pad}, {pad}, {pad}, {pad}>, stride = array<i64: {stride}, {stride}>, "
+             f"dilation = array<i64: {dil}, {dil}>")
+    return f"""
+func.func @decoded{i}(%x: {x}, %codes: {codes}, %v: {v}, %u: {u}, %bias: {bias}) -> {y} {{
+  %zp = "tosa.const"() <{{values = dense<0.0> : tensor<1xf32>}}> : () -> tensor<1xf32>
+  %q = dq.quantize_act %x, %u config = #dq.act_quant<bits = {abits}, scheme = dq> axis = 3 : ({x}, {u}) -> {x}
+  %wq = dq.decode_weights %codes, %v axis = 0 : ({codes}, {v}) -> {tensor((o, kh, kw, c))}
+  %y = tosa.conv2d %q, %wq, %bias, %zp, %zp {{acc_type = f32, {attrs}}} : ({x}, {tensor((o, kh, kw, c))}, {bias}, tensor<1xf32>, tensor<1xf32>) -> {y}
+  return %y : {y}
+}}
+func.func @bitserial{i}(%x: {x}, %codes: {codes}, %v: {v}, %u: {u}, %bias: {bias}) -> {y} {{
+  %xc = tosa.clamp %x {{min_val = 0.0 : f32, max_val = 3.4e38 : f32}} : ({x}) -> {x}
+  %ac = dq.project %xc, %u axis = 3 unipolar nearest : ({x}, {u}) -> {tensor((n, h, w, c), "i8")}
+  %a = dq.pack_bits %ac bits = {abits} : ({tensor((n, h, w, c), "i8")}) -> {xa}
+  %wb = dq.pack_bits %codes bits = {bits} : ({codes}) -> {wp}
+  %y = dq.bitserial_conv2d %a, %wb, %v, %u, %bias pad = [{pad}, {pad}, {pad}, {pad}] stride = [{stride}, {stride}] dilation = [{dil}, {dil}] : ({xa}, {wp}, {v}, {u}, {bias}) -> {y}
+  return %y : {y}
+}}
+"""
+
+
+def levels_act(x, u):
+    """Nearest unipolar level (ties up) of max(x, 0), in fp64."""
+    k = len(u)
+    table = np.array([sum(((c >> j) & 1) * float(u[j]) for j in range(k)) for c in range(1 << k)])
+    order = np.sort(table)
+    xp = np.maximum(x.astype(np.float64), 0)
+    thresholds = (order[1:] + order[:-1]) / 2
+    return order[np.searchsorted(thresholds, xp, side="right")]
+
+
+def decode(codes, v):
+    bits = v.shape[1]
+    signs = np.stack([2.0 * ((codes.astype(np.int64) >> k) & 1) - 1 for k in range(bits)], -1)
+    return (signs * v.astype(np.float64)[:, None, None, None, :]).sum(-1)
+
+
+def conv64(a, wt, bias, stride, pad, dil):
+    n, h, w, c = a.shape
+    o, kh, kw, _ = wt.shape
+    ap = np.pad(a, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    oh, ow = out_size(h, kh, stride, pad, dil), out_size(w, kw, stride, pad, dil)
+    y = np.zeros((n, oh, ow, o))
+    s = np.zeros((n, oh, ow, o))
+    for i in range(kh):
+        for j in range(kw):
+            win = ap[:, i * dil:i * dil + stride * (oh - 1) + 1:stride,
+                     j * dil:j * dil + stride * (ow - 1) + 1:stride, :]
+            y += np.einsum("nhwc,oc->nhwo", win, wt[:, i, j, :])
+            s += np.einsum("nhwc,oc->nhwo", np.abs(win), np.abs(wt[:, i, j, :]))
+    return y + bias, s + np.abs(bias)
+
+
+module = "".join(case_functions(i, c) for i, c in enumerate(CASES))
+m = dq_runtime.load(module)
+rng = np.random.default_rng(13)
+for i, case in enumerate(CASES):
+    n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
+    u = np.sort(rng.uniform(0.1, 1.0, abits)).astype(np.float32)
+    u = (u * (2.0 ** np.arange(abits))).astype(np.float32)  # distinct levels
+    x = rng.normal(0.5, 1.5, (n, h, w, c)).astype(np.float32)
+    codes = rng.integers(0, 1 << bits, (o, kh, kw, c)).astype(np.int8)
+    v = rng.uniform(0.01, 0.3, (o, bits)).astype(np.float32)
+    bias = rng.normal(0, 0.5, o).astype(np.float32)
+    got_bits = m.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
+    got_float = m.__getattr__(f"decoded{i}")(x, codes, v, u, bias)
+    exact, scale = conv64(levels_act(x, u), decode(codes, v), bias.astype(np.float64), stride, pad, dil)
+    bound = (kh * kw * c + bits * abits + 2) * 2.0 ** -24 * scale
+    for name, got, factor in (("bit-serial", got_bits, 1), ("decoded", got_float, 1)):
+        err = np.abs(got.astype(np.float64) - exact)
+        if not np.all(err <= factor * bound):
+            worst = np.unravel_index(np.argmax(err - bound), err.shape)
+            sys.exit(f"case {i} {case}: {name} off by {err[worst]:.3g} at {worst} "
+                     f"(bound {bound[worst]:.3g})")
+    err = np.abs(got_bits.astype(np.float64) - got_float.astype(np.float64))
+    if not np.all(err <= 2 * bound):
+        sys.exit(f"case {i} {case}: bit-serial and decoded differ by {err.max():.3g}")
+    print(f"case {i}: {case} max |bit-serial - fp64| {np.abs(got_bits - exact).max():.3g}")
+print("ok")
