@@ -65,8 +65,13 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
 
   // Tensors to buffers.
   addOneShotBufferizePass(pm);
+  // Distributed loops (of dq-parallelize-generics and of lowerings that
+  // tile their own work, such as dq.bitserial_conv2d) run on threads, or
+  // in order in serial code.
   if (options.parallel)
     pm.addPass(createForallToParallelLoopPass());
+  else
+    pm.addPass(createForallToForLoopPass());
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
   // Returned constants and arguments are cloned by the deallocation

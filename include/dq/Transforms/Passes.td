@@ -83,6 +83,68 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
   ];
 }
 
+def DQBuildInferenceGraph : Pass<"dq-build-inference-graph",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Turns a trained model into an inference function that "
+                "computes on bit-planes";
+  let description = [{
+    Input: the module of `--dq-build-training-graph` (its `@predict` and
+    `@init_state`) and, with `state=FILE`, a trained state of that module:
+    `dq-train`'s `final.state`, a checkpoint, or a `model.dqm` export (the
+    file's module hash, tensor names, shapes and values are checked; the
+    pass must run first, on the module exactly as `dq-compile` hashed it).
+    Output: a module with `dq.kind = "inference"` and one function,
+    `@predict(%images) -> logits`, whose trained tensors are constants, so
+    the compiled library is the whole model and holds each quantized weight
+    as K bits (packed 64-bit words) plus its basis:
+
+    * every quantized convolution (`tosa.conv2d` of `dq.quantize_act` and
+      `dq.decode_weights` with constant codes) becomes `tosa.clamp`,
+      `dq.project` (unipolar codes of the activations), `dq.pack_bits` and
+      `dq.bitserial_conv2d` on constant packed weights;
+    * a `dq.batch_norm` after such a convolution is folded into its basis
+      and bias (`v'[o] = v[o] s[o]`, `b' = b s + t`, `s = gamma /
+      sqrt(var + eps)`, `t = beta - mean s`);
+    * full-precision layers stay as they are (their decoded constants are
+      folded); `bit-serial=false` keeps every layer decoded, which is the
+      same trained model computed in float, for comparisons.
+
+    `batch=N` rebuilds the function for another batch size (batch 1 for
+    latency): shapes along the batch dimension are rewritten op by op.
+
+    Before (in `@predict`, state as arguments):
+    ```mlir
+    %xq = dq.quantize_act %x, %u config = ... axis = 3
+    %wq = dq.decode_weights %codes, %v axis = 0
+    %y = tosa.conv2d %xq, %wq, %b, %zp, %zp {...}
+    %z = dq.batch_norm %y, %gamma, %beta, %mean, %var axis = 3 ...
+    ```
+    After (trained tensors constant, batch norm folded):
+    ```mlir
+    %x0 = tosa.clamp %x {min_val = 0.0 : f32, ...}
+    %ac = dq.project %x0, %u axis = 3 unipolar nearest
+    %a = dq.pack_bits %ac bits = 2
+    %z = dq.bitserial_conv2d %a, %packed, %v_scaled, %u, %b_shifted
+           pad = [1, 1, 1, 1] stride = [1, 1] dilation = [1, 1]
+    ```
+  }];
+  let dependentDialects = ["::mlir::dq::DQDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tosa::TosaDialect"];
+  let options = [
+    Option<"statePath", "state", "std::string", "\"\"",
+           "Trained state of this module (final.state, a checkpoint or a "
+           "model.dqm export); without it, the initial state is used">,
+    Option<"batch", "batch", "int64_t", "0",
+           "Batch size of the inference function (0: the training batch)">,
+    Option<"bitSerial", "bit-serial", "bool", "true",
+           "Compute quantized convolutions on bit-planes (false: decoded "
+           "float weights, for comparison)">,
+    Option<"summary", "summary", "bool", "false",
+           "Print one line per layer (bit-serial or why not) to stderr">,
+  ];
+}
+
 def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
   let summary = "Reorders the loops of reduction generics for locality";
   let description = [{

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
@@ -153,150 +154,170 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
     Value input = padWithZeros(rewriter, loc, op.getInput(),
                                {0, pad[0], pad[2], 0, 0},
                                {0, pad[1], pad[3], 0, 0});
+    int64_t paddedWidth = inputType.getDimSize(2) + pad[2] + pad[3];
+    int64_t span = dilation[0] * (kh - 1) + 1;
     // Weights [KH, KW, K, words, O]: output channels contiguous.
-    Value weightInit =
-        tensor::EmptyOp::create(rewriter, loc,
-                                ArrayRef<int64_t>{kh, kw, bits, words, channels},
-                                i64);
+    Value weightInit = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{kh, kw, bits, words, channels}, i64);
     Value weight = linalg::TransposeOp::create(rewriter, loc, op.getWeight(),
                                                weightInit,
                                                ArrayRef<int64_t>{1, 2, 3, 4, 0})
                        .getResult()[0];
-
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    auto ctpop = [](OpBuilder &b, Location l, Value v) {
-      return math::CtPopOp::create(b, l, v);
-    };
-
-    // P[n, oh, ow, k, j, o] = sum_{kh, kw, w} popc(W & A).
-    // Loops (n, oh, ow, k, j, kh, kw, w, o).
-    Value productsInit =
-        zeros(rewriter, loc, {n, oh, ow, bits, actBits, channels}, i64);
-    SmallVector<AffineMap> productMaps = {
-        AffineMap::get(9, 0,
-                       {d(0), d(1) * stride[0] + d(5) * dilation[0],
-                        d(2) * stride[1] + d(6) * dilation[1], d(4), d(7)},
-                       ctx),
-        AffineMap::get(9, 0, {d(5), d(6), d(3), d(7), d(8)}, ctx),
-        AffineMap::get(9, 0, {d(0), d(1), d(2), d(3), d(4), d(8)}, ctx)};
-    SmallVector<IteratorType> productIterators = {
-        kParallel,  kParallel,  kParallel,  kParallel, kParallel,
-        kReduction, kReduction, kReduction, kParallel};
-    Value products =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{productsInit.getType()},
-            ValueRange{input, weight}, ValueRange{productsInit}, productMaps,
-            productIterators,
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value both = arith::AndIOp::create(b, l, args[0], args[1]);
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::AddIOp::create(b, l, args[2],
-                                                   ctpop(b, l, both))});
-            })
-            .getResult(0);
-
-    // Q[n, oh, ow, j] = sum_{kh, kw, w} popc(A). Loops (n, oh, ow, j, kh,
-    // kw, w).
-    // An unread [KH, KW] operand gives the window loops their extent, as
-    // the window of linalg's pooling ops does.
-    Value onesInit = zeros(rewriter, loc, {n, oh, ow, actBits}, i64);
-    Value window =
-        tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{kh, kw}, i64);
-    SmallVector<AffineMap> onesMaps = {
-        AffineMap::get(7, 0,
-                       {d(0), d(1) * stride[0] + d(4) * dilation[0],
-                        d(2) * stride[1] + d(5) * dilation[1], d(3), d(6)},
-                       ctx),
-        AffineMap::get(7, 0, {d(4), d(5)}, ctx),
-        AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx)};
-    SmallVector<IteratorType> onesIterators = {kParallel,  kParallel,
-                                               kParallel,  kParallel,
-                                               kReduction, kReduction,
-                                               kReduction};
-    Value ones =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{onesInit.getType()},
-            ValueRange{input, window}, ValueRange{onesInit}, onesMaps,
-            onesIterators,
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::AddIOp::create(b, l, args[2],
-                                                   ctpop(b, l, args[0]))});
-            })
-            .getResult(0);
-
-    // result = bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner,
-    // one elementwise generic over the K * Ka planes of P (the sums over k
-    // and j are unrolled: they are short, and a reduction loop would only
-    // add loop overhead to every output).
-    SmallVector<Value> inputs = {op.getBias()};
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(3)}, ctx)};
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
-    AffineMap pixels = AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx);
-    auto slice = [&](Value source, ArrayRef<int64_t> offsets,
-                     ArrayRef<int64_t> sizes, ArrayRef<int64_t> shape) {
-      SmallVector<int64_t> strides(offsets.size(), 1);
-      return tensor::ExtractSliceOp::create(
-          rewriter, loc, RankedTensorType::get(shape, i64), source,
-          ValueRange{}, ValueRange{}, ValueRange{},
-          rewriter.getDenseI64ArrayAttr(offsets),
-          rewriter.getDenseI64ArrayAttr(sizes),
-          rewriter.getDenseI64ArrayAttr(strides));
-    };
-    for (int64_t k = 0; k < bits; ++k)
-      for (int64_t j = 0; j < actBits; ++j) {
-        inputs.push_back(slice(products, {0, 0, 0, k, j, 0},
-                               {n, oh, ow, 1, 1, channels},
-                               {n, oh, ow, channels}));
-        maps.push_back(identity);
-      }
-    for (int64_t j = 0; j < actBits; ++j) {
-      inputs.push_back(
-          slice(ones, {0, 0, 0, j}, {n, oh, ow, 1}, {n, oh, ow}));
-      maps.push_back(pixels);
-    }
-    // v[:, k] as K inputs indexed by o; u[j] as scalars.
-    Value weightBasis = op.getWeightBasis();
-    for (int64_t k = 0; k < bits; ++k) {
-      inputs.push_back(weightBasis);
-      maps.push_back(AffineMap::get(
-          4, 0, {d(3), getAffineConstantExpr(k, ctx)}, ctx));
-    }
     SmallVector<Value> actBasis;
     for (int64_t j = 0; j < actBits; ++j) {
       Value index = arith::ConstantIndexOp::create(rewriter, loc, j);
       actBasis.push_back(tensor::ExtractOp::create(rewriter, loc,
                                                    op.getActBasis(), index));
     }
+
+    // One output row (n, oh) per iteration: its popcount sums ([OW, K, Ka,
+    // O] integers) stay in cache and never exist for the whole batch.
     Value resultInit =
         tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
-    maps.push_back(identity);
-    Value result =
+    auto forall = scf::ForallOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n),
+                               rewriter.getIndexAttr(oh)},
+        ValueRange{resultInit}, std::nullopt);
+    Block *body = forall.getBody();
+    OpBuilder b = OpBuilder::atBlockBegin(body);
+    Value image = body->getArgument(0), row = body->getArgument(1);
+    Value shared = body->getArgument(2);
+    Value firstRow = arith::MulIOp::create(
+        b, loc, row, arith::ConstantIndexOp::create(b, loc, stride[0]));
+    auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
+    Value rows = tensor::ExtractSliceOp::create(
+        b, loc,
+        RankedTensorType::get({span, paddedWidth, actBits, words}, i64), input,
+        ArrayRef<OpFoldResult>{image, firstRow, zeroI, zeroI, zeroI},
+        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(span),
+                               b.getIndexAttr(paddedWidth),
+                               b.getIndexAttr(actBits), b.getIndexAttr(words)},
+        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI, oneI});
+
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    auto ctpop = [](OpBuilder &nb, Location l, Value v) {
+      return math::CtPopOp::create(nb, l, v);
+    };
+
+    // P[ow, k, j, o] = sum_{kh, kw, w} popc(W & A); loops (ow, k, j, kh,
+    // kw, w, o).
+    Value productsInit = zeros(b, loc, {ow, bits, actBits, channels}, i64);
+    SmallVector<AffineMap> productMaps = {
+        AffineMap::get(7, 0,
+                       {d(3) * dilation[0], d(0) * stride[1] + d(4) * dilation[1],
+                        d(2), d(5)},
+                       ctx),
+        AffineMap::get(7, 0, {d(3), d(4), d(1), d(5), d(6)}, ctx),
+        AffineMap::get(7, 0, {d(0), d(1), d(2), d(6)}, ctx)};
+    SmallVector<IteratorType> productIterators = {
+        kParallel,  kParallel,  kParallel, kReduction,
+        kReduction, kReduction, kParallel};
+    Value products =
         linalg::GenericOp::create(
-            rewriter, loc, TypeRange{resultType}, inputs,
-            ValueRange{resultInit}, maps,
-            SmallVector<IteratorType>(4, kParallel),
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value one = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(1));
+            b, loc, TypeRange{productsInit.getType()}, ValueRange{rows, weight},
+            ValueRange{productsInit}, productMaps, productIterators,
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              Value both = arith::AndIOp::create(nb, l, args[0], args[1]);
+              linalg::YieldOp::create(
+                  nb, l,
+                  ValueRange{arith::AddIOp::create(nb, l, args[2],
+                                                   ctpop(nb, l, both))});
+            })
+            .getResult(0);
+
+    // Q[ow, j] = sum_{kh, kw, w} popc(A); loops (ow, j, kh, kw, w). An
+    // unread [KH, KW] operand gives the window loops their extent, as the
+    // window of linalg's pooling ops does.
+    Value onesInit = zeros(b, loc, {ow, actBits}, i64);
+    Value window =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{kh, kw}, i64);
+    SmallVector<AffineMap> onesMaps = {
+        AffineMap::get(5, 0,
+                       {d(2) * dilation[0], d(0) * stride[1] + d(3) * dilation[1],
+                        d(1), d(4)},
+                       ctx),
+        AffineMap::get(5, 0, {d(2), d(3)}, ctx),
+        AffineMap::get(5, 0, {d(0), d(1)}, ctx)};
+    SmallVector<IteratorType> onesIterators = {kParallel, kParallel, kReduction,
+                                               kReduction, kReduction};
+    Value ones =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{onesInit.getType()}, ValueRange{rows, window},
+            ValueRange{onesInit}, onesMaps, onesIterators,
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  nb, l,
+                  ValueRange{arith::AddIOp::create(nb, l, args[2],
+                                                   ctpop(nb, l, args[0]))});
+            })
+            .getResult(0);
+
+    // row = bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner:
+    // one elementwise generic over (ow, o) reading the K * Ka planes of P
+    // (the short sums over k and j are unrolled).
+    SmallVector<Value> inputs = {op.getBias()};
+    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {d(1)}, ctx)};
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+    auto slice = [&](Value source, ArrayRef<int64_t> offsets,
+                     ArrayRef<int64_t> sizes, ArrayRef<int64_t> shape) {
+      SmallVector<int64_t> strides(offsets.size(), 1);
+      return tensor::ExtractSliceOp::create(
+          b, loc, RankedTensorType::get(shape, i64), source, ValueRange{},
+          ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr(offsets),
+          b.getDenseI64ArrayAttr(sizes), b.getDenseI64ArrayAttr(strides));
+    };
+    for (int64_t k = 0; k < bits; ++k)
+      for (int64_t j = 0; j < actBits; ++j) {
+        inputs.push_back(slice(products, {0, k, j, 0}, {ow, 1, 1, channels},
+                               {ow, channels}));
+        maps.push_back(identity);
+      }
+    for (int64_t j = 0; j < actBits; ++j) {
+      inputs.push_back(slice(ones, {0, j}, {ow, 1}, {ow}));
+      maps.push_back(AffineMap::get(2, 0, {d(0)}, ctx));
+    }
+    for (int64_t k = 0; k < bits; ++k) {
+      inputs.push_back(op.getWeightBasis());
+      maps.push_back(
+          AffineMap::get(2, 0, {d(1), getAffineConstantExpr(k, ctx)}, ctx));
+    }
+    maps.push_back(identity);
+    Value rowInit =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ow, channels}, f32);
+    Value rowResult =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{rowInit.getType()}, inputs, ValueRange{rowInit},
+            maps, SmallVector<IteratorType>(2, kParallel),
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              Value one =
+                  arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(1));
               Value acc = args[0];
               for (int64_t k = 0; k < bits; ++k)
                 for (int64_t j = 0; j < actBits; ++j) {
                   Value p = args[1 + k * actBits + j];
                   Value q = args[1 + bits * actBits + j];
                   Value v = args[1 + bits * actBits + actBits + k];
-                  Value twice = arith::ShLIOp::create(b, l, p, one);
+                  Value twice = arith::ShLIOp::create(nb, l, p, one);
                   Value count = arith::SIToFPOp::create(
-                      b, l, f32, arith::SubIOp::create(b, l, twice, q));
+                      nb, l, f32, arith::SubIOp::create(nb, l, twice, q));
                   Value coefficient =
-                      arith::MulFOp::create(b, l, v, actBasis[j]);
+                      arith::MulFOp::create(nb, l, v, actBasis[j]);
                   acc = arith::AddFOp::create(
-                      b, l, acc, arith::MulFOp::create(b, l, coefficient, count));
+                      nb, l, acc,
+                      arith::MulFOp::create(nb, l, coefficient, count));
                 }
-              linalg::YieldOp::create(b, l, ValueRange{acc});
+              linalg::YieldOp::create(nb, l, ValueRange{acc});
             })
             .getResult(0);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, rowResult, shared,
+        ArrayRef<OpFoldResult>{image, row, zeroI, zeroI},
+        ArrayRef<OpFoldResult>{oneI, oneI, b.getIndexAttr(ow),
+                               b.getIndexAttr(channels)},
+        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI});
+    Value result = forall.getResult(0);
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -1,0 +1,525 @@
+//===- BuildInferenceGraph.cpp - dq-build-inference-graph -----------------===//
+//
+// A trained model as an inference function: the state becomes constants,
+// quantized convolutions compute on bit-planes, batch norms after them fold
+// into their bases and biases, and the batch size may change.
+//
+//===----------------------------------------------------------------------===//
+
+#include "InferenceState.h"
+
+#include "dq/Numerics/Levels.h"
+#include "dq/Transforms/LayerSelection.h"
+#include "dq/Transforms/Passes.h"
+
+#include "dialects/dq/DQOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Tosa/Utils/ConversionUtils.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::dq {
+#define GEN_PASS_DEF_DQBUILDINFERENCEGRAPH
+#include "dq/Transforms/Passes.h.inc"
+} // namespace mlir::dq
+
+using namespace mlir;
+using namespace mlir::dq;
+
+namespace {
+
+std::string dtypeOf(Type element) {
+  if (element.isF32())
+    return "f32";
+  for (unsigned width : {8u, 32u, 64u})
+    if (element.isInteger(width))
+      return "i" + std::to_string(width);
+  return "";
+}
+
+template <typename AttrT> AttrT constantOf(Value value) {
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return {};
+  return dyn_cast<AttrT>(attr);
+}
+
+std::vector<float> floatsOf(DenseFPElementsAttr attr) {
+  std::vector<float> values;
+  values.reserve(attr.getNumElements());
+  for (const APFloat &v : attr.getValues<APFloat>())
+    values.push_back(v.convertToFloat());
+  return values;
+}
+
+bool isZero(Value value) {
+  auto attr = constantOf<DenseFPElementsAttr>(value);
+  return attr && llvm::all_of(attr.getValues<APFloat>(),
+                              [](const APFloat &v) { return v.isZero(); });
+}
+
+Value floatConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                    ArrayRef<float> values) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
+}
+
+/// Rewrites the batch dimension of @predict from its images argument on,
+/// op by op. Fails (with a diagnostic) on an op it cannot follow.
+class BatchRewriter {
+public:
+  BatchRewriter(func::FuncOp func, int64_t oldBatch, int64_t newBatch)
+      : func(func), oldBatch(oldBatch), newBatch(newBatch) {}
+
+  LogicalResult run(Value images) {
+    batchDim[images] = 0;
+    images.setType(withDim(cast<RankedTensorType>(images.getType()), 0));
+    for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
+      if (failed(rewrite(&op)))
+        return failure();
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    func.setType(FunctionType::get(func.getContext(),
+                                   func.getBody().front().getArgumentTypes(),
+                                   ret.getOperandTypes()));
+    return success();
+  }
+
+private:
+  RankedTensorType withDim(RankedTensorType type, int64_t dim) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] = newBatch;
+    return RankedTensorType::get(shape, type.getElementType(),
+                                 type.getEncoding());
+  }
+
+  InFlightDiagnostic fail(Operation *op, const Twine &why) {
+    return op->emitError() << "cannot rebuild @predict for batch " << newBatch
+                           << ": " << why;
+  }
+
+  /// A new tosa.const_shape for `shape` in place of operand `index`.
+  void setShape(Operation *op, unsigned index, ArrayRef<int64_t> shape) {
+    OpBuilder b(op);
+    auto type = tosa::shapeType::get(op->getContext(), shape.size());
+    auto attr = DenseIntElementsAttr::get(
+        RankedTensorType::get({static_cast<int64_t>(shape.size())},
+                              b.getIndexType()),
+        shape);
+    op->setOperand(index,
+                   tosa::ConstShapeOp::create(b, op->getLoc(), type, attr));
+  }
+
+  LogicalResult rewrite(Operation *op) {
+    std::optional<int64_t> inputDim;
+    Value carrier;
+    for (Value operand : op->getOperands())
+      if (auto it = batchDim.find(operand); it != batchDim.end()) {
+        inputDim = it->second;
+        carrier = operand;
+        break;
+      }
+    if (!inputDim)
+      return success();
+    if (isa<func::ReturnOp>(op))
+      return success();
+    if (op->getNumResults() != 1)
+      return fail(op, "ops with several results are not supported");
+    auto result = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!result)
+      return fail(op, "its result is not a ranked tensor");
+    int64_t p = *inputDim, q = p;
+    if (auto reshape = dyn_cast<tosa::ReshapeOp>(op)) {
+      // The batch stays a dimension of its own: the one whose prefix holds
+      // the same elements as the input's prefix before the batch.
+      auto input = cast<RankedTensorType>(carrier.getType());
+      int64_t prefix = 1;
+      for (int64_t d = 0; d < p; ++d)
+        prefix *= input.getDimSize(d);
+      int64_t outPrefix = 1;
+      q = -1;
+      for (int64_t d = 0; d < result.getRank(); ++d) {
+        if (outPrefix == prefix && result.getDimSize(d) == oldBatch) {
+          q = d;
+          break;
+        }
+        outPrefix *= result.getDimSize(d);
+      }
+      if (q < 0)
+        return fail(op, "the reshape merges the batch with other dimensions");
+      SmallVector<int64_t> shape(withDim(result, q).getShape());
+      setShape(op, 1, shape);
+    } else if (auto slice = dyn_cast<tosa::SliceOp>(op)) {
+      SmallVector<int64_t> start, size;
+      if (!tosa::getConstShapeValues(slice.getStart().getDefiningOp(), start) ||
+          !tosa::getConstShapeValues(slice.getSize().getDefiningOp(), size) ||
+          start[p] != 0 || size[p] != oldBatch)
+        return fail(op, "the slice does not keep the whole batch");
+      size[p] = newBatch;
+      setShape(op, 2, size);
+    } else if (auto transpose = dyn_cast<tosa::TransposeOp>(op)) {
+      ArrayRef<int32_t> perms = transpose.getPerms();
+      q = llvm::find(perms, p) - perms.begin();
+    } else if (isa<tosa::ReduceSumOp, tosa::ReduceMaxOp, tosa::ReduceMinOp,
+                   tosa::ReduceProductOp, tosa::ConcatOp>(op)) {
+      auto axis = op->getAttrOfType<IntegerAttr>("axis");
+      if (!axis || axis.getInt() == p)
+        return fail(op, "it works across the batch");
+    }
+    if (q >= result.getRank() || result.getDimSize(q) != oldBatch)
+      return fail(op, "its batch dimension cannot be told");
+    op->getResult(0).setType(withDim(result, q));
+    batchDim[op->getResult(0)] = q;
+    return success();
+  }
+
+  func::FuncOp func;
+  int64_t oldBatch, newBatch;
+  llvm::DenseMap<Value, int64_t> batchDim;
+};
+
+struct BuildInferenceGraphPass
+    : public mlir::dq::impl::DQBuildInferenceGraphBase<
+          BuildInferenceGraphPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto predict = module.lookupSymbol<func::FuncOp>("predict");
+    auto init = module.lookupSymbol<func::FuncOp>("init_state");
+    if (!predict || !init || predict.isExternal()) {
+      module.emitError("dq-build-inference-graph needs the module of "
+                       "--dq-build-training-graph (@predict and @init_state)");
+      return signalPassFailure();
+    }
+    if (batch < 0) {
+      module.emitError() << "batch must be >= 0 (0 keeps the training "
+                            "batch), got "
+                         << batch;
+      return signalPassFailure();
+    }
+    if (failed(bindState(module, predict, init)))
+      return signalPassFailure();
+    // Only @predict is left (the training module also holds the model
+    // function it was built from).
+    for (func::FuncOp func :
+         llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (func != predict)
+        func.erase();
+    module->setAttr("dq.kind", StringAttr::get(&getContext(), "inference"));
+
+    Value images = predict.getArgument(0);
+    auto imagesType = cast<RankedTensorType>(images.getType());
+    if (batch > 0 && batch != imagesType.getDimSize(0)) {
+      BatchRewriter rewriter(predict, imagesType.getDimSize(0), batch);
+      if (failed(rewriter.run(images)) || failed(verify(predict)))
+        return signalPassFailure();
+    }
+
+    // Decoded constants fold first, so that full-precision layers see
+    // their weights as constants.
+    if (bitSerial)
+      rewriteQuantizedConvolutions(predict);
+    OpPassManager cleanup(ModuleOp::getOperationName());
+    cleanup.addPass(createCanonicalizerPass());
+    if (failed(runPipeline(cleanup, module)))
+      return signalPassFailure();
+    foldBatchNorms(predict);
+    if (failed(runPipeline(cleanup, module)))
+      return signalPassFailure();
+  }
+
+  /// The state arguments of @predict become constants: from `state` or,
+  /// without it, the initial values @init_state returns.
+  LogicalResult bindState(ModuleOp module, func::FuncOp predict,
+                          func::FuncOp init) {
+    std::vector<StateTensorInfo> infos;
+    for (unsigned i = 0, e = init.getNumResults(); i < e; ++i) {
+      auto type = dyn_cast<RankedTensorType>(init.getResultTypes()[i]);
+      auto name = init.getResultAttrOfType<StringAttr>(i, "dq.state");
+      auto role = init.getResultAttrOfType<StringAttr>(i, "dq.role");
+      auto predictName = i < predict.getNumArguments()
+                             ? predict.getArgAttrOfType<StringAttr>(i, "dq.state")
+                             : StringAttr();
+      if (!type || !type.hasStaticShape() || !name || !role ||
+          dtypeOf(type.getElementType()).empty())
+        return init.emitError() << "result " << i
+                                << " is not a static f32/i8/i32/i64 tensor "
+                                   "tagged with dq.state and dq.role";
+      if (predictName != name || predict.getArgumentTypes()[i] != type)
+        return predict.emitError()
+               << "argument " << i << " is not the state tensor '"
+               << name.getValue() << "' of @init_state";
+      infos.push_back({name.str(), role.str(), dtypeOf(type.getElementType()),
+                       std::vector<int64_t>(type.getShape().begin(),
+                                            type.getShape().end())});
+    }
+    unsigned numState = infos.size();
+    if (predict.getNumArguments() != numState + 1)
+      return predict.emitError() << "expected the " << numState
+                                 << " state tensors and the images";
+
+    SmallVector<Attribute> values(numState);
+    if (!statePath.empty()) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      module->print(os);
+      std::vector<std::vector<char>> data;
+      if (std::optional<std::string> error = readTrainedState(
+              statePath, moduleTextHash(text), infos, data))
+        return module.emitError() << *error;
+      for (unsigned i = 0; i < numState; ++i) {
+        auto type = cast<RankedTensorType>(predict.getArgumentTypes()[i]);
+        bool splat = false;
+        ArrayRef<char> raw(data[i].data(), data[i].size());
+        if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat))
+          return module.emitError() << "state tensor '" << infos[i].name
+                                    << "' has " << raw.size()
+                                    << " bytes, not the data of " << type;
+        values[i] = DenseElementsAttr::getFromRawBuffer(type, raw);
+      }
+    } else {
+      auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
+      for (unsigned i = 0; i < numState; ++i)
+        if (!predict.getArgument(i).use_empty() &&
+            !matchPattern(ret.getOperand(i), m_Constant(&values[i])))
+          return init.emitError()
+                 << "the initial value of '" << infos[i].name
+                 << "' is not a constant; pass state=<file>";
+    }
+
+    OpBuilder b = OpBuilder::atBlockBegin(&predict.getBody().front());
+    llvm::BitVector erase(predict.getNumArguments());
+    for (unsigned i = 0; i < numState; ++i) {
+      BlockArgument arg = predict.getArgument(i);
+      if (!arg.use_empty()) {
+        // The layer names live on in locations: the ops that read a
+        // layer's state are that layer.
+        for (Operation *user : arg.getUsers())
+          if (layerNameOf(user).empty())
+            user->setLoc(NameLoc::get(
+                StringAttr::get(&getContext(), layerOfState(infos[i].name)),
+                user->getLoc()));
+        arg.replaceAllUsesWith(arith::ConstantOp::create(
+            b, arg.getLoc(), cast<TypedAttr>(values[i])));
+      }
+      erase.set(i);
+    }
+    if (failed(predict.eraseArguments(erase)))
+      return predict.emitError("cannot remove the state arguments");
+    return success();
+  }
+
+  /// The layer of a state tensor: "layer1.0.conv1" of
+  /// "layer1.0.conv1.weight.codes" (docs/TrainingGraph.md's names).
+  static std::string layerOfState(StringRef name) {
+    for (StringRef suffix :
+         {".weight.codes", ".weight.basis", ".input.basis", ".weight",
+          ".bias", ".gamma", ".beta", ".running_mean", ".running_var"})
+      if (name.ends_with(suffix))
+        return name.drop_back(suffix.size()).str();
+    return name.str();
+  }
+
+  static std::string layerOf(Operation *op) {
+    std::string name = layerNameOf(op);
+    return name.empty() ? op->getName().getStringRef().str() : name;
+  }
+
+  void report(StringRef layer, const Twine &what) {
+    if (summary)
+      llvm::errs() << "dq-build-inference-graph: " << layer << ": " << what
+                   << "\n";
+  }
+
+
+  /// tosa.conv2d(quantize_act(x, u), decode_weights(codes, v)) with constant
+  /// codes, bases and bias -> project + pack_bits + bitserial_conv2d.
+  void rewriteQuantizedConvolutions(func::FuncOp predict) {
+    llvm::DenseMap<Operation *, Value> packedInputs;
+    SmallVector<tosa::Conv2DOp> convs;
+    predict.walk([&](tosa::Conv2DOp conv) { convs.push_back(conv); });
+    for (tosa::Conv2DOp conv : convs) {
+      auto decode = conv.getWeight().getDefiningOp<DecodeWeightsOp>();
+      if (!decode)
+        continue;
+      auto quantize = conv.getInput().getDefiningOp<QuantizeActOp>();
+      auto codes = constantOf<DenseIntElementsAttr>(decode.getCodes());
+      auto weightBasis = constantOf<DenseFPElementsAttr>(decode.getBasis());
+      auto bias = constantOf<DenseFPElementsAttr>(conv.getBias());
+      auto inputType = dyn_cast<RankedTensorType>(conv.getInput().getType());
+      auto resultType = dyn_cast<RankedTensorType>(conv.getType());
+      auto codesType = decode.getCodes().getType();
+      std::string why;
+      if (!quantize)
+        why = "its input is not quantized";
+      else if (!codes || !weightBasis ||
+               !constantOf<DenseFPElementsAttr>(quantize.getBasis()))
+        why = "its codes or bases are not constants";
+      else if (!bias)
+        why = "its bias is not a constant";
+      else if (decode.getAxis() != 0)
+        why = "its weight channels are not on axis 0";
+      else if (!isZero(conv.getInputZp()) || !isZero(conv.getWeightZp()))
+        why = "it has non-zero zero points";
+      else if (!inputType || !inputType.hasStaticShape() || !resultType ||
+               !resultType.hasStaticShape() || !codesType.hasStaticShape())
+        why = "its shapes are not static";
+      std::string layer = layerOf(decode);
+      if (!why.empty()) {
+        report(layer, "decoded float weights (" + why + ")");
+        continue;
+      }
+
+      OpBuilder b(conv);
+      Location loc = conv.getLoc();
+      int64_t actBits = quantize.getConfig().getBits();
+      int64_t bits = decode.getNumBits();
+      int64_t channels = inputType.getDimSize(3);
+      int64_t words = (channels + 63) / 64;
+      Value &packed = packedInputs[quantize];
+      if (!packed) {
+        OpBuilder qb(quantize);
+        Location qloc = quantize.getLoc();
+        Value x = quantize.getInput();
+        Value clamped = tosa::ClampOp::create(
+            qb, qloc, x.getType(), x, qb.getF32FloatAttr(0.0f),
+            qb.getF32FloatAttr(std::numeric_limits<float>::max()),
+            tosa::NanPropagationModeAttr::get(
+                qb.getContext(), tosa::NanPropagationMode::PROPAGATE));
+        auto codesTy = RankedTensorType::get(inputType.getShape(),
+                                             qb.getIntegerType(8));
+        Value actCodes = ProjectOp::create(
+            qb, qloc, codesTy, clamped, quantize.getBasis(), Value(),
+            quantize.getAxis(), Encoding::Unipolar, Rounding::Nearest,
+            IntegerAttr());
+        SmallVector<int64_t> packedShape(inputType.getShape());
+        packedShape.back() = actBits;
+        packedShape.push_back(words);
+        packed = PackBitsOp::create(
+            qb, qloc, RankedTensorType::get(packedShape, qb.getI64Type()),
+            actCodes, actBits);
+      }
+
+      // The trained codes, packed at compile time.
+      ArrayRef<int64_t> codeShape = codesType.getShape();
+      std::vector<uint32_t> codeValues;
+      codeValues.reserve(codes.getNumElements());
+      for (const APInt &v : codes.getValues<APInt>())
+        codeValues.push_back(static_cast<uint32_t>(v.getZExtValue()));
+      int64_t rows = codeShape[0] * codeShape[1] * codeShape[2];
+      std::vector<uint64_t> words64(rows * bits * words);
+      ::dq::numerics::packBitPlanes(codeValues.data(), rows, codeShape[3],
+                                    bits, words64.data());
+      auto weightType = RankedTensorType::get(
+          {codeShape[0], codeShape[1], codeShape[2], bits, words},
+          b.getI64Type());
+      SmallVector<APInt> wordValues;
+      for (uint64_t w : words64)
+        wordValues.emplace_back(64, w);
+      Value weight = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(weightType, wordValues));
+
+      Value biasValue = conv.getBias();
+      if (bias.getNumElements() != codeShape[0])
+        biasValue = floatConstant(
+            b, loc, {codeShape[0]},
+            std::vector<float>(codeShape[0],
+                               bias.getSplatValue<APFloat>().convertToFloat()));
+      auto bitserial = BitserialConv2DOp::create(
+          b, decode.getLoc(), resultType, packed, weight, decode.getBasis(),
+          quantize.getBasis(), biasValue, conv.getPad(), conv.getStride(),
+          conv.getDilation());
+      conv.replaceAllUsesWith(bitserial.getResult());
+      conv.erase();
+      report(layer, "bit-serial W" + Twine(bits) + "A" + Twine(actBits) +
+                            " (" + Twine(codeShape[0]) + " channels, " +
+                            Twine(words) + " word(s) per plane)");
+    }
+  }
+
+  /// Batch norm (running statistics) after a convolution with constant
+  /// weights or a bit-serial convolution: folded into its weights or basis
+  /// and its bias.
+  void foldBatchNorms(func::FuncOp predict) {
+    SmallVector<BatchNormOp> norms;
+    predict.walk([&](BatchNormOp bn) { norms.push_back(bn); });
+    for (BatchNormOp bn : norms) {
+      Operation *producer = bn.getInput().getDefiningOp();
+      if (!producer || !producer->hasOneUse() || bn.getAxis() != 3 ||
+          !isa<BitserialConv2DOp, tosa::Conv2DOp>(producer))
+        continue;
+      auto gamma = constantOf<DenseFPElementsAttr>(bn.getGamma());
+      auto beta = constantOf<DenseFPElementsAttr>(bn.getBeta());
+      auto mean = constantOf<DenseFPElementsAttr>(bn.getMean());
+      auto var = constantOf<DenseFPElementsAttr>(bn.getVar());
+      if (!gamma || !beta || !mean || !var)
+        continue;
+      std::vector<float> g = floatsOf(gamma), t = floatsOf(beta),
+                         m = floatsOf(mean), v = floatsOf(var);
+      size_t channels = g.size();
+      std::vector<float> scale(channels), shift(channels);
+      for (size_t o = 0; o < channels; ++o) {
+        scale[o] = static_cast<float>(
+            g[o] / std::sqrt(double(v[o]) + bn.getEpsilon().convertToDouble()));
+        shift[o] = t[o] - m[o] * scale[o];
+      }
+      auto scaled = [&](Value rows, Value bias, Value &newRows,
+                        Value &newBias) {
+        auto rowsAttr = constantOf<DenseFPElementsAttr>(rows);
+        auto biasAttr = constantOf<DenseFPElementsAttr>(bias);
+        if (!rowsAttr || !biasAttr)
+          return false;
+        auto type = cast<RankedTensorType>(rowsAttr.getType());
+        if (type.getDimSize(0) != static_cast<int64_t>(channels))
+          return false;
+        std::vector<float> r = floatsOf(rowsAttr), b = floatsOf(biasAttr);
+        if (b.size() == 1)
+          b.assign(channels, b[0]);
+        if (b.size() != channels)
+          return false;
+        size_t per = r.size() / channels;
+        for (size_t o = 0; o < channels; ++o) {
+          for (size_t i = 0; i < per; ++i)
+            r[o * per + i] *= scale[o];
+          b[o] = b[o] * scale[o] + shift[o];
+        }
+        OpBuilder builder(producer);
+        newRows = floatConstant(builder, bn.getLoc(), type.getShape(), r);
+        newBias = floatConstant(builder, bn.getLoc(),
+                                {static_cast<int64_t>(channels)}, b);
+        return true;
+      };
+      Value rows, bias;
+      if (auto bitserial = dyn_cast<BitserialConv2DOp>(producer)) {
+        if (!scaled(bitserial.getWeightBasis(), bitserial.getBias(), rows,
+                    bias))
+          continue;
+        bitserial.getWeightBasisMutable().assign(rows);
+        bitserial.getBiasMutable().assign(bias);
+      } else {
+        auto conv = cast<tosa::Conv2DOp>(producer);
+        if (!scaled(conv.getWeight(), conv.getBias(), rows, bias))
+          continue;
+        conv.getWeightMutable().assign(rows);
+        conv.getBiasMutable().assign(bias);
+      }
+      std::string layer = layerOf(bn);
+      bn.replaceAllUsesWith(producer->getResult(0));
+      bn.erase();
+      report(layer, Twine("folded into the ") +
+                        (isa<BitserialConv2DOp>(producer) ? "bit-serial " : "") +
+                        "convolution before it");
+    }
+  }
+};
+
+} // namespace
