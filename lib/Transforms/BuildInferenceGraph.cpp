@@ -9,6 +9,7 @@
 #include "InferenceState.h"
 
 #include "dq/Numerics/Levels.h"
+#include "dq/Support/Checks.h"
 #include "dq/Transforms/LayerSelection.h"
 #include "dq/Transforms/Passes.h"
 
@@ -196,16 +197,14 @@ struct BuildInferenceGraphPass
     auto predict = module.lookupSymbol<func::FuncOp>("predict");
     auto init = module.lookupSymbol<func::FuncOp>("init_state");
     if (!predict || !init || predict.isExternal()) {
-      module.emitError("dq-build-inference-graph needs the module of "
+      emitError(module.getLoc(), "dq-build-inference-graph needs the module of "
                        "--dq-build-training-graph (@predict and @init_state)");
       return signalPassFailure();
     }
-    if (batch < 0) {
-      module.emitError() << "batch must be >= 0 (0 keeps the training "
-                            "batch), got "
-                         << batch;
+    if (failed(checkOption(module.getLoc(), "dq-build-inference-graph",
+                           "batch", int64_t(batch), 0,
+                           std::numeric_limits<int32_t>::max())))
       return signalPassFailure();
-    }
     if (failed(bindState(module, predict, init)))
       return signalPassFailure();
     // Only @predict is left (the training module also holds the model
@@ -251,11 +250,11 @@ struct BuildInferenceGraphPass
                              : StringAttr();
       if (!type || !type.hasStaticShape() || !name || !role ||
           dtypeOf(type.getElementType()).empty())
-        return init.emitError() << "result " << i
+        return emitError(init.getLoc()) << "result " << i
                                 << " is not a static f32/i8/i32/i64 tensor "
                                    "tagged with dq.state and dq.role";
       if (predictName != name || predict.getArgumentTypes()[i] != type)
-        return predict.emitError()
+        return emitError(predict.getLoc())
                << "argument " << i << " is not the state tensor '"
                << name.getValue() << "' of @init_state";
       infos.push_back({name.str(), role.str(), dtypeOf(type.getElementType()),
@@ -264,7 +263,7 @@ struct BuildInferenceGraphPass
     }
     unsigned numState = infos.size();
     if (predict.getNumArguments() != numState + 1)
-      return predict.emitError() << "expected the " << numState
+      return emitError(predict.getLoc()) << "expected the " << numState
                                  << " state tensors and the images";
 
     SmallVector<Attribute> values(numState);
@@ -275,13 +274,15 @@ struct BuildInferenceGraphPass
       std::vector<std::vector<char>> data;
       if (std::optional<std::string> error = readTrainedState(
               statePath, moduleTextHash(text), infos, data))
-        return module.emitError() << *error;
+        return emitError(module.getLoc())
+               << "dq-build-inference-graph: state=" << statePath << ": "
+               << *error;
       for (unsigned i = 0; i < numState; ++i) {
         auto type = cast<RankedTensorType>(predict.getArgumentTypes()[i]);
         bool splat = false;
         ArrayRef<char> raw(data[i].data(), data[i].size());
         if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat))
-          return module.emitError() << "state tensor '" << infos[i].name
+          return emitError(module.getLoc()) << "state tensor '" << infos[i].name
                                     << "' has " << raw.size()
                                     << " bytes, not the data of " << type;
         values[i] = DenseElementsAttr::getFromRawBuffer(type, raw);
@@ -291,7 +292,7 @@ struct BuildInferenceGraphPass
       for (unsigned i = 0; i < numState; ++i)
         if (!predict.getArgument(i).use_empty() &&
             !matchPattern(ret.getOperand(i), m_Constant(&values[i])))
-          return init.emitError()
+          return emitError(init.getLoc())
                  << "the initial value of '" << infos[i].name
                  << "' is not a constant; pass state=<file>";
     }
@@ -314,7 +315,7 @@ struct BuildInferenceGraphPass
       erase.set(i);
     }
     if (failed(predict.eraseArguments(erase)))
-      return predict.emitError("cannot remove the state arguments");
+      return emitError(predict.getLoc(), "cannot remove the state arguments");
     return success();
   }
 

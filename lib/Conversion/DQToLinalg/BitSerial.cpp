@@ -71,15 +71,18 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
     MLIRContext *ctx = rewriter.getContext();
     int64_t rank = codesType.getRank();
     int64_t words = type.getShape().back();
-    // Channels padded to whole words with code 0: bits past C are 0.
+    // Channels padded to whole words with code 0 (bits past C are 0), then
+    // [..., words * 64] as [..., words, 64], so every loop is a plain
+    // dimension of some operand. One word needs no padding: its bit loop
+    // just runs over the C channels.
+    int64_t channels = codesType.getShape().back();
+    int64_t bitsPerWord = words == 1 ? channels : 64;
     SmallVector<int64_t> low(rank, 0), high(rank, 0);
-    high.back() = words * 64 - codesType.getShape().back();
+    high.back() = words * bitsPerWord - channels;
     Value padded = padWithZeros(rewriter, loc, op.getCodes(), low, high);
-    // [..., words * 64] as [..., words, 64]: every loop is then a plain
-    // dimension of some operand.
     SmallVector<int64_t> split(codesType.getShape());
     split.back() = words;
-    split.push_back(64);
+    split.push_back(bitsPerWord);
     SmallVector<ReassociationIndices> groups;
     for (int64_t d = 0; d + 1 < rank; ++d)
       groups.push_back({d});
