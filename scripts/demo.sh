@@ -44,4 +44,21 @@ rm -f "$OUT/run/metrics.jsonl"
 done_at=$(date +%s)
 
 accuracy=$(grep -o 'test accuracy [0-9.]*%' "$OUT/train.log" | tail -n 1 | cut -d' ' -f3)
-echo "demo: $(basename "$MODEL" .mlir) W${W_BITS}A${A_BITS} ($W_SCHEME/$A_SCHEME), $EPOCHS epoch(s) on Fashion-MNIST: test accuracy $accuracy; compile $((compiled - start)) s, train $((done_at - compiled)) s; trained state $OUT/run/final.state"
+
+echo "== 4. the trained model in bits: bit-serial inference library (weights and activations as packed bit-planes)"
+"$BIN/dq-opt" "$OUT/train.mlir" \
+  --dq-build-inference-graph="state=$OUT/run/final.state" -o "$OUT/infer.mlir"
+"$BIN/dq-compile" "$OUT/infer.mlir" -o "$OUT/infer" > /dev/null
+# The same trained model with decoded float weights, for its size.
+"$BIN/dq-opt" "$OUT/train.mlir" \
+  --dq-build-inference-graph="state=$OUT/run/final.state bit-serial=false" \
+  -o "$OUT/infer-float.mlir"
+"$BIN/dq-compile" "$OUT/infer-float.mlir" -o "$OUT/infer-float" > /dev/null
+bits_accuracy=$("$BIN/dq-run" "$OUT/infer" --data "$DATA" | grep -o 'accuracy [0-9.]*%' | tail -n 1 | cut -d' ' -f2)
+median() { grep -o '"median_ms": *[0-9.e+-]*' | grep -o '[0-9.e+-]*$' | xargs printf "%.1f"; }
+bits_ms=$("$BIN/dq-run" "$OUT/infer" --bench --json | median)
+decoded_ms=$("$BIN/dq-run" "$OUT/model" --state "$OUT/run/final.state" --bench --json | median)
+bits_size=$(stat -c %s "$OUT/infer.so")
+float_size=$(stat -c %s "$OUT/infer-float.so")
+echo "bit-serial model: test accuracy $bits_accuracy (decoded predict: $accuracy), library $((bits_size / 1024)) KiB (float weights: $((float_size / 1024)) KiB), predict of a batch of 128 $bits_ms ms (decoded predict $decoded_ms ms)"
+echo "demo: $(basename "$MODEL" .mlir) W${W_BITS}A${A_BITS} ($W_SCHEME/$A_SCHEME), $EPOCHS epoch(s) on Fashion-MNIST: test accuracy $accuracy (bit-serial $bits_accuracy); compile $((compiled - start)) s, train $((done_at - compiled)) s; trained state $OUT/run/final.state, bit-serial model $OUT/infer.so"

@@ -20,8 +20,10 @@
 
 using namespace mlir;
 
-void mlir::dq::addModelToLinalgPasses(OpPassManager &pm) {
-  pm.addPass(createConvertDQToLinalg());
+void mlir::dq::addModelToLinalgPasses(OpPassManager &pm, bool tileRows) {
+  ConvertDQToLinalgOptions dqOptions;
+  dqOptions.bitserialRows = tileRows;
+  pm.addPass(createConvertDQToLinalg(dqOptions));
   TosaToLinalgNamedOptions namedOptions;
   // CPU: a filter contiguous in the output channel suits the vectorized
   // loop order; GPU: neighbouring threads (neighbouring output channels)

@@ -114,7 +114,7 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   }
   // dq and TOSA to linalg on tensors, elementwise producers fused into their
   // consumers (one kernel each instead of a buffer round trip).
-  addModelToLinalgPasses(pm);
+  addModelToLinalgPasses(pm, /*tileRows=*/false);
   pm.addNestedPass<func::FuncOp>(createDQGPUParallelDimsFirst());
   pm.addPass(createCanonicalizerPass());
 

@@ -41,6 +41,12 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tosa::TosaDialect"];
+  let options = [
+    Option<"bitserialRows", "bitserial-rows", "bool", "true",
+           "dq.bitserial_conv2d as one scf.forall iteration per output row "
+           "(CPU: its popcount sums stay in cache); false: generics over "
+           "the whole batch (GPU launches)">,
+  ];
 }
 
 def DQPackEntryPoints : Pass<"dq-pack-entry-points", "::mlir::ModuleOp"> {

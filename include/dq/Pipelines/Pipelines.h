@@ -30,8 +30,8 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 /// The front shared by the CPU and GPU pipelines: dq and TOSA to linalg on
 /// tensors (conv filters HWCF, contiguous in the output channel),
 /// elementwise producers fused into their consumers, every named op in
-/// generic form.
-void addModelToLinalgPasses(OpPassManager &pm);
+/// generic form. `tileRows`: convert-dq-to-linalg's bitserial-rows.
+void addModelToLinalgPasses(OpPassManager &pm, bool tileRows = true);
 
 /// Tensors to buffers across function boundaries, identity layouts at the
 /// boundaries (what the C interface and the runtime expect).

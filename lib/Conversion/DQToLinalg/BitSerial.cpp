@@ -133,6 +133,8 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
   }
 };
 
+/// One output row per scf.forall iteration (CPU: the popcount sums stay
+/// in cache).
 struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BitserialConv2DOp op,
@@ -326,9 +328,188 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
   }
 };
 
+/// The whole batch at once: P and Q for every output element, then one
+/// elementwise combination (what GPU launches map onto threads).
+struct BitserialConv2DWholeLowering : OpRewritePattern<BitserialConv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BitserialConv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inputType = op.getInput().getType();
+    auto weightType = op.getWeight().getType();
+    auto resultType = op.getResult().getType();
+    if (!inputType.hasStaticShape() || !resultType.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type i64 = rewriter.getI64Type(), f32 = rewriter.getF32Type();
+    int64_t n = resultType.getDimSize(0), oh = resultType.getDimSize(1),
+            ow = resultType.getDimSize(2), channels = resultType.getDimSize(3);
+    int64_t kh = weightType.getDimSize(1), kw = weightType.getDimSize(2),
+            bits = weightType.getDimSize(3), words = weightType.getDimSize(4);
+    int64_t actBits = inputType.getDimSize(3);
+    ArrayRef<int64_t> pad = op.getPad(), stride = op.getStride(),
+                      dilation = op.getDilation();
+
+    // Zero padding: code 0 has no bits, so padded positions add nothing.
+    Value input = padWithZeros(rewriter, loc, op.getInput(),
+                               {0, pad[0], pad[2], 0, 0},
+                               {0, pad[1], pad[3], 0, 0});
+    // Weights [KH, KW, K, words, O]: output channels contiguous.
+    Value weightInit =
+        tensor::EmptyOp::create(rewriter, loc,
+                                ArrayRef<int64_t>{kh, kw, bits, words, channels},
+                                i64);
+    Value weight = linalg::TransposeOp::create(rewriter, loc, op.getWeight(),
+                                               weightInit,
+                                               ArrayRef<int64_t>{1, 2, 3, 4, 0})
+                       .getResult()[0];
+
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    auto ctpop = [](OpBuilder &b, Location l, Value v) {
+      return math::CtPopOp::create(b, l, v);
+    };
+
+    // P[n, oh, ow, k, j, o] = sum_{kh, kw, w} popc(W & A).
+    // Loops (n, oh, ow, k, j, kh, kw, w, o).
+    Value productsInit =
+        zeros(rewriter, loc, {n, oh, ow, bits, actBits, channels}, i64);
+    SmallVector<AffineMap> productMaps = {
+        AffineMap::get(9, 0,
+                       {d(0), d(1) * stride[0] + d(5) * dilation[0],
+                        d(2) * stride[1] + d(6) * dilation[1], d(4), d(7)},
+                       ctx),
+        AffineMap::get(9, 0, {d(5), d(6), d(3), d(7), d(8)}, ctx),
+        AffineMap::get(9, 0, {d(0), d(1), d(2), d(3), d(4), d(8)}, ctx)};
+    SmallVector<IteratorType> productIterators = {
+        kParallel,  kParallel,  kParallel,  kParallel, kParallel,
+        kReduction, kReduction, kReduction, kParallel};
+    Value products =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{productsInit.getType()},
+            ValueRange{input, weight}, ValueRange{productsInit}, productMaps,
+            productIterators,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value both = arith::AndIOp::create(b, l, args[0], args[1]);
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::AddIOp::create(b, l, args[2],
+                                                   ctpop(b, l, both))});
+            })
+            .getResult(0);
+
+    // Q[n, oh, ow, j] = sum_{kh, kw, w} popc(A). Loops (n, oh, ow, j, kh,
+    // kw, w).
+    // An unread [KH, KW] operand gives the window loops their extent, as
+    // the window of linalg's pooling ops does.
+    Value onesInit = zeros(rewriter, loc, {n, oh, ow, actBits}, i64);
+    Value window =
+        tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{kh, kw}, i64);
+    SmallVector<AffineMap> onesMaps = {
+        AffineMap::get(7, 0,
+                       {d(0), d(1) * stride[0] + d(4) * dilation[0],
+                        d(2) * stride[1] + d(5) * dilation[1], d(3), d(6)},
+                       ctx),
+        AffineMap::get(7, 0, {d(4), d(5)}, ctx),
+        AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx)};
+    SmallVector<IteratorType> onesIterators = {kParallel,  kParallel,
+                                               kParallel,  kParallel,
+                                               kReduction, kReduction,
+                                               kReduction};
+    Value ones =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{onesInit.getType()},
+            ValueRange{input, window}, ValueRange{onesInit}, onesMaps,
+            onesIterators,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::AddIOp::create(b, l, args[2],
+                                                   ctpop(b, l, args[0]))});
+            })
+            .getResult(0);
+
+    // result = bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner,
+    // one elementwise generic over the K * Ka planes of P (the sums over k
+    // and j are unrolled: they are short, and a reduction loop would only
+    // add loop overhead to every output).
+    SmallVector<Value> inputs = {op.getBias()};
+    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(3)}, ctx)};
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
+    AffineMap pixels = AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx);
+    auto slice = [&](Value source, ArrayRef<int64_t> offsets,
+                     ArrayRef<int64_t> sizes, ArrayRef<int64_t> shape) {
+      SmallVector<int64_t> strides(offsets.size(), 1);
+      return tensor::ExtractSliceOp::create(
+          rewriter, loc, RankedTensorType::get(shape, i64), source,
+          ValueRange{}, ValueRange{}, ValueRange{},
+          rewriter.getDenseI64ArrayAttr(offsets),
+          rewriter.getDenseI64ArrayAttr(sizes),
+          rewriter.getDenseI64ArrayAttr(strides));
+    };
+    for (int64_t k = 0; k < bits; ++k)
+      for (int64_t j = 0; j < actBits; ++j) {
+        inputs.push_back(slice(products, {0, 0, 0, k, j, 0},
+                               {n, oh, ow, 1, 1, channels},
+                               {n, oh, ow, channels}));
+        maps.push_back(identity);
+      }
+    for (int64_t j = 0; j < actBits; ++j) {
+      inputs.push_back(
+          slice(ones, {0, 0, 0, j}, {n, oh, ow, 1}, {n, oh, ow}));
+      maps.push_back(pixels);
+    }
+    // v[:, k] as K inputs indexed by o; u[j] as scalars.
+    Value weightBasis = op.getWeightBasis();
+    for (int64_t k = 0; k < bits; ++k) {
+      inputs.push_back(weightBasis);
+      maps.push_back(AffineMap::get(
+          4, 0, {d(3), getAffineConstantExpr(k, ctx)}, ctx));
+    }
+    SmallVector<Value> actBasis;
+    for (int64_t j = 0; j < actBits; ++j) {
+      Value index = arith::ConstantIndexOp::create(rewriter, loc, j);
+      actBasis.push_back(tensor::ExtractOp::create(rewriter, loc,
+                                                   op.getActBasis(), index));
+    }
+    Value resultInit =
+        tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
+    maps.push_back(identity);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{resultType}, inputs,
+            ValueRange{resultInit}, maps,
+            SmallVector<IteratorType>(4, kParallel),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value one = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(1));
+              Value acc = args[0];
+              for (int64_t k = 0; k < bits; ++k)
+                for (int64_t j = 0; j < actBits; ++j) {
+                  Value p = args[1 + k * actBits + j];
+                  Value q = args[1 + bits * actBits + j];
+                  Value v = args[1 + bits * actBits + actBits + k];
+                  Value twice = arith::ShLIOp::create(b, l, p, one);
+                  Value count = arith::SIToFPOp::create(
+                      b, l, f32, arith::SubIOp::create(b, l, twice, q));
+                  Value coefficient =
+                      arith::MulFOp::create(b, l, v, actBasis[j]);
+                  acc = arith::AddFOp::create(
+                      b, l, acc, arith::MulFOp::create(b, l, coefficient, count));
+                }
+              linalg::YieldOp::create(b, l, ValueRange{acc});
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
-void mlir::dq::populateBitSerialToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<PackBitsLowering, BitserialConv2DLowering>(
-      patterns.getContext());
+void mlir::dq::populateBitSerialToLinalgPatterns(RewritePatternSet &patterns,
+                                                 bool tileRows) {
+  patterns.add<PackBitsLowering>(patterns.getContext());
+  if (tileRows)
+    patterns.add<BitserialConv2DLowering>(patterns.getContext());
+  else
+    patterns.add<BitserialConv2DWholeLowering>(patterns.getContext());
 }

@@ -895,9 +895,10 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
 
 struct ConvertDQToLinalgPass
     : public mlir::dq::impl::ConvertDQToLinalgBase<ConvertDQToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateDQToLinalgConversionPatterns(patterns);
+    populateDQToLinalgConversionPatterns(patterns, bitserialRows);
     // Lowering only: folding constants is the canonicalizer's job, and
     // keeping it out lets tests compare compiled code against the folds.
     GreedyRewriteConfig config;
@@ -920,10 +921,10 @@ struct ConvertDQToLinalgPass
 } // namespace
 
 void mlir::dq::populateDQToLinalgConversionPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, bool tileRows) {
   patterns.add<DecodeWeightsLowering, QuantizeActLowering, ProjectLowering,
                FitLevelsLowering, BatchNormLowering, BatchNormTrainLowering,
                SoftmaxCrossEntropyLowering, CountCorrectLowering,
                ChannelWeightsLowering>(patterns.getContext());
-  populateBitSerialToLinalgPatterns(patterns);
+  populateBitSerialToLinalgPatterns(patterns, tileRows);
 }
