@@ -288,8 +288,14 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
           AffineMap::get(2, 0, {d(1), getAffineConstantExpr(k, ctx)}, ctx));
     }
     maps.push_back(identity);
-    Value rowInit =
-        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ow, channels}, f32);
+    // The row of the shared result as the init: bufferized in place, the
+    // combination writes straight into the output.
+    Value rowInit = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({ow, channels}, f32), shared,
+        ArrayRef<OpFoldResult>{image, row, zeroI, zeroI},
+        ArrayRef<OpFoldResult>{oneI, oneI, b.getIndexAttr(ow),
+                               b.getIndexAttr(channels)},
+        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI});
     Value rowResult =
         linalg::GenericOp::create(
             b, loc, TypeRange{rowInit.getType()}, inputs, ValueRange{rowInit},
