@@ -40,7 +40,8 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::tosa::TosaDialect"];
+                           "::mlir::tosa::TosaDialect",
+                           "::mlir::vector::VectorDialect"];
   let options = [
     Option<"bitserialRows", "bitserial-rows", "bool", "true",
            "dq.bitserial_conv2d as one scf.forall iteration per output row "

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -129,6 +130,121 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
         });
     generic->setAttr(kKeepScalarAttr, rewriter.getUnitAttr());
     rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// CPU form of dq.pack_bits for codes of rank >= 3: a loop over pixels in
+/// which each word of a plane is one vector compare of up to 64 codes and a
+/// mask-to-integer bitcast (VPTESTMB + KMOVQ with AVX-512, VPCMPEQB +
+/// VPMOVMSKB with AVX2), threads over the leading dimensions.
+struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackBitsOp op,
+                                PatternRewriter &rewriter) const override {
+    auto codesType = op.getCodes().getType();
+    auto type = op.getPacked().getType();
+    int64_t rank = codesType.getRank();
+    if (!codesType.hasStaticShape() || rank < 3)
+      return rewriter.notifyMatchFailure(op, "needs static codes of rank 3+");
+    Location loc = op.getLoc();
+    Type element = codesType.getElementType();
+    Type i64 = rewriter.getI64Type();
+    ArrayRef<int64_t> shape = codesType.getShape();
+    int64_t channels = shape.back(), bits = op.getBits();
+    int64_t words = type.getShape().back(), perPixel = bits * words;
+    int64_t outer = 1;
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      outer *= shape[d];
+    int64_t inner = shape[rank - 2];
+
+    // [d..., W, C] as [outer, W, C].
+    SmallVector<ReassociationIndices> groups;
+    ReassociationIndices leading;
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      leading.push_back(d);
+    groups.push_back(leading);
+    groups.push_back({rank - 2});
+    groups.push_back({rank - 1});
+    Value codes = tensor::CollapseShapeOp::create(rewriter, loc, op.getCodes(),
+                                                  groups);
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{outer, inner, perPixel}, i64);
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(outer)},
+        ValueRange{init}, std::nullopt);
+    Block *body = forall.getBody();
+    OpBuilder b = OpBuilder::atBlockBegin(body);
+    Value a = body->getArgument(0), shared = body->getArgument(1);
+    auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
+    auto sliceType = RankedTensorType::get({inner, perPixel}, i64);
+    Value slice = tensor::ExtractSliceOp::create(
+        b, loc, sliceType, shared, ArrayRef<OpFoldResult>{a, zeroI, zeroI},
+        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(inner),
+                               b.getIndexAttr(perPixel)},
+        ArrayRef<OpFoldResult>{oneI, oneI, oneI});
+    Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
+    Value innerIdx = arith::ConstantIndexOp::create(b, loc, inner);
+    Value oneIdx = arith::ConstantIndexOp::create(b, loc, 1);
+    Value zeroCode =
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(element, 0));
+    auto loop = scf::ForOp::create(
+        b, loc, zeroIdx, innerIdx, oneIdx, ValueRange{slice},
+        [&](OpBuilder &lb, Location l, Value pixel, ValueRange iter) {
+          SmallVector<Value> packed(perPixel);
+          for (int64_t w = 0; w < words; ++w) {
+            int64_t count = std::min<int64_t>(64, channels - 64 * w);
+            auto vecType = VectorType::get({count}, element);
+            Value first = arith::ConstantIndexOp::create(lb, l, 64 * w);
+            Value v = vector::TransferReadOp::create(
+                lb, l, vecType, codes, ValueRange{a, pixel, first}, zeroCode,
+                ArrayRef<bool>{true});
+            for (int64_t k = 0; k < bits; ++k) {
+              Value bit = arith::ConstantOp::create(
+                  lb, l,
+                  DenseElementsAttr::get(
+                      vecType, lb.getIntegerAttr(element, int64_t(1) << k)));
+              Value none = arith::ConstantOp::create(
+                  lb, l, DenseElementsAttr::get(vecType,
+                                                lb.getIntegerAttr(element, 0)));
+              Value mask = arith::CmpIOp::create(
+                  lb, l, arith::CmpIPredicate::ne,
+                  arith::AndIOp::create(lb, l, v, bit), none);
+              if (count < 64) {
+                auto full = VectorType::get({64}, lb.getI1Type());
+                Value zeros = arith::ConstantOp::create(
+                    lb, l, DenseElementsAttr::get(full, false));
+                mask = vector::InsertStridedSliceOp::create(
+                    lb, l, mask, zeros, ArrayRef<int64_t>{0},
+                    ArrayRef<int64_t>{1});
+              }
+              Value asWord = vector::BitCastOp::create(
+                  lb, l, VectorType::get({1}, i64), mask);
+              packed[k * words + w] = vector::ExtractOp::create(lb, l, asWord, 0);
+            }
+          }
+          Value all = vector::FromElementsOp::create(
+              lb, l, VectorType::get({perPixel}, i64), packed);
+          Value written = vector::TransferWriteOp::create(
+                              lb, l, all, iter[0], ValueRange{pixel, zeroIdx},
+                              ArrayRef<bool>{true})
+                              .getResult();
+          scf::YieldOp::create(lb, l, written);
+        });
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, loop.getResult(0), shared,
+        ArrayRef<OpFoldResult>{a, zeroI, zeroI},
+        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(inner),
+                               b.getIndexAttr(perPixel)},
+        ArrayRef<OpFoldResult>{oneI, oneI, oneI});
+    // [outer, W, K * words] as [d..., W, K, words].
+    SmallVector<ReassociationIndices> outGroups;
+    outGroups.push_back(leading);
+    outGroups.push_back({rank - 2});
+    outGroups.push_back({rank - 1, rank});
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
+        op, type, forall.getResult(0), outGroups);
     return success();
   }
 };
@@ -513,9 +629,14 @@ struct BitserialConv2DWholeLowering : OpRewritePattern<BitserialConv2DOp> {
 
 void mlir::dq::populateBitSerialToLinalgPatterns(RewritePatternSet &patterns,
                                                  bool tileRows) {
+  // The vector form first where it applies (higher benefit); the generic
+  // one is the fallback and the GPU form.
   patterns.add<PackBitsLowering>(patterns.getContext());
-  if (tileRows)
+  if (tileRows) {
+    patterns.add<PackBitsRowsLowering>(patterns.getContext(),
+                                       /*benefit=*/2);
     patterns.add<BitserialConv2DLowering>(patterns.getContext());
+  }
   else
     patterns.add<BitserialConv2DWholeLowering>(patterns.getContext());
 }
