@@ -25,7 +25,9 @@
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <array>
 #include <cmath>
+#include <map>
 #include <limits>
 
 namespace mlir::dq {
@@ -187,6 +189,59 @@ private:
   llvm::DenseMap<Value, int64_t> batchDim;
 };
 
+/// Codes [N, H, W, C] as [N, H, OW, KW * C]: column `ow` holds the KW taps
+/// `w = ow + kw * dilation - padLeft` of a stride-1 row (code 0 outside).
+Value windowColumns(OpBuilder &b, Location loc, Value codes, int64_t kernelW,
+                    int64_t padLeft, int64_t padRight, int64_t dilation) {
+  auto type = cast<RankedTensorType>(codes.getType());
+  ArrayRef<int64_t> shape = type.getShape();
+  Type element = type.getElementType();
+  auto shapeValue = [&](ArrayRef<int64_t> values) -> Value {
+    auto attr = DenseIntElementsAttr::get(
+        RankedTensorType::get({static_cast<int64_t>(values.size())},
+                              b.getIndexType()),
+        values);
+    return tosa::ConstShapeOp::create(
+        b, loc, tosa::shapeType::get(b.getContext(), values.size()), attr);
+  };
+  int64_t paddedW = shape[2] + padLeft + padRight;
+  Value padded = codes;
+  // Zero columns on both sides by concatenation (a tosa.pad of rank 4
+  // takes a shape of 8 values, above the TOSA level's maximum rank).
+  if (padLeft || padRight) {
+    SmallVector<Value> parts;
+    auto zeros = [&](int64_t width) {
+      auto zerosType =
+          RankedTensorType::get({shape[0], shape[1], width, shape[3]}, element);
+      return arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(zerosType, b.getIntegerAttr(element, 0)));
+    };
+    if (padLeft)
+      parts.push_back(zeros(padLeft));
+    parts.push_back(codes);
+    if (padRight)
+      parts.push_back(zeros(padRight));
+    padded = tosa::ConcatOp::create(
+        b, loc,
+        RankedTensorType::get({shape[0], shape[1], paddedW, shape[3]}, element),
+        parts, b.getI32IntegerAttr(2));
+  }
+  int64_t outW = paddedW - dilation * (kernelW - 1);
+  auto tapType =
+      RankedTensorType::get({shape[0], shape[1], outW, shape[3]}, element);
+  SmallVector<Value> taps;
+  for (int64_t kw = 0; kw < kernelW; ++kw)
+    taps.push_back(tosa::SliceOp::create(
+        b, loc, tapType, padded, shapeValue({0, 0, kw * dilation, 0}),
+        shapeValue({shape[0], shape[1], outW, shape[3]})));
+  return tosa::ConcatOp::create(
+      b, loc,
+      RankedTensorType::get({shape[0], shape[1], outW, kernelW * shape[3]},
+                            element),
+      taps, b.getI32IntegerAttr(3));
+}
+
 struct BuildInferenceGraphPass
     : public mlir::dq::impl::DQBuildInferenceGraphBase<
           BuildInferenceGraphPass> {
@@ -345,7 +400,9 @@ struct BuildInferenceGraphPass
   /// tosa.conv2d(quantize_act(x, u), decode_weights(codes, v)) with constant
   /// codes, bases and bias -> project + pack_bits + bitserial_conv2d.
   void rewriteQuantizedConvolutions(func::FuncOp predict) {
-    llvm::DenseMap<Operation *, Value> packedInputs;
+    llvm::DenseMap<Operation *, Value> activationCodes;
+    std::map<std::pair<Operation *, std::array<int64_t, 4>>, Value>
+        packedInputs;
     SmallVector<tosa::Conv2DOp> convs;
     predict.walk([&](tosa::Conv2DOp conv) { convs.push_back(conv); });
     for (tosa::Conv2DOp conv : convs) {
@@ -385,9 +442,22 @@ struct BuildInferenceGraphPass
       int64_t actBits = quantize.getConfig().getBits();
       int64_t bits = decode.getNumBits();
       int64_t channels = inputType.getDimSize(3);
-      int64_t words = (channels + 63) / 64;
-      Value &packed = packedInputs[quantize];
-      if (!packed) {
+      ArrayRef<int64_t> codeShape = codesType.getShape();
+      int64_t kernelW = codeShape[2];
+      ArrayRef<int64_t> pad = conv.getPad(), stride = conv.getStride(),
+                        dilation = conv.getDilation();
+      // Narrow layers waste most of a word (16 channels use 16 of 64
+      // bits): with stride 1 along W, the KW taps of a row are packed
+      // together, [(kw, c)] per output column, and the convolution becomes
+      // KH x 1 over that layout (zero padding stays code 0).
+      int64_t plainWords = (channels + 63) / 64;
+      bool windowed = windowPacking && kernelW > 1 && stride[1] == 1 &&
+                      (kernelW * channels + 63) / 64 < kernelW * plainWords;
+      int64_t packedChannels = windowed ? kernelW * channels : channels;
+      int64_t words = (packedChannels + 63) / 64;
+
+      Value &actCodes = activationCodes[quantize];
+      if (!actCodes) {
         OpBuilder qb(quantize);
         Location qloc = quantize.getLoc();
         Value x = quantize.getInput();
@@ -398,36 +468,57 @@ struct BuildInferenceGraphPass
                 qb.getContext(), tosa::NanPropagationMode::PROPAGATE));
         auto codesTy = RankedTensorType::get(inputType.getShape(),
                                              qb.getIntegerType(8));
-        Value actCodes = ProjectOp::create(
-            qb, qloc, codesTy, clamped, quantize.getBasis(), Value(),
-            quantize.getAxis(), Encoding::Unipolar, Rounding::Nearest,
-            IntegerAttr());
-        SmallVector<int64_t> packedShape(inputType.getShape());
+        actCodes = ProjectOp::create(qb, qloc, codesTy, clamped,
+                                     quantize.getBasis(), Value(),
+                                     quantize.getAxis(), Encoding::Unipolar,
+                                     Rounding::Nearest, IntegerAttr());
+      }
+      Value &packed =
+          packedInputs[{quantize,
+                        windowed ? std::array<int64_t, 4>{kernelW, pad[2],
+                                                          pad[3], dilation[1]}
+                                 : std::array<int64_t, 4>{0, 0, 0, 0}}];
+      if (!packed) {
+        OpBuilder qb(quantize);
+        qb.setInsertionPointAfterValue(actCodes);
+        Location qloc = quantize.getLoc();
+        Value source = actCodes;
+        if (windowed)
+          source = windowColumns(qb, qloc, actCodes, kernelW, pad[2], pad[3],
+                                 dilation[1]);
+        auto sourceType = cast<RankedTensorType>(source.getType());
+        SmallVector<int64_t> packedShape(sourceType.getShape());
         packedShape.back() = actBits;
         packedShape.push_back(words);
         packed = PackBitsOp::create(
             qb, qloc, RankedTensorType::get(packedShape, qb.getI64Type()),
-            actCodes, actBits);
+            source, actBits);
       }
 
-      // The trained codes, packed at compile time.
-      ArrayRef<int64_t> codeShape = codesType.getShape();
+      // The trained codes, packed at compile time: [O, KH, KW, C], or
+      // [O, KH, 1, KW * C] in the windowed layout (the same order).
       std::vector<uint32_t> codeValues;
       codeValues.reserve(codes.getNumElements());
       for (const APInt &v : codes.getValues<APInt>())
         codeValues.push_back(static_cast<uint32_t>(v.getZExtValue()));
-      int64_t rows = codeShape[0] * codeShape[1] * codeShape[2];
+      int64_t weightW = windowed ? 1 : kernelW;
+      int64_t rows = codeShape[0] * codeShape[1] * weightW;
       std::vector<uint64_t> words64(rows * bits * words);
-      ::dq::numerics::packBitPlanes(codeValues.data(), rows, codeShape[3],
+      ::dq::numerics::packBitPlanes(codeValues.data(), rows, packedChannels,
                                     bits, words64.data());
       auto weightType = RankedTensorType::get(
-          {codeShape[0], codeShape[1], codeShape[2], bits, words},
-          b.getI64Type());
+          {codeShape[0], codeShape[1], weightW, bits, words}, b.getI64Type());
       SmallVector<APInt> wordValues;
       for (uint64_t w : words64)
         wordValues.emplace_back(64, w);
       Value weight = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(weightType, wordValues));
+      SmallVector<int64_t> convPad(pad), convStride(stride),
+          convDilation(dilation);
+      if (windowed) {
+        convPad[2] = convPad[3] = 0;
+        convDilation[1] = 1;
+      }
 
       Value biasValue = conv.getBias();
       if (bias.getNumElements() != codeShape[0])
@@ -437,13 +528,15 @@ struct BuildInferenceGraphPass
                                bias.getSplatValue<APFloat>().convertToFloat()));
       auto bitserial = BitserialConv2DOp::create(
           b, decode.getLoc(), resultType, packed, weight, decode.getBasis(),
-          quantize.getBasis(), biasValue, conv.getPad(), conv.getStride(),
-          conv.getDilation());
+          quantize.getBasis(), biasValue, convPad, convStride, convDilation);
       conv.replaceAllUsesWith(bitserial.getResult());
       conv.erase();
       report(layer, "bit-serial W" + Twine(bits) + "A" + Twine(actBits) +
                             " (" + Twine(codeShape[0]) + " channels, " +
-                            Twine(words) + " word(s) per plane)");
+                            Twine(words) + " word(s) per plane" +
+                            (windowed ? ", " + Twine(kernelW) +
+                                            " taps per word)"
+                                      : Twine(")")));
     }
   }
 
