@@ -1,8 +1,9 @@
 //===- CompilerFuzzer.cpp - fuzz parse -> verify -> quantize -> training --===//
 //
 // Input: MLIR text (a model as dq-opt reads it). It is parsed and verified;
-// IR that verifies goes through --dq-quantize and --dq-build-training-graph
-// with one of a few option sets (chosen by a hash of the input); half of
+// IR that verifies goes through --dq-quantize, --dq-build-training-graph
+// and --dq-build-inference-graph with one of a few option sets (chosen by a
+// hash of the input); half of
 // the mutations change the parsed IR rather than its text. A pass may
 // fail with a diagnostic; it must not crash, and IR a pass claims to have
 // produced must verify and survive printing and parsing again.
@@ -356,5 +357,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   OwningOpRef<ModuleOp> again = parseSourceString<ModuleOp>(printed, config);
   if (!again)
     ::dq::fuzz::fail("the training module does not parse after printing");
+
+  // The inference graph of the initial state (bit-serial, batch kept or
+  // rewritten to 1 or 3), which must leave one @predict that verifies.
+  static const char *const kInferenceOptions[] = {"", "batch=1",
+                                                  "batch=3 window-packing"};
+  std::string inference = std::string("dq-build-inference-graph{") +
+                          kInferenceOptions[variant % 3] + "}";
+  if (!runPass(context, *module, inference))
+    return 0;
+  if (!module->lookupSymbol<func::FuncOp>("predict"))
+    ::dq::fuzz::fail("dq-build-inference-graph succeeded without @predict");
   return 0;
 }

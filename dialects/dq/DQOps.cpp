@@ -321,11 +321,13 @@ LogicalResult PackBitsOp::verify() {
                          << " must be the number of bits (" << bits
                          << "), got " << packed.getDimSize(rank - 1);
   int64_t channels = codes.getDimSize(rank - 1);
+  // ceil(C / 64) without overflow for any static size.
+  int64_t words = channels / 64 + (channels % 64 != 0);
   if (!ShapedType::isDynamic(channels) &&
-      dimsDisagree(packed.getDimSize(rank), (channels + 63) / 64))
+      dimsDisagree(packed.getDimSize(rank), words))
     return emitOpError() << "result must have ceil(" << channels
-                         << " / 64) = " << (channels + 63) / 64
-                         << " words per plane, got " << packed.getDimSize(rank);
+                         << " / 64) = " << words << " words per plane, got "
+                         << packed.getDimSize(rank);
   return success();
 }
 
@@ -378,11 +380,17 @@ LogicalResult BitserialConv2DOp::verify() {
                     dilation = getDilation();
   if (pad.size() != 4 || stride.size() != 2 || dilation.size() != 2)
     return emitOpError("pad must have 4 values, stride and dilation 2");
-  if (llvm::any_of(pad, [](int64_t p) { return p < 0; }))
-    return emitOpError("pad values must be >= 0");
-  if (llvm::any_of(stride, [](int64_t s) { return s < 1; }) ||
-      llvm::any_of(dilation, [](int64_t d) { return d < 1; }))
-    return emitOpError("stride and dilation values must be >= 1");
+  // Bounded so that the output size arithmetic cannot overflow.
+  constexpr int64_t kMaxWindowParameter = int64_t(1) << 31;
+  auto outOfRange = [&](ArrayRef<int64_t> values, int64_t low) {
+    return llvm::any_of(values, [&](int64_t v) {
+      return v < low || v > kMaxWindowParameter;
+    });
+  };
+  if (outOfRange(pad, 0))
+    return emitOpError("pad values must be in [0, 2^31]");
+  if (outOfRange(stride, 1) || outOfRange(dilation, 1))
+    return emitOpError("stride and dilation values must be in [1, 2^31]");
   if (dimsDisagree(result.getDimSize(0), input.getDimSize(0)) ||
       dimsDisagree(result.getDimSize(3), channels))
     return emitOpError() << "result must be [N = " << input.getDimSize(0)
@@ -391,6 +399,9 @@ LogicalResult BitserialConv2DOp::verify() {
     int64_t size = input.getDimSize(1 + d);
     if (ShapedType::isDynamic(size))
       continue;
+    if (size > kMaxWindowParameter ||
+        weight.getDimSize(1 + d) > kMaxWindowParameter)
+      return emitOpError() << "input and kernel extents must be at most 2^31";
     int64_t span = dilation[d] * (weight.getDimSize(1 + d) - 1) + 1;
     int64_t padded = size + pad[2 * d] + pad[2 * d + 1];
     int64_t expected = padded < span ? 0 : (padded - span) / stride[d] + 1;

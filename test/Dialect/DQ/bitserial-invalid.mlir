@@ -57,7 +57,7 @@ func.func @f(%a: tensor<1x4x4x2x1xi64>, %w: tensor<8x3x3x2x1xi64>, %v: tensor<8x
 // -----
 
 func.func @f(%a: tensor<1x4x4x2x1xi64>, %w: tensor<8x3x3x2x1xi64>, %v: tensor<8x2xf32>, %u: tensor<2xf32>, %b: tensor<8xf32>) {
-  // expected-error @+1 {{stride and dilation values must be >= 1}}
+  // expected-error @+1 {{stride and dilation values must be in [1, 2^31]}}
   %y = dq.bitserial_conv2d %a, %w, %v, %u, %b pad = [1, 1, 1, 1] stride = [0, 1] dilation = [1, 1] : (tensor<1x4x4x2x1xi64>, tensor<8x3x3x2x1xi64>, tensor<8x2xf32>, tensor<2xf32>, tensor<8xf32>) -> tensor<1x4x4x8xf32>
   return
 }
@@ -67,5 +67,13 @@ func.func @f(%a: tensor<1x4x4x2x1xi64>, %w: tensor<8x3x3x2x1xi64>, %v: tensor<8x
 func.func @f(%a: tensor<1x4x4x2x1xi64>, %w: tensor<8x5x5x2x1xi64>, %v: tensor<8x2xf32>, %u: tensor<2xf32>, %b: tensor<8xf32>) {
   // expected-error @+1 {{the kernel does not fit the padded input along H}}
   %y = dq.bitserial_conv2d %a, %w, %v, %u, %b pad = [0, 0, 0, 0] stride = [1, 1] dilation = [1, 1] : (tensor<1x4x4x2x1xi64>, tensor<8x5x5x2x1xi64>, tensor<8x2xf32>, tensor<2xf32>, tensor<8xf32>) -> tensor<1x1x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<1x4x4x2x1xi64>, %w: tensor<8x3x3x2x1xi64>, %v: tensor<8x2xf32>, %u: tensor<2xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{pad values must be in [0, 2^31]}}
+  %y = dq.bitserial_conv2d %a, %w, %v, %u, %b pad = [9223372036854775807, 1, 1, 1] stride = [1, 1] dilation = [1, 1] : (tensor<1x4x4x2x1xi64>, tensor<8x3x3x2x1xi64>, tensor<8x2xf32>, tensor<2xf32>, tensor<8xf32>) -> tensor<1x4x4x8xf32>
   return
 }
