@@ -280,8 +280,10 @@ struct BuildInferenceGraphPass
 
     // Decoded constants fold first, so that full-precision layers see
     // their weights as constants.
-    if (bitSerial)
+    if (bitSerial) {
       rewriteQuantizedConvolutions(predict);
+      rewriteQuantizedMatmuls(predict);
+    }
     OpPassManager cleanup(ModuleOp::getOperationName());
     cleanup.addPass(createCanonicalizerPass());
     if (failed(runPipeline(cleanup, module)))
@@ -537,6 +539,112 @@ struct BuildInferenceGraphPass
                             (windowed ? ", " + Twine(kernelW) +
                                             " taps per word)"
                                       : Twine(")")));
+    }
+  }
+
+  /// tosa.matmul(quantize_act(x), decode_weights(codes, v, axis 2)) of a
+  /// [1, N, C] x [1, C, O] product with constant codes and bases -> the
+  /// rows as N pixels of a 1x1 bit-serial convolution:
+  /// reshape [N, 1, 1, C] -> project + pack_bits -> bitserial_conv2d with
+  /// the codes as [O, 1, 1, C] -> reshape [1, N, O].
+  void rewriteQuantizedMatmuls(func::FuncOp predict) {
+    SmallVector<tosa::MatMulOp> matmuls;
+    predict.walk([&](tosa::MatMulOp op) { matmuls.push_back(op); });
+    for (tosa::MatMulOp matmul : matmuls) {
+      auto decode = matmul.getB().getDefiningOp<DecodeWeightsOp>();
+      if (!decode)
+        continue;
+      std::string layer = layerOf(decode);
+      auto quantize = matmul.getA().getDefiningOp<QuantizeActOp>();
+      auto codes = constantOf<DenseIntElementsAttr>(decode.getCodes());
+      auto aType = dyn_cast<RankedTensorType>(matmul.getA().getType());
+      auto codesType = decode.getCodes().getType();
+      auto resultType = dyn_cast<RankedTensorType>(matmul.getType());
+      std::string why;
+      if (!quantize)
+        why = "its input is not quantized";
+      else if (!codes || !constantOf<DenseFPElementsAttr>(decode.getBasis()) ||
+               !constantOf<DenseFPElementsAttr>(quantize.getBasis()))
+        why = "its codes or bases are not constants";
+      else if (!aType || !aType.hasStaticShape() || !resultType ||
+               !resultType.hasStaticShape() || !codesType.hasStaticShape() ||
+               aType.getDimSize(0) != 1 || decode.getAxis() != 2)
+        why = "it is not a [1, N, C] x [1, C, O] product";
+      else if (!isZero(matmul.getAZp()) || !isZero(matmul.getBZp()))
+        why = "it has non-zero zero points";
+      if (!why.empty()) {
+        report(layer, "decoded float weights (" + why + ")");
+        continue;
+      }
+      OpBuilder b(matmul);
+      Location loc = matmul.getLoc();
+      int64_t rowsN = aType.getDimSize(1), channels = aType.getDimSize(2);
+      int64_t outputs = codesType.getDimSize(2);
+      int64_t actBits = quantize.getConfig().getBits();
+      int64_t bits = decode.getNumBits();
+      int64_t words = channels / 64 + (channels % 64 != 0);
+      auto shapeValue = [&](ArrayRef<int64_t> values) -> Value {
+        auto attr = DenseIntElementsAttr::get(
+            RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                  b.getIndexType()),
+            values);
+        return tosa::ConstShapeOp::create(
+            b, loc, tosa::shapeType::get(b.getContext(), values.size()), attr);
+      };
+      Value x = quantize.getInput();
+      Value clamped = tosa::ClampOp::create(
+          b, loc, x.getType(), x, b.getF32FloatAttr(0.0f),
+          b.getF32FloatAttr(std::numeric_limits<float>::max()),
+          tosa::NanPropagationModeAttr::get(
+              b.getContext(), tosa::NanPropagationMode::PROPAGATE));
+      Value actCodes = ProjectOp::create(
+          b, loc, RankedTensorType::get(aType.getShape(), b.getIntegerType(8)),
+          clamped, quantize.getBasis(), Value(), quantize.getAxis(),
+          Encoding::Unipolar, Rounding::Nearest, IntegerAttr());
+      Value pixels = tosa::ReshapeOp::create(
+          b, loc,
+          RankedTensorType::get({rowsN, 1, 1, channels}, b.getIntegerType(8)),
+          actCodes, shapeValue({rowsN, 1, 1, channels}));
+      Value packed = PackBitsOp::create(
+          b, loc,
+          RankedTensorType::get({rowsN, 1, 1, actBits, words}, b.getI64Type()),
+          pixels, actBits);
+      // Codes [1, C, O] as [O, 1, 1, C], packed.
+      std::vector<uint32_t> transposed(outputs * channels);
+      int64_t i = 0;
+      for (const APInt &v : codes.getValues<APInt>()) {
+        int64_t c = i / outputs, o = i % outputs;
+        transposed[o * channels + c] = static_cast<uint32_t>(v.getZExtValue());
+        ++i;
+      }
+      std::vector<uint64_t> words64(outputs * bits * words);
+      ::dq::numerics::packBitPlanes(transposed.data(), outputs, channels, bits,
+                                    words64.data());
+      SmallVector<APInt> wordValues;
+      for (uint64_t w : words64)
+        wordValues.emplace_back(64, w);
+      Value weight = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(
+              RankedTensorType::get({outputs, 1, 1, bits, words},
+                                    b.getI64Type()),
+              wordValues));
+      Value zeroBias =
+          floatConstant(b, loc, {outputs}, std::vector<float>(outputs, 0.0f));
+      auto bitserial = BitserialConv2DOp::create(
+          b, decode.getLoc(),
+          RankedTensorType::get({rowsN, 1, 1, outputs}, b.getF32Type()),
+          packed, weight, decode.getBasis(), quantize.getBasis(), zeroBias,
+          ArrayRef<int64_t>{0, 0, 0, 0}, ArrayRef<int64_t>{1, 1},
+          ArrayRef<int64_t>{1, 1});
+      Value product = tosa::ReshapeOp::create(
+          b, loc, resultType, bitserial.getResult(),
+          shapeValue({1, rowsN, outputs}));
+      matmul.replaceAllUsesWith(product);
+      matmul.erase();
+      report(layer, "bit-serial W" + Twine(bits) + "A" + Twine(actBits) +
+                        " matmul as a 1x1 convolution (" + Twine(outputs) +
+                        " outputs, " + Twine(words) + " word(s) per plane)");
     }
   }
 
