@@ -137,7 +137,11 @@ void appendToFile(const std::string &path, const std::string &text) {
 // AtomicFileWriter
 //===----------------------------------------------------------------------===//
 
-AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+AtomicFileWriter::AtomicFileWriter(std::string path)
+    : AtomicFileWriter(std::move(path), 0666) {}
+
+AtomicFileWriter::AtomicFileWriter(std::string path, unsigned mode)
+    : path_(std::move(path)) {
   checkOutputFile(path_);
   size_t slash = path_.rfind('/');
   std::string dirPrefix =
@@ -157,7 +161,7 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
                   ticks & 0xffffffu);
     tempPath_ = dirPrefix + "." + base + suffix;
     fd_ = ::open(tempPath_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                 0666);
+                 static_cast<mode_t>(mode & 07777));
     if (fd_ >= 0)
       return;
     if (errno != EEXIST) {
@@ -264,6 +268,12 @@ void writeFileAtomic(const std::string &path, const std::string &contents) {
   writer.commit();
 }
 
+void writeFileAtomic(const std::string &path, const std::string &contents,
+                     unsigned mode) {
+  AtomicFileWriter writer(path, mode);
+  writer.write(contents.data(), contents.size());
+  writer.commit();
+}
 
 //===----------------------------------------------------------------------===//
 // DirectoryLock

@@ -36,6 +36,10 @@ void appendToFile(const std::string &path, const std::string &text);
 class AtomicFileWriter {
 public:
   explicit AtomicFileWriter(std::string path);
+  /// As above; the file is created with permission bits `mode` (less the
+  /// umask) instead of 0666: 0777 for a shared library, 0600 for a private
+  /// file.
+  AtomicFileWriter(std::string path, unsigned mode);
   AtomicFileWriter(const AtomicFileWriter &) = delete;
   AtomicFileWriter &operator=(const AtomicFileWriter &) = delete;
   /// Removes the temporary file unless commit() succeeded.
@@ -61,6 +65,9 @@ private:
 
 /// Writes `contents` to `path` with an AtomicFileWriter.
 void writeFileAtomic(const std::string &path, const std::string &contents);
+/// The same, created with permission bits `mode` (less the umask).
+void writeFileAtomic(const std::string &path, const std::string &contents,
+                     unsigned mode);
 
 /// An exclusive lock on a directory, held while the object lives: the file
 /// `<dir>/<name>` is flock'ed and holds the holder's pid. The kernel drops
