@@ -17,6 +17,10 @@ config.test_exec_root = os.path.join(config.dq_obj_root, "test")
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
 
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+# dq-compile's compile cache (docs/Runtime.md) lives under the build tree
+# during tests, never in the user's ~/.cache; tests of the cache itself pass
+# --cache-dir.
+config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "cache")
 llvm_config.use_default_substitutions()
 
 # Debian's interpreter has numpy and torch; the first python3 on PATH may not.

@@ -11,7 +11,14 @@
 // @predict only, the trained tensors as constants) it writes the library and
 // the manifest, and no state.
 //
+// The library comes from the compile cache (CompileCache.h) when an earlier
+// compile of the same module with the same options by the same dq stored
+// it; the manifest and the initial state are computed from the module
+// either way. --timing prints the stages' wall times.
+//
 //===----------------------------------------------------------------------===//
+
+#include "CompileCache.h"
 
 #include "dq/Conversion/Passes.h"
 #include "dq/Pipelines/GPUPipeline.h"
@@ -35,6 +42,7 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
@@ -42,8 +50,10 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -54,7 +64,11 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <exception>
+
+#include <unistd.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -140,8 +154,31 @@ static cl::opt<std::string> cudaRuntime(
     cl::init(""), cl::cat(compileCategory));
 static cl::opt<bool>
     keepLLVMIR("keep-llvm-ir",
-               cl::desc("Also write <prefix>.ll (the optimized LLVM IR)"),
+               cl::desc("Also write <prefix>.ll (the optimized LLVM IR); "
+                        "compiles even when the cache holds the library"),
                cl::init(false), cl::cat(compileCategory));
+static cl::opt<std::string> cacheDir(
+    "cache-dir",
+    cl::desc("The compile cache: a library compiled before from the same "
+             "module with the same options and the same dq is copied "
+             "instead of compiled (default: $XDG_CACHE_HOME/dq, else "
+             "$HOME/.cache/dq; docs/Runtime.md)"),
+    cl::value_desc("dir"), cl::init(""), cl::cat(compileCategory));
+static cl::opt<bool>
+    noCache("no-cache",
+            cl::desc("Neither look up nor store the library in the cache"),
+            cl::init(false), cl::cat(compileCategory));
+static cl::opt<unsigned> cacheMaxMiB(
+    "cache-max-mib",
+    cl::desc("After storing an entry, remove the least recently used ones "
+             "until the cache holds at most this many MiB (default 2048)"),
+    cl::init(2048), cl::cat(compileCategory));
+static cl::opt<bool> timing(
+    "timing",
+    cl::desc("Print the wall time of every stage to stderr (parse, "
+             "manifest and initial state, cache, MLIR lowering, LLVM "
+             "optimization, code generation, link, outputs)"),
+    cl::init(false), cl::cat(compileCategory));
 
 namespace {
 /// An error for the user: printed as "dq-compile: <message>", exit 1.
@@ -394,7 +431,222 @@ void checkInferenceModule(func::FuncOp init, func::FuncOp train,
                 "model has no state (its trained tensors are constants)");
 }
 
+/// The wall time of each stage, in order (--timing), and, while a long
+/// compile runs with stderr on a terminal, the stage it is in.
+class StageTimer {
+public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Ends the current stage, if any, and starts `name`.
+  void next(llvm::StringRef name) {
+    Clock::time_point now = Clock::now();
+    if (!stages_.empty())
+      stages_.back().seconds = seconds(stageStart_, now);
+    stages_.push_back({name.str(), 0});
+    stageStart_ = now;
+    if (progress_)
+      llvm::errs() << "\r\033[Kdq-compile: " << name << " ("
+                   << llvm::format("%.0f", seconds(start_, now))
+                   << " s so far)";
+  }
+  /// A progress line per stage from now on (stderr on a terminal).
+  void showProgress() { progress_ = ::isatty(STDERR_FILENO) == 1; }
+  /// Erases the progress line (before a diagnostic or an error).
+  void clearProgressLine() {
+    if (progress_)
+      llvm::errs() << "\r\033[K";
+  }
+  /// What --timing prints after the stages ("cache: hit ...").
+  void note(const std::string &line) { notes_.push_back(line); }
+  /// Ends the last stage; prints the report when `report`.
+  void finish(bool report) {
+    Clock::time_point now = Clock::now();
+    if (!stages_.empty())
+      stages_.back().seconds = seconds(stageStart_, now);
+    clearProgressLine();
+    progress_ = false;
+    if (!report)
+      return;
+    llvm::errs() << "dq-compile: timing (wall clock)\n";
+    for (const Stage &stage : stages_)
+      llvm::errs() << llvm::format("  %9.3f s  ", stage.seconds)
+                   << stage.name << "\n";
+    llvm::errs() << llvm::format("  %9.3f s  ", seconds(start_, now))
+                 << "total\n";
+    for (const std::string &line : notes_)
+      llvm::errs() << "  " << line << "\n";
+  }
+
+private:
+  struct Stage {
+    std::string name;
+    double seconds;
+  };
+  static double seconds(Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+  }
+  Clock::time_point start_ = Clock::now(), stageStart_ = start_;
+  std::vector<Stage> stages_;
+  std::vector<std::string> notes_;
+  bool progress_ = false;
+};
+
+/// What the link step reads, found and checked before any long work (and
+/// before the cache is consulted, so a hit and a miss fail alike).
+struct LinkInputs {
+  std::string cc;
+  std::string support;
+  bool linkOpenMP = false;
+  /// --target cuda: the runtime linked, and its copy next to the model.
+  std::string cudaRuntime, modelRuntime;
+};
+
+LinkInputs findLinkInputs(bool cuda, const std::string &soPath) {
+  LinkInputs inputs;
+  auto cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    fail("no C compiler driver 'cc' on PATH to link the shared library");
+  inputs.cc = *cc;
+  inputs.support = supportLibrary;
+  if (inputs.support.empty())
+    inputs.support = besideTool("libDQModelSupport.a");
+  // GPU models do their work in kernels; no OpenMP on the host.
+  inputs.linkOpenMP = parallel && !cuda;
+  if (inputs.linkOpenMP && !llvm::sys::fs::exists(openmpLibrary))
+    fail("OpenMP runtime '" + openmpLibrary +
+         "' not found (install libomp, pass --openmp-library, or compile "
+         "serial code with --parallel=false)");
+  if (!llvm::sys::fs::exists(inputs.support))
+    fail("model support library '" + inputs.support +
+         "' not found (build the DQModelSupport target or pass "
+         "--support-library)");
+  if (cuda) {
+    inputs.cudaRuntime = cudaRuntime;
+    if (inputs.cudaRuntime.empty())
+      inputs.cudaRuntime = besideTool("libdq_cuda_runtime.so");
+    if (!llvm::sys::fs::exists(inputs.cudaRuntime))
+      fail("CUDA runtime '" + inputs.cudaRuntime +
+           "' not found (build the dq_cuda_runtime target, which needs the "
+           "CUDA toolkit, or pass --cuda-runtime)");
+    llvm::SmallString<256> copy(llvm::sys::path::parent_path(soPath));
+    llvm::sys::path::append(copy, "libdq_cuda_runtime.so");
+    inputs.modelRuntime = std::string(copy);
+  }
+  return inputs;
+}
+
+/// The CUDA toolkit of gpu-module-to-binary (libdevice, ptxas): $CUDA_ROOT,
+/// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda, as dq-lower-to-nvvm finds
+/// it; dq-compile passes it explicitly so that the key names what is used.
+std::string cudaToolkit() {
+  for (const char *name : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(name))
+      if (*value)
+        return value;
+  return "/usr/local/cuda";
+}
+
+/// The cache key: everything the library's bytes depend on, one fact per
+/// line (docs/Runtime.md, "Compile cache"). Entries store it whole and a
+/// lookup compares it whole.
+std::string cacheKey(const std::string &moduleText,
+                     const llvm::TargetMachine &machine,
+                     const LinkInputs &link,
+                     const mlir::dq::LowerToNVVMOptions &gpu, bool cuda) {
+  namespace dc = ::dq::compile;
+  std::string key = "dq-compile cache key 1\n";
+  key += dc::processIdentity();
+  key += "llvm " LLVM_VERSION_STRING "\n";
+  key += "triple " + machine.getTargetTriple().str() + "\n";
+  key += "cpu " + cpu + " -> " + machine.getTargetCPU().str() + "\n";
+  // Sorted: the host's features come from a hash map.
+  llvm::SmallVector<llvm::StringRef> features;
+  machine.getTargetFeatureString().split(features, ',', -1,
+                                         /*KeepEmpty=*/false);
+  llvm::sort(features);
+  key += "features " + llvm::join(features, ",") + "\n";
+  key += "opt-level " + std::to_string(unsigned(optLevel)) + "\n";
+  key += "target " + target + "\n";
+  if (cuda) {
+    key += "gpu chip=" + gpu.chip + " features=" + gpu.features +
+           " format=" + gpu.format + " opt-level=" +
+           std::to_string(int(gpu.optLevel)) + " block-size=" +
+           std::to_string(int64_t(gpu.blockSize)) + " shared-memory-tiles=" +
+           (gpu.sharedMemoryTiles ? "true" : "false") +
+           " shared-memory-bytes=" +
+           std::to_string(int64_t(gpu.sharedMemoryBytes)) +
+           " split-blocks=" + std::to_string(int64_t(gpu.splitBlocks)) +
+           " deterministic=" + (gpu.deterministic ? "true" : "false") + "\n";
+    std::string toolkit = gpu.cudaPath;
+    key += "cuda-toolkit " + toolkit + "\n";
+    key += "libdevice " +
+           dc::fileContentIdentity(toolkit + "/nvvm/libdevice/libdevice.10.bc") +
+           "\n";
+    for (const char *tool : {"ptxas", "fatbinary"}) {
+      key += std::string(tool) + " " +
+             dc::fileStatIdentity(toolkit + "/bin/" + tool);
+      auto onPath = llvm::sys::findProgramByName(tool);
+      key += " path " + (onPath ? dc::fileStatIdentity(*onPath) : "missing") +
+             "\n";
+    }
+    key += "cuda-runtime " + link.cudaRuntime + " " +
+           dc::fileContentIdentity(link.cudaRuntime) + "\n";
+  } else {
+    key += "parallel " + std::string(parallel ? "true" : "false") + "\n";
+    key += "lowering-pipeline " +
+           (customPipeline.empty() ? std::string("default")
+                                   : "'" + customPipeline + "'") +
+           "\n";
+  }
+  if (link.linkOpenMP)
+    key += "openmp-library " + openmpLibrary + " " +
+           dc::fileContentIdentity(openmpLibrary) + "\n";
+  key += "support-library " + link.support + " " +
+         dc::fileContentIdentity(link.support) + "\n";
+  key += "cc " + dc::fileStatIdentity(link.cc) + "\n";
+  auto ld = llvm::sys::findProgramByName("ld");
+  key += "ld " + (ld ? dc::fileStatIdentity(*ld) : "missing") + "\n";
+  for (const char *name : {"LIBRARY_PATH", "COMPILER_PATH", "GCC_EXEC_PREFIX"})
+    if (const char *value = std::getenv(name))
+      key += "environment " + std::string(name) + "=" + value + "\n";
+  key += "module bytes " + std::to_string(moduleText.size()) + " sha256:" +
+         dc::sha256Hex(moduleText) + "\n";
+  return key;
+}
+
+/// The cache to use, or nothing (--no-cache, no usable directory).
+std::optional<::dq::compile::CompileCache> openCache(StageTimer &timer) {
+  if (noCache) {
+    timer.note("cache: off (--no-cache)");
+    return std::nullopt;
+  }
+  bool given = cacheDir.getNumOccurrences() > 0;
+  std::string dir = given ? cacheDir : ::dq::compile::defaultCacheDirectory();
+  if (dir.empty()) {
+    timer.note("cache: none (neither $XDG_CACHE_HOME nor $HOME is an "
+               "absolute path)");
+    return std::nullopt;
+  }
+  std::string why;
+  std::optional<::dq::compile::CompileCache> cache =
+      ::dq::compile::CompileCache::open(dir, why);
+  if (!cache) {
+    // The default location is best effort; a directory asked for is not.
+    if (given)
+      llvm::errs() << "dq-compile: cache directory " << dir
+                   << " is not usable (" << why
+                   << "); compiling without the cache\n";
+    timer.note("cache: none (" + dir + ": " + why + ")");
+  }
+  return cache;
+}
+
+/// The one timer of this run (main erases its progress line before an
+/// error).
+StageTimer timer;
+
 void compile() {
+  timer.next("setup (options, target, dialects)");
   // Every output under the one policy, checked before the long work.
   llvm::StringRef base = llvm::sys::path::filename(outputPrefix);
   if (outputPrefix.empty() || outputPrefix.back() == '/' || base == "." ||
@@ -420,6 +672,7 @@ void compile() {
     gpuOptions.deterministic = gpuDeterministic;
     gpuOptions.splitBlocks = gpuSplitBlocks;
     gpuOptions.emitCInterface = true;
+    gpuOptions.cudaPath = cudaToolkit();
     if (std::optional<std::string> why =
             mlir::dq::checkLowerToNVVMOptions(gpuOptions))
       fail(*why);
@@ -435,8 +688,14 @@ void compile() {
   context.loadAllAvailableDialects();
 
   // 1. Parse; diagnostics go to stderr with their location.
+  timer.next("parse");
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  // Called before the handler above (the last registered goes first).
+  context.getDiagEngine().registerHandler([](Diagnostic &) {
+    timer.clearProgressLine();
+    return failure();
+  });
   std::string errorMessage;
   auto file = openInputFile(inputFile, &errorMessage);
   if (!file)
@@ -448,6 +707,7 @@ void compile() {
   if (!module)
     fail("cannot parse '" + inputFile + "'");
 
+  timer.next("manifest and initial state");
   auto init = module->lookupSymbol<func::FuncOp>("init_state");
   auto train = module->lookupSymbol<func::FuncOp>("train_step");
   auto predict = module->lookupSymbol<func::FuncOp>("predict");
@@ -475,6 +735,8 @@ void compile() {
   // 2. Manifest facts and the initial state, from the tensor-level module.
   rt::Manifest manifest;
   manifest.kind = kind;
+  if (cuda)
+    manifest.device = "cuda";
   std::string text;
   {
     llvm::raw_string_ostream os(text);
@@ -497,147 +759,168 @@ void compile() {
   std::vector<rt::HostTensor> initial;
   if (!inference)
     initial = evaluateInitialState(*module, manifest.state);
-
-  // 3. Lower to the LLVM dialect with C interfaces and packed wrappers. The
-  //    dq.state tags live on in the manifest; LLVM has no use for them.
-  module->walk([](func::FuncOp func) {
-    func.removeArgAttrsAttr();
-    func.removeResAttrsAttr();
-  });
-  PassManager pm(&context);
-  if (cuda) {
-    manifest.device = "cuda";
-    mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
-  } else if (customPipeline.empty()) {
-    mlir::dq::LowerToLLVMOptions lowerOptions;
-    lowerOptions.emitCInterface = true;
-    lowerOptions.parallel = parallel;
-    mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
-  } else if (failed(parsePassPipeline(customPipeline, pm))) {
-    fail("cannot parse --lowering-pipeline");
-  }
-  pm.addPass(mlir::dq::createDQPackEntryPoints());
-  if (failed(pm.run(*module)))
-    fail("lowering '" + inputFile + "' to LLVM failed");
-
-  // 4. LLVM IR, optimized for the target, to an object file.
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext, "dq_model");
-  if (!llvmModule)
-    fail("translating to LLVM IR failed");
   // The contract this library is compiled for, embedded so the runtime can
   // check a manifest against the library itself (docs/Runtime.md).
   std::string signature = rt::modelSignature(manifest);
-  new llvm::GlobalVariable(
-      *llvmModule,
-      llvm::ArrayType::get(llvm::Type::getInt8Ty(llvmContext),
-                           signature.size() + 1),
-      /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
-      llvm::ConstantDataArray::getString(llvmContext, signature,
-                                         /*AddNull=*/true),
-      rt::kModelSignatureSymbol);
-  llvmModule->setTargetTriple(machine->getTargetTriple());
-  llvmModule->setDataLayout(machine->createDataLayout());
-  if (llvm::Error err = makeOptimizingTransformer(
-          optLevel, /*sizeLevel=*/0, machine.get())(llvmModule.get()))
-    fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
-  if (keepLLVMIR) {
-    rt::AtomicFileWriter file(outputPrefix + ".ll");
-    mlir::dq::AtomicFileStream os(file);
-    llvmModule->print(os, nullptr);
-    os.flush();
-    if (!os.error().empty())
-      fail(os.error());
-    file.commit();
-  }
-  TemporaryFile object(outputPrefix, ".o");
-  {
-    llvm::legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, object.os(), nullptr,
-                                     llvm::CodeGenFileType::ObjectFile))
-      fail("the target cannot emit object files");
-    codegen.run(*llvmModule);
-    object.close();
-  }
 
-  // 5. Link a shared library (libc and libm only) under a temporary name.
-  auto cc = llvm::sys::findProgramByName("cc");
-  if (!cc)
-    fail("no C compiler driver 'cc' on PATH to link the shared library");
   std::string soPath = outputPrefix + ".so";
-  TemporaryFile linked(outputPrefix, ".so");
-  linked.close();
-  std::string support = supportLibrary;
-  if (support.empty())
-    support = besideTool("libDQModelSupport.a");
-  // GPU models do their work in kernels; no OpenMP on the host.
-  bool linkOpenMP = parallel && !cuda;
-  if (linkOpenMP && !llvm::sys::fs::exists(openmpLibrary))
-    fail("OpenMP runtime '" + openmpLibrary +
-         "' not found (install libomp, pass --openmp-library, or compile "
-         "serial code with --parallel=false)");
-  if (!llvm::sys::fs::exists(support))
-    fail("model support library '" + support +
-         "' not found (build the DQModelSupport target or pass "
-         "--support-library)");
-  std::vector<llvm::StringRef> args = {
-      *cc,     "-shared", "-o", linked.path(), object.path(), support,
-      "-lm",   "-Wl,--no-undefined"};
-  // The OpenMP runtime is found next to where it was at compile time.
-  std::string rpath;
-  if (linkOpenMP) {
-    rpath = "-Wl,-rpath," +
-            std::string(llvm::sys::path::parent_path(openmpLibrary));
-    args.push_back(openmpLibrary);
-    args.push_back(rpath);
+  LinkInputs link = findLinkInputs(cuda, soPath);
+
+  // 3. The cache: the library of an earlier compile of this module with
+  //    these options by this dq, when there is a sound one.
+  timer.next("cache lookup");
+  std::optional<::dq::compile::CompileCache> cache = openCache(timer);
+  std::string key, entry;
+  std::optional<std::string> cached;
+  if (cache) {
+    key = cacheKey(text, *machine, link, gpuOptions, cuda);
+    entry = cache->entryPath(key);
+    if (keepLLVMIR)
+      timer.note("cache: not looked up (--keep-llvm-ir needs the LLVM IR)");
+    else
+      cached = cache->lookup(key, signature, llvm::errs());
   }
   // GPU models call the mgpu* functions of libdq_cuda_runtime.so, which is
   // copied next to the model and found there ($ORIGIN).
-  std::string cudaRuntimePath = cudaRuntime, modelRuntimePath;
-  if (cuda) {
-    if (cudaRuntimePath.empty())
-      cudaRuntimePath = besideTool("libdq_cuda_runtime.so");
-    if (!llvm::sys::fs::exists(cudaRuntimePath))
-      fail("CUDA runtime '" + cudaRuntimePath +
-           "' not found (build the dq_cuda_runtime target, which needs the "
-           "CUDA toolkit, or pass --cuda-runtime)");
-    llvm::SmallString<256> copy(llvm::sys::path::parent_path(soPath));
-    llvm::sys::path::append(copy, "libdq_cuda_runtime.so");
-    modelRuntimePath = std::string(copy);
-    if (!llvm::sys::fs::equivalent(cudaRuntimePath, modelRuntimePath)) {
-      auto runtimeBytes = llvm::MemoryBuffer::getFile(cudaRuntimePath);
-      if (!runtimeBytes)
-        fail("cannot read '" + cudaRuntimePath +
-             "': " + runtimeBytes.getError().message());
-      rt::writeFileAtomic(modelRuntimePath,
-                          (*runtimeBytes)->getBuffer().str());
-    }
-    args.push_back(modelRuntimePath);
-    args.push_back("-Wl,-rpath,$ORIGIN");
+  if (cuda && !llvm::sys::fs::equivalent(link.cudaRuntime, link.modelRuntime)) {
+    auto runtimeBytes = llvm::MemoryBuffer::getFile(link.cudaRuntime);
+    if (!runtimeBytes)
+      fail("cannot read '" + link.cudaRuntime +
+           "': " + runtimeBytes.getError().message());
+    rt::writeFileAtomic(link.modelRuntime, (*runtimeBytes)->getBuffer().str());
   }
-  std::string linkError;
-  int status =
-      llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &linkError);
-  if (status != 0)
-    fail("linking '" + soPath + "' failed" +
-         (linkError.empty() ? "" : ": " + linkError));
-  manifest.library = rt::libraryFactsOf(linked.path());
-  rt::checkOutputFile(soPath);
-  if (std::error_code ec = llvm::sys::fs::rename(linked.path(), soPath))
-    fail("cannot write '" + soPath + "': " + ec.message());
 
-  // 6. The manifest and the initial state (both written atomically); an
+  if (cached) {
+    llvm::errs() << "dq-compile: cache hit (" << entry << ")\n";
+    timer.note("cache: hit " + entry);
+    timer.next("write library");
+    rt::writeFileAtomic(soPath, *cached, 0777);
+    manifest.library.bytes = cached->size();
+    manifest.library.hash = rt::fnv1a64(cached->data(), cached->size());
+  } else {
+    if (cache && !keepLLVMIR)
+      timer.note("cache: miss " + entry);
+    timer.showProgress();
+
+    // 4. Lower to the LLVM dialect with C interfaces and packed wrappers.
+    //    The dq.state tags live on in the manifest; LLVM has no use for
+    //    them.
+    timer.next("MLIR lowering");
+    module->walk([](func::FuncOp func) {
+      func.removeArgAttrsAttr();
+      func.removeResAttrsAttr();
+    });
+    PassManager pm(&context);
+    if (cuda) {
+      mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
+    } else if (customPipeline.empty()) {
+      mlir::dq::LowerToLLVMOptions lowerOptions;
+      lowerOptions.emitCInterface = true;
+      lowerOptions.parallel = parallel;
+      mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
+    } else if (failed(parsePassPipeline(customPipeline, pm))) {
+      fail("cannot parse --lowering-pipeline");
+    }
+    pm.addPass(mlir::dq::createDQPackEntryPoints());
+    if (failed(pm.run(*module)))
+      fail("lowering '" + inputFile + "' to LLVM failed");
+
+    // 5. LLVM IR, optimized for the target, to an object file.
+    timer.next("translation to LLVM IR");
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        translateModuleToLLVMIR(*module, llvmContext, "dq_model");
+    if (!llvmModule)
+      fail("translating to LLVM IR failed");
+    new llvm::GlobalVariable(
+        *llvmModule,
+        llvm::ArrayType::get(llvm::Type::getInt8Ty(llvmContext),
+                             signature.size() + 1),
+        /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
+        llvm::ConstantDataArray::getString(llvmContext, signature,
+                                           /*AddNull=*/true),
+        rt::kModelSignatureSymbol);
+    llvmModule->setTargetTriple(machine->getTargetTriple());
+    llvmModule->setDataLayout(machine->createDataLayout());
+    timer.next("LLVM optimization");
+    if (llvm::Error err = makeOptimizingTransformer(
+            optLevel, /*sizeLevel=*/0, machine.get())(llvmModule.get()))
+      fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
+    if (keepLLVMIR) {
+      rt::AtomicFileWriter file(outputPrefix + ".ll");
+      mlir::dq::AtomicFileStream os(file);
+      llvmModule->print(os, nullptr);
+      os.flush();
+      if (!os.error().empty())
+        fail(os.error());
+      file.commit();
+    }
+    timer.next("code generation");
+    TemporaryFile object(outputPrefix, ".o");
+    {
+      llvm::legacy::PassManager codegen;
+      if (machine->addPassesToEmitFile(codegen, object.os(), nullptr,
+                                       llvm::CodeGenFileType::ObjectFile))
+        fail("the target cannot emit object files");
+      codegen.run(*llvmModule);
+      object.close();
+    }
+
+    // 6. Link a shared library (libc and libm only) under a temporary name.
+    timer.next("link");
+    TemporaryFile linked(outputPrefix, ".so");
+    linked.close();
+    std::vector<llvm::StringRef> args = {
+        link.cc, "-shared", "-o", linked.path(), object.path(), link.support,
+        "-lm",   "-Wl,--no-undefined"};
+    // The OpenMP runtime is found next to where it was at compile time.
+    std::string rpath;
+    if (link.linkOpenMP) {
+      rpath = "-Wl,-rpath," +
+              std::string(llvm::sys::path::parent_path(openmpLibrary));
+      args.push_back(openmpLibrary);
+      args.push_back(rpath);
+    }
+    if (cuda) {
+      args.push_back(link.modelRuntime);
+      args.push_back("-Wl,-rpath,$ORIGIN");
+    }
+    std::string linkError;
+    int status = llvm::sys::ExecuteAndWait(link.cc, args, std::nullopt, {}, 0,
+                                           0, &linkError);
+    if (status != 0)
+      fail("linking '" + soPath + "' failed" +
+           (linkError.empty() ? "" : ": " + linkError));
+    manifest.library = rt::libraryFactsOf(linked.path());
+    if (cache) {
+      timer.next("cache store");
+      auto bytes = llvm::MemoryBuffer::getFile(linked.path(), /*IsText=*/false,
+                                               /*RequiresNullTerminator=*/false);
+      if (bytes && (*bytes)->getBufferSize() == manifest.library.bytes) {
+        if (cache->store(key, (*bytes)->getBuffer(), signature, llvm::errs()))
+          timer.note("cache: stored " + entry);
+        cache->prune(uint64_t(cacheMaxMiB) << 20);
+      }
+    }
+    rt::checkOutputFile(soPath);
+    if (std::error_code ec = llvm::sys::fs::rename(linked.path(), soPath))
+      fail("cannot write '" + soPath + "': " + ec.message());
+  }
+
+  // 7. The manifest and the initial state (both written atomically); an
   //    inference model has no state.
+  timer.next("write manifest and state");
   rt::writeManifest(outputPrefix + ".manifest.json", manifest);
+  if (!inference)
+    rt::writeStateFile(outputPrefix + ".state", manifest.moduleHash, initial,
+                       "{}");
+  timer.finish(timing);
   if (inference) {
     llvm::outs() << "dq-compile: wrote " << soPath << " and " << outputPrefix
                  << ".manifest.json (inference, batch " << manifest.batch
                  << ", " << manifest.library.bytes << " bytes)\n";
     return;
   }
-  rt::writeStateFile(outputPrefix + ".state", manifest.moduleHash, initial,
-                     "{}");
   llvm::outs() << "dq-compile: wrote " << soPath << ", " << outputPrefix
                << ".manifest.json and " << outputPrefix << ".state ("
                << manifest.state.size() << " state tensors, batch "
@@ -655,9 +938,11 @@ int main(int argc, char **argv) {
   try {
     compile();
   } catch (const CompileError &error) {
+    timer.clearProgressLine();
     llvm::errs() << "dq-compile: " << error.message << "\n";
     return 1;
   } catch (const std::exception &error) {
+    timer.clearProgressLine();
     llvm::errs() << "dq-compile: " << error.what() << "\n";
     return 1;
   }
