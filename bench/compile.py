@@ -99,8 +99,9 @@ def main():
                               quantized]),
                 ("training", [os.path.join(bindir, "dq-opt"), quantized,
                               "--dq-build-training-graph", "-o", train]),
+                # --no-cache: a cache hit would time a copy, not a compile.
                 ("compile", [os.path.join(bindir, "dq-compile"), train, "-o",
-                             prefix]),
+                             prefix, "--no-cache"]),
             ]
             for stage, cmd in stages:
                 print(f"compile-bench: {model} {stage} ...", file=sys.stderr,
