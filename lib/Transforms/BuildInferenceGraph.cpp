@@ -76,6 +76,16 @@ Value floatConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
 }
 
+/// A tosa.const_shape of `values`.
+Value constShape(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
+  auto attr = DenseIntElementsAttr::get(
+      RankedTensorType::get({static_cast<int64_t>(values.size())},
+                            b.getIndexType()),
+      values);
+  return tosa::ConstShapeOp::create(
+      b, loc, tosa::shapeType::get(b.getContext(), values.size()), attr);
+}
+
 /// Rewrites the batch dimension of @predict from its images argument on,
 /// op by op. Fails (with a diagnostic) on an op it cannot follow.
 class BatchRewriter {
@@ -112,13 +122,7 @@ private:
   /// A new tosa.const_shape for `shape` in place of operand `index`.
   void setShape(Operation *op, unsigned index, ArrayRef<int64_t> shape) {
     OpBuilder b(op);
-    auto type = tosa::shapeType::get(op->getContext(), shape.size());
-    auto attr = DenseIntElementsAttr::get(
-        RankedTensorType::get({static_cast<int64_t>(shape.size())},
-                              b.getIndexType()),
-        shape);
-    op->setOperand(index,
-                   tosa::ConstShapeOp::create(b, op->getLoc(), type, attr));
+    op->setOperand(index, constShape(b, op->getLoc(), shape));
   }
 
   LogicalResult rewrite(Operation *op) {
@@ -196,14 +200,6 @@ Value windowColumns(OpBuilder &b, Location loc, Value codes, int64_t kernelW,
   auto type = cast<RankedTensorType>(codes.getType());
   ArrayRef<int64_t> shape = type.getShape();
   Type element = type.getElementType();
-  auto shapeValue = [&](ArrayRef<int64_t> values) -> Value {
-    auto attr = DenseIntElementsAttr::get(
-        RankedTensorType::get({static_cast<int64_t>(values.size())},
-                              b.getIndexType()),
-        values);
-    return tosa::ConstShapeOp::create(
-        b, loc, tosa::shapeType::get(b.getContext(), values.size()), attr);
-  };
   int64_t paddedW = shape[2] + padLeft + padRight;
   Value padded = codes;
   // Zero columns on both sides by concatenation (a tosa.pad of rank 4
@@ -233,8 +229,8 @@ Value windowColumns(OpBuilder &b, Location loc, Value codes, int64_t kernelW,
   SmallVector<Value> taps;
   for (int64_t kw = 0; kw < kernelW; ++kw)
     taps.push_back(tosa::SliceOp::create(
-        b, loc, tapType, padded, shapeValue({0, 0, kw * dilation, 0}),
-        shapeValue({shape[0], shape[1], outW, shape[3]})));
+        b, loc, tapType, padded, constShape(b, loc, {0, 0, kw * dilation, 0}),
+        constShape(b, loc, {shape[0], shape[1], outW, shape[3]})));
   return tosa::ConcatOp::create(
       b, loc,
       RankedTensorType::get({shape[0], shape[1], outW, kernelW * shape[3]},
@@ -583,14 +579,6 @@ struct BuildInferenceGraphPass
       int64_t actBits = quantize.getConfig().getBits();
       int64_t bits = decode.getNumBits();
       int64_t words = channels / 64 + (channels % 64 != 0);
-      auto shapeValue = [&](ArrayRef<int64_t> values) -> Value {
-        auto attr = DenseIntElementsAttr::get(
-            RankedTensorType::get({static_cast<int64_t>(values.size())},
-                                  b.getIndexType()),
-            values);
-        return tosa::ConstShapeOp::create(
-            b, loc, tosa::shapeType::get(b.getContext(), values.size()), attr);
-      };
       Value x = quantize.getInput();
       Value clamped = tosa::ClampOp::create(
           b, loc, x.getType(), x, b.getF32FloatAttr(0.0f),
@@ -604,7 +592,7 @@ struct BuildInferenceGraphPass
       Value pixels = tosa::ReshapeOp::create(
           b, loc,
           RankedTensorType::get({rowsN, 1, 1, channels}, b.getIntegerType(8)),
-          actCodes, shapeValue({rowsN, 1, 1, channels}));
+          actCodes, constShape(b, loc, {rowsN, 1, 1, channels}));
       Value packed = PackBitsOp::create(
           b, loc,
           RankedTensorType::get({rowsN, 1, 1, actBits, words}, b.getI64Type()),
@@ -639,7 +627,7 @@ struct BuildInferenceGraphPass
           ArrayRef<int64_t>{1, 1});
       Value product = tosa::ReshapeOp::create(
           b, loc, resultType, bitserial.getResult(),
-          shapeValue({1, rowsN, outputs}));
+          constShape(b, loc, {1, rowsN, outputs}));
       matmul.replaceAllUsesWith(product);
       matmul.erase();
       report(layer, "bit-serial W" + Twine(bits) + "A" + Twine(actBits) +
