@@ -249,95 +249,123 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
   }
 };
 
-/// One output row per scf.forall iteration (CPU: the popcount sums stay
-/// in cache).
-struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(BitserialConv2DOp op,
-                                PatternRewriter &rewriter) const override {
+/// What both lowerings of dq.bitserial_conv2d share: the geometry, the
+/// zero-padded input, the weights with output channels innermost, and the
+/// three generics (popcount sums P and Q, then their float combination),
+/// built over the output pixels of the whole batch ({n, oh, ow}) or of one
+/// row ({ow}, reading the row's window of the padded input).
+struct BitserialConv {
+  MLIRContext *ctx;
+  Type i64, f32;
+  int64_t n, oh, ow, channels, kh, kw, bits, words, actBits;
+  ArrayRef<int64_t> pad, stride, dilation;
+  Value input;  ///< [N, H + pads, W + pads, Ka, words], zeros around
+  Value weight; ///< [KH, KW, K, words, O]
+  Value weightBasis, bias;
+  SmallVector<Value> actBasis; ///< u[j] as scalars
+
+  static FailureOr<BitserialConv> prepare(BitserialConv2DOp op,
+                                          PatternRewriter &rewriter) {
     auto inputType = op.getInput().getType();
     auto weightType = op.getWeight().getType();
     auto resultType = op.getResult().getType();
     if (!inputType.hasStaticShape() || !resultType.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "dynamic shapes");
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Type i64 = rewriter.getI64Type(), f32 = rewriter.getF32Type();
-    int64_t n = resultType.getDimSize(0), oh = resultType.getDimSize(1),
-            ow = resultType.getDimSize(2), channels = resultType.getDimSize(3);
-    int64_t kh = weightType.getDimSize(1), kw = weightType.getDimSize(2),
-            bits = weightType.getDimSize(3), words = weightType.getDimSize(4);
-    int64_t actBits = inputType.getDimSize(3);
-    ArrayRef<int64_t> pad = op.getPad(), stride = op.getStride(),
-                      dilation = op.getDilation();
-
+    BitserialConv c;
+    c.weightBasis = op.getWeightBasis();
+    c.bias = op.getBias();
+    c.ctx = rewriter.getContext();
+    c.i64 = rewriter.getI64Type();
+    c.f32 = rewriter.getF32Type();
+    c.n = resultType.getDimSize(0);
+    c.oh = resultType.getDimSize(1);
+    c.ow = resultType.getDimSize(2);
+    c.channels = resultType.getDimSize(3);
+    c.kh = weightType.getDimSize(1);
+    c.kw = weightType.getDimSize(2);
+    c.bits = weightType.getDimSize(3);
+    c.words = weightType.getDimSize(4);
+    c.actBits = inputType.getDimSize(3);
+    c.pad = op.getPad();
+    c.stride = op.getStride();
+    c.dilation = op.getDilation();
     // Zero padding: code 0 has no bits, so padded positions add nothing.
-    Value input = padWithZeros(rewriter, loc, op.getInput(),
-                               {0, pad[0], pad[2], 0, 0},
-                               {0, pad[1], pad[3], 0, 0});
-    int64_t paddedWidth = inputType.getDimSize(2) + pad[2] + pad[3];
-    int64_t span = dilation[0] * (kh - 1) + 1;
-    // Weights [KH, KW, K, words, O]: output channels contiguous.
+    c.input = padWithZeros(rewriter, loc, op.getInput(),
+                           {0, c.pad[0], c.pad[2], 0, 0},
+                           {0, c.pad[1], c.pad[3], 0, 0});
     Value weightInit = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{kh, kw, bits, words, channels}, i64);
-    Value weight = linalg::TransposeOp::create(rewriter, loc, op.getWeight(),
-                                               weightInit,
-                                               ArrayRef<int64_t>{1, 2, 3, 4, 0})
-                       .getResult()[0];
-    SmallVector<Value> actBasis;
-    for (int64_t j = 0; j < actBits; ++j) {
-      Value index = arith::ConstantIndexOp::create(rewriter, loc, j);
-      actBasis.push_back(tensor::ExtractOp::create(rewriter, loc,
-                                                   op.getActBasis(), index));
-    }
-
-    // One output row (n, oh) per iteration: its popcount sums ([OW, K, Ka,
-    // O] integers) stay in cache and never exist for the whole batch.
-    Value resultInit =
-        tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
-    auto forall = scf::ForallOp::create(
         rewriter, loc,
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n),
-                               rewriter.getIndexAttr(oh)},
-        ValueRange{resultInit}, std::nullopt);
-    Block *body = forall.getBody();
-    OpBuilder b = OpBuilder::atBlockBegin(body);
-    Value image = body->getArgument(0), row = body->getArgument(1);
-    Value shared = body->getArgument(2);
-    Value firstRow = arith::MulIOp::create(
-        b, loc, row, arith::ConstantIndexOp::create(b, loc, stride[0]));
-    auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
-    Value rows = tensor::ExtractSliceOp::create(
-        b, loc,
-        RankedTensorType::get({span, paddedWidth, actBits, words}, i64), input,
-        ArrayRef<OpFoldResult>{image, firstRow, zeroI, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(span),
-                               b.getIndexAttr(paddedWidth),
-                               b.getIndexAttr(actBits), b.getIndexAttr(words)},
-        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI, oneI});
+        ArrayRef<int64_t>{c.kh, c.kw, c.bits, c.words, c.channels}, c.i64);
+    c.weight = linalg::TransposeOp::create(rewriter, loc, op.getWeight(),
+                                           weightInit,
+                                           ArrayRef<int64_t>{1, 2, 3, 4, 0})
+                   .getResult()[0];
+    for (int64_t j = 0; j < c.actBits; ++j) {
+      Value index = arith::ConstantIndexOp::create(rewriter, loc, j);
+      c.actBasis.push_back(
+          tensor::ExtractOp::create(rewriter, loc, op.getActBasis(), index));
+    }
+    return c;
+  }
 
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineExpr dim(unsigned i) const { return getAffineDimExpr(i, ctx); }
+
+  /// The output pixels the generics run over.
+  SmallVector<int64_t> pixelShape(bool wholeBatch) const {
+    if (wholeBatch)
+      return {n, oh, ow};
+    return {ow};
+  }
+
+  /// The input word read for output pixel `pixels`, window tap (kh, kw),
+  /// plane j and word w: `source` is the padded input (whole batch) or the
+  /// [span, W + pads, Ka, words] window of one output row.
+  SmallVector<AffineExpr> windowAccess(ArrayRef<AffineExpr> pixels,
+                                       AffineExpr tapH, AffineExpr tapW,
+                                       AffineExpr j, AffineExpr w) const {
+    SmallVector<AffineExpr> access;
+    if (pixels.size() == 3)
+      access = {pixels[0], pixels[1] * stride[0] + tapH * dilation[0]};
+    else
+      access = {tapH * dilation[0]};
+    access.append({pixels.back() * stride[1] + tapW * dilation[1], j, w});
+    return access;
+  }
+
+  /// P[pixels, k, j, o] = sum_{kh, kw, w} popc(W & A) and Q[pixels, j] =
+  /// sum_{kh, kw, w} popc(A), exact integers.
+  std::pair<Value, Value> popcountSums(OpBuilder &b, Location loc,
+                                       Value source, bool wholeBatch) const {
+    SmallVector<int64_t> shape = pixelShape(wholeBatch);
+    unsigned lead = shape.size();
+    SmallVector<AffineExpr> pixels;
+    for (unsigned i = 0; i < lead; ++i)
+      pixels.push_back(dim(i));
     auto ctpop = [](OpBuilder &nb, Location l, Value v) {
       return math::CtPopOp::create(nb, l, v);
     };
 
-    // P[ow, k, j, o] = sum_{kh, kw, w} popc(W & A); loops (ow, k, j, kh,
-    // kw, w, o).
-    Value productsInit = zeros(b, loc, {ow, bits, actBits, channels}, i64);
+    // Loops (pixels, k, j, kh, kw, w, o): output channels innermost.
+    AffineExpr k = dim(lead), j = dim(lead + 1), tapH = dim(lead + 2),
+               tapW = dim(lead + 3), w = dim(lead + 4), o = dim(lead + 5);
+    SmallVector<int64_t> productsShape(shape);
+    productsShape.append({bits, actBits, channels});
+    SmallVector<AffineExpr> productsIndex(pixels);
+    productsIndex.append({k, j, o});
     SmallVector<AffineMap> productMaps = {
-        AffineMap::get(7, 0,
-                       {d(3) * dilation[0], d(0) * stride[1] + d(4) * dilation[1],
-                        d(2), d(5)},
+        AffineMap::get(lead + 6, 0, windowAccess(pixels, tapH, tapW, j, w),
                        ctx),
-        AffineMap::get(7, 0, {d(3), d(4), d(1), d(5), d(6)}, ctx),
-        AffineMap::get(7, 0, {d(0), d(1), d(2), d(6)}, ctx)};
-    SmallVector<IteratorType> productIterators = {
-        kParallel,  kParallel,  kParallel, kReduction,
-        kReduction, kReduction, kParallel};
+        AffineMap::get(lead + 6, 0, {tapH, tapW, k, w, o}, ctx),
+        AffineMap::get(lead + 6, 0, productsIndex, ctx)};
+    SmallVector<IteratorType> productIterators(lead + 2, kParallel);
+    productIterators.append({kReduction, kReduction, kReduction, kParallel});
+    Value productsInit = zeros(b, loc, productsShape, i64);
     Value products =
         linalg::GenericOp::create(
-            b, loc, TypeRange{productsInit.getType()}, ValueRange{rows, weight},
-            ValueRange{productsInit}, productMaps, productIterators,
+            b, loc, TypeRange{productsInit.getType()},
+            ValueRange{source, weight}, ValueRange{productsInit}, productMaps,
+            productIterators,
             [&](OpBuilder &nb, Location l, ValueRange args) {
               Value both = arith::AndIOp::create(nb, l, args[0], args[1]);
               linalg::YieldOp::create(
@@ -347,24 +375,29 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
             })
             .getResult(0);
 
-    // Q[ow, j] = sum_{kh, kw, w} popc(A); loops (ow, j, kh, kw, w). An
-    // unread [KH, KW] operand gives the window loops their extent, as the
-    // window of linalg's pooling ops does.
-    Value onesInit = zeros(b, loc, {ow, actBits}, i64);
+    // Loops (pixels, j, kh, kw, w). An unread [KH, KW] operand gives the
+    // window loops their extent, as the window of linalg's pooling ops does.
+    j = dim(lead);
+    tapH = dim(lead + 1);
+    tapW = dim(lead + 2);
+    w = dim(lead + 3);
+    SmallVector<int64_t> onesShape(shape);
+    onesShape.push_back(actBits);
+    SmallVector<AffineExpr> onesIndex(pixels);
+    onesIndex.push_back(j);
     Value window =
         tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{kh, kw}, i64);
     SmallVector<AffineMap> onesMaps = {
-        AffineMap::get(5, 0,
-                       {d(2) * dilation[0], d(0) * stride[1] + d(3) * dilation[1],
-                        d(1), d(4)},
+        AffineMap::get(lead + 4, 0, windowAccess(pixels, tapH, tapW, j, w),
                        ctx),
-        AffineMap::get(5, 0, {d(2), d(3)}, ctx),
-        AffineMap::get(5, 0, {d(0), d(1)}, ctx)};
-    SmallVector<IteratorType> onesIterators = {kParallel, kParallel, kReduction,
-                                               kReduction, kReduction};
+        AffineMap::get(lead + 4, 0, {tapH, tapW}, ctx),
+        AffineMap::get(lead + 4, 0, onesIndex, ctx)};
+    SmallVector<IteratorType> onesIterators(lead + 1, kParallel);
+    onesIterators.append({kReduction, kReduction, kReduction});
+    Value onesInit = zeros(b, loc, onesShape, i64);
     Value ones =
         linalg::GenericOp::create(
-            b, loc, TypeRange{onesInit.getType()}, ValueRange{rows, window},
+            b, loc, TypeRange{onesInit.getType()}, ValueRange{source, window},
             ValueRange{onesInit}, onesMaps, onesIterators,
             [&](OpBuilder &nb, Location l, ValueRange args) {
               linalg::YieldOp::create(
@@ -373,79 +406,138 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
                                                    ctpop(nb, l, args[0]))});
             })
             .getResult(0);
+    return {products, ones};
+  }
 
-    // row = bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner:
-    // one elementwise generic over (ow, o) reading the K * Ka planes of P
-    // (the short sums over k and j are unrolled).
-    SmallVector<Value> inputs = {op.getBias()};
-    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {d(1)}, ctx)};
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
-    auto slice = [&](Value source, ArrayRef<int64_t> offsets,
-                     ArrayRef<int64_t> sizes, ArrayRef<int64_t> shape) {
+  /// init := bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner:
+  /// one elementwise generic over (pixels, o) reading the K * Ka planes of
+  /// P (the short sums over k and j are unrolled; a reduction loop would
+  /// only add loop overhead to every output).
+  Value combine(OpBuilder &b, Location loc, Value products, Value ones,
+                Value init, bool wholeBatch) const {
+    SmallVector<int64_t> shape = pixelShape(wholeBatch);
+    unsigned lead = shape.size(), rank = lead + 1;
+    SmallVector<AffineExpr> pixels;
+    for (unsigned i = 0; i < lead; ++i)
+      pixels.push_back(dim(i));
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    auto slice = [&](Value source, ArrayRef<int64_t> planes,
+                     bool perChannel) -> Value {
+      SmallVector<int64_t> offsets(lead, 0), sizes(shape);
+      SmallVector<int64_t> sliceShape(shape);
+      for (int64_t plane : planes) {
+        offsets.push_back(plane);
+        sizes.push_back(1);
+      }
+      if (perChannel) {
+        offsets.push_back(0);
+        sizes.push_back(channels);
+        sliceShape.push_back(channels);
+      }
       SmallVector<int64_t> strides(offsets.size(), 1);
       return tensor::ExtractSliceOp::create(
-          b, loc, RankedTensorType::get(shape, i64), source, ValueRange{},
+          b, loc, RankedTensorType::get(sliceShape, i64), source, ValueRange{},
           ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr(offsets),
           b.getDenseI64ArrayAttr(sizes), b.getDenseI64ArrayAttr(strides));
     };
+    SmallVector<Value> inputs = {bias};
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, {dim(lead)}, ctx)};
     for (int64_t k = 0; k < bits; ++k)
       for (int64_t j = 0; j < actBits; ++j) {
-        inputs.push_back(slice(products, {0, k, j, 0}, {ow, 1, 1, channels},
-                               {ow, channels}));
+        inputs.push_back(slice(products, {k, j}, /*perChannel=*/true));
         maps.push_back(identity);
       }
     for (int64_t j = 0; j < actBits; ++j) {
-      inputs.push_back(slice(ones, {0, j}, {ow, 1}, {ow}));
-      maps.push_back(AffineMap::get(2, 0, {d(0)}, ctx));
+      inputs.push_back(slice(ones, {j}, /*perChannel=*/false));
+      maps.push_back(AffineMap::get(rank, 0, pixels, ctx));
     }
+    // v[:, k] as K inputs indexed by o; u[j] as scalars.
     for (int64_t k = 0; k < bits; ++k) {
-      inputs.push_back(op.getWeightBasis());
-      maps.push_back(
-          AffineMap::get(2, 0, {d(1), getAffineConstantExpr(k, ctx)}, ctx));
+      inputs.push_back(weightBasis);
+      maps.push_back(AffineMap::get(
+          rank, 0, {dim(lead), getAffineConstantExpr(k, ctx)}, ctx));
     }
     maps.push_back(identity);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+               maps, SmallVector<IteratorType>(rank, kParallel),
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value one =
+                     arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(1));
+                 Value acc = args[0];
+                 for (int64_t k = 0; k < bits; ++k)
+                   for (int64_t j = 0; j < actBits; ++j) {
+                     Value p = args[1 + k * actBits + j];
+                     Value q = args[1 + bits * actBits + j];
+                     Value v = args[1 + bits * actBits + actBits + k];
+                     Value twice = arith::ShLIOp::create(nb, l, p, one);
+                     Value count = arith::SIToFPOp::create(
+                         nb, l, f32, arith::SubIOp::create(nb, l, twice, q));
+                     Value coefficient =
+                         arith::MulFOp::create(nb, l, v, actBasis[j]);
+                     acc = arith::AddFOp::create(
+                         nb, l, acc,
+                         arith::MulFOp::create(nb, l, coefficient, count));
+                   }
+                 linalg::YieldOp::create(nb, l, ValueRange{acc});
+               })
+        .getResult(0);
+  }
+};
+
+/// One output row per scf.forall iteration (CPU: the popcount sums stay
+/// in cache and never exist for the whole batch).
+struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BitserialConv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<BitserialConv> conv = BitserialConv::prepare(op, rewriter);
+    if (failed(conv))
+      return failure();
+    const BitserialConv &c = *conv;
+    Location loc = op.getLoc();
+    int64_t span = c.dilation[0] * (c.kh - 1) + 1;
+    int64_t paddedWidth =
+        op.getInput().getType().getDimSize(2) + c.pad[2] + c.pad[3];
+    Value resultInit = tensor::EmptyOp::create(
+        rewriter, loc, op.getResult().getType().getShape(), c.f32);
+    auto forall = scf::ForallOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(c.n),
+                               rewriter.getIndexAttr(c.oh)},
+        ValueRange{resultInit}, std::nullopt);
+    Block *body = forall.getBody();
+    OpBuilder b = OpBuilder::atBlockBegin(body);
+    Value image = body->getArgument(0), row = body->getArgument(1);
+    Value shared = body->getArgument(2);
+    Value firstRow = arith::MulIOp::create(
+        b, loc, row, arith::ConstantIndexOp::create(b, loc, c.stride[0]));
+    auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
+    Value rows = tensor::ExtractSliceOp::create(
+        b, loc,
+        RankedTensorType::get({span, paddedWidth, c.actBits, c.words}, c.i64),
+        c.input, ArrayRef<OpFoldResult>{image, firstRow, zeroI, zeroI, zeroI},
+        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(span),
+                               b.getIndexAttr(paddedWidth),
+                               b.getIndexAttr(c.actBits),
+                               b.getIndexAttr(c.words)},
+        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI, oneI});
+    auto [products, ones] = c.popcountSums(b, loc, rows, /*wholeBatch=*/false);
     // The row of the shared result as the init: bufferized in place, the
     // combination writes straight into the output.
+    SmallVector<OpFoldResult> rowOffsets = {image, row, zeroI, zeroI};
+    SmallVector<OpFoldResult> rowSizes = {oneI, oneI, b.getIndexAttr(c.ow),
+                                          b.getIndexAttr(c.channels)};
+    SmallVector<OpFoldResult> rowStrides(4, oneI);
     Value rowInit = tensor::ExtractSliceOp::create(
-        b, loc, RankedTensorType::get({ow, channels}, f32), shared,
-        ArrayRef<OpFoldResult>{image, row, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{oneI, oneI, b.getIndexAttr(ow),
-                               b.getIndexAttr(channels)},
-        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI});
+        b, loc, RankedTensorType::get({c.ow, c.channels}, c.f32), shared,
+        rowOffsets, rowSizes, rowStrides);
     Value rowResult =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{rowInit.getType()}, inputs, ValueRange{rowInit},
-            maps, SmallVector<IteratorType>(2, kParallel),
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              Value one =
-                  arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(1));
-              Value acc = args[0];
-              for (int64_t k = 0; k < bits; ++k)
-                for (int64_t j = 0; j < actBits; ++j) {
-                  Value p = args[1 + k * actBits + j];
-                  Value q = args[1 + bits * actBits + j];
-                  Value v = args[1 + bits * actBits + actBits + k];
-                  Value twice = arith::ShLIOp::create(nb, l, p, one);
-                  Value count = arith::SIToFPOp::create(
-                      nb, l, f32, arith::SubIOp::create(nb, l, twice, q));
-                  Value coefficient =
-                      arith::MulFOp::create(nb, l, v, actBasis[j]);
-                  acc = arith::AddFOp::create(
-                      nb, l, acc,
-                      arith::MulFOp::create(nb, l, coefficient, count));
-                }
-              linalg::YieldOp::create(nb, l, ValueRange{acc});
-            })
-            .getResult(0);
+        c.combine(b, loc, products, ones, rowInit, /*wholeBatch=*/false);
     b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, rowResult, shared,
-        ArrayRef<OpFoldResult>{image, row, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{oneI, oneI, b.getIndexAttr(ow),
-                               b.getIndexAttr(channels)},
-        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI});
-    Value result = forall.getResult(0);
-    rewriter.replaceOp(op, result);
+    tensor::ParallelInsertSliceOp::create(b, loc, rowResult, shared,
+                                          rowOffsets, rowSizes, rowStrides);
+    rewriter.replaceOp(op, forall.getResult(0));
     return success();
   }
 };
@@ -456,171 +548,16 @@ struct BitserialConv2DWholeLowering : OpRewritePattern<BitserialConv2DOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BitserialConv2DOp op,
                                 PatternRewriter &rewriter) const override {
-    auto inputType = op.getInput().getType();
-    auto weightType = op.getWeight().getType();
-    auto resultType = op.getResult().getType();
-    if (!inputType.hasStaticShape() || !resultType.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    FailureOr<BitserialConv> conv = BitserialConv::prepare(op, rewriter);
+    if (failed(conv))
+      return failure();
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Type i64 = rewriter.getI64Type(), f32 = rewriter.getF32Type();
-    int64_t n = resultType.getDimSize(0), oh = resultType.getDimSize(1),
-            ow = resultType.getDimSize(2), channels = resultType.getDimSize(3);
-    int64_t kh = weightType.getDimSize(1), kw = weightType.getDimSize(2),
-            bits = weightType.getDimSize(3), words = weightType.getDimSize(4);
-    int64_t actBits = inputType.getDimSize(3);
-    ArrayRef<int64_t> pad = op.getPad(), stride = op.getStride(),
-                      dilation = op.getDilation();
-
-    // Zero padding: code 0 has no bits, so padded positions add nothing.
-    Value input = padWithZeros(rewriter, loc, op.getInput(),
-                               {0, pad[0], pad[2], 0, 0},
-                               {0, pad[1], pad[3], 0, 0});
-    // Weights [KH, KW, K, words, O]: output channels contiguous.
-    Value weightInit =
-        tensor::EmptyOp::create(rewriter, loc,
-                                ArrayRef<int64_t>{kh, kw, bits, words, channels},
-                                i64);
-    Value weight = linalg::TransposeOp::create(rewriter, loc, op.getWeight(),
-                                               weightInit,
-                                               ArrayRef<int64_t>{1, 2, 3, 4, 0})
-                       .getResult()[0];
-
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    auto ctpop = [](OpBuilder &b, Location l, Value v) {
-      return math::CtPopOp::create(b, l, v);
-    };
-
-    // P[n, oh, ow, k, j, o] = sum_{kh, kw, w} popc(W & A).
-    // Loops (n, oh, ow, k, j, kh, kw, w, o).
-    Value productsInit =
-        zeros(rewriter, loc, {n, oh, ow, bits, actBits, channels}, i64);
-    SmallVector<AffineMap> productMaps = {
-        AffineMap::get(9, 0,
-                       {d(0), d(1) * stride[0] + d(5) * dilation[0],
-                        d(2) * stride[1] + d(6) * dilation[1], d(4), d(7)},
-                       ctx),
-        AffineMap::get(9, 0, {d(5), d(6), d(3), d(7), d(8)}, ctx),
-        AffineMap::get(9, 0, {d(0), d(1), d(2), d(3), d(4), d(8)}, ctx)};
-    SmallVector<IteratorType> productIterators = {
-        kParallel,  kParallel,  kParallel,  kParallel, kParallel,
-        kReduction, kReduction, kReduction, kParallel};
-    Value products =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{productsInit.getType()},
-            ValueRange{input, weight}, ValueRange{productsInit}, productMaps,
-            productIterators,
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value both = arith::AndIOp::create(b, l, args[0], args[1]);
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::AddIOp::create(b, l, args[2],
-                                                   ctpop(b, l, both))});
-            })
-            .getResult(0);
-
-    // Q[n, oh, ow, j] = sum_{kh, kw, w} popc(A). Loops (n, oh, ow, j, kh,
-    // kw, w).
-    // An unread [KH, KW] operand gives the window loops their extent, as
-    // the window of linalg's pooling ops does.
-    Value onesInit = zeros(rewriter, loc, {n, oh, ow, actBits}, i64);
-    Value window =
-        tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{kh, kw}, i64);
-    SmallVector<AffineMap> onesMaps = {
-        AffineMap::get(7, 0,
-                       {d(0), d(1) * stride[0] + d(4) * dilation[0],
-                        d(2) * stride[1] + d(5) * dilation[1], d(3), d(6)},
-                       ctx),
-        AffineMap::get(7, 0, {d(4), d(5)}, ctx),
-        AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx)};
-    SmallVector<IteratorType> onesIterators = {kParallel,  kParallel,
-                                               kParallel,  kParallel,
-                                               kReduction, kReduction,
-                                               kReduction};
-    Value ones =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{onesInit.getType()},
-            ValueRange{input, window}, ValueRange{onesInit}, onesMaps,
-            onesIterators,
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::AddIOp::create(b, l, args[2],
-                                                   ctpop(b, l, args[0]))});
-            })
-            .getResult(0);
-
-    // result = bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner,
-    // one elementwise generic over the K * Ka planes of P (the sums over k
-    // and j are unrolled: they are short, and a reduction loop would only
-    // add loop overhead to every output).
-    SmallVector<Value> inputs = {op.getBias()};
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(3)}, ctx)};
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
-    AffineMap pixels = AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx);
-    auto slice = [&](Value source, ArrayRef<int64_t> offsets,
-                     ArrayRef<int64_t> sizes, ArrayRef<int64_t> shape) {
-      SmallVector<int64_t> strides(offsets.size(), 1);
-      return tensor::ExtractSliceOp::create(
-          rewriter, loc, RankedTensorType::get(shape, i64), source,
-          ValueRange{}, ValueRange{}, ValueRange{},
-          rewriter.getDenseI64ArrayAttr(offsets),
-          rewriter.getDenseI64ArrayAttr(sizes),
-          rewriter.getDenseI64ArrayAttr(strides));
-    };
-    for (int64_t k = 0; k < bits; ++k)
-      for (int64_t j = 0; j < actBits; ++j) {
-        inputs.push_back(slice(products, {0, 0, 0, k, j, 0},
-                               {n, oh, ow, 1, 1, channels},
-                               {n, oh, ow, channels}));
-        maps.push_back(identity);
-      }
-    for (int64_t j = 0; j < actBits; ++j) {
-      inputs.push_back(
-          slice(ones, {0, 0, 0, j}, {n, oh, ow, 1}, {n, oh, ow}));
-      maps.push_back(pixels);
-    }
-    // v[:, k] as K inputs indexed by o; u[j] as scalars.
-    Value weightBasis = op.getWeightBasis();
-    for (int64_t k = 0; k < bits; ++k) {
-      inputs.push_back(weightBasis);
-      maps.push_back(AffineMap::get(
-          4, 0, {d(3), getAffineConstantExpr(k, ctx)}, ctx));
-    }
-    SmallVector<Value> actBasis;
-    for (int64_t j = 0; j < actBits; ++j) {
-      Value index = arith::ConstantIndexOp::create(rewriter, loc, j);
-      actBasis.push_back(tensor::ExtractOp::create(rewriter, loc,
-                                                   op.getActBasis(), index));
-    }
-    Value resultInit =
-        tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
-    maps.push_back(identity);
-    Value result =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{resultType}, inputs,
-            ValueRange{resultInit}, maps,
-            SmallVector<IteratorType>(4, kParallel),
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value one = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(1));
-              Value acc = args[0];
-              for (int64_t k = 0; k < bits; ++k)
-                for (int64_t j = 0; j < actBits; ++j) {
-                  Value p = args[1 + k * actBits + j];
-                  Value q = args[1 + bits * actBits + j];
-                  Value v = args[1 + bits * actBits + actBits + k];
-                  Value twice = arith::ShLIOp::create(b, l, p, one);
-                  Value count = arith::SIToFPOp::create(
-                      b, l, f32, arith::SubIOp::create(b, l, twice, q));
-                  Value coefficient =
-                      arith::MulFOp::create(b, l, v, actBasis[j]);
-                  acc = arith::AddFOp::create(
-                      b, l, acc, arith::MulFOp::create(b, l, coefficient, count));
-                }
-              linalg::YieldOp::create(b, l, ValueRange{acc});
-            })
-            .getResult(0);
-    rewriter.replaceOp(op, result);
+    auto [products, ones] =
+        conv->popcountSums(rewriter, loc, conv->input, /*wholeBatch=*/true);
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, op.getResult().getType().getShape(), conv->f32);
+    rewriter.replaceOp(op, conv->combine(rewriter, loc, products, ones, init,
+                                         /*wholeBatch=*/true));
     return success();
   }
 };

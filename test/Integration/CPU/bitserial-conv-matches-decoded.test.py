@@ -8,6 +8,7 @@ which is the bound checked against the fp64 reference, and twice it
 between the two compiled paths.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -101,6 +102,11 @@ def conv64(a, wt, bias, stride, pad, dil):
 
 module = "".join(case_functions(i, c) for i, c in enumerate(CASES))
 m = dq_runtime.load(module)
+# The whole-batch lowering (the GPU pipeline's) computes the same numbers
+# as the CPU's row by row one: lowered to linalg first, then compiled.
+whole_text = subprocess.run([dq_runtime.find_dq_opt(), "-", "--convert-dq-to-linalg=bitserial-rows=false"],
+                            input=module, capture_output=True, text=True, check=True).stdout
+whole = dq_runtime.load(whole_text)
 rng = np.random.default_rng(13)
 for i, case in enumerate(CASES):
     n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
@@ -112,6 +118,10 @@ for i, case in enumerate(CASES):
     bias = rng.normal(0, 0.5, o).astype(np.float32)
     got_bits = m.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
     got_float = m.__getattr__(f"decoded{i}")(x, codes, v, u, bias)
+    got_whole = whole.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
+    if not np.array_equal(got_whole, got_bits):
+        sys.exit(f"case {i} {case}: the whole-batch lowering differs from the row one by "
+                 f"{np.abs(got_whole - got_bits).max():.3g}")
     exact, scale = conv64(levels_act(x, u), decode(codes, v), bias.astype(np.float64), stride, pad, dil)
     bound = (kh * kw * c + bits * abits + 2) * 2.0 ** -24 * scale
     for name, got, factor in (("bit-serial", got_bits, 1), ("decoded", got_float, 1)):
