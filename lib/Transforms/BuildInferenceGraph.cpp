@@ -193,6 +193,47 @@ private:
   llvm::DenseMap<Value, int64_t> batchDim;
 };
 
+/// 64-bit words per plane of `channels` codes.
+int64_t wordsFor(int64_t channels) {
+  return channels / 64 + (channels % 64 != 0);
+}
+
+/// The unipolar codes of a quantizer's input (`dq.quantize_act` clamps
+/// below at 0, then takes the nearest level): tosa.clamp + dq.project.
+Value activationCodesOf(OpBuilder &b, QuantizeActOp quantize) {
+  Location loc = quantize.getLoc();
+  Value x = quantize.getInput();
+  Value clamped = tosa::ClampOp::create(
+      b, loc, x.getType(), x, b.getF32FloatAttr(0.0f),
+      b.getF32FloatAttr(std::numeric_limits<float>::max()),
+      tosa::NanPropagationModeAttr::get(b.getContext(),
+                                        tosa::NanPropagationMode::PROPAGATE));
+  auto codesType = RankedTensorType::get(
+      cast<RankedTensorType>(x.getType()).getShape(), b.getIntegerType(8));
+  return ProjectOp::create(b, loc, codesType, clamped, quantize.getBasis(),
+                           Value(), quantize.getAxis(), Encoding::Unipolar,
+                           Rounding::Nearest, IntegerAttr());
+}
+
+/// Trained codes (`rows` rows of `channels`) packed at compile time
+/// (dq.pack_bits' layout) as an i64 constant of `shape`.
+Value packedWeightConstant(OpBuilder &b, Location loc,
+                           ArrayRef<uint32_t> codes, int64_t rows,
+                           int64_t channels, int64_t bits,
+                           ArrayRef<int64_t> shape) {
+  std::vector<uint64_t> words(rows * bits * wordsFor(channels));
+  ::dq::numerics::packBitPlanes(codes.data(), rows, channels, bits,
+                                words.data());
+  SmallVector<APInt> values;
+  values.reserve(words.size());
+  for (uint64_t w : words)
+    values.emplace_back(64, w);
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(RankedTensorType::get(shape, b.getI64Type()),
+                             values));
+}
+
 /// Codes [N, H, W, C] as [N, H, OW, KW * C]: column `ow` holds the KW taps
 /// `w = ow + kw * dilation - padLeft` of a stride-1 row (code 0 outside).
 Value windowColumns(OpBuilder &b, Location loc, Value codes, int64_t kernelW,
@@ -448,28 +489,16 @@ struct BuildInferenceGraphPass
       // bits): with stride 1 along W, the KW taps of a row are packed
       // together, [(kw, c)] per output column, and the convolution becomes
       // KH x 1 over that layout (zero padding stays code 0).
-      int64_t plainWords = (channels + 63) / 64;
+      int64_t plainWords = wordsFor(channels);
       bool windowed = windowPacking && kernelW > 1 && stride[1] == 1 &&
-                      (kernelW * channels + 63) / 64 < kernelW * plainWords;
+                      wordsFor(kernelW * channels) < kernelW * plainWords;
       int64_t packedChannels = windowed ? kernelW * channels : channels;
-      int64_t words = (packedChannels + 63) / 64;
+      int64_t words = wordsFor(packedChannels);
 
       Value &actCodes = activationCodes[quantize];
       if (!actCodes) {
         OpBuilder qb(quantize);
-        Location qloc = quantize.getLoc();
-        Value x = quantize.getInput();
-        Value clamped = tosa::ClampOp::create(
-            qb, qloc, x.getType(), x, qb.getF32FloatAttr(0.0f),
-            qb.getF32FloatAttr(std::numeric_limits<float>::max()),
-            tosa::NanPropagationModeAttr::get(
-                qb.getContext(), tosa::NanPropagationMode::PROPAGATE));
-        auto codesTy = RankedTensorType::get(inputType.getShape(),
-                                             qb.getIntegerType(8));
-        actCodes = ProjectOp::create(qb, qloc, codesTy, clamped,
-                                     quantize.getBasis(), Value(),
-                                     quantize.getAxis(), Encoding::Unipolar,
-                                     Rounding::Nearest, IntegerAttr());
+        actCodes = activationCodesOf(qb, quantize);
       }
       Value &packed =
           packedInputs[{quantize,
@@ -500,17 +529,10 @@ struct BuildInferenceGraphPass
       for (const APInt &v : codes.getValues<APInt>())
         codeValues.push_back(static_cast<uint32_t>(v.getZExtValue()));
       int64_t weightW = windowed ? 1 : kernelW;
-      int64_t rows = codeShape[0] * codeShape[1] * weightW;
-      std::vector<uint64_t> words64(rows * bits * words);
-      ::dq::numerics::packBitPlanes(codeValues.data(), rows, packedChannels,
-                                    bits, words64.data());
-      auto weightType = RankedTensorType::get(
-          {codeShape[0], codeShape[1], weightW, bits, words}, b.getI64Type());
-      SmallVector<APInt> wordValues;
-      for (uint64_t w : words64)
-        wordValues.emplace_back(64, w);
-      Value weight = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(weightType, wordValues));
+      Value weight = packedWeightConstant(
+          b, loc, codeValues, codeShape[0] * codeShape[1] * weightW,
+          packedChannels, bits,
+          {codeShape[0], codeShape[1], weightW, bits, words});
       SmallVector<int64_t> convPad(pad), convStride(stride),
           convDilation(dilation);
       if (windowed) {
@@ -578,17 +600,8 @@ struct BuildInferenceGraphPass
       int64_t outputs = codesType.getDimSize(2);
       int64_t actBits = quantize.getConfig().getBits();
       int64_t bits = decode.getNumBits();
-      int64_t words = channels / 64 + (channels % 64 != 0);
-      Value x = quantize.getInput();
-      Value clamped = tosa::ClampOp::create(
-          b, loc, x.getType(), x, b.getF32FloatAttr(0.0f),
-          b.getF32FloatAttr(std::numeric_limits<float>::max()),
-          tosa::NanPropagationModeAttr::get(
-              b.getContext(), tosa::NanPropagationMode::PROPAGATE));
-      Value actCodes = ProjectOp::create(
-          b, loc, RankedTensorType::get(aType.getShape(), b.getIntegerType(8)),
-          clamped, quantize.getBasis(), Value(), quantize.getAxis(),
-          Encoding::Unipolar, Rounding::Nearest, IntegerAttr());
+      int64_t words = wordsFor(channels);
+      Value actCodes = activationCodesOf(b, quantize);
       Value pixels = tosa::ReshapeOp::create(
           b, loc,
           RankedTensorType::get({rowsN, 1, 1, channels}, b.getIntegerType(8)),
@@ -605,18 +618,9 @@ struct BuildInferenceGraphPass
         transposed[o * channels + c] = static_cast<uint32_t>(v.getZExtValue());
         ++i;
       }
-      std::vector<uint64_t> words64(outputs * bits * words);
-      ::dq::numerics::packBitPlanes(transposed.data(), outputs, channels, bits,
-                                    words64.data());
-      SmallVector<APInt> wordValues;
-      for (uint64_t w : words64)
-        wordValues.emplace_back(64, w);
-      Value weight = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(
-              RankedTensorType::get({outputs, 1, 1, bits, words},
-                                    b.getI64Type()),
-              wordValues));
+      Value weight =
+          packedWeightConstant(b, loc, transposed, outputs, channels, bits,
+                               {outputs, 1, 1, bits, words});
       Value zeroBias =
           floatConstant(b, loc, {outputs}, std::vector<float>(outputs, 0.0f));
       auto bitserial = BitserialConv2DOp::create(
