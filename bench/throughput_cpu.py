@@ -1,11 +1,30 @@
 #!/usr/bin/env python3
-"""Throughput on the CPU: dq's compiled train_step and predict against the
-PyTorch reference (python/dq_reference, the project's quantizers), same
-network, same batch, side by side in one run.
+"""Throughput on the CPU: dq's compiled train_step and predict against two
+PyTorch peers, same network, same batch, same thread counts, side by side in
+one run.
+
+Peers (--peers, default both):
+  idiomatic   bench/torch_idiomatic.py: the network as an nn.Module with the
+              same LQ-Nets/DQ quantizers written as vectorized tensor code,
+              torch.optim.SGD, custom autograd Functions for the
+              straight-through estimators, no numpy in the step (checked to
+              compute dq_reference's step by test/Bench/torch-idiomatic.test).
+              This is the figure of record: what a PyTorch user gets.
+              Layout --idiomatic-layout, default channels-last (NHWC memory
+              format for the model and the images): the faster of the two
+              here with PyTorch 1.13's oneDNN convolutions, 10-17 % on the
+              ResNet-20 train_step, 2-10 % on predict (numbers in
+              bench/torch_idiomatic.py's docstring).
+  reference   python/dq_reference (training.train_step / predict): the
+              project's numerics oracle, written for clarity (it converts
+              the state between numpy and torch every step); kept as a
+              second column.
 
 For each precision (W2A2 and fp32 unless --precision says otherwise):
   1. the network comes from python/dq_reference/resnet.py, which gives both
-     the reference training.Network and the TOSA MLIR dq-opt takes;
+     the reference training.Network and the TOSA MLIR dq-opt takes (the
+     idiomatic model copies the same parameters; its initial state equals
+     dq_reference.training.init_state's);
   2. dq-opt [--dq-quantize="w-bits=2 a-bits=2"] --dq-build-training-graph,
      then dq-compile -> .so/.manifest.json/.state;
   3. the compiled train_step (parallel: OpenMP) is timed through the
@@ -13,17 +32,19 @@ For each precision (W2A2 and fp32 unless --precision says otherwise):
      `c++` command against build/runtime/libDQRuntime.a), one process per
      timed step with OMP_NUM_THREADS=T for each T in --threads: open +
      init_state + 1 untimed warm-up step + 1 timed step;
-  4. the reference train_step (dq_reference.training.train_step) is timed
-     with torch.set_num_threads(T) for each T in --threads, after 1 warm-up
-     step per thread count.
+  4. each PyTorch peer's step is timed with torch.set_num_threads(T) for
+     each T in --threads, after 1 warm-up step per thread count.
 predict (inference-mode logits of the batch) is timed the same way
-(step_timer -p; dq_reference.training.predict). Timed calls are interleaved (dq T1, torch T1, dq T2, torch T2, dq T1, ...)
-so machine noise hits every variant alike. Reported: median (and min) ms per
-step and, per thread count, ratio = torch_ms / dq_ms (> 1: dq is faster).
+(step_timer -p; the idiomatic model in eval mode under no_grad;
+dq_reference.training.predict). Timed calls are interleaved (dq T1,
+idiomatic T1, reference T1, dq T2, ...) so machine noise hits every variant
+alike. Reported: median (and min) ms per step and, per thread count, the
+ratios idiomatic_ms / dq_ms (the figure of record) and reference_ms / dq_ms
+(> 1: dq is faster).
 
-The reference step includes its numpy <-> torch conversion of the state
-(that is how the reference is written); images and labels are a fixed
-seeded batch (uniform [0,1) pixels, random labels), as in step_timer.
+Images and labels are a fixed seeded batch (uniform [0,1) pixels, random
+labels), as in step_timer; the idiomatic peer gets them as tensors once,
+before timing (as from a DataLoader).
 
     bench/throughput_cpu.py --arch resnet20 --batch 128 --steps 3
     bench/throughput_cpu.py --arch tiny --batch 2 --steps 1   # seconds
@@ -47,6 +68,13 @@ import torch  # noqa: E402
 
 from dq_reference import resnet as R  # noqa: E402
 from dq_reference import training as T  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import torch_idiomatic as I  # noqa: E402
+
+PEERS = ("idiomatic", "reference")
+LAYOUTS = {"contiguous": torch.contiguous_format,
+           "channels-last": torch.channels_last}
 
 
 def log(msg):
@@ -126,7 +154,9 @@ def dq_step_ms(step_timer, prefix, threads, entry):
     sys.exit(f"bench: cannot parse step_timer output:\n{out}")
 
 
-class TorchRunner:
+class ReferenceRunner:
+    """dq_reference.training: train_step / predict on a numpy state."""
+
     def __init__(self, net, images, labels, lr):
         self.net, self.images, self.labels, self.lr = net, images, labels, lr
         self.state = T.init_state(net)
@@ -146,6 +176,30 @@ class TorchRunner:
         return ms
 
 
+class IdiomaticRunner:
+    """bench/torch_idiomatic.py: nn.Module + torch.optim.SGD."""
+
+    def __init__(self, arch, precision, seed, images, labels, lr, layout):
+        fmt = LAYOUTS[layout]
+        self.model = I.build(arch, precision, seed=seed, memory_format=fmt)
+        self.optimizer = I.make_optimizer(self.model, lr)
+        self.images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(
+            memory_format=fmt)
+        self.labels = torch.from_numpy(labels).long()
+
+    def run(self, threads, entry="train_step"):
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        if entry == "predict":
+            I.predict(self.model, self.images)
+            return (time.perf_counter() - t0) * 1e3
+        loss, _ = I.train_step(self.model, self.optimizer, self.images,
+                               self.labels)
+        ms = (time.perf_counter() - t0) * 1e3
+        self.loss = float(loss)
+        return ms
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--arch", default="resnet20", choices=sorted(R.ARCHS))
@@ -160,6 +214,12 @@ def main():
     parser.add_argument("--entries", default="train_step,predict",
                         help="entry points to time: train_step and/or "
                         "predict")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help="PyTorch peers to time, comma-separated: "
+                        "idiomatic (the figure of record) and/or reference")
+    parser.add_argument("--idiomatic-layout", default="channels-last",
+                        choices=sorted(LAYOUTS),
+                        help="memory format of the idiomatic peer")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -171,6 +231,11 @@ def main():
     threads = [int(t) for t in args.threads.split(",")]
     precisions = args.precision.split(",")
     entries = args.entries.split(",")
+    peers = [p for p in args.peers.split(",") if p]
+    for p in peers:
+        if p not in PEERS:
+            sys.exit(f"bench: unknown peer '{p}' (known: {', '.join(PEERS)})")
+    peers = [p for p in PEERS if p in peers]  # report order
     for e in entries:
         if e not in ("train_step", "predict"):
             sys.exit(f"bench: unknown entry point '{e}'")
@@ -191,39 +256,54 @@ def main():
                 w, a = bits(precision)
                 net = R.quantized_network(fp_net, w, a)
             prefix = compile_dq(args, fp_net, precision, work)
-            torch_run = TorchRunner(net, images, labels, args.lr)
+            runners = {}
+            if "idiomatic" in peers:
+                runners["idiomatic"] = IdiomaticRunner(
+                    args.arch, precision, args.seed, images, labels, args.lr,
+                    args.idiomatic_layout)
+            if "reference" in peers:
+                runners["reference"] = ReferenceRunner(net, images, labels,
+                                                       args.lr)
             for entry in entries:
                 for t in threads:  # warm-up (dq warms up in each process)
-                    torch_run.run(t, entry)
+                    for runner in runners.values():
+                        runner.run(t, entry)
                 dq_ms = {t: [] for t in threads}
-                torch_ms = {t: [] for t in threads}
+                peer_ms = {p: {t: [] for t in threads} for p in runners}
                 for _ in range(args.steps):
                     for t in threads:
                         dq_ms[t].append(dq_step_ms(step_timer, prefix, t,
                                                    entry))
-                        torch_ms[t].append(torch_run.run(t, entry))
-                results.append((f"{precision} {entry}", dq_ms, torch_ms))
+                        for p, runner in runners.items():
+                            peer_ms[p][t].append(runner.run(t, entry))
+                results.append((f"{precision} {entry}", dq_ms, peer_ms))
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
 
     print(f"{args.arch} batch {args.batch}, input 28x28x1, {args.steps} timed "
           f"steps per variant (median), torch {torch.__version__}, "
-          f"{os.cpu_count()} cpus")
+          f"{os.cpu_count()} cpus, idiomatic layout {args.idiomatic_layout}")
     print("{:<17} {:<26} {:>10} {:>10} {:>8}".format(
         "what", "variant", "median_ms", "min_ms", "calls/s"))
-    for precision, dq_ms, torch_ms in results:
+    for precision, dq_ms, peer_ms in results:
         for t in threads:
-            for name, ms in ((f"dq compiled ({t} thr)", dq_ms[t]),
-                             (f"torch reference ({t} thr)", torch_ms[t])):
+            rows = [(f"dq compiled ({t} thr)", dq_ms[t])]
+            rows += [(f"torch {p} ({t} thr)", peer_ms[p][t]) for p in peers]
+            for name, ms in rows:
                 m = statistics.median(ms)
                 print("{:<17} {:<26} {:>10.1f} {:>10.1f} {:>8.2f}".format(
                     precision, name, m, min(ms), 1e3 / m))
-    for precision, dq_ms, torch_ms in results:
+    print("ratios torch_ms / dq_ms (> 1: dq is faster); figure of record: "
+          "idiomatic/dq")
+    for precision, dq_ms, peer_ms in results:
         for t in threads:
+            dq = statistics.median(dq_ms[t])
+            cols = " ".join(
+                f"{p}/dq: {statistics.median(peer_ms[p][t]) / dq:.2f}"
+                for p in peers)
             print(f"ratio {precision} {t} thread{'s' if t > 1 else ''} "
-                  f"torch/dq: "
-                  f"{statistics.median(torch_ms[t]) / statistics.median(dq_ms[t]):.2f}")
+                  f"{cols}")
     return 0
 
 
