@@ -59,6 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               again.imageShape == manifest.imageShape &&
               again.classes == manifest.classes &&
               again.device == manifest.device &&
+              again.preprocess.has_value() == manifest.preprocess.has_value() &&
+              (!manifest.preprocess ||
+               (again.preprocess->mean == manifest.preprocess->mean &&
+                again.preprocess->stddev == manifest.preprocess->stddev)) &&
               again.state.size() == manifest.state.size() &&
               again.entryPoints.size() == manifest.entryPoints.size();
   for (size_t i = 0; same && i < manifest.state.size(); ++i)

@@ -116,6 +116,8 @@ int main(int argc, char **argv) {
     Manifest cuda = manifest;
     cuda.device = "cuda";
     cuda.entryPoints["extra"] = {"_mlir_ciface_extra", {"x f32[]"}, {}};
+    if (cuda.imageShape.size() == 3)
+      cuda.preprocess = preprocessPreset("none", cuda.imageShape.back());
     writeRaw(manifests + "/cuda.manifest.json", toJson(cuda));
 
     std::string datasets = sub("dataset");

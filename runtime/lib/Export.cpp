@@ -104,14 +104,22 @@ void writeExport(const std::string &path, const Manifest &manifest,
     kept.push_back(std::move(tensor));
     packed[spec.name] = {{"bits", bits}, {"shape", spec.shape}};
   }
-  json metadata = {{"kind", kExportKind}, {"packed", packed}};
+  // What the inputs of the trained model are (dq-run checks it against the
+  // manifest it is run with).
+  json preprocess =
+      json::parse(preprocessToJson(effectivePreprocess(manifest)));
+  json metadata = {
+      {"kind", kExportKind}, {"packed", packed}, {"preprocess", preprocess}};
   writeStateFile(path, manifest.moduleHash, kept, metadata.dump());
 }
 
 /// readInferenceState without the value checks.
 static std::vector<HostTensor> readExportOrState(const std::string &path,
-                                                 const Manifest &manifest) {
+                                                 const Manifest &manifest,
+                                                 std::string *metadataJson) {
   StateFileContents contents = readStateFile(path);
+  if (metadataJson)
+    *metadataJson = contents.metadataJson;
   json metadata = json::parse(contents.metadataJson, nullptr,
                               /*allow_exceptions=*/false);
   const json *kind = metadata.is_object() && metadata.contains("kind")
@@ -179,10 +187,60 @@ static std::vector<HostTensor> readExportOrState(const std::string &path,
 
 std::vector<HostTensor> readInferenceState(const std::string &path,
                                            const Manifest &manifest,
-                                           bool allowInvalidValues) {
-  std::vector<HostTensor> state = readExportOrState(path, manifest);
+                                           bool allowInvalidValues,
+                                           std::string *metadataJson) {
+  std::vector<HostTensor> state =
+      readExportOrState(path, manifest, metadataJson);
   checkStateValues(state, manifest, path, allowInvalidValues);
   return state;
+}
+
+bool isExportMetadata(const std::string &metadataJson) {
+  json metadata = json::parse(metadataJson, nullptr,
+                              /*allow_exceptions=*/false);
+  return metadata.is_object() && metadata.contains("kind") &&
+         metadata["kind"] == kExportKind;
+}
+
+std::optional<Preprocess> recordedPreprocess(const std::string &path,
+                                             const std::string &metadataJson,
+                                             const Manifest &manifest) {
+  json metadata = json::parse(metadataJson, nullptr,
+                              /*allow_exceptions=*/false);
+  if (!metadata.is_object() || !metadata.contains("preprocess"))
+    return std::nullopt;
+  if (manifest.imageShape.size() != 3)
+    throw Error(path + ": metadata.preprocess: layout NHWC needs images "
+                       "[H, W, C], the model's are " +
+                shapeString(manifest.imageShape));
+  return preprocessFromJson(metadata["preprocess"].dump(), path,
+                            "metadata.preprocess", manifest.imageShape.back());
+}
+
+void checkRecordedPreprocess(const std::string &path,
+                             const std::string &metadataJson,
+                             const Manifest &manifest) {
+  std::optional<Preprocess> recorded =
+      recordedPreprocess(path, metadataJson, manifest);
+  if (!recorded)
+    return;
+  Preprocess expected = effectivePreprocess(manifest);
+  if (*recorded == expected)
+    return;
+  auto list = [](const std::vector<double> &values) {
+    std::string text;
+    for (double v : values)
+      text += (text.empty() ? "" : ",") + json(v).dump();
+    return text;
+  };
+  throw Error(path + ": trained on inputs normalized with " +
+              describePreprocess(*recorded) + ", but the model's manifest " +
+              (manifest.preprocess ? "records " : "records none (") +
+              describePreprocess(expected) +
+              (manifest.preprocess ? "" : " is the default)") +
+              "; compile the model with --input-mean " +
+              list(recorded->mean) + " --input-std " + list(recorded->stddev) +
+              " (or use the manifest it was trained with)");
 }
 
 } // namespace runtime

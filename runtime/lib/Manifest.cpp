@@ -314,6 +314,16 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                                 manifest.device + "\"");
   }
 
+  if (root.contains("preprocess")) {
+    if (manifest.imageShape.size() != 3)
+      reader.fail("preprocess", "layout NHWC needs an image_shape [H, W, C], "
+                                "the manifest has " +
+                                    shapeString(manifest.imageShape));
+    manifest.preprocess =
+        preprocessFromJson(root["preprocess"].dump(), source, "preprocess",
+                           manifest.imageShape.back());
+  }
+
   const json &state = reader.member(root, "state", "state");
   if (!state.is_array())
     reader.fail("state",
@@ -371,6 +381,8 @@ std::string toJson(const Manifest &manifest) {
   root["classes"] = manifest.classes;
   if (manifest.device != "cpu")
     root["device"] = manifest.device;
+  if (manifest.preprocess)
+    root["preprocess"] = ojson::parse(preprocessToJson(*manifest.preprocess));
   ojson state = ojson::array();
   for (const TensorSpec &spec : manifest.state) {
     ojson entry = ojson::object();
@@ -393,6 +405,11 @@ std::string toJson(const Manifest &manifest) {
   }
   root["entry_points"] = std::move(entryPoints);
   return root.dump(2) + "\n";
+}
+
+Preprocess effectivePreprocess(const Manifest &manifest) {
+  return manifest.preprocess ? *manifest.preprocess
+                             : legacyPreprocess(manifest.imageShape);
 }
 
 std::string modelSignature(const Manifest &manifest) {

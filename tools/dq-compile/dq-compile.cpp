@@ -27,6 +27,7 @@
 #include "dq/Support/AtomicFileStream.h"
 #include "dq/Support/Checks.h"
 
+#include "dq/runtime/Export.h"
 #include "dq/runtime/Files.h"
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/StateFile.h"
@@ -173,6 +174,30 @@ static cl::opt<unsigned> cacheMaxMiB(
     cl::desc("After storing an entry, remove the least recently used ones "
              "until the cache holds at most this many MiB (default 2048)"),
     cl::init(2048), cl::cat(compileCategory));
+static cl::opt<std::string> inputPreset(
+    "input-preset",
+    cl::desc("The input normalization recorded in the manifest, which "
+             "dq-train and dq-run apply to pixels/255: fashion-mnist (mean "
+             "0.2860, std 0.3530), cifar10 (per-channel CIFAR-10 "
+             "statistics) or none (mean 0, std 1). Default: fashion-mnist "
+             "for 1-channel images, cifar10 for 3, none otherwise"),
+    cl::value_desc("name"), cl::init(""), cl::cat(compileCategory));
+static cl::opt<std::string> inputMean(
+    "input-mean",
+    cl::desc("Per-channel mean of pixels/255 to record (one value, or one "
+             "per channel, comma-separated); needs --input-std"),
+    cl::value_desc("v[,v...]"), cl::init(""), cl::cat(compileCategory));
+static cl::opt<std::string> inputStd(
+    "input-std",
+    cl::desc("Per-channel standard deviation of pixels/255 to record (> 0); "
+             "needs --input-mean"),
+    cl::value_desc("v[,v...]"), cl::init(""), cl::cat(compileCategory));
+static cl::opt<std::string> preprocessFrom(
+    "preprocess-from",
+    cl::desc("Record the input normalization of another model: its "
+             "manifest, or a state file or export dq-train wrote (e.g. for "
+             "the inference model built from a trained state)"),
+    cl::value_desc("file"), cl::init(""), cl::cat(compileCategory));
 static cl::opt<bool> timing(
     "timing",
     cl::desc("Print the wall time of every stage to stderr (parse, "
@@ -641,6 +666,84 @@ std::optional<::dq::compile::CompileCache> openCache(StageTimer &timer) {
   return cache;
 }
 
+/// Every value of `values` repeated to `channels` when it is one value.
+std::vector<double> perChannel(std::vector<double> values, int64_t channels) {
+  if (values.size() == 1 && channels > 1)
+    values.assign(channels, values[0]);
+  return values;
+}
+
+/// The input normalization to record for images of `imageShape`, from the
+/// options (checked before any long work); nothing for images that are not
+/// [H, W, C].
+std::optional<rt::Preprocess>
+preprocessToRecord(const std::vector<int64_t> &imageShape) {
+  bool custom = !inputMean.empty() || !inputStd.empty();
+  int given = (custom ? 1 : 0) + (!inputPreset.empty() ? 1 : 0) +
+              (!preprocessFrom.empty() ? 1 : 0);
+  if (given > 1)
+    fail("give one of --input-preset, --input-mean/--input-std and "
+         "--preprocess-from");
+  if (custom && (inputMean.empty() || inputStd.empty()))
+    fail("--input-mean and --input-std go together (pixels/255 units, one "
+         "value or one per channel)");
+  if (imageShape.size() != 3) {
+    if (given)
+      fail("the model's images are " + rt::shapeString(imageShape) +
+           ", not [H, W, C]: dq records and applies input normalization "
+           "only to NHWC images");
+    return std::nullopt;
+  }
+  int64_t channels = imageShape.back();
+  rt::Preprocess p;
+  if (custom) {
+    p.mean = perChannel(rt::parseNumberList("--input-mean", inputMean),
+                        channels);
+    p.stddev = perChannel(rt::parseNumberList("--input-std", inputStd),
+                          channels);
+  } else if (!inputPreset.empty()) {
+    p = rt::preprocessPreset(inputPreset, channels);
+  } else if (!preprocessFrom.empty()) {
+    const std::string &from = preprocessFrom;
+    auto bytes = llvm::MemoryBuffer::getFile(from, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+    if (!bytes)
+      fail("--preprocess-from " + from + ": " + bytes.getError().message());
+    llvm::StringRef head = (*bytes)->getBuffer().take_front(8);
+    if (head == llvm::StringRef(rt::kStateFileMagic, 8)) {
+      rt::StateFileContents contents = rt::readStateFile(from);
+      rt::Manifest images;
+      images.imageShape = imageShape;
+      std::optional<rt::Preprocess> recorded =
+          rt::recordedPreprocess(from, contents.metadataJson, images);
+      if (!recorded)
+        fail("--preprocess-from " + from +
+             ": the file records no input normalization (a state dq-train "
+             "wrote records it; an initial state does not)");
+      p = *recorded;
+    } else {
+      rt::Manifest other = rt::loadManifest(from);
+      if (other.imageShape != imageShape)
+        fail("--preprocess-from " + from + ": that model's images are " +
+             rt::shapeString(other.imageShape) + ", this one's " +
+             rt::shapeString(imageShape));
+      p = rt::effectivePreprocess(other);
+    }
+  } else {
+    std::string preset;
+    p = rt::defaultPreprocess(imageShape, &preset);
+    if (preset == "none")
+      llvm::errs() << "dq-compile: note: no input normalization preset for "
+                   << channels << "-channel images; recording mean 0, std 1 "
+                   << "(the model takes pixels/255); give --input-mean and "
+                      "--input-std to record your data's\n";
+  }
+  std::string problem = rt::checkPreprocess(p, channels);
+  if (!problem.empty())
+    fail("input normalization: " + problem);
+  return p;
+}
+
 /// The one timer of this run (main erases its progress line before an
 /// error).
 StageTimer timer;
@@ -752,6 +855,7 @@ void compile() {
   manifest.imageShape.assign(images.getShape().begin() + 1,
                              images.getShape().end());
   manifest.classes = logits.getDimSize(1);
+  manifest.preprocess = preprocessToRecord(manifest.imageShape);
   for (func::FuncOp func : {train, predict, init})
     if (func)
       manifest.entryPoints[func.getName().str()] =
@@ -915,16 +1019,21 @@ void compile() {
     rt::writeStateFile(outputPrefix + ".state", manifest.moduleHash, initial,
                        "{}");
   timer.finish(timing);
-  if (inference) {
+  if (inference)
     llvm::outs() << "dq-compile: wrote " << soPath << " and " << outputPrefix
                  << ".manifest.json (inference, batch " << manifest.batch
                  << ", " << manifest.library.bytes << " bytes)\n";
-    return;
-  }
-  llvm::outs() << "dq-compile: wrote " << soPath << ", " << outputPrefix
-               << ".manifest.json and " << outputPrefix << ".state ("
-               << manifest.state.size() << " state tensors, batch "
-               << manifest.batch << ")\n";
+  else
+    llvm::outs() << "dq-compile: wrote " << soPath << ", " << outputPrefix
+                 << ".manifest.json and " << outputPrefix << ".state ("
+                 << manifest.state.size() << " state tensors, batch "
+                 << manifest.batch << ")\n";
+  if (manifest.preprocess)
+    llvm::outs() << "dq-compile: inputs: NHWC "
+                 << rt::shapeString(manifest.imageShape)
+                 << " images, (pixel/255 - mean) / std with "
+                 << rt::describePreprocess(*manifest.preprocess)
+                 << " (recorded in the manifest)\n";
 }
 } // namespace
 

@@ -188,20 +188,24 @@ std::vector<float> benchBatch(const Options &o, const Manifest &m,
   if (o.images.empty() && !o.dataGiven) {
     source = "random";
     uint64_t seed = 0;
-    for (float &x : images) {
+    Preprocess input = effectivePreprocess(m);
+    std::vector<float> mean = input.meanF32(), stddev = input.stddevF32();
+    size_t channels = mean.size();
+    for (size_t i = 0; i < images.size(); ++i) {
       float pixel = static_cast<float>(splitmix64(seed) >> 56) / 255.0f;
-      x = (pixel - kFashionMnistMean) / kFashionMnistStd;
+      size_t c = i % channels;
+      images[i] = (pixel - mean[c]) / stddev[c];
     }
     return images;
   }
   source = o.images.empty() ? o.data : o.images;
   Dataset data = o.images.empty() ? loadFashionMnist(o.data, /*train=*/false)
                                   : loadIdxImages(o.images);
-  data.normalize({kFashionMnistMean}, {kFashionMnistStd});
   std::vector<int64_t> shape = {data.height, data.width, data.channels};
   if (shape != m.imageShape)
     throw Error("the images are " + shapeString(shape) +
                 " but the model takes " + shapeString(m.imageShape));
+  data.normalize(effectivePreprocess(m));
   std::vector<size_t> indices(m.batch);
   for (size_t i = 0; i < indices.size(); ++i)
     indices[i] = i % data.count;
@@ -290,9 +294,21 @@ int run(const Options &o) {
                   "inference model takes no state)\n" +
                   std::string(kUsage));
     }
+    std::string metadata;
     state = readInferenceState(statePath, model->manifest(),
-                               o.allowInvalidState);
+                               o.allowInvalidState, &metadata);
+    // Trained on inputs normalized as the manifest says, or refused.
+    checkRecordedPreprocess(statePath, metadata, model->manifest());
   }
+  if (!model->manifest().preprocess && !o.exportGiven)
+    std::fprintf(stderr,
+                 "dq-run: note: %s.manifest.json records no input "
+                 "normalization (compiled before dq-compile recorded it); "
+                 "using %s, the default for its images (compile it again "
+                 "to record it)\n",
+                 model->prefix().c_str(),
+                 describePreprocess(effectivePreprocess(model->manifest()))
+                     .c_str());
   if (o.bench) {
     bench(o, *model, state);
     return 0;
@@ -312,12 +328,12 @@ int run(const Options &o) {
     data = loadIdx(o.images, o.labels);
   else
     data = loadIdxImages(o.images);
-  data.normalize({kFashionMnistMean}, {kFashionMnistStd});
   std::vector<int64_t> shape = {data.height, data.width, data.channels};
   if (shape != model->manifest().imageShape)
     throw Error("the images are " + shapeString(shape) +
                 " but the model takes " +
                 shapeString(model->manifest().imageShape));
+  data.normalize(effectivePreprocess(model->manifest()));
   std::vector<int> predicted = predictClasses(*model, state, data);
   size_t correct = 0;
   if (haveLabels)

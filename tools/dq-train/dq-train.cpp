@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <chrono>
 #include <cmath>
@@ -184,6 +185,55 @@ Dataset limited(Dataset d, size_t limit) {
   if (!d.images.empty())
     d.images.resize(limit * per);
   return d;
+}
+
+/// A warning when the training images' per-channel statistics (pixel/255)
+/// are far from the normalization the model was compiled for: a user's own
+/// data under another data set's defaults trains worse than it could.
+void warnIfOtherStatistics(const Dataset &data, const Preprocess &input) {
+  size_t channels = static_cast<size_t>(data.channels);
+  if (data.raw.empty() || input.channels() != channels)
+    return;
+  std::vector<uint64_t> histogram(256 * channels, 0);
+  for (size_t i = 0; i < data.raw.size(); ++i)
+    ++histogram[(i % channels) * 256 + data.raw[i]];
+  std::vector<double> mean(channels), stddev(channels);
+  bool far = false;
+  for (size_t c = 0; c < channels; ++c) {
+    double n = 0, sum = 0, squares = 0;
+    for (int v = 0; v < 256; ++v) {
+      double count = static_cast<double>(histogram[c * 256 + v]);
+      double x = v / 255.0;
+      n += count;
+      sum += count * x;
+      squares += count * x * x;
+    }
+    mean[c] = sum / n;
+    stddev[c] = std::sqrt(std::max(0.0, squares / n - mean[c] * mean[c]));
+    double ratio = stddev[c] / input.stddev[c];
+    if (std::fabs(mean[c] - input.mean[c]) > 0.1 || !(ratio > 0.67) ||
+        !(ratio < 1.5))
+      far = true;
+  }
+  if (!far)
+    return;
+  auto list = [](const std::vector<double> &values) {
+    std::string text;
+    for (double v : values) {
+      char number[32];
+      std::snprintf(number, sizeof number, "%.4f", v);
+      text += (text.empty() ? "" : ",") + std::string(number);
+    }
+    return text;
+  };
+  std::fprintf(stderr,
+               "dq-train: warning: the training images have mean %s, std %s "
+               "(pixel/255, per channel), but the model normalizes with %s "
+               "(its manifest); for inputs near mean 0 and std 1 compile it "
+               "with --input-mean %s --input-std %s\n",
+               list(mean).c_str(), list(stddev).c_str(),
+               describePreprocess(input).c_str(), list(mean).c_str(),
+               list(stddev).c_str());
 }
 
 /// 0.5 * lr0 * (1 + cos(pi * t / T)), t = completed steps.
@@ -359,8 +409,20 @@ int run(const Options &o) {
     std::printf("dq-train: device: %s\n", model->deviceDescription().c_str());
   const Manifest &m = model->manifest();
   std::string metadata;
-  std::vector<HostTensor> state = readStateFileFor(
-      o.resume.empty() ? model->prefix() + ".state" : o.resume, m, &metadata);
+  std::string statePath =
+      o.resume.empty() ? model->prefix() + ".state" : o.resume;
+  std::vector<HostTensor> state = readStateFileFor(statePath, m, &metadata);
+  // The inputs are normalized as the manifest says (dq-compile recorded
+  // it), and as the checkpoint resumed from was trained.
+  Preprocess input = effectivePreprocess(m);
+  checkRecordedPreprocess(statePath, metadata, m);
+  if (!m.preprocess)
+    std::fprintf(stderr,
+                 "dq-train: note: %s.manifest.json records no input "
+                 "normalization (compiled before dq-compile recorded it); "
+                 "using %s, the default for its images (compile it again "
+                 "to record it)\n",
+                 model->prefix().c_str(), describePreprocess(input).c_str());
 
   // Before anything is written or long work starts: the directory, and a
   // lock so that a second run on the same --out stops instead of
@@ -372,18 +434,12 @@ int run(const Options &o) {
   if (o.dataset == "fashion-mnist") {
     train = loadFashionMnist(o.data, true);
     test = loadFashionMnist(o.data, false);
-    train.normalize({kFashionMnistMean}, {kFashionMnistStd});
-    test.normalize({kFashionMnistMean}, {kFashionMnistStd});
   } else {
     std::vector<std::string> files;
     for (int i = 1; i <= 5; ++i)
       files.push_back(o.data + "/data_batch_" + std::to_string(i) + ".bin");
     train = loadCifar10Binary(files);
     test = loadCifar10Binary({o.data + "/test_batch.bin"});
-    std::vector<float> mean = {0.4914f, 0.4822f, 0.4465f};
-    std::vector<float> stddev = {0.2470f, 0.2435f, 0.2616f};
-    train.normalize(mean, stddev);
-    test.normalize(mean, stddev);
   }
   train = limited(std::move(train), o.limitTrain);
   test = limited(std::move(test), o.limitTest);
@@ -391,6 +447,9 @@ int run(const Options &o) {
   if (shape != m.imageShape)
     throw Error("the dataset's images are " + shapeString(shape) +
                 " but the model takes " + shapeString(m.imageShape));
+  warnIfOtherStatistics(train, input);
+  train.normalize(input);
+  test.normalize(input);
   // A label is an index into the logits: a larger one would be read past
   // them by the compiled loss.
   if (train.classes > m.classes)
@@ -446,7 +505,8 @@ int run(const Options &o) {
                  {"run", runId},
                  {"epoch_loss_sum", lossSum},
                  {"epoch_correct", correct},
-                 {"epoch_seen", seen}};
+                 {"epoch_seen", seen},
+                 {"preprocess", Json::parse(preprocessToJson(input))}};
     writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
     lastCheckpointStep = step;
   };
@@ -563,7 +623,9 @@ int run(const Options &o) {
     lastTestAccuracy = accuracy(*model, state, test);
   // Never from a non-finite state: it was checked when loaded and after
   // every step.
-  writeStateFile(o.out + "/final.state", m.moduleHash, state, "{}");
+  writeStateFile(o.out + "/final.state", m.moduleHash, state,
+                 Json({{"preprocess", Json::parse(preprocessToJson(input))}})
+                     .dump());
   // What inference needs, codes packed to their bit width (dq-run reads it).
   writeExport(o.out + "/model.dqm", m, state);
   double total =

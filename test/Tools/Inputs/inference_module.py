@@ -18,7 +18,9 @@ import sys
 
 import numpy as np
 
-MEAN, STD = 0.2860, 0.3530  # kFashionMnistMean, kFashionMnistStd
+# dq-compile's default input normalization of 1-channel images (the
+# fashion-mnist preset, kFashionMnistMean, kFashionMnistStd).
+MEAN, STD = 0.2860, 0.3530
 
 
 def weights():
@@ -87,10 +89,15 @@ def main():
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("-o", dest="output")
     parser.add_argument("--reference", help="IDX images: print the classes")
+    parser.add_argument("--mean", type=float, default=MEAN,
+                        help="normalization of the reference (default: "
+                             "dq-compile's for 1-channel images)")
+    parser.add_argument("--std", type=float, default=STD)
     args = parser.parse_args()
     if args.reference:
         raw = read_idx_images(args.reference)
-        images = (raw.astype(np.float32) / 255.0 - MEAN) / STD
+        images = ((raw.astype(np.float32) / np.float32(255.0) -
+                   np.float32(args.mean)) / np.float32(args.std))
         for i, row in enumerate(logits(images)):
             print(i, int(np.argmax(row)))
         return

@@ -14,6 +14,8 @@
 #ifndef DQ_RUNTIME_DATASET_H
 #define DQ_RUNTIME_DATASET_H
 
+#include "dq/runtime/Preprocess.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,9 +24,6 @@
 namespace dq {
 namespace runtime {
 
-/// Fashion-MNIST normalization of docs/Algorithm.md, in units of pixel/255.
-constexpr float kFashionMnistMean = 0.2860f;
-constexpr float kFashionMnistStd = 0.3530f;
 /// Where the Debian package dataset-fashion-mnist installs the files.
 constexpr const char *kDefaultFashionMnistDir =
     "/usr/share/datasets/fashion-mnist";
@@ -55,6 +54,10 @@ struct Dataset {
   /// a non-positive standard deviation.
   void normalize(const std::vector<float> &mean,
                  const std::vector<float> &stddev);
+  /// normalize() with a manifest's preprocessing (its f32 values).
+  void normalize(const Preprocess &preprocess) {
+    normalize(preprocess.meanF32(), preprocess.stddevF32());
+  }
 
   /// The value a black pixel (raw 0) of channel c normalizes to, used for
   /// the augmentation's padding. Requires isNormalized().

@@ -31,7 +31,8 @@ void unpackCodes(const uint8_t *packed, size_t count, int bits,
 
 /// Writes the export of `state` (the manifest's state, in its order)
 /// atomically: a state-file container with metadata
-/// {"kind": "dq-export", "packed": {name: {"bits": K, "shape": [...]}}},
+/// {"kind": "dq-export", "packed": {name: {"bits": K, "shape": [...]}},
+///  "preprocess": {...}} (effectivePreprocess(manifest)),
 /// the inference tensors in manifest order, codes as packed i8 bytes.
 void writeExport(const std::string &path, const Manifest &manifest,
                  const std::vector<HostTensor> &state);
@@ -39,10 +40,30 @@ void writeExport(const std::string &path, const Manifest &manifest,
 /// Reads a trained state for inference: a full state file or an export
 /// (told apart by the metadata), checked against `manifest`. Tensors an
 /// export leaves out come back zero-filled. Values are checked as
-/// checkStateValues does.
+/// checkStateValues does. Stores the file's metadata in `*metadataJson`
+/// when given.
 std::vector<HostTensor> readInferenceState(const std::string &path,
                                            const Manifest &manifest,
-                                           bool allowInvalidValues = false);
+                                           bool allowInvalidValues = false,
+                                           std::string *metadataJson = nullptr);
+
+/// True when `metadataJson` is an export's metadata ("kind": "dq-export").
+bool isExportMetadata(const std::string &metadataJson);
+
+/// The preprocessing the metadata of a state file, checkpoint or export
+/// records ("preprocess", written by dq-train and writeExport), validated
+/// for `manifest`'s images; nothing when it records none (initial states,
+/// files from before the field). Throws Error naming `path`.
+std::optional<Preprocess> recordedPreprocess(const std::string &path,
+                                             const std::string &metadataJson,
+                                             const Manifest &manifest);
+/// Throws Error naming `path` and both normalizations unless the
+/// preprocessing the file records, if any, is effectivePreprocess(manifest):
+/// a state trained on inputs normalized one way is never fed inputs
+/// normalized another way.
+void checkRecordedPreprocess(const std::string &path,
+                             const std::string &metadataJson,
+                             const Manifest &manifest);
 
 } // namespace runtime
 } // namespace dq

@@ -3,6 +3,7 @@
 #ifndef DQ_RUNTIME_MANIFEST_H
 #define DQ_RUNTIME_MANIFEST_H
 
+#include "dq/runtime/Preprocess.h"
 #include "dq/runtime/Tensor.h"
 
 #include <cstddef>
@@ -63,6 +64,11 @@ struct Manifest {
   /// Where the compiled code runs: "cpu" or "cuda" (dq-compile --target).
   /// Optional in the file; absent means "cpu".
   std::string device = "cpu";
+  /// How images are made from pixels (Preprocess.h), as dq-compile recorded
+  /// it; nothing in a manifest from before the field (effectivePreprocess
+  /// then gives what the tools applied before). Not part of the library's
+  /// signature: it changes what the drivers feed, not the compiled code.
+  std::optional<Preprocess> preprocess;
   /// In the order train_step takes and returns them and state files store them.
   /// Empty for an inference model.
   std::vector<TensorSpec> state;
@@ -74,6 +80,10 @@ struct Manifest {
   /// kind == kInferenceKind.
   bool isInference() const { return kind == kInferenceKind; }
 };
+
+/// The preprocessing dq-train and dq-run apply for `manifest`: the recorded
+/// one, else legacyPreprocess of its image shape.
+Preprocess effectivePreprocess(const Manifest &manifest);
 
 /// The contract a compiled library was built for, as the canonical JSON text
 /// dq-compile embeds in the library (kModelSignatureSymbol): module hash,
