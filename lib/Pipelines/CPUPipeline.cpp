@@ -55,13 +55,21 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   if (options.parallel) {
     DQParallelizeGenericsOptions parallelOptions;
     parallelOptions.minIterations = options.minParallelIterations;
+    parallelOptions.vectorBits = options.vectorBits;
+    parallelOptions.vectorRegisters = options.vectorRegisters;
     pm.addNestedPass<func::FuncOp>(
         createDQParallelizeGenerics(parallelOptions));
   }
   // Vector lanes along the innermost parallel loop; the accumulator of each
   // reduction then stays in registers (bit-identical results).
-  pm.addPass(createDQVectorizeGenerics());
+  DQVectorizeGenericsOptions vectorizeOptions;
+  vectorizeOptions.vectorBits = options.vectorBits;
+  vectorizeOptions.vectorRegisters = options.vectorRegisters;
+  pm.addPass(createDQVectorizeGenerics(vectorizeOptions));
   pm.addPass(createCanonicalizerPass());
+  // Row indices of register tiles leave the reduction loops first, so that
+  // each row's accumulator can then be hoisted out of them.
+  pm.addPass(createLoopInvariantCodeMotionPass());
   pm.addNestedPass<func::FuncOp>(createLoopInvariantSubsetHoistingPass());
   pm.addPass(createCanonicalizerPass());
 

@@ -48,22 +48,33 @@ static SmallVector<unsigned> chooseOrder(linalg::GenericOp op) {
         order.push_back(dim);
       }
     }
-  // Large reductions into a small output: reductions outermost, in order.
-  int64_t parallelSize = 1, reductionSize = 1;
-  for (unsigned d = 0; d < rank; ++d)
-    (iterators[d] == utils::IteratorType::parallel ? parallelSize
-                                                   : reductionSize) *=
-        ranges[d];
-  if (reductionSize > parallelSize) {
-    SmallVector<unsigned> reductionsFirst;
-    for (unsigned d = 0; d < rank; ++d)
-      if (iterators[d] == utils::IteratorType::reduction)
-        reductionsFirst.push_back(d);
-    for (unsigned d : order)
-      if (iterators[d] == utils::IteratorType::parallel)
-        reductionsFirst.push_back(d);
-    order = reductionsFirst;
-  }
+  // Loops: [outer reductions] [parallel] [inner reductions] [contiguous].
+  // The innermost reductions run inside the parallel loops so that each
+  // accumulator (a register tile's rows, see RegisterTiles.h) stays in
+  // registers across them; a long reduction (a weight gradient's batch and
+  // pixels) keeps its leading loops outermost so that the inner ones span
+  // at most about kInnerReduction iterations of cache-resident operands.
+  // Reductions keep their relative order: every sum adds in the same order.
+  constexpr int64_t kInnerReduction = 1024;
+  SmallVector<unsigned> reductions;
+  int64_t innerExtent = 1;
+  for (unsigned d : order)
+    if (iterators[d] == utils::IteratorType::reduction) {
+      reductions.push_back(d);
+      innerExtent *= ranges[d];
+    }
+  unsigned numOuter = 0;
+  while (numOuter + 1 < reductions.size() && innerExtent > kInnerReduction)
+    innerExtent /= std::max<int64_t>(1, ranges[reductions[numOuter++]]);
+  SmallVector<unsigned> newOrder(reductions.begin(),
+                                 reductions.begin() + numOuter);
+  for (unsigned d : order)
+    if (iterators[d] == utils::IteratorType::parallel && d != order.back())
+      newOrder.push_back(d);
+  newOrder.append(reductions.begin() + numOuter, reductions.end());
+  if (iterators[order.back()] == utils::IteratorType::parallel)
+    newOrder.push_back(order.back());
+  order = newOrder;
   for (unsigned d = 0; d < rank; ++d)
     if (order[d] != d)
       return order;

@@ -10,6 +10,7 @@
 #include "dq/Transforms/Passes.h"
 
 #include "dq/Support/Checks.h"
+#include "dq/Transforms/RegisterTiles.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -43,10 +44,12 @@ static bool isMonotonic(AffineExpr expr) {
   return false;
 }
 
-/// The loop to distribute: the outermost parallel loop that is not the
-/// innermost loop and has at least two iterations.
-static std::optional<unsigned> chooseLoop(linalg::GenericOp op,
-                                          int64_t minIterations) {
+/// The loop to distribute and its chunk: the outermost parallel loop that
+/// is not the innermost loop and has at least two chunks, where a chunk is
+/// one iteration or, for the loop of the op's register tile, its rows.
+static std::optional<std::pair<unsigned, int64_t>>
+chooseLoop(linalg::GenericOp op, int64_t minIterations,
+           const dq::VectorTarget &target) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (ranges.size() < 2 || llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
@@ -58,10 +61,14 @@ static std::optional<unsigned> chooseLoop(linalg::GenericOp op,
   for (AffineMap map : op.getIndexingMapsArray())
     if (!llvm::all_of(map.getResults(), isMonotonic))
       return std::nullopt;
+  std::optional<dq::RegisterTile> tile = dq::chooseRegisterTile(op, target);
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  for (unsigned d = 0; d + 1 < ranges.size(); ++d)
-    if (iterators[d] == utils::IteratorType::parallel && ranges[d] >= 2)
-      return d;
+  for (unsigned d = 0; d + 1 < ranges.size(); ++d) {
+    int64_t chunk = tile && tile->loop == d ? tile->rows : 1;
+    if (iterators[d] == utils::IteratorType::parallel &&
+        ranges[d] / chunk >= 2)
+      return std::make_pair(d, chunk);
+  }
   return std::nullopt;
 }
 
@@ -78,18 +85,21 @@ struct ParallelizeGenericsPass
                                      1, std::numeric_limits<int64_t>::max())))
       return signalPassFailure();
     // Only generics not already inside a distributed loop.
-    SmallVector<std::pair<linalg::GenericOp, unsigned>> work;
+    SmallVector<std::pair<linalg::GenericOp, std::pair<unsigned, int64_t>>>
+        work;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ForallOp>())
         return;
-      if (std::optional<unsigned> loop = chooseLoop(op, minIterations))
+      if (auto loop = chooseLoop(op, minIterations,
+                                 dq::VectorTarget{vectorBits, vectorRegisters}))
         work.emplace_back(op, *loop);
     });
     IRRewriter rewriter(&getContext());
-    for (auto [op, loop] : work) {
+    for (auto [op, choice] : work) {
+      auto [loop, chunk] = choice;
       SmallVector<OpFoldResult> tileSizes(op.getNumLoops(),
                                           rewriter.getIndexAttr(0));
-      tileSizes[loop] = rewriter.getIndexAttr(1);
+      tileSizes[loop] = rewriter.getIndexAttr(chunk);
       scf::SCFTilingOptions options;
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
           .setTileSizes(tileSizes);

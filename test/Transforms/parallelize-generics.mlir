@@ -2,30 +2,52 @@
 // RUN: not dq-opt %s --dq-parallelize-generics="min-iterations=-5" 2>&1 | FileCheck %s --check-prefix=OPTION
 // OPTION: error: dq-parallelize-generics: option min-iterations must be in [1, 9223372036854775807], got -5
 
-// A weight gradient after dq-interchange-generics: the reductions are
-// outermost, so the first parallel loop (the output channel) is distributed
-// and every thread keeps its elements' sums whole and in order.
+// A weight gradient after dq-interchange-generics (output loops first, the
+// pixel reductions inside, the channel loop innermost). Its register tile
+// steps the output channel by 4 (16 lanes per row, 256-bit vectors), so the
+// output channel is distributed in chunks of 4: every thread keeps its
+// elements' sums whole and in order.
 // CHECK-LABEL: func.func @weight_grad
-// CHECK: scf.forall (%[[O:.*]]) in (4) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<4x3x3x3xf32>)
-// CHECK:   %[[DY:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, %[[O]]] [8, 6, 6, 1] [1, 1, 1, 1]
-// CHECK:   %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][%[[O]], 0, 0, 0] [1, 3, 3, 3] [1, 1, 1, 1]
-// CHECK:   %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction", "reduction", "parallel", "parallel", "parallel", "parallel"]
-// CHECK-SAME: outs(%[[SLICE]] : tensor<1x3x3x3xf32>)
+// CHECK: scf.forall (%[[O:.*]]) = (0) to (16) step (4) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<16x3x3x16xf32>)
+// CHECK:   %[[DY:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, %[[O]]] [8, 6, 6, 4] [1, 1, 1, 1]
+// CHECK:   %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][%[[O]], 0, 0, 0] [4, 3, 3, 16] [1, 1, 1, 1]
+// CHECK:   %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]
+// CHECK-SAME: outs(%[[SLICE]] : tensor<4x3x3x16xf32>)
 // CHECK:   scf.forall.in_parallel
-// CHECK:     tensor.parallel_insert_slice %[[R]] into %[[OUT]][%[[O]], 0, 0, 0] [1, 3, 3, 3]
-func.func @weight_grad(%dy: tensor<8x6x6x4xf32>, %x: tensor<8x8x8x3xf32>, %init: tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32> {
+// CHECK:     tensor.parallel_insert_slice %[[R]] into %[[OUT]][%[[O]], 0, 0, 0] [4, 3, 3, 16]
+func.func @weight_grad(%dy: tensor<8x6x6x16xf32>, %x: tensor<8x8x8x16xf32>, %init: tensor<16x3x3x16xf32>) -> tensor<16x3x3x16xf32> {
   %r = linalg.generic {
-      indexing_maps = [affine_map<(n, oh, ow, o, kh, kw, c) -> (n, oh, ow, o)>,
-                       affine_map<(n, oh, ow, o, kh, kw, c) -> (n, oh + kh, ow + kw, c)>,
-                       affine_map<(n, oh, ow, o, kh, kw, c) -> (o, kh, kw, c)>],
-      iterator_types = ["reduction", "reduction", "reduction", "parallel", "parallel", "parallel", "parallel"]}
-      ins(%dy, %x : tensor<8x6x6x4xf32>, tensor<8x8x8x3xf32>) outs(%init : tensor<4x3x3x3xf32>) {
+      indexing_maps = [affine_map<(o, kh, kw, n, oh, ow, c) -> (n, oh, ow, o)>,
+                       affine_map<(o, kh, kw, n, oh, ow, c) -> (n, oh + kh, ow + kw, c)>,
+                       affine_map<(o, kh, kw, n, oh, ow, c) -> (o, kh, kw, c)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%dy, %x : tensor<8x6x6x16xf32>, tensor<8x8x8x16xf32>) outs(%init : tensor<16x3x3x16xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
-  } -> tensor<4x3x3x3xf32>
-  return %r : tensor<4x3x3x3xf32>
+  } -> tensor<16x3x3x16xf32>
+  return %r : tensor<16x3x3x16xf32>
+}
+
+// Four output channels are one register tile, a single chunk: the next
+// parallel loop (the filter row) is distributed instead, by 1.
+// CHECK-LABEL: func.func @one_tile
+// CHECK: scf.forall (%{{.*}}) in (3)
+// CHECK:   outs(%{{.*}} : tensor<4x1x3x16xf32>)
+func.func @one_tile(%dy: tensor<8x6x6x4xf32>, %x: tensor<8x8x8x16xf32>, %init: tensor<4x3x3x16xf32>) -> tensor<4x3x3x16xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(o, kh, kw, n, oh, ow, c) -> (n, oh, ow, o)>,
+                       affine_map<(o, kh, kw, n, oh, ow, c) -> (n, oh + kh, ow + kw, c)>,
+                       affine_map<(o, kh, kw, n, oh, ow, c) -> (o, kh, kw, c)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%dy, %x : tensor<8x6x6x4xf32>, tensor<8x8x8x16xf32>) outs(%init : tensor<4x3x3x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x3x3x16xf32>
+  return %r : tensor<4x3x3x16xf32>
 }
 
 // Elementwise over NHWC: the batch loop is distributed.

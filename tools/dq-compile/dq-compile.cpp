@@ -921,6 +921,18 @@ void compile() {
       mlir::dq::LowerToLLVMOptions lowerOptions;
       lowerOptions.emitCInterface = true;
       lowerOptions.parallel = parallel;
+      // Register tiles sized for the target's vector registers.
+      const llvm::MCSubtargetInfo *subtarget = machine->getMCSubtargetInfo();
+      if (subtarget->checkFeatures("+avx512f")) {
+        lowerOptions.vectorBits = 512;
+        lowerOptions.vectorRegisters = 32;
+      } else if (subtarget->checkFeatures("+avx")) {
+        lowerOptions.vectorBits = 256;
+        lowerOptions.vectorRegisters = 16;
+      } else {
+        lowerOptions.vectorBits = 128;
+        lowerOptions.vectorRegisters = 16;
+      }
       mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
     } else if (failed(parsePassPipeline(customPipeline, pm))) {
       fail("cannot parse --lowering-pipeline");

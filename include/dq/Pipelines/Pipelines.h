@@ -25,6 +25,18 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       *this, "min-parallel-iterations",
       llvm::cl::desc("Smallest iteration space distributed over threads"),
       llvm::cl::init(32768)};
+  PassOptions::Option<int64_t> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("Width of the target's vector registers in bits "
+                     "(dq-vectorize-generics' register tiles; dq-compile "
+                     "sets it from the target CPU)"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> vectorRegisters{
+      *this, "vector-registers",
+      llvm::cl::desc("Number of the target's vector registers "
+                     "(dq-vectorize-generics' register tiles; dq-compile "
+                     "sets it from the target CPU)"),
+      llvm::cl::init(16)};
 };
 
 /// The front shared by the CPU and GPU pipelines: dq and TOSA to linalg on

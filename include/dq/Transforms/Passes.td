@@ -197,6 +197,13 @@ def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
     Option<"minIterations", "min-iterations", "int64_t", "32768",
            "Smallest iteration space (product of the loop ranges) worth a "
            "fork and join">,
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"256",
+           "Width of the target's vector registers in bits (the register "
+           "tile a distributed loop is chunked to)">,
+    Option<"vectorRegisters", "vector-registers", "int64_t",
+           /*default=*/"16",
+           "Number of the target's vector registers (the register tile a "
+           "distributed loop is chunked to)">
   ];
 }
 
@@ -204,18 +211,49 @@ def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
   let summary = "Tiles and vectorizes reduction generics along their "
                 "innermost parallel loop";
   let description = [{
-    Run after `dq-interchange-generics`. Every `linalg.generic` with a
-    reduction whose innermost loop is parallel (and whose body has no nested
-    loops) is tiled to 1 in every other loop, its unit dimensions are
-    folded, and the tile is vectorized; the vector ops are lowered to simple
-    forms (transfer permutations, inner-parallel multi-reductions,
-    outer-product contractions) so `convert-vector-to-llvm` can handle them.
-    Reductions keep their order (each vector lane is one output element), so
-    results are bit-identical to the scalar loops. Implemented with a
-    transform-dialect script built per loop rank and run by the transform
-    interpreter.
+    Run after `dq-interchange-generics`. A sum-of-products generic (two
+    inputs, elementwise arithmetic body, innermost loop parallel and walked
+    only as each operand's last index) gets a register tile
+    (include/dq/Transforms/RegisterTiles.h): it becomes loops over every
+    other loop, one parallel loop stepped by R, whose body updates R
+    accumulator vectors that share each loaded vector; after
+    `loop-invariant-code-motion` and `loop-invariant-subset-hoisting` the
+    accumulators stay in registers across the inner reductions. Every other
+    `linalg.generic` with a reduction whose innermost loop is parallel (and
+    whose body has no nested loops) is tiled to 1 in every other loop, its
+    unit dimensions are folded, and the tile is vectorized; the vector ops
+    are lowered to simple forms (transfer permutations, inner-parallel
+    multi-reductions, outer-product contractions) so `convert-vector-to-llvm`
+    can handle them (a transform-dialect script run by the interpreter).
+    Sums keep the order of their terms (each vector lane is one output
+    element), so results do not depend on the thread count; with
+    `fuse-multiply-add` the multiply-accumulates round once.
+
+    Before: `linalg.generic` NHWC convolution `(n, oh, ow, kh, kw, ci, co)`.
+    After (512-bit vectors): `scf.for %ow ... step 7` around reduction loops
+    carrying seven `vector<16xf32>` accumulators, one filter vector load and
+    seven broadcasts and fused multiply-adds per iteration.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+  let options = [
+    Option<"fuseMultiplyAdd", "fuse-multiply-add", "bool", /*default=*/"true",
+           "Contract the multiply-accumulate of sum-of-products reductions "
+           "into fused multiply-adds (one rounding; the order of every sum "
+           "is kept, so results still do not depend on the thread count)">,
+    Option<"registerTile", "register-tile", "bool", /*default=*/"true",
+           "Also tile a second parallel loop of convolution-like reductions "
+           "so that several accumulator vectors share each loaded vector "
+           "(sums keep their order)">,
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"256",
+           "Width of the target's vector registers in bits (sizes the "
+           "register tile)">,
+    Option<"vectorRegisters", "vector-registers", "int64_t",
+           /*default=*/"16",
+           "Number of the target's vector registers (sizes the register "
+           "tile)">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect",

@@ -1,0 +1,90 @@
+// RUN: dq-opt %s --dq-vectorize-generics="vector-bits=512 vector-registers=32" | FileCheck %s
+// RUN: dq-opt %s --dq-vectorize-generics="vector-bits=512 vector-registers=32" --canonicalize --loop-invariant-code-motion --loop-invariant-subset-hoisting --canonicalize | FileCheck %s --check-prefix=HOIST
+// RUN: dq-opt %s --dq-vectorize-generics="vector-bits=256 vector-registers=16" | FileCheck %s --check-prefix=AVX2
+// RUN: dq-opt %s --dq-vectorize-generics="register-tile=false fuse-multiply-add=false" | FileCheck %s --check-prefix=PLAIN
+
+// A convolution (NHWC, HWCF filter) in dq-interchange-generics' order. Its
+// register tile steps the output column by 7: each filter vector (16 output
+// channels) is loaded once for 7 output pixels, whose input values are
+// broadcast; the multiply-adds may fuse (contract).
+// CHECK-LABEL: func.func @conv
+// CHECK: scf.for %[[OW:.*]] = %{{.*}} to %{{.*}} step %c7
+// CHECK: vector.transfer_read %{{.*}} : tensor<3x3x16x16xf32>, vector<16xf32>
+// CHECK-NOT: tensor<3x3x16x16xf32>, vector<16xf32>
+// CHECK-COUNT-7: arith.mulf %{{.*}} fastmath<contract> : vector<16xf32>
+// CHECK-NOT: arith.mulf
+// CHECK: scf.yield
+
+// After hoisting, the 7 accumulators are loop-carried vectors of the
+// reduction loops (filter row, column, input channel).
+// HOIST-LABEL: func.func @conv
+// HOIST: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// HOIST: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// HOIST: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+
+// With 16 registers of 8 lanes a row takes two registers: 4 rows (the
+// largest divisor of 28 that fits next to the loaded vectors).
+// AVX2-LABEL: func.func @conv
+// AVX2: step %c4
+
+// Without register tiles: the earlier recipe (tile to 1, vector lanes along
+// the output channel), separate multiply and add.
+// PLAIN-LABEL: func.func @conv
+// PLAIN-NOT: step %c7
+// PLAIN: arith.mulf %{{.*}} : vector<16xf32>
+// PLAIN-NOT: contract
+func.func @conv(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>, %init: tensor<2x28x28x16xf32>) -> tensor<2x28x28x16xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x30x30x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<2x28x28x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x28x28x16xf32>
+  return %r : tensor<2x28x28x16xf32>
+}
+
+// A stride-2 convolution: the tiled loop may be strided in the input (the
+// 7 input values are 2 apart).
+// CHECK-LABEL: func.func @strided
+// CHECK: step %c7
+// CHECK-COUNT-7: tensor.extract %{{.*}} : tensor<1x29x29x16xf32>
+func.func @strided(%x: tensor<1x29x29x16xf32>, %w: tensor<3x3x16x16xf32>, %init: tensor<1x14x14x16xf32>) -> tensor<1x14x14x16xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh * 2 + kh, ow * 2 + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<1x29x29x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<1x14x14x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x14x14x16xf32>
+  return %r : tensor<1x14x14x16xf32>
+}
+
+// A body outside arith (here math.absf) keeps the earlier recipe: tiled to
+// 1, no register tile.
+// CHECK-LABEL: func.func @not_arith
+// CHECK-NOT: step %c{{[2-9]}}
+// CHECK: math.absf %{{.*}} : vector<16xf32>
+func.func @not_arith(%x: tensor<16x64xf32>, %y: tensor<64x16xf32>, %init: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, k, j) -> (i, k)>,
+                       affine_map<(i, k, j) -> (k, j)>,
+                       affine_map<(i, k, j) -> (i, j)>],
+      iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %y : tensor<16x64xf32>, tensor<64x16xf32>) outs(%init : tensor<16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %m = math.absf %p : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
+}
