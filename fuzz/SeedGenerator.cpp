@@ -5,13 +5,15 @@
 // Writes <dir>/{state-file,export,manifest,dataset}/ with valid inputs
 // made by the runtime's own writers (so the seeds follow the current
 // formats): state files and exports for the fixed manifest of
-// FuzzSupport.h, manifests, IDX image/label files (raw and gzip) and a
-// CIFAR-10 batch.
+// FuzzSupport.h, manifests, IDX image/label files (raw and gzip), a
+// CIFAR-10 batch and .npz data sets (stored, deflated, zip64).
 //
 //===----------------------------------------------------------------------===//
 
 #include "FixedManifest.h"
 #include "FuzzSupport.h"
+// The .npz writer of the runtime's unit tests.
+#include "../unittests/Runtime/NpzTestWriter.h"
 
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Export.h"
@@ -160,6 +162,30 @@ int main(int argc, char **argv) {
         cifar.push_back(static_cast<char>((i * 7 + r) & 0xff));
     }
     writeRaw(datasets + "/batch.bin", cifar);
+    // Numpy data sets, as np.savez and np.savez_compressed write them.
+    auto bytes = [](const std::vector<uint8_t> &v) {
+      return std::string(v.begin(), v.end());
+    };
+    using namespace dq::testing;
+    writeRaw(datasets + "/stored.npz", bytes(sampleNpz(3, 4, 5, 1, 2)));
+    writeRaw(datasets + "/deflated.npz",
+             bytes(sampleNpz(2, 3, 3, 3, 10, /*deflate=*/true)));
+    {
+      std::vector<uint8_t> labels;
+      for (int v : {1, 0, 4})
+        putLe(labels, static_cast<uint64_t>(v), 2);
+      std::vector<uint8_t> pixels(3 * 2 * 2);
+      for (size_t i = 0; i < pixels.size(); ++i)
+        pixels[i] = static_cast<uint8_t>(i * 21);
+      writeRaw(datasets + "/zip64-classes.npz",
+               bytes(npz({{"images.npy", npy("|u1", {3, 2, 2}, pixels, 2)},
+                          {"labels.npy", npy("<u2", {3}, labels)},
+                          {"classes.npy", npy(">i4", {}, {0, 0, 0, 5})}},
+                         /*zip64Local=*/true, /*zip64End=*/true)));
+      writeRaw(datasets + "/images-only.npz",
+               bytes(npz({{"images.npy", npy("|u1", {3, 2, 2}, pixels),
+                           /*deflate=*/true}})));
+    }
   } catch (const Error &e) {
     std::fprintf(stderr, "dq-fuzz-seeds: %s\n", e.what());
     return 1;

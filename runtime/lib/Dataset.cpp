@@ -3,6 +3,7 @@
 #include "dq/runtime/Dataset.h"
 
 #include "dq/runtime/Error.h"
+#include "dq/runtime/Tensor.h"
 
 #include <zlib.h>
 
@@ -175,6 +176,12 @@ std::string idxMagicHint(uint32_t magic) {
     return " (this is an IDX image file)";
   if (magic == kIdxLabelMagic)
     return " (this is an IDX label file)";
+  if (magic == 0x934e554d) // "\x93NUM"
+    return " (this is a .npy array; dq reads numpy data as an .npz archive: "
+           "np.savez(path, images=x, labels=y))";
+  if (magic == 0x504b0304) // "PK\3\4"
+    return " (this is a zip archive; an .npz data set is read by dq-run "
+           "--images or --dataset npz)";
   return "";
 }
 
@@ -363,6 +370,7 @@ Dataset loadIdxImages(const std::string &imagesPath) {
   data.width = static_cast<int>(images.cols);
   data.channels = 1;
   data.classes = kIdxClasses;
+  data.source = imagesPath;
   data.raw = std::move(images.pixels);
   return data;
 }
@@ -415,6 +423,11 @@ Dataset loadCifar10Binary(const std::vector<std::string> &batchFiles) {
   data.width = kSide;
   data.channels = kChannels;
   data.classes = kClasses;
+  data.source = batchFiles.size() == 1 ? batchFiles[0]
+                                       : batchFiles[0] + " and " +
+                                             std::to_string(
+                                                 batchFiles.size() - 1) +
+                                             " more";
   // The largest batch file read: the whole training set in one file.
   constexpr uint64_t kMaxRecords = 60000;
   for (const std::string &path : batchFiles) {
@@ -455,6 +468,77 @@ Dataset loadCifar10Binary(const std::vector<std::string> &batchFiles) {
     data.count += records;
   }
   return data;
+}
+
+const std::vector<std::string> &datasetNames() {
+  static const std::vector<std::string> names = {"fashion-mnist", "cifar10",
+                                                 "npz"};
+  return names;
+}
+
+Dataset loadNamedDataset(const std::string &name, const std::string &dir,
+                         bool train) {
+  if (name == "fashion-mnist")
+    return loadFashionMnist(dir, train);
+  if (name == "npz")
+    return loadNpzDataset(dir, train);
+  if (name != "cifar10")
+    throw Error("unknown data set '" + name +
+                "' (expected fashion-mnist, cifar10 or npz)");
+  std::string prefix = dir.empty() ? "" : dir + "/";
+  std::vector<std::string> files;
+  if (train)
+    for (int i = 1; i <= 5; ++i)
+      files.push_back(prefix + "data_batch_" + std::to_string(i) + ".bin");
+  else
+    files.push_back(prefix + "test_batch.bin");
+  for (const std::string &file : files)
+    if (!isFile(file))
+      throw Error(file + ": not found (CIFAR-10 " +
+                  (train ? "training" : "test") +
+                  " set, binary version: data_batch_1.bin to "
+                  "data_batch_5.bin and test_batch.bin in --data DIR)");
+  return loadCifar10Binary(files);
+}
+
+bool looksLikeZip(const std::string &path) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    return false;
+  unsigned char head[4] = {0, 0, 0, 0};
+  size_t got = std::fread(head, 1, 4, file);
+  std::fclose(file);
+  return got == 4 && head[0] == 'P' && head[1] == 'K' &&
+         ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6));
+}
+
+std::string checkClassCount(int dataClasses, int64_t modelClasses,
+                            const std::string &what) {
+  // A label is an index into the logits: a larger one would be read past
+  // them by the compiled loss.
+  if (dataClasses > modelClasses)
+    throw Error(what + " has " + std::to_string(dataClasses) +
+                " classes but the model predicts " +
+                std::to_string(modelClasses) +
+                "; its labels would index past the logits");
+  if (dataClasses < modelClasses)
+    return "the model predicts " + std::to_string(modelClasses) +
+           " classes, " + what + " has " + std::to_string(dataClasses) +
+           "; the others are never a label";
+  return "";
+}
+
+std::string imageShapeMismatch(const std::vector<int64_t> &dataShape,
+                               const std::vector<int64_t> &modelShape,
+                               const std::string &what) {
+  std::string message = what + " are " + shapeString(dataShape) +
+                        " but the model takes " + shapeString(modelShape);
+  if (dataShape.size() == 3 && modelShape.size() == 3 &&
+      dataShape[0] == modelShape[2] && dataShape[1] == modelShape[0] &&
+      dataShape[2] == modelShape[1])
+    message += " (the images look NCHW, PyTorch's layout; dq reads NHWC: "
+               "save images.transpose(0, 2, 3, 1))";
+  return message;
 }
 
 //===----------------------------------------------------------------------===//

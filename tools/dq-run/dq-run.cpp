@@ -1,7 +1,8 @@
 // dq-run: runs a trained dq model (dq-compile's output plus a state file from
 // dq-train, or an inference model, which carries its trained tensors) without
-// LLVM or MLIR: evaluates it on a test set, prints the predicted class of
-// every image of an IDX file, or times its predict (--bench).
+// LLVM or MLIR: evaluates it on a test set (Fashion-MNIST, CIFAR-10 or a
+// numpy .npz data set), prints the predicted class of every image of an IDX
+// file or an .npz archive, or times its predict (--bench).
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Export.h"
@@ -34,10 +35,14 @@ const char *kUsage =
     "                 --dq-build-inference-graph module) takes none\n"
     "  --export FILE  write the export of --state (inference tensors, codes\n"
     "                 packed to their bit width) and stop\n"
-    "  --data DIR     evaluate on the Fashion-MNIST test set in DIR (default\n"
+    "  --data DIR     evaluate on the test set in DIR (default\n"
     "                 /usr/share/datasets/fashion-mnist)\n"
-    "  --images IDX   print the predicted class of every image of an IDX file\n"
-    "                 as '<index> <class>' lines (with --labels, also the\n"
+    "  --dataset NAME the test set of --data: fashion-mnist (default, IDX\n"
+    "                 files), cifar10 (test_batch.bin) or npz (test.npz:\n"
+    "                 images uint8 [N,H,W,C], labels [N])\n"
+    "  --images FILE  print the predicted class of every image of an IDX\n"
+    "                 file or an .npz archive as '<index> <class>' lines\n"
+    "                 (with --labels IDX, or the .npz's labels, also the\n"
     "                 accuracy)\n"
     "  --bench        time predict on one fixed batch and stop: pseudo-random\n"
     "                 images (fixed seed), or the first of --images IDX or\n"
@@ -55,7 +60,8 @@ const char *kUsage =
 
 struct Options {
   std::string model, state, data = kDefaultFashionMnistDir, images, labels,
-      exportPath;
+      exportPath, dataset = "fashion-mnist";
+  bool datasetGiven = false;
   unsigned threads = 0;
   std::string device; // empty: what the model was compiled for
   bool allowInvalidState = false;
@@ -99,6 +105,13 @@ Options parse(int argc, char **argv) {
     } else if (a == "--data") {
       o.data = value();
       o.dataGiven = true;
+    } else if (a == "--dataset") {
+      o.dataset = value();
+      o.datasetGiven = true;
+      if (o.dataset != "fashion-mnist" && o.dataset != "cifar10" &&
+          o.dataset != "npz")
+        throw Error("option --dataset: expected fashion-mnist, cifar10 or "
+                    "npz\n" + std::string(kUsage));
     } else if (a == "--images") {
       o.images = value();
     } else if (a == "--labels") {
@@ -147,6 +160,9 @@ Options parse(int argc, char **argv) {
                 "--allow-invalid-state");
   if (o.model.empty())
     throw Error(std::string("missing MODEL\n") + kUsage);
+  if (o.datasetGiven && !o.images.empty())
+    throw Error("--dataset names the test set of --data; --images reads an "
+                "IDX file or an .npz archive by itself");
   if (o.stateGiven && o.state.empty())
     throw Error(std::string("option --state: the file name is empty\n") +
                 kUsage);
@@ -199,12 +215,15 @@ std::vector<float> benchBatch(const Options &o, const Manifest &m,
     return images;
   }
   source = o.images.empty() ? o.data : o.images;
-  Dataset data = o.images.empty() ? loadFashionMnist(o.data, /*train=*/false)
-                                  : loadIdxImages(o.images);
+  Dataset data = o.images.empty() ? loadNamedDataset(o.dataset, o.data,
+                                                     /*train=*/false)
+                 : looksLikeZip(o.images)
+                     ? loadNpz(o.images, /*requireLabels=*/false)
+                     : loadIdxImages(o.images);
   std::vector<int64_t> shape = {data.height, data.width, data.channels};
   if (shape != m.imageShape)
-    throw Error("the images are " + shapeString(shape) +
-                " but the model takes " + shapeString(m.imageShape));
+    throw Error(imageShapeMismatch(shape, m.imageShape,
+                                   "the images of " + data.source));
   data.normalize(effectivePreprocess(m));
   std::vector<size_t> indices(m.batch);
   for (size_t i = 0; i < indices.size(); ++i)
@@ -321,19 +340,33 @@ int run(const Options &o) {
   if (!o.labels.empty() && o.images.empty())
     throw Error("--labels needs --images");
   Dataset data;
-  bool haveLabels = o.labels.empty() == o.images.empty();
+  bool npzImages = !o.images.empty() && looksLikeZip(o.images);
+  if (npzImages && !o.labels.empty())
+    throw Error(o.images + ": an .npz archive holds its own labels; drop "
+                "--labels " + o.labels);
   if (o.images.empty())
-    data = loadFashionMnist(o.data, /*train=*/false);
-  else if (haveLabels)
+    data = loadNamedDataset(o.dataset, o.data, /*train=*/false);
+  else if (npzImages)
+    data = loadNpz(o.images, /*requireLabels=*/false);
+  else if (!o.labels.empty())
     data = loadIdx(o.images, o.labels);
   else
     data = loadIdxImages(o.images);
+  bool haveLabels = !data.labels.empty();
+  const Manifest &m = model->manifest();
   std::vector<int64_t> shape = {data.height, data.width, data.channels};
-  if (shape != model->manifest().imageShape)
-    throw Error("the images are " + shapeString(shape) +
-                " but the model takes " +
-                shapeString(model->manifest().imageShape));
-  data.normalize(effectivePreprocess(model->manifest()));
+  if (shape != m.imageShape)
+    throw Error(imageShapeMismatch(shape, m.imageShape,
+                                   "the images of " + data.source));
+  if (haveLabels) {
+    // A label the model cannot predict is a mistake in the data or the
+    // model: more classes than logits is an error, fewer a warning.
+    std::string fewer =
+        checkClassCount(data.classes, m.classes, data.source);
+    if (!fewer.empty())
+      std::fprintf(stderr, "dq-run: warning: %s\n", fewer.c_str());
+  }
+  data.normalize(effectivePreprocess(m));
   std::vector<int> predicted = predictClasses(*model, state, data);
   size_t correct = 0;
   if (haveLabels)

@@ -1,9 +1,10 @@
 // dq-train: trains a compiled dq model (dq-compile's output) on Fashion-MNIST
-// (or CIFAR-10 binary), with the evaluation protocol of docs/Algorithm.md:
-// seeded shuffling, pad-2 random-crop + flip augmentation, SGD through the
-// compiled train_step with a cosine learning-rate schedule, a test-set
-// evaluation after each epoch, JSON-lines metrics, and an atomic checkpoint
-// after each epoch and on Ctrl-C that --resume continues bit for bit.
+// (or CIFAR-10 binary, or a numpy .npz data set), with the evaluation
+// protocol of docs/Algorithm.md: seeded shuffling, pad-2 random-crop + flip
+// augmentation, SGD through the compiled train_step with a cosine
+// learning-rate schedule, a test-set evaluation after each epoch, JSON-lines
+// metrics, and an atomic checkpoint after each epoch and on Ctrl-C that
+// --resume continues bit for bit.
 //
 // Needs no LLVM or MLIR: only the runtime library and the compiled model.
 #include "dq/runtime/Dataset.h"
@@ -63,8 +64,9 @@ const char *kUsage =
     "                      one of these files works too\n"
     "  --data DIR          dataset directory (default "
     "/usr/share/datasets/fashion-mnist)\n"
-    "  --dataset NAME      fashion-mnist (default) or cifar10 (binary "
-    "batches)\n"
+    "  --dataset NAME      fashion-mnist (default, IDX files), cifar10\n"
+    "                      (binary batches) or npz (DIR/train.npz and\n"
+    "                      DIR/test.npz: images uint8 [N,H,W,C], labels [N])\n"
     "  --epochs N          epochs (default 15)\n"
     "  --lr X              initial learning rate of the cosine schedule (0.1)\n"
     "  --seed N            shuffling and augmentation seed (0)\n"
@@ -117,8 +119,10 @@ Options parseOptions(int argc, char **argv) {
       o.data = value();
     } else if (a == "--dataset") {
       o.dataset = value();
-      if (o.dataset != "fashion-mnist" && o.dataset != "cifar10")
-        usageError("option --dataset: expected fashion-mnist or cifar10");
+      if (o.dataset != "fashion-mnist" && o.dataset != "cifar10" &&
+          o.dataset != "npz")
+        usageError("option --dataset: expected fashion-mnist, cifar10 or "
+                   "npz");
     } else if (a == "--epochs") {
       o.epochs = parseNumber<int>(a, value());
       if (o.epochs < 1)
@@ -430,38 +434,28 @@ int run(const Options &o) {
   createDirectories(o.out);
   DirectoryLock lock(o.out, "dq-train.lock", "--out");
 
-  Dataset train, test;
-  if (o.dataset == "fashion-mnist") {
-    train = loadFashionMnist(o.data, true);
-    test = loadFashionMnist(o.data, false);
-  } else {
-    std::vector<std::string> files;
-    for (int i = 1; i <= 5; ++i)
-      files.push_back(o.data + "/data_batch_" + std::to_string(i) + ".bin");
-    train = loadCifar10Binary(files);
-    test = loadCifar10Binary({o.data + "/test_batch.bin"});
-  }
+  Dataset train = loadNamedDataset(o.dataset, o.data, /*train=*/true);
+  Dataset test = loadNamedDataset(o.dataset, o.data, /*train=*/false);
   train = limited(std::move(train), o.limitTrain);
   test = limited(std::move(test), o.limitTest);
-  std::vector<int64_t> shape = {train.height, train.width, train.channels};
-  if (shape != m.imageShape)
-    throw Error("the dataset's images are " + shapeString(shape) +
-                " but the model takes " + shapeString(m.imageShape));
+  // Both sets: the batches are copied at the model's image size.
+  for (const Dataset *set : {&train, &test}) {
+    std::vector<int64_t> shape = {set->height, set->width, set->channels};
+    if (shape != m.imageShape)
+      throw Error(imageShapeMismatch(shape, m.imageShape,
+                                     "the images of " + set->source));
+  }
   warnIfOtherStatistics(train, input);
   train.normalize(input);
   test.normalize(input);
-  // A label is an index into the logits: a larger one would be read past
-  // them by the compiled loss.
-  if (train.classes > m.classes)
-    throw Error("the dataset has " + std::to_string(train.classes) +
-                " classes but the model predicts " +
-                std::to_string(m.classes) +
-                "; its labels would index past the logits");
-  if (train.classes < m.classes)
-    std::fprintf(stderr,
-                 "dq-train: warning: the model predicts %lld classes, the "
-                 "dataset has %d; the others are never a label\n",
-                 static_cast<long long>(m.classes), train.classes);
+  // A label is an index into the logits: more classes than logits is an
+  // error, fewer a warning.
+  std::string fewer = checkClassCount(
+      train.classes, m.classes, "the training set (" + train.source + ")");
+  checkClassCount(test.classes, m.classes,
+                  "the test set (" + test.source + ")");
+  if (!fewer.empty())
+    std::fprintf(stderr, "dq-train: warning: %s\n", fewer.c_str());
   if (train.count < static_cast<size_t>(m.batch))
     throw Error("the training set has " + std::to_string(train.count) +
                 " images, fewer than one batch of " + std::to_string(m.batch));

@@ -35,6 +35,8 @@ struct Dataset {
   int width = 0;
   int channels = 0;
   int classes = 0;
+  /// The file (or directory) it was read from, for messages.
+  std::string source;
   /// The pixels as stored in the file, NHWC, count * imageElements() bytes.
   std::vector<uint8_t> raw;
   /// (raw / 255 - mean[c]) / stddev[c], NHWC; empty until normalize().
@@ -86,6 +88,45 @@ Dataset loadFashionMnist(const std::string &dir, bool train);
 /// record is 1 label byte + 3072 pixel bytes, planes R, G, B of 32x32) in the
 /// order given, converting the pixels to NHWC. Not normalized.
 Dataset loadCifar10Binary(const std::vector<std::string> &batchFiles);
+
+/// Reads a numpy data set (docs/Runtime.md, "Numpy data sets"): an .npz
+/// archive as np.savez or np.savez_compressed writes it, holding `images`
+/// (uint8, NHWC [N, H, W, C], or [N, H, W] for one channel), `labels`
+/// (any integer type, [N], class indices) and optionally `classes` (an
+/// integer scalar, the class count; without it the largest label + 1).
+/// Every length, offset and value is checked (zip structure, CRC-32, the
+/// .npy headers, dtypes, shapes, label range); a member is never inflated
+/// past its declared size. With `requireLabels` false, `labels` may be
+/// absent (dq-run --images). Not normalized.
+Dataset loadNpz(const std::string &path, bool requireLabels = true);
+/// `dir/train.npz` or `dir/test.npz` with loadNpz.
+Dataset loadNpzDataset(const std::string &dir, bool train);
+/// True when the file starts as a zip archive does ("PK\3\4" or an empty
+/// archive's "PK\5\6"): dq-run --images tells an .npz from an IDX file.
+bool looksLikeZip(const std::string &path);
+
+/// The data sets dq-train and dq-run read by name (--dataset):
+/// "fashion-mnist" (the IDX files of loadFashionMnist in `dir`), "cifar10"
+/// (CIFAR-10 binary batches: data_batch_1..5.bin, test_batch.bin) and "npz"
+/// (loadNpzDataset).
+const std::vector<std::string> &datasetNames();
+/// The training or test split of data set `name` in `dir`; throws Error for
+/// an unknown name. Not normalized.
+Dataset loadNamedDataset(const std::string &name, const std::string &dir,
+                         bool train);
+
+/// The check of a data set's classes against a model's logits: throws
+/// when the data set has more classes than the model predicts (a label
+/// would index past the logits; `what` names the data set in the
+/// message); returns a warning (empty: none) when it has fewer.
+std::string checkClassCount(int dataClasses, int64_t modelClasses,
+                            const std::string &what);
+
+/// "the images are [3,32,32] but the model takes [32,32,3]", with a hint
+/// when the images look NCHW (PyTorch's layout) for the model's NHWC.
+std::string imageShapeMismatch(const std::vector<int64_t> &dataShape,
+                               const std::vector<int64_t> &modelShape,
+                               const std::string &what);
 
 /// One batch: always `batch` sample indices, of which the first `valid` are
 /// distinct samples to count; the rest (evaluation only) repeat samples so
