@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <map>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -50,7 +52,12 @@ const char *kUsage =
     "                 --state is timed with its initial state MODEL.state\n"
     "  --bench-runs N     timed calls (default 20)\n"
     "  --bench-warmup N   untimed calls before them (default 3)\n"
-    "  --json         print the --bench result as one JSON line\n"
+    "  --json         print the --bench or --inspect result as JSON\n"
+    "  --inspect      list the tensors of --state FILE (an export, a final\n"
+    "                 state or a checkpoint; without --state, the manifest's)\n"
+    "                 with role, dtype, shape, bits, bytes and value range,\n"
+    "                 and stop; reads only the manifest and the file, never\n"
+    "                 loads the library\n"
     "  --device cpu|cuda  require a model compiled for this device\n"
     "                 (dq-compile --target); prints the device used\n"
     "  --threads N    threads of a parallel model (default: all cores)\n"
@@ -68,7 +75,7 @@ struct Options {
   bool exportGiven = false; // --export "" is an error, not "no export"
   bool stateGiven = false;  // --state "" is an error, not "no state"
   bool dataGiven = false;   // --bench times --data's images only if given
-  bool bench = false, json = false;
+  bool bench = false, json = false, inspect = false;
   long benchRuns = 20, benchWarmup = 3;
   bool benchRunsGiven = false, benchWarmupGiven = false;
 };
@@ -139,6 +146,8 @@ Options parse(int argc, char **argv) {
       o.allowInvalidState = true;
     } else if (a == "--bench") {
       o.bench = true;
+    } else if (a == "--inspect") {
+      o.inspect = true;
     } else if (a == "--bench-runs") {
       o.benchRuns = parseCount(a, value(), 1, 1000000);
       o.benchRunsGiven = true;
@@ -166,12 +175,19 @@ Options parse(int argc, char **argv) {
   if (o.stateGiven && o.state.empty())
     throw Error(std::string("option --state: the file name is empty\n") +
                 kUsage);
-  if (!o.bench) {
+  if (o.inspect) {
+    if (o.bench || o.exportGiven || !o.images.empty() || !o.labels.empty() ||
+        o.dataGiven || o.datasetGiven || o.allowInvalidState ||
+        o.benchRunsGiven || o.benchWarmupGiven)
+      throw Error("--inspect lists the tensors of --state (or the manifest) "
+                  "and stops; it takes only MODEL, --state and --json");
+  } else if (!o.bench) {
     for (auto [given, name] : {std::pair{o.benchRunsGiven, "--bench-runs"},
                                std::pair{o.benchWarmupGiven, "--bench-warmup"},
                                std::pair{o.json, "--json"}})
       if (given)
-        throw Error(std::string("option ") + name + " needs --bench");
+        throw Error(std::string("option ") + name + " needs --bench" +
+                    (std::string(name) == "--json" ? " or --inspect" : ""));
   } else {
     if (o.exportGiven)
       throw Error("--bench and --export are two runs: give one of them");
@@ -283,7 +299,191 @@ void bench(const Options &o, CompiledModel &model,
               ms.front(), o.benchRuns, o.benchRuns == 1 ? "" : "s");
 }
 
+/// The bit width K of a codes, basis or act_basis tensor (the last
+/// dimension of its basis), 0 for others.
+int bitsOf(const Manifest &m, const TensorSpec &spec) {
+  if (spec.role == "codes")
+    return codeBits(m, spec);
+  if ((spec.role == "basis" || spec.role == "act_basis") && !spec.shape.empty())
+    return static_cast<int>(spec.shape.back());
+  return 0;
+}
+
+struct ValueRange {
+  bool any = false;
+  double min = 0, max = 0;
+};
+
+ValueRange rangeOf(const HostTensor &tensor) {
+  ValueRange r;
+  size_t n = tensor.spec.numElements();
+  for (size_t i = 0; i < n; ++i) {
+    double v;
+    switch (tensor.spec.dtype) {
+    case DType::F32:
+      v = tensor.as<float>()[i];
+      if (!std::isfinite(v))
+        continue;
+      break;
+    case DType::I8: // codes are unsigned bytes
+      v = tensor.spec.role == "codes"
+              ? static_cast<double>(static_cast<uint8_t>(tensor.as<int8_t>()[i]))
+              : tensor.as<int8_t>()[i];
+      break;
+    case DType::I32:
+      v = tensor.as<int32_t>()[i];
+      break;
+    default:
+      v = static_cast<double>(tensor.as<int64_t>()[i]);
+      break;
+    }
+    if (!r.any || v < r.min)
+      r.min = v;
+    if (!r.any || v > r.max)
+      r.max = v;
+    r.any = true;
+  }
+  return r;
+}
+
+std::string formatNumber(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", v);
+  return text;
+}
+
+/// --inspect: the tensors of a state file, checkpoint or export (or of the
+/// manifest), from the manifest and the file alone.
+int inspect(const Options &o) {
+  std::string prefix = modelPrefix(o.model);
+  Manifest m = loadManifest(prefix + ".manifest.json");
+  Preprocess input = effectivePreprocess(m);
+  using ojson = nlohmann::ordered_json;
+  ojson out = ojson::object();
+  out["model"] = prefix;
+  out["kind"] = m.kind;
+  out["module_hash"] = formatModuleHash(m.moduleHash);
+  out["image_shape"] = m.imageShape;
+  out["classes"] = m.classes;
+  out["preprocess"] = ojson::parse(preprocessToJson(input));
+  out["preprocess_recorded"] = m.preprocess.has_value();
+
+  std::vector<HostTensor> values;
+  std::map<std::string, uint64_t> stored;
+  std::string fileKind = "manifest";
+  ojson metadata = ojson::object();
+  if (o.stateGiven) {
+    if (m.isInference())
+      throw Error(prefix + ": an inference model carries its trained tensors "
+                  "in its code; it has no state file to inspect (drop "
+                  "--state)");
+    StateFileContents contents = readStateFile(o.state);
+    for (const HostTensor &tensor : contents.tensors)
+      stored[tensor.spec.name] = tensor.spec.bytes();
+    std::string text;
+    // Checked as dq-run checks it; non-finite values are shown, not refused.
+    values = readInferenceState(o.state, m, /*allowInvalidValues=*/true, &text);
+    checkRecordedPreprocess(o.state, text, m);
+    metadata = ojson::parse(text, nullptr, false);
+    if (!metadata.is_object())
+      metadata = ojson::object();
+    fileKind = isExportMetadata(text)       ? "export"
+               : metadata.contains("step") ? "checkpoint"
+                                           : "state";
+    out["file"] = o.state;
+    out["file_bytes"] = libraryFactsOf(o.state).bytes;
+    for (const char *key : {"step", "epoch", "batch_in_epoch", "run"})
+      if (metadata.contains(key))
+        out[key] = metadata[key];
+  }
+  out["file_kind"] = fileKind;
+
+  ojson tensors = ojson::array();
+  uint64_t total = 0, quantizedWeights = 0, fullPrecision = 0;
+  for (size_t i = 0; i < m.state.size(); ++i) {
+    const TensorSpec &spec = m.state[i];
+    bool inFile = !o.stateGiven || stored.count(spec.name);
+    if (!inFile)
+      continue; // an export leaves training-only tensors out
+    ojson t = ojson::object();
+    t["name"] = spec.name;
+    t["role"] = spec.role;
+    t["dtype"] = dtypeName(spec.dtype);
+    t["shape"] = spec.shape;
+    int bits = bitsOf(m, spec);
+    t["bits"] = bits ? ojson(bits) : ojson();
+    uint64_t bytes = o.stateGiven ? stored[spec.name] : spec.bytes();
+    t["bytes"] = bytes;
+    total += bytes;
+    if (spec.role == "codes")
+      quantizedWeights += spec.numElements();
+    else if (spec.role == "param" && spec.dtype == DType::F32)
+      fullPrecision += spec.numElements();
+    if (!values.empty()) {
+      ValueRange r = rangeOf(values[i]);
+      t["min"] = r.any ? ojson(r.min) : ojson();
+      t["max"] = r.any ? ojson(r.max) : ojson();
+    }
+    tensors.push_back(std::move(t));
+  }
+  out["tensors"] = tensors;
+  out["total_bytes"] = total;
+  out["quantized_weights"] = quantizedWeights;
+  out["full_precision_parameters"] = fullPrecision;
+  if (o.json) {
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
+
+  std::printf("dq-run: %s: %s of %s (%s model, images %s, %lld classes)\n",
+              o.stateGiven ? o.state.c_str() : (prefix + ".manifest.json").c_str(),
+              fileKind == "manifest" ? "the state tensors of the manifest"
+                                     : fileKind.c_str(),
+              prefix.c_str(), m.kind.c_str(),
+              shapeString(m.imageShape).c_str(),
+              static_cast<long long>(m.classes));
+  std::printf("  inputs: NHWC, (pixel/255 - mean) / std with %s%s\n",
+              describePreprocess(input).c_str(),
+              m.preprocess ? "" : " (not recorded: the default)");
+  if (out.contains("step"))
+    std::printf("  progress: step %s, epoch %s\n", out["step"].dump().c_str(),
+                out.contains("epoch") ? out["epoch"].dump().c_str() : "?");
+  size_t width = 4;
+  for (const ojson &t : tensors)
+    width = std::max(width, t["name"].get<std::string>().size());
+  std::printf("  %-*s  %-12s %-5s %-18s %4s %10s  %s\n", static_cast<int>(width),
+              "name", "role", "dtype", "shape", "bits", "bytes",
+              values.empty() ? "" : "values");
+  for (const ojson &t : tensors) {
+    std::string range;
+    if (t.contains("min") && !t["min"].is_null())
+      range = formatNumber(t["min"].get<double>()) + " .. " +
+              formatNumber(t["max"].get<double>());
+    std::string bits = t["bits"].is_null() ? "-" : t["bits"].dump();
+    std::string shape = shapeString(t["shape"].get<std::vector<int64_t>>());
+    std::printf("  %-*s  %-12s %-5s %-18s %4s %10llu  %s\n",
+                static_cast<int>(width),
+                t["name"].get<std::string>().c_str(),
+                t["role"].get<std::string>().c_str(),
+                t["dtype"].get<std::string>().c_str(), shape.c_str(),
+                bits.c_str(),
+                static_cast<unsigned long long>(t["bytes"].get<uint64_t>()),
+                range.c_str());
+  }
+  std::printf("  %zu tensors, %llu bytes of tensor data%s; %llu quantized "
+              "weights (codes), %llu full-precision parameters\n",
+              tensors.size(), static_cast<unsigned long long>(total),
+              o.stateGiven ? (", file " + out["file_bytes"].dump() + " bytes")
+                                 .c_str()
+                           : "",
+              static_cast<unsigned long long>(quantizedWeights),
+              static_cast<unsigned long long>(fullPrecision));
+  return 0;
+}
+
 int run(const Options &o) {
+  if (o.inspect)
+    return inspect(o);
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
   requireDevice(*model, o.device);
   if (!o.device.empty())
