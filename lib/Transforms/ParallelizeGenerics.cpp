@@ -25,23 +25,19 @@ namespace mlir::dq {
 
 using namespace mlir;
 
-/// Whether `expr` only grows with every dim (sums of dims and constants,
-/// dims scaled by positive constants). Tiling computes the extent of an
-/// untiled slice from the last iteration, which is wrong for anything else
-/// (a filter flip `2 - d1` would get extent 1).
-static bool isMonotonic(AffineExpr expr) {
-  if (isa<AffineDimExpr, AffineConstantExpr>(expr))
+/// Whether `map` only grows with every dim (each result linear, no dim
+/// scaled by a negative constant). Tiling computes the extent of an untiled
+/// slice from the last iteration, which is wrong for anything else (a
+/// filter flip `2 - d1` would get extent 1).
+static bool isMonotonic(AffineMap map) {
+  return llvm::all_of(map.getResults(), [&](AffineExpr expr) {
+    for (unsigned d = 0; d < map.getNumDims(); ++d) {
+      std::optional<int64_t> coefficient = dq::linearCoefficient(expr, d);
+      if (!coefficient || *coefficient < 0)
+        return false;
+    }
     return true;
-  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
-  if (!binary)
-    return false;
-  if (binary.getKind() == AffineExprKind::Add)
-    return isMonotonic(binary.getLHS()) && isMonotonic(binary.getRHS());
-  if (binary.getKind() == AffineExprKind::Mul) {
-    auto scale = dyn_cast<AffineConstantExpr>(binary.getRHS());
-    return scale && scale.getValue() > 0 && isMonotonic(binary.getLHS());
-  }
-  return false;
+  });
 }
 
 /// The loop to distribute and its chunk: the outermost parallel loop that
@@ -58,9 +54,8 @@ chooseLoop(linalg::GenericOp op, int64_t minIterations,
     iterations *= range;
   if (iterations < minIterations)
     return std::nullopt;
-  for (AffineMap map : op.getIndexingMapsArray())
-    if (!llvm::all_of(map.getResults(), isMonotonic))
-      return std::nullopt;
+  if (!llvm::all_of(op.getIndexingMapsArray(), isMonotonic))
+    return std::nullopt;
   std::optional<dq::RegisterTile> tile = dq::chooseRegisterTile(op, target);
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (unsigned d = 0; d + 1 < ranges.size(); ++d) {

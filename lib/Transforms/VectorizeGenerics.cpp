@@ -1,7 +1,9 @@
 //===- VectorizeGenerics.cpp - dq-vectorize-generics ----------------------===//
 //
 // Vectorizes the reduction generics of the training graph (conv forward and
-// gradients, level-fit histograms) along their innermost parallel loop. The
+// gradients, level-fit histograms) along their innermost parallel loop.
+// Sum-of-products generics get register tiles (RegisterTiles.h), emitted
+// here as loops over vector accumulators; for the others the
 // recipe (tile all but the innermost loop to 1, fold unit dims, vectorize,
 // simplify vector ops) is a transform-dialect script, generated for the loop
 // ranks present and applied by the transform interpreter.
@@ -26,7 +28,7 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 
-#include <map>
+#include <set>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQVECTORIZEGENERICS
@@ -152,10 +154,9 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
       }
       return indices;
     };
-    auto readOperand = [&](Value source, AffineMap map, ValueRange dims) {
+    auto readOperand = [&](Value source, AffineMap map, ValueRange indices) {
       auto type = cast<RankedTensorType>(source.getType());
       auto vectorType = VectorType::get({width}, type.getElementType());
-      SmallVector<Value> indices = indicesOf(map, dims);
       if (map.isFunctionOfDim(vectorLoop)) {
         return vector::TransferReadOp::create(
                    b, l, vectorType, source, indices,
@@ -166,6 +167,8 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
       return vector::BroadcastOp::create(b, l, vectorType, scalar)
           .getResult();
     };
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    // Reads of inputs that do not depend on `r` serve every row.
     SmallVector<Value> shared(op.getNumDpsInputs());
     for (int64_t row = 0; row < rows; ++row) {
       SmallVector<Value> dims(ivs.begin(), ivs.end());
@@ -177,18 +180,19 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
       for (OpOperand *input : op.getDpsInputOperands()) {
         AffineMap map = op.getMatchingIndexingMap(input);
         unsigned n = input->getOperandNumber();
-        Value value;
-        if (!map.isFunctionOfDim(r) && shared[n])
-          value = shared[n];
-        else
-          value = readOperand(input->get(), map, dims);
-        if (!map.isFunctionOfDim(r))
-          shared[n] = value;
-        mapping.map(body.getArgument(n), value);
+        bool perRow = map.isFunctionOfDim(r);
+        if (perRow || !shared[n]) {
+          Value value = readOperand(input->get(), map, indicesOf(map, dims));
+          if (!perRow)
+            shared[n] = value;
+          mapping.map(body.getArgument(n), value);
+        } else {
+          mapping.map(body.getArgument(n), shared[n]);
+        }
       }
-      AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+      SmallVector<Value> outIndices = indicesOf(outMap, dims);
       mapping.map(body.getArgument(op.getNumDpsInputs()),
-                  readOperand(acc, outMap, dims));
+                  readOperand(acc, outMap, outIndices));
       for (Operation &inner : body.without_terminator()) {
         Operation *clone = b.clone(inner, mapping);
         Type element = inner.getResult(0).getType();
@@ -196,8 +200,7 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
       }
       Value result = mapping.lookup(
           cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
-      acc = vector::TransferWriteOp::create(b, l, result, acc,
-                                            indicesOf(outMap, dims),
+      acc = vector::TransferWriteOp::create(b, l, result, acc, outIndices,
                                             ArrayRef<bool>{true})
                 .getResult();
     }
@@ -209,31 +212,18 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.replaceOp(op, nest.results);
 }
 
-/// How one tagged generic is tiled: its kind ('c' convolution-like access
-/// maps, vectorized after unit-dim folding; 'p' otherwise) and the tile size
-/// of each loop (0: the whole loop, the vector lanes).
-struct Recipe {
-  char kind;
-  SmallVector<int64_t> tiles;
-  std::string tag() const {
-    std::string t = "dq_vec_" + std::string(1, kind);
-    for (int64_t size : tiles)
-      t += "_" + std::to_string(size);
-    return t;
-  }
-};
+std::string tagOf(char kind, unsigned rank) {
+  return "dq_vec" + std::string(1, kind) + std::to_string(rank);
+}
 
-/// The transform script for the tagged recipes.
-std::string buildScript(const std::map<std::string, Recipe> &recipes) {
+/// The transform script for the tagged ranks.
+std::string buildScript(const std::set<std::pair<char, unsigned>> &tags) {
   std::string tiles, vectorizeParallel, vectorizeConv;
-  for (auto &[tag, recipe] : recipes) {
-    SmallVector<std::string> sizes;
-    unsigned numLoops = 0;
-    for (int64_t size : recipe.tiles) {
-      sizes.push_back(std::to_string(size));
-      numLoops += size != 0;
-    }
-    SmallVector<std::string> loops(numLoops, "!transform.any_op");
+  for (auto [kind, rank] : tags) {
+    std::string tag = tagOf(kind, rank);
+    SmallVector<std::string> sizes(rank - 1, "1");
+    sizes.push_back("0");
+    SmallVector<std::string> loops(rank - 1, "!transform.any_op");
     tiles += "    %m_" + tag +
              " = transform.structured.match ops{[\"linalg.generic\"]} "
              "attributes {" +
@@ -244,7 +234,7 @@ std::string buildScript(const std::map<std::string, Recipe> &recipes) {
              " : !transform.any_op -> !transform.any_op {\n"
              "    ^bb0(%op: !transform.any_op):\n"
              "      %tiled, %loops:" +
-             std::to_string(numLoops) +
+             std::to_string(rank - 1) +
              " = transform.structured.tile_using_for %op tile_sizes [" +
              llvm::join(sizes, ", ") +
              "] : (!transform.any_op) -> (!transform.any_op, " +
@@ -254,7 +244,7 @@ std::string buildScript(const std::map<std::string, Recipe> &recipes) {
              "    }\n";
     std::string vectorize = "    transform.structured.vectorize %t_" + tag +
                             " : !transform.any_op\n";
-    (recipe.kind == 'p' ? vectorizeParallel : vectorizeConv) += vectorize;
+    (kind == 'p' ? vectorizeParallel : vectorizeConv) += vectorize;
   }
   return "module attributes {transform.with_named_sequence} {\n"
          "  transform.named_sequence @__transform_main(%root: "
@@ -291,33 +281,30 @@ struct VectorizeGenericsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::map<std::string, Recipe> recipes;
+    std::set<std::pair<char, unsigned>> tags;
     SmallVector<std::pair<linalg::GenericOp, dq::RegisterTile>> registerTiled;
     module.walk([&](linalg::GenericOp op) {
-      auto kind = classify(op);
-      if (!kind)
+      auto tag = classify(op);
+      if (!tag)
         return;
       if (fuseMultiplyAdd)
         allowFusedMultiplyAdd(op);
-      unsigned rank = op.getNumLoops();
-      Recipe recipe{kind->first, SmallVector<int64_t>(rank, 1)};
-      recipe.tiles.back() = 0;
       if (registerTile)
         if (auto tile = dq::chooseRegisterTile(
                 op, dq::VectorTarget{vectorBits, vectorRegisters})) {
           registerTiled.emplace_back(op, *tile);
           return;
         }
-      std::string tag = recipe.tag();
-      op->setAttr(tag, UnitAttr::get(&getContext()));
-      recipes.emplace(tag, std::move(recipe));
+      op->setAttr(tagOf(tag->first, tag->second),
+                  UnitAttr::get(&getContext()));
+      tags.insert(*tag);
     });
     IRRewriter rewriter(&getContext());
     for (auto &[op, tile] : registerTiled)
       emitRegisterTiled(rewriter, op, tile.loop, tile.rows);
-    if (recipes.empty())
+    if (tags.empty())
       return;
-    std::string script = buildScript(recipes);
+    std::string script = buildScript(tags);
     OwningOpRef<ModuleOp> transforms =
         parseSourceString<ModuleOp>(script, ParserConfig(&getContext()));
     if (!transforms) {
@@ -335,8 +322,8 @@ struct VectorizeGenericsPass
       return signalPassFailure();
     // Tags are scaffolding for the script only.
     module.walk([&](linalg::GenericOp op) {
-      for (auto &entry : recipes)
-        op->removeAttr(entry.first);
+      for (auto [kind, rank] : tags)
+        op->removeAttr(tagOf(kind, rank));
     });
   }
 };
