@@ -1,4 +1,4 @@
-//===- Registration.cpp - register everything dq-opt provides -------------===//
+//===- Registration.cpp - register dq with an MLIR tool -------------------===//
 
 #include "dq/Registration.h"
 
@@ -17,22 +17,44 @@
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
-void mlir::dq::registerAllDialects(DialectRegistry &registry) {
+void mlir::dq::registerDQDialects(DialectRegistry &registry) {
   registry.insert<DQDialect>();
+  registerGradientExternalModels(registry);
+  // gpu-module-to-binary (dq-lower-to-nvvm) serializes kernels through the
+  // NVVM target and the LLVM IR translations, which a tool's usual
+  // registration need not include.
+  mlir::registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+}
+
+void mlir::dq::registerDQPasses() {
+  // A pipeline registered twice is a fatal error in assertion builds of
+  // MLIR, and a tool may reach this from more than one place (a plugin
+  // loaded both as a dialect and a pass plugin, say).
+  static const bool registered = [] {
+    registerDQTransformsPasses();
+    registerDQConversionPasses();
+    registerDQTrainingPasses();
+    registerDQGPUPasses();
+    registerPipelines();
+    registerGPUPipelines();
+    return true;
+  }();
+  (void)registered;
+}
+
+void mlir::dq::registerDQ(DialectRegistry &registry) {
+  registerDQDialects(registry);
+  registerDQPasses();
+}
+
+void mlir::dq::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  mlir::registerAllToLLVMIRTranslations(registry);
-  registerGradientExternalModels(registry);
-  // gpu-module-to-binary serializes kernels through the NVVM target.
-  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerDQDialects(registry);
 }
 
 void mlir::dq::registerAllPasses() {
   mlir::registerAllPasses();
-  registerDQTransformsPasses();
-  registerDQConversionPasses();
-  registerDQTrainingPasses();
-  registerPipelines();
-  registerDQGPUPasses();
-  registerGPUPipelines();
+  registerDQPasses();
 }
