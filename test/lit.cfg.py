@@ -50,6 +50,36 @@ if os.path.exists(os.path.join(config.dq_tools_dir, "dq-import")):
     config.available_features.add("torch-import")
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# Upstream's mlir-opt with dq's plugin (test/Plugin): `mlir-opt` wherever
+# the LLVM dq is built with has one, `dq-plugin` wherever dq builds the
+# plugin (not in the sanitized fuzz build).
+config.substitutions.append(
+    ("%upstream_mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-opt")):
+    config.available_features.add("mlir-opt")
+if config.dq_have_plugin:
+    config.available_features.add("dq-plugin")
+    config.substitutions.append(
+        ("%dq_plugin", os.path.join(config.dq_obj_root, "lib", "DQPlugin.so")))
+
+# Installing this build and building examples/downstream on it
+# (test/Package): not from the sanitized fuzz build, whose libraries an
+# uninstrumented project cannot link.
+if not config.dq_fuzz:
+    config.available_features.add("dq-package")
+lit_command = (config.llvm_external_lit or shutil.which("lit")
+               or os.path.join(config.llvm_tools_dir, "lit"))
+for name, value in (("%cmake_exe", config.cmake_command),
+                    ("%cmake_generator", config.cmake_generator),
+                    ("%cmake_make_program", config.cmake_make_program),
+                    ("%cmake_c_compiler", config.cmake_c_compiler),
+                    ("%cmake_cxx_compiler", config.cmake_cxx_compiler),
+                    ("%cmake_build_type", config.cmake_build_type or "Release"),
+                    ("%mlir_cmake_dir", config.mlir_dir),
+                    ("%lit_command", lit_command),
+                    ("%dq_obj", config.dq_obj_root)):
+    config.substitutions.append((name, value))
+
 # Features that gate tests needing more than the build.
 def python_has(module):
     try:
