@@ -192,6 +192,140 @@ std::pair<Value, Value> levelRange(OpBuilder &b, Location loc, Value table) {
   return {reduce(inf, /*max=*/false), reduce(-inf, /*max=*/true)};
 }
 
+/// A level table sorted ascending per row, for binary search: `levels`
+/// ([channels x 2^K] or [2^K], like the table) and, per sorted position, the
+/// representative code of its level (the lowest code among equal levels, as
+/// the scan keeps). Computed by rank counting, O(4^K) per row: negligible next
+/// to the elements it serves, and free of data-dependent writes.
+struct SortedLevels {
+  Value levels;
+  Value codes; // i32, null unless asked for
+};
+
+SortedLevels sortLevelTable(OpBuilder &b, Location loc, Value table,
+                            bool withCodes) {
+  auto tableType = cast<RankedTensorType>(table.getType());
+  unsigned rank = tableType.getRank();
+  MLIRContext *ctx = b.getContext();
+  // Loops (rows..., i, j): i is the position being produced, j scans codes.
+  unsigned loops = rank + 1;
+  SmallVector<AffineExpr> rowDims;
+  for (unsigned d = 0; d + 1 < rank; ++d)
+    rowDims.push_back(getAffineDimExpr(d, ctx));
+  auto withLast = [&](unsigned dim) {
+    SmallVector<AffineExpr> exprs = rowDims;
+    exprs.push_back(getAffineDimExpr(dim, ctx));
+    return AffineMap::get(loops, 0, exprs, ctx);
+  };
+  AffineMap atI = withLast(rank - 1), atJ = withLast(rank);
+  SmallVector<utils::IteratorType> iterators(loops,
+                                             utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  Type i32 = b.getI32Type();
+  auto i32Type = RankedTensorType::get(tableType.getShape(), i32);
+  auto i32Splat = [&](int64_t v) {
+    Value c = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+    Value empty = tensor::EmptyOp::create(b, loc, tableType.getShape(), i32);
+    return linalg::FillOp::create(b, loc, c, empty).getResult(0);
+  };
+
+  // rank[i] = #{j : l[j] < l[i] or (l[j] == l[i] and j < i)}: the position
+  // of code i in a stable ascending sort.
+  // Scalar loops: the tables are tiny, and the index-dependent bodies are
+  // not worth the vectorizer's gathers.
+  auto keepScalar = [&](linalg::GenericOp op) {
+    op->setAttr(kKeepScalarAttr, b.getUnitAttr());
+    return op.getResult(0);
+  };
+  Value ranks = keepScalar(
+      linalg::GenericOp::create(
+          b, loc, i32Type, ValueRange{table, table}, ValueRange{i32Splat(0)},
+          ArrayRef<AffineMap>{atI, atJ, atI}, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            BodyBuilder bb{nb, l};
+            Value i = bb.index(rank - 1), j = bb.index(rank);
+            Value before = bb.ori(
+                bb.cmpf(arith::CmpFPredicate::OLT, a[1], a[0]),
+                bb.andi(bb.cmpf(arith::CmpFPredicate::OEQ, a[1], a[0]),
+                        bb.cmpi(arith::CmpIPredicate::ult, j, i)));
+            Value one = arith::ExtUIOp::create(nb, l, nb.getI32Type(), before);
+            linalg::YieldOp::create(nb, l,
+                                    arith::AddIOp::create(nb, l, a[2], one)
+                                        .getResult());
+          }));
+
+  // sorted[i] = the level of the code whose rank is i. Positions no code
+  // reaches (only with NaN levels) stay NaN.
+  Value nanInit = tensormath::splat(b, loc, tableType,
+                                    std::numeric_limits<double>::quiet_NaN());
+  Value sorted = keepScalar(
+      linalg::GenericOp::create(
+          b, loc, tableType, ValueRange{table, ranks}, ValueRange{nanInit},
+          ArrayRef<AffineMap>{atJ, atJ, atI}, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            BodyBuilder bb{nb, l};
+            Value i = arith::IndexCastUIOp::create(nb, l, nb.getI32Type(),
+                                                   bb.index(rank - 1));
+            Value hit = bb.cmpi(arith::CmpIPredicate::eq, a[1], i);
+            linalg::YieldOp::create(nb, l, bb.select(hit, a[0], a[2]));
+          }));
+  if (!withCodes)
+    return {sorted, Value()};
+
+  // codes[i] = the lowest code whose level equals sorted[i] (j ascends, so
+  // the first hit is kept).
+  int64_t count = tableType.getShape().back();
+  Value codes = keepScalar(
+      linalg::GenericOp::create(
+          b, loc, i32Type, ValueRange{sorted, table},
+          ValueRange{i32Splat(count)}, ArrayRef<AffineMap>{atI, atJ, atI},
+          iterators,
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            BodyBuilder bb{nb, l};
+            Value j = arith::IndexCastUIOp::create(nb, l, nb.getI32Type(),
+                                                   bb.index(rank));
+            Value first = bb.andi(
+                bb.cmpf(arith::CmpFPredicate::OEQ, a[1], a[0]),
+                bb.cmpi(arith::CmpIPredicate::eq, a[2],
+                        bb.i32(static_cast<uint32_t>(count))));
+            linalg::YieldOp::create(nb, l, bb.select(first, j, a[2]));
+          }));
+  return {sorted, codes};
+}
+
+/// Nearest level by binary search in a sorted table: returns (level, sorted
+/// position as index). `sortedAt(p)` yields the level at position p of
+/// `count` (a power of two). The same choice as scanNearest and
+/// LevelTable::nearestIndex: the largest level <= x or the next one up,
+/// whichever is closer, the larger on a tie; K gathers instead of 2^K steps.
+std::pair<Value, Value> searchNearest(BodyBuilder &bb, Value x, int64_t count,
+                                      function_ref<Value(Value)> sortedAt,
+                                      Value minLevel, Value maxLevel) {
+  x = arith::MinimumFOp::create(
+      bb.b, bb.loc, arith::MaximumFOp::create(bb.b, bb.loc, x, minLevel),
+      maxLevel);
+  // Uniform binary search: sortedAt(0) <= x after the clamp (NaN: stays 0).
+  Value pos = bb.idx(0);
+  for (int64_t step = count / 2; step >= 1; step /= 2) {
+    Value next = arith::AddIOp::create(bb.b, bb.loc, pos, bb.idx(step));
+    Value fits = bb.cmpf(arith::CmpFPredicate::OLE, sortedAt(next), x);
+    pos = bb.select(fits, next, pos);
+  }
+  Value up = arith::MinUIOp::create(
+      bb.b, bb.loc, arith::AddIOp::create(bb.b, bb.loc, pos, bb.idx(1)),
+      bb.idx(count - 1));
+  Value lo = sortedAt(pos), hi = sortedAt(up);
+  Value dLo = math::AbsFOp::create(bb.b, bb.loc, bb.subf(x, lo));
+  Value dHi = math::AbsFOp::create(bb.b, bb.loc, bb.subf(x, hi));
+  Value takeHi = bb.cmpf(arith::CmpFPredicate::OLE, dHi, dLo);
+  return {bb.select(takeHi, hi, lo), bb.select(takeHi, up, pos)};
+}
+
+/// Above this many codes the nearest level is found by binary search in a
+/// sorted table; at or below it the unrolled scan (pure vector arithmetic,
+/// no gathers) is faster.
+constexpr int64_t kScanCodes = 16;
+
 /// Nearest level scan: returns (level, code as index). `levelOf(c)` yields
 /// the level of code c (an index value). A tie keeps the larger level; equal
 /// levels keep the first code. `x` is first clamped into the level range
@@ -338,6 +472,9 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
         buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
     int64_t count = numCodes(op.getConfig().getBits());
     auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
+    Value sorted;
+    if (count > kScanCodes)
+      sorted = sortLevelTable(rewriter, loc, table, /*withCodes=*/false).levels;
     Value result = elementwise(
         rewriter, loc, op.getInput(), op.getType().getElementType(),
         [&](BodyBuilder &bb, ValueRange args) {
@@ -346,10 +483,19 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
           Value clamped =
               bb.select(bb.cmpf(arith::CmpFPredicate::OLT, x, bb.f32(0.0)),
                         bb.f32(0.0), x);
-          auto [level, code] = scanNearest(
-              bb, clamped, count,
-              [&](Value c) { return bb.extract(table, {c}); }, args[1],
-              args[2]);
+          Value level;
+          if (sorted)
+            level = searchNearest(
+                        bb, clamped, count,
+                        [&](Value p) { return bb.extract(sorted, {p}); },
+                        args[1], args[2])
+                        .first;
+          else
+            level = scanNearest(
+                        bb, clamped, count,
+                        [&](Value c) { return bb.extract(table, {c}); },
+                        args[1], args[2])
+                        .first;
           Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
           return bb.select(isNaN, x, level);
         },
@@ -379,9 +525,12 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
     uint64_t seed = op.getSeed() ? static_cast<uint64_t>(*op.getSeed()) : 0;
     // Nearest rounding gets each row's level range as per-channel inputs.
     SmallVector<Value> ranges;
+    SortedLevels sorted;
     if (!stochastic) {
       auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
       ranges = {minLevels, maxLevels};
+      if (count > kScanCodes)
+        sorted = sortLevelTable(rewriter, loc, table, /*withCodes=*/true);
     }
 
     Value result = elementwise(
@@ -398,7 +547,24 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
             return bb.extract(table, {c});
           };
           Value code;
-          if (!stochastic) {
+          if (!stochastic && sorted.levels) {
+            auto at = [&](Value tensor, Value p) {
+              if (channel)
+                return bb.extract(tensor, {channel, p});
+              return bb.extract(tensor, {p});
+            };
+            Value pos =
+                searchNearest(
+                    bb, x, count,
+                    [&](Value p) { return at(sorted.levels, p); }, args[1],
+                    args[2])
+                    .second;
+            // NaN has no nearest level: code 0, as the scan gives.
+            Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
+            code = arith::IndexCastUIOp::create(
+                bb.b, bb.loc, bb.b.getIndexType(),
+                bb.select(isNaN, bb.i32(0), at(sorted.codes, pos)));
+          } else if (!stochastic) {
             code = scanNearest(bb, x, count, levelOf, args[1], args[2]).second;
           } else {
             code = stochasticCode(bb, x, count, levelOf, seed, counter,

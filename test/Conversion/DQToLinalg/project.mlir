@@ -30,16 +30,21 @@ func.func @stochastic(%w: tensor<4x3xf32>, %v: tensor<4x2xf32>, %step: i64) -> t
   return %c : tensor<4x3xi8>
 }
 
-// Above 16 codes (K >= 5) the nearest scan is an scf.for inside the generic;
-// the channel index is taken outside it (linalg.index is valid only directly
-// in the generic's body).
+// Above 16 codes (K >= 5) each channel's table is sorted once, with the
+// lowest code of each level, and each element binary-searches its channel's
+// row (5 gathers for 32 codes) and takes that code; NaN gives code 0.
 // CHECK-LABEL: func.func @nearest_wide
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x32xf32>)
+// CHECK: %[[TABLEW:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x32xf32>)
+// CHECK: %[[RANKSW:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x32xi32>) attrs =  {dq.keep_scalar}
+// CHECK: %[[SORTEDW:.*]] = linalg.generic {{.*}} ins(%[[TABLEW]], %[[RANKSW]] : {{.*}}) outs(%{{.*}} : tensor<4x32xf32>) attrs =  {dq.keep_scalar}
+// CHECK: %[[CODESW:.*]] = linalg.generic {{.*}} ins(%[[SORTEDW]], %[[TABLEW]] : {{.*}}) outs(%{{.*}} : tensor<4x32xi32>) attrs =  {dq.keep_scalar}
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x3xi8>)
 // CHECK:   %[[CH:.*]] = linalg.index 0 : index
-// CHECK:   scf.for
-// CHECK:     tensor.extract %{{.*}}[%[[CH]], %{{.*}}] : tensor<4x32xf32>
-// CHECK-NOT: dq.
+// CHECK-COUNT-5: tensor.extract %[[SORTEDW]][%[[CH]], %{{.*}}] : tensor<4x32xf32>
+// CHECK:   arith.cmpf uno
+// CHECK:   tensor.extract %[[CODESW]][%[[CH]], %{{.*}}] : tensor<4x32xi32>
+// CHECK-NOT: scf.for
+// CHECK-NOT: dq.{{[a-z_]+ }}
 func.func @nearest_wide(%w: tensor<4x3xf32>, %v: tensor<4x5xf32>) -> tensor<4x3xi8> {
   %c = dq.project %w, %v axis = 0 bipolar nearest : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x3xi8>
   return %c : tensor<4x3xi8>

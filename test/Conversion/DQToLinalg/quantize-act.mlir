@@ -25,12 +25,20 @@ func.func @act(%x: tensor<2x3xf32>, %u: tensor<2xf32>) -> tensor<2x3xf32> {
   return %q : tensor<2x3xf32>
 }
 
-// Above 16 levels the scan is an scf.for over the codes.
+// Above 16 levels the table is sorted once (rank counting, scalar loops)
+// and each element binary-searches it: 8 gathers for 256 levels, then the
+// nearer of the two neighbours (ties to the larger).
 // CHECK-LABEL: func.func @act8
-// CHECK: linalg.generic
-// CHECK: linalg.generic
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
-// CHECK-NOT: dq.
+// CHECK: %[[TABLE8:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<256xf32>)
+// CHECK: %[[RANKS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[TABLE8]], %[[TABLE8]] : {{.*}}) outs(%{{.*}} : tensor<256xi32>) attrs =  {dq.keep_scalar}
+// CHECK: %[[SORTED:.*]] = linalg.generic {{.*}} ins(%[[TABLE8]], %[[RANKS]] : {{.*}}) outs(%{{.*}} : tensor<256xf32>) attrs =  {dq.keep_scalar}
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3xf32>)
+// CHECK-COUNT-8: tensor.extract %[[SORTED]]
+// CHECK: arith.minui
+// CHECK-COUNT-2: tensor.extract %[[SORTED]]
+// CHECK: arith.cmpf ole
+// CHECK-NOT: scf.for
+// CHECK-NOT: dq.{{[a-z_]+ }}
 func.func @act8(%x: tensor<2x3xf32>, %u: tensor<8xf32>) -> tensor<2x3xf32> {
   %q = dq.quantize_act %x, %u config = #dq.act_quant<bits = 8, scheme = lqnets> axis = 1 : (tensor<2x3xf32>, tensor<8xf32>) -> tensor<2x3xf32>
   return %q : tensor<2x3xf32>

@@ -48,6 +48,17 @@ func.func @ops(%codes8: tensor<1x4xi8>, %basis8: tensor<1x8xf32>, %x: tensor<2x6
   return %0, %1, %2 : tensor<1x4xf32>, tensor<2x6xi8>, tensor<2x5xf32>
 }
 
+// Binary search in the sorted levels (above 16 codes): ties, duplicate
+// levels, clamping and NaN.
+func.func @search(%xa: tensor<8xf32>, %ua: tensor<8xf32>, %xb: tensor<6xf32>, %ub: tensor<6xf32>,
+                  %xp: tensor<1x8xf32>, %bp: tensor<1x6xf32>)
+    -> (tensor<8xf32>, tensor<6xf32>, tensor<1x8xi8>) {
+  %a = dq.quantize_act %xa, %ua config = #dq.act_quant<bits = 8, scheme = dq> axis = 0 : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %b = dq.quantize_act %xb, %ub config = #dq.act_quant<bits = 6, scheme = dq> axis = 0 : (tensor<6xf32>, tensor<6xf32>) -> tensor<6xf32>
+  %p = dq.project %xp, %bp axis = 0 bipolar nearest : (tensor<1x8xf32>, tensor<1x6xf32>) -> tensor<1x8xi8>
+  return %a, %b, %p : tensor<8xf32>, tensor<6xf32>, tensor<1x8xi8>
+}
+
 func.func @main() {
   // 0, 255, 200 (bits 3, 6, 7), 1 (bit 0).
   %codes8 = arith.constant dense<[[0, -1, -56, 1]]> : tensor<1x4xi8>
@@ -65,6 +76,22 @@ func.func @main() {
   call @print_f32(%d0) : (tensor<?xf32>) -> ()
   call @print_codes(%d1) : (tensor<?xi8>) -> ()
   call @print_f32(%d2) : (tensor<?xf32>) -> ()
+
+  %xa = arith.constant dense<[-1.0, 0.125, 0.1, 10.375, 63.9, 1.0e10, 0x7FC00000, 7.3]> : tensor<8xf32>
+  %ua = arith.constant dense<[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]> : tensor<8xf32>
+  %xb = arith.constant dense<[2.5, 5.5, 12.2, -3.0, 0.5, 7.0001]> : tensor<6xf32>
+  %ub = arith.constant dense<[1.0, 1.0, 2.0, 0.0, 4.0, 4.0]> : tensor<6xf32>
+  %xp = arith.constant dense<[[0.0, 0.5, 0.25, 7.0, -7.0, 0x7FC00000, 3.9, -0.75]]> : tensor<1x8xf32>
+  %bp = arith.constant dense<[[1.0, 1.0, 2.0, 2.0, 0.5, 0.5]]> : tensor<1x6xf32>
+  %s:3 = call @search(%xa, %ua, %xb, %ub, %xp, %bp) : (tensor<8xf32>, tensor<8xf32>, tensor<6xf32>, tensor<6xf32>, tensor<1x8xf32>, tensor<1x6xf32>)
+    -> (tensor<8xf32>, tensor<6xf32>, tensor<1x8xi8>)
+  %sa = tensor.cast %s#0 : tensor<8xf32> to tensor<?xf32>
+  %sb = tensor.cast %s#1 : tensor<6xf32> to tensor<?xf32>
+  %fp = tensor.collapse_shape %s#2 [[0, 1]] : tensor<1x8xi8> into tensor<8xi8>
+  %sp = tensor.cast %fp : tensor<8xi8> to tensor<?xi8>
+  call @print_f32(%sa) : (tensor<?xf32>) -> ()
+  call @print_f32(%sb) : (tensor<?xf32>) -> ()
+  call @print_codes(%sp) : (tensor<?xi8>) -> ()
   return
 }
 
@@ -76,3 +103,12 @@ func.func @main() {
 // -3.2 -> -3.5 (code 12).
 // CHECK: [0,  12,  16,  18,  31,  31,  16,  2,  31,  15,  22,  0]
 // CHECK: [
+// The search cases, expected from a brute-force scan in numpy (float32
+// distances; a tie takes the larger level, equal levels the lowest code):
+// 256 levels 0, 0.25, ..., 63.75 (0.125 and 10.375 are exact ties).
+// CHECK: [0,  0.25,  0,  10.5,  63.75,  63.75,  nan,  7.25]
+// 64 levels with duplicates (basis 1, 1, 2, 0, 4, 4; 2.5 and 0.5 ties).
+// CHECK: [3,  6,  12,  0,  1,  7]
+// Bipolar 64 codes on 13 integer levels -6..6 (most repeated): the lowest
+// code of each; NaN gives code 0.
+// CHECK: [21,  7,  21,  63,  0,  0,  29,  5]
