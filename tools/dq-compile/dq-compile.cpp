@@ -20,6 +20,7 @@
 
 #include "CompileCache.h"
 
+#include "dq/Codegen/CPUCodegen.h"
 #include "dq/Conversion/Passes.h"
 #include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
@@ -33,7 +34,6 @@
 #include "dq/runtime/StateFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -47,10 +47,8 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -62,8 +60,6 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/TargetParser/Host.h"
-#include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -92,6 +88,18 @@ static cl::opt<std::string>
         cl::init("host"), cl::cat(compileCategory));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
                                   cl::init(2), cl::Prefix, cl::cat(compileCategory));
+static cl::opt<unsigned> codegenThreads(
+    "codegen-threads",
+    cl::desc("Threads optimizing and compiling the LLVM IR's partitions "
+             "(default 0: one per hardware thread); the library is the same "
+             "bytes for any count"),
+    cl::init(0), cl::cat(compileCategory));
+static cl::opt<unsigned> codegenPartitions(
+    "codegen-partitions",
+    cl::desc("Partitions of the LLVM IR, each optimized and compiled on its "
+             "own, so that threads can share the work (default 16; 1: the "
+             "whole module at once, one thread)"),
+    cl::init(16), cl::cat(compileCategory));
 static cl::opt<std::string> supportLibrary(
     "support-library",
     cl::desc("The model support archive linked into every model (default: "
@@ -352,37 +360,22 @@ rt::EntryPoint entryPoint(func::FuncOp func, size_t numState) {
   return entry;
 }
 
-std::unique_ptr<llvm::TargetMachine> createTargetMachine() {
-  std::string tripleName = llvm::sys::getDefaultTargetTriple();
-  llvm::Triple triple(tripleName);
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    fail("no LLVM target for " + tripleName + ": " + error);
-  std::string cpuName = cpu, features;
-  if (cpu == "host") {
-    cpuName = llvm::sys::getHostCPUName().str();
-    llvm::SubtargetFeatures featureSet;
-    for (auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
-      featureSet.AddFeature(feature, enabled);
-    features = featureSet.getString();
-  } else if (cpu == "generic") {
-    cpuName = "x86-64";
-  }
-  // An unknown CPU name would end in an LLVM fatal error during codegen.
-  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
-      target->createMCSubtargetInfo(triple, cpuName, ""));
-  if (!subtarget || !subtarget->isCPUStringValid(cpuName))
-    fail("--cpu: '" + cpu + "' is not a CPU LLVM knows for " + tripleName +
-         " (use 'host', 'generic' or an LLVM CPU name such as x86-64-v3 or "
-         "skylake-avx512)");
-  llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpuName, features, options, llvm::Reloc::PIC_));
+/// The target for --cpu, checked before any long work.
+::dq::codegen::TargetSpec targetSpec() {
+  llvm::Expected<::dq::codegen::TargetSpec> spec =
+      ::dq::codegen::resolveTarget(cpu);
+  if (!spec)
+    fail("--cpu: " + llvm::toString(spec.takeError()));
+  return *spec;
+}
+
+std::unique_ptr<llvm::TargetMachine>
+targetMachine(const ::dq::codegen::TargetSpec &spec) {
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      ::dq::codegen::createTargetMachine(spec);
   if (!machine)
-    fail("cannot create a target machine for CPU '" + cpuName + "'");
-  return machine;
+    fail(llvm::toString(machine.takeError()));
+  return std::move(*machine);
 }
 
 /// <this tool's directory>/../lib/<name>.
@@ -591,6 +584,9 @@ std::string cacheKey(const std::string &moduleText,
   llvm::sort(features);
   key += "features " + llvm::join(features, ",") + "\n";
   key += "opt-level " + std::to_string(unsigned(optLevel)) + "\n";
+  // Not the thread count: the library is the same for any.
+  key += "codegen-partitions " + std::to_string(unsigned(codegenPartitions)) +
+         "\n";
   key += "target " + target + "\n";
   if (cuda) {
     key += "gpu chip=" + gpu.chip + " features=" + gpu.features +
@@ -780,9 +776,12 @@ void compile() {
             mlir::dq::checkLowerToNVVMOptions(gpuOptions))
       fail(*why);
   }
+  if (codegenPartitions == 0)
+    fail("--codegen-partitions must be at least 1");
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
+  ::dq::codegen::TargetSpec spec = targetSpec();
+  std::unique_ptr<llvm::TargetMachine> machine = targetMachine(spec);
 
   DialectRegistry registry;
   mlir::dq::registerAllDialects(registry);
@@ -941,7 +940,8 @@ void compile() {
     if (failed(pm.run(*module)))
       fail("lowering '" + inputFile + "' to LLVM failed");
 
-    // 5. LLVM IR, optimized for the target, to an object file.
+    // 5. LLVM IR, optimized for the target, to object files (partitions
+    //    compiled in parallel, dq/Codegen/CPUCodegen.h).
     timer.next("translation to LLVM IR");
     llvm::LLVMContext llvmContext;
     std::unique_ptr<llvm::Module> llvmModule =
@@ -958,37 +958,61 @@ void compile() {
         rt::kModelSignatureSymbol);
     llvmModule->setTargetTriple(machine->getTargetTriple());
     llvmModule->setDataLayout(machine->createDataLayout());
-    timer.next("LLVM optimization");
-    if (llvm::Error err = makeOptimizingTransformer(
-            optLevel, /*sizeLevel=*/0, machine.get())(llvmModule.get()))
-      fail("LLVM optimization failed: " + llvm::toString(std::move(err)));
+    // The MLIR module is not needed any more.
+    module = nullptr;
+    ::dq::codegen::CodegenOptions codegen;
+    codegen.optLevel = optLevel;
+    codegen.partitions = codegenPartitions;
+    codegen.threads = codegenThreads;
+    // The C-interface and packed wrappers of the entry points: one call
+    // with a few thousand arguments each (every state tensor's memref
+    // descriptor).
+    for (const auto &[name, entryPoint] : manifest.entryPoints) {
+      codegen.glueFunctions.push_back("_mlir_ciface_" + name);
+      codegen.glueFunctions.push_back(entryPoint.symbol);
+    }
+    codegen.onStage = [](llvm::StringRef stage) { timer.next(stage); };
+    std::optional<rt::AtomicFileWriter> irFile;
+    std::optional<mlir::dq::AtomicFileStream> irStream;
     if (keepLLVMIR) {
-      rt::AtomicFileWriter file(outputPrefix + ".ll");
-      mlir::dq::AtomicFileStream os(file);
-      llvmModule->print(os, nullptr);
-      os.flush();
-      if (!os.error().empty())
-        fail(os.error());
-      file.commit();
+      irFile.emplace(outputPrefix + ".ll");
+      irStream.emplace(*irFile);
+      codegen.optimizedIR = &*irStream;
     }
-    timer.next("code generation");
-    TemporaryFile object(outputPrefix, ".o");
-    {
-      llvm::legacy::PassManager codegen;
-      if (machine->addPassesToEmitFile(codegen, object.os(), nullptr,
-                                       llvm::CodeGenFileType::ObjectFile))
-        fail("the target cannot emit object files");
-      codegen.run(*llvmModule);
-      object.close();
+    llvm::Expected<::dq::codegen::CodegenResult> compiled =
+        ::dq::codegen::compileToObjects(std::move(llvmModule), spec, codegen);
+    if (!compiled)
+      fail("LLVM code generation failed: " +
+           llvm::toString(compiled.takeError()));
+    if (irStream) {
+      irStream->flush();
+      if (!irStream->error().empty())
+        fail(irStream->error());
+      irStream.reset();
+      irFile->commit();
     }
+    for (const std::string &line : ::dq::codegen::describe(*compiled))
+      timer.note(line);
+    std::vector<std::unique_ptr<TemporaryFile>> objects;
+    for (const std::string &bytes : compiled->objects) {
+      objects.push_back(std::make_unique<TemporaryFile>(outputPrefix, ".o"));
+      objects.back()->os() << bytes;
+      objects.back()->close();
+    }
+    compiled->objects.clear();
 
     // 6. Link a shared library (libc and libm only) under a temporary name.
     timer.next("link");
     TemporaryFile linked(outputPrefix, ".so");
     linked.close();
-    std::vector<llvm::StringRef> args = {
-        link.cc, "-shared", "-o", linked.path(), object.path(), link.support,
-        "-lm",   "-Wl,--no-undefined"};
+    std::vector<llvm::StringRef> args = {link.cc, "-shared", "-o",
+                                         linked.path()};
+    for (const std::unique_ptr<TemporaryFile> &object : objects)
+      args.push_back(object->path());
+    for (llvm::StringRef arg : {llvm::StringRef(link.support),
+                                llvm::StringRef("-lm"),
+                                llvm::StringRef("-Wl,--no-undefined")})
+      args.push_back(arg);
     // The OpenMP runtime is found next to where it was at compile time.
     std::string rpath;
     if (link.linkOpenMP) {
