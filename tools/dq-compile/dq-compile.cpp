@@ -14,7 +14,9 @@
 // The library comes from the compile cache (CompileCache.h) when an earlier
 // compile of the same module with the same options by the same dq stored
 // it; the manifest and the initial state are computed from the module
-// either way. --timing prints the stages' wall times.
+// either way. --timing prints the stages' wall times. The LLVM side (the
+// target machine, the optimizer and the code generator on partitions of the
+// module, on --codegen-threads threads) is lib/Codegen (CPUCodegen.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -91,8 +93,8 @@ static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
 static cl::opt<unsigned> codegenThreads(
     "codegen-threads",
     cl::desc("Threads optimizing and compiling the LLVM IR's partitions "
-             "(default 0: one per hardware thread); the library is the same "
-             "bytes for any count"),
+             "(default 0: one per hardware thread); the objects are the "
+             "same bytes for any count"),
     cl::init(0), cl::cat(compileCategory));
 static cl::opt<unsigned> codegenPartitions(
     "codegen-partitions",
@@ -914,6 +916,16 @@ void compile() {
       func.removeResAttrsAttr();
     });
     PassManager pm(&context);
+    if (!cuda) {
+      // Only the entry points and what they call are compiled: a training
+      // module keeps its forward function (@model), which nothing calls
+      // and which would be a seventh of the code.
+      for (func::FuncOp func : module->getOps<func::FuncOp>())
+        if (func.isPublic() &&
+            !manifest.entryPoints.count(func.getName().str()))
+          func.setPrivate();
+      pm.addPass(createSymbolDCEPass());
+    }
     if (cuda) {
       mlir::dq::buildLowerToNVVMPipeline(pm, gpuOptions);
     } else if (customPipeline.empty()) {
