@@ -73,6 +73,9 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLoopInvariantSubsetHoistingPass());
   pm.addPass(createCanonicalizerPass());
 
+  // Producers write into the padded buffers their convolutions read.
+  pm.addNestedPass<func::FuncOp>(createDQPadsAsDestinations());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   // Tensors to buffers.
   addOneShotBufferizePass(pm);
   // Distributed loops (of dq-parallelize-generics and of lowerings that

@@ -79,14 +79,33 @@ struct ParallelizeGenericsPass
                                      "min-iterations", int64_t(minIterations),
                                      1, std::numeric_limits<int64_t>::max())))
       return signalPassFailure();
+    dq::VectorTarget target{vectorBits, vectorRegisters};
+    // A fill shared by several register-tiled ops (after CSE) is copied for
+    // each, so that each can take its own into its loop.
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (op.getNumDpsInits() != 1 || !dq::chooseRegisterTile(op, target))
+        return;
+      OpOperand *init = op.getDpsInitOperand(0);
+      std::optional<dq::Fill> fill = dq::matchFill(init->get());
+      if (!fill || init->get().hasOneUse())
+        return;
+      OpBuilder b(op);
+      init->set(b.clone(*fill->op)->getResult(0));
+    });
     // Only generics not already inside a distributed loop.
     SmallVector<std::pair<linalg::GenericOp, std::pair<unsigned, int64_t>>>
         work;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ForallOp>())
         return;
-      if (auto loop = chooseLoop(op, minIterations,
-                                 dq::VectorTarget{vectorBits, vectorRegisters}))
+      // A fill of a register-tiled op's output moves into that op's loop.
+      if (op->getNumResults() == 1 && op->getResult(0).hasOneUse() &&
+          dq::matchFill(op->getResult(0)))
+        if (auto user =
+                dyn_cast<linalg::GenericOp>(*op->getResult(0).user_begin()))
+          if (dq::chooseRegisterTile(user, target))
+            return;
+      if (auto loop = chooseLoop(op, minIterations, target))
         work.emplace_back(op, *loop);
     });
     IRRewriter rewriter(&getContext());
@@ -99,13 +118,37 @@ struct ParallelizeGenericsPass
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
           .setTileSizes(tileSizes);
       rewriter.setInsertionPoint(op);
+      // An output initialized by a fill used only here is filled slice by
+      // slice inside the distributed loop, so that dq-vectorize-generics
+      // still sees the fill next to the op (and can start its accumulators
+      // from the fill's value instead of memory).
+      OpOperand *init = op.getNumDpsInits() == 1 ? op.getDpsInitOperand(0)
+                                                 : nullptr;
+      std::optional<dq::Fill> fill;
+      if (init && init->get().hasOneUse() &&
+          dq::chooseRegisterTile(op, target))
+        fill = dq::matchFill(init->get());
+      if (fill)
+        rewriter.modifyOpInPlace(op, [&] { init->set(fill->destination); });
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
           rewriter, cast<TilingInterface>(op.getOperation()), options);
       if (failed(tiled)) {
         op.emitError("dq-parallelize-generics: cannot tile loop ") << loop;
         return signalPassFailure();
       }
+      if (fill) {
+        auto tiledOp = cast<linalg::GenericOp>(tiled->tiledOps.front());
+        OpOperand *tiledInit = tiledOp.getDpsInitOperand(0);
+        rewriter.setInsertionPoint(tiledOp);
+        Value filled =
+            linalg::FillOp::create(rewriter, fill->op->getLoc(), fill->value,
+                                   tiledInit->get())
+                .getResult(0);
+        rewriter.modifyOpInPlace(tiledOp, [&] { tiledInit->set(filled); });
+      }
       rewriter.replaceOp(op, tiled->replacements);
+      if (fill && fill->op->use_empty())
+        rewriter.eraseOp(fill->op);
     }
   }
 };

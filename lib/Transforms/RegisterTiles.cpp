@@ -36,6 +36,25 @@ std::optional<int64_t> mlir::dq::linearCoefficient(AffineExpr expr, unsigned dim
   return std::nullopt;
 }
 
+std::optional<Fill> mlir::dq::matchFill(Value tensor) {
+  if (auto fill = tensor.getDefiningOp<linalg::FillOp>())
+    return Fill{fill, fill.getInputs()[0], fill.getOutputs()[0]};
+  auto generic = tensor.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInits() != 1 ||
+      generic.getNumDpsInputs() != 0 ||
+      generic.getNumReductionLoops() != 0)
+    return std::nullopt;
+  Block &body = generic.getRegion().front();
+  Value yielded = cast<linalg::YieldOp>(body.getTerminator()).getValues()[0];
+  if (yielded.getParentRegion() == &generic.getRegion())
+    return std::nullopt;
+  // A generic fill may carry dead index ops; anything else is not a fill.
+  for (Operation &inner : body.without_terminator())
+    if (!isa<linalg::IndexOp>(inner) || !inner.use_empty())
+      return std::nullopt;
+  return Fill{generic, yielded, generic.getDpsInitOperand(0)->get()};
+}
+
 /// Whether `op` can be emitted as register-tiled vector code: every operand
 /// reaches the vector loop (the last loop) only through its last index, with
 /// unit stride, or not at all; the body is elementwise arithmetic.

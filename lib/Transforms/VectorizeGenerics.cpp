@@ -39,6 +39,24 @@ using namespace mlir;
 
 namespace {
 
+/// Whether an index of `extract` is computed from another tensor.extract
+/// in the same body.
+bool dependsOnGather(tensor::ExtractOp extract) {
+  SmallVector<Value> work(extract.getIndices().begin(),
+                          extract.getIndices().end());
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != extract->getBlock() ||
+        !seen.insert(def).second)
+      continue;
+    if (isa<tensor::ExtractOp>(def))
+      return true;
+    work.append(def->operand_begin(), def->operand_end());
+  }
+  return false;
+}
+
 /// Candidates get a unit attribute dq_vec<kind><rank>: kind 'c' for
 /// convolution-like access maps (sums of dims), which are vectorized after
 /// unit-dim folding, 'p' otherwise.
@@ -83,6 +101,14 @@ std::optional<std::pair<char, unsigned>> classify(linalg::GenericOp op) {
   // histograms; window ops with two results (max-pool arg-max) stay scalar.
   bool multiResult = op.getNumDpsInits() > 1;
   if (multiResult ? convLike : gathers)
+    return std::nullopt;
+  // A gather whose index comes from another gather (the binary search of a
+  // nearest-level lookup fused into a histogram) blows the vectorizer's IR
+  // up; such ops stay scalar.
+  if (gathers && llvm::any_of(op.getRegion().getOps<tensor::ExtractOp>(),
+                              [](tensor::ExtractOp extract) {
+                                return dependsOnGather(extract);
+                              }))
     return std::nullopt;
   return std::make_pair(convLike ? 'c' : 'p',
                         static_cast<unsigned>(iterators.size()));
@@ -212,6 +238,170 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.replaceOp(op, nest.results);
 }
 
+/// Whether every reduction loop of `op` comes after every parallel loop but
+/// the innermost (vector) one: each output vector's sum is then complete
+/// within one visit of the parallel loops, so it can be accumulated in
+/// registers from its initial value and written once.
+bool reductionsInnermost(linalg::GenericOp op) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  bool seenReduction = false;
+  for (unsigned d = 0; d + 1 < iterators.size(); ++d) {
+    bool reduction = iterators[d] == utils::IteratorType::reduction;
+    if (!reduction && seenReduction)
+      return false;
+    seenReduction |= reduction;
+  }
+  return seenReduction;
+}
+
+/// emitRegisterTiled for ops whose reductions are innermost: loops over the
+/// parallel dims (`r` stepped by `rows`), each row's accumulator starts as a
+/// vector register, the reduction loops carry the rows as loop values, and
+/// each row is written once. An output initialized by a linalg.fill used
+/// only here (or its generic form) starts from the fill's value in registers: the fill (a memset
+/// of the whole output) and the first read of it disappear. The sums add
+/// the same terms in the same order as emitRegisterTiled's.
+void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
+                                  unsigned r, int64_t rows) {
+  Location loc = op.getLoc();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  unsigned rank = ranges.size(), vectorLoop = rank - 1;
+  int64_t width = ranges[vectorLoop];
+  rewriter.setInsertionPoint(op);
+  SmallVector<unsigned> parallelDims, reductionDims;
+  for (unsigned d = 0; d < vectorLoop; ++d)
+    (iterators[d] == utils::IteratorType::parallel ? parallelDims
+                                                   : reductionDims)
+        .push_back(d);
+  auto bounds = [&](ArrayRef<unsigned> dims, SmallVector<Value> &lbs,
+                    SmallVector<Value> &ubs, SmallVector<Value> &steps) {
+    for (unsigned d : dims) {
+      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, ranges[d]));
+      steps.push_back(
+          arith::ConstantIndexOp::create(rewriter, loc, d == r ? rows : 1));
+    }
+  };
+  SmallVector<Value> outerLbs, outerUbs, outerSteps, innerLbs, innerUbs,
+      innerSteps;
+  bounds(parallelDims, outerLbs, outerUbs, outerSteps);
+  bounds(reductionDims, innerLbs, innerUbs, innerSteps);
+
+  Value init = op.getDpsInitOperand(0)->get();
+  Type element = cast<RankedTensorType>(init.getType()).getElementType();
+  auto vectorType = VectorType::get({width}, element);
+  // Every output element is written (the output map is a projected
+  // permutation of the parallel loops), so a fill's destination serves.
+  std::optional<dq::Fill> fill = dq::matchFill(init);
+  if (fill && !init.hasOneUse())
+    fill.reset();
+  Value destination = fill ? fill->destination : init;
+  Block &body = op.getRegion().front();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+
+  auto outerBody = [&](OpBuilder &b, Location l, ValueRange parallelIvs,
+                       ValueRange outerArgs) -> scf::ValueVector {
+    Value zero = arith::ConstantIndexOp::create(b, l, 0);
+    // Loop dims of one row: `reductionIvs` (zeros outside the reductions),
+    // the row's offset on `r`, the vector loop at 0.
+    auto dimsOf = [&](int64_t row, ValueRange reductionIvs) {
+      SmallVector<Value> dims(rank, zero);
+      for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
+        dims[d] = iv;
+      for (auto [d, iv] : llvm::zip(reductionDims, reductionIvs))
+        dims[d] = iv;
+      if (row > 0)
+        dims[r] = arith::AddIOp::create(
+            b, l, dims[r], arith::ConstantIndexOp::create(b, l, row));
+      return dims;
+    };
+    auto indicesOf = [&](OpBuilder &ib, AffineMap map, ValueRange dims) {
+      SmallVector<Value> indices;
+      for (AffineExpr e : map.getResults()) {
+        if (dq::linearCoefficient(e, vectorLoop).value_or(0) != 0) {
+          indices.push_back(zero);
+          continue;
+        }
+        indices.push_back(affine::AffineApplyOp::create(
+            ib, l, AffineMap::get(rank, 0, e), dims));
+      }
+      return indices;
+    };
+    SmallVector<Value> zeros(reductionDims.size(), zero);
+    SmallVector<Value> starts;
+    for (int64_t row = 0; row < rows; ++row) {
+      if (fill) {
+        starts.push_back(
+            vector::BroadcastOp::create(b, l, vectorType, fill->value));
+        continue;
+      }
+      starts.push_back(vector::TransferReadOp::create(
+          b, l, vectorType, outerArgs[0],
+          indicesOf(b, outMap, dimsOf(row, zeros)),
+          /*padding=*/std::nullopt, ArrayRef<bool>{true}));
+    }
+    auto innerBody = [&](OpBuilder &ib, Location il, ValueRange reductionIvs,
+                         ValueRange accs) -> scf::ValueVector {
+      SmallVector<Value> shared(op.getNumDpsInputs());
+      scf::ValueVector results;
+      for (int64_t row = 0; row < rows; ++row) {
+        SmallVector<Value> dims = dimsOf(row, reductionIvs);
+        IRMapping mapping;
+        for (OpOperand *input : op.getDpsInputOperands()) {
+          AffineMap map = op.getMatchingIndexingMap(input);
+          unsigned n = input->getOperandNumber();
+          bool perRow = map.isFunctionOfDim(r);
+          if (!perRow && shared[n]) {
+            mapping.map(body.getArgument(n), shared[n]);
+            continue;
+          }
+          auto type = cast<RankedTensorType>(input->get().getType());
+          auto inputVector = VectorType::get({width}, type.getElementType());
+          SmallVector<Value> indices = indicesOf(ib, map, dims);
+          Value value;
+          if (map.isFunctionOfDim(vectorLoop)) {
+            value = vector::TransferReadOp::create(
+                ib, il, inputVector, input->get(), indices,
+                /*padding=*/std::nullopt, ArrayRef<bool>{true});
+          } else {
+            Value scalar =
+                tensor::ExtractOp::create(ib, il, input->get(), indices);
+            value = vector::BroadcastOp::create(ib, il, inputVector, scalar);
+          }
+          if (!perRow)
+            shared[n] = value;
+          mapping.map(body.getArgument(n), value);
+        }
+        mapping.map(body.getArgument(op.getNumDpsInputs()), accs[row]);
+        for (Operation &inner : body.without_terminator()) {
+          Operation *clone = ib.clone(inner, mapping);
+          Type resultElement = inner.getResult(0).getType();
+          clone->getResult(0).setType(VectorType::get({width}, resultElement));
+        }
+        results.push_back(mapping.lookup(
+            cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]));
+      }
+      return results;
+    };
+    scf::LoopNest inner = scf::buildLoopNest(b, l, innerLbs, innerUbs,
+                                             innerSteps, starts, innerBody);
+    Value out = outerArgs[0];
+    for (int64_t row = 0; row < rows; ++row)
+      out = vector::TransferWriteOp::create(
+                b, l, inner.results[row], out,
+                indicesOf(b, outMap, dimsOf(row, zeros)), ArrayRef<bool>{true})
+                .getResult();
+    return {out};
+  };
+  scf::LoopNest nest =
+      scf::buildLoopNest(rewriter, loc, outerLbs, outerUbs, outerSteps,
+                         ValueRange{destination}, outerBody);
+  rewriter.replaceOp(op, nest.results);
+  if (fill && fill->op->use_empty())
+    rewriter.eraseOp(fill->op);
+}
+
 std::string tagOf(char kind, unsigned rank) {
   return "dq_vec" + std::string(1, kind) + std::to_string(rank);
 }
@@ -300,8 +490,12 @@ struct VectorizeGenericsPass
       tags.insert(*tag);
     });
     IRRewriter rewriter(&getContext());
-    for (auto &[op, tile] : registerTiled)
-      emitRegisterTiled(rewriter, op, tile.loop, tile.rows);
+    for (auto &[op, tile] : registerTiled) {
+      if (reductionsInnermost(op))
+        emitRegisterTiledInRegisters(rewriter, op, tile.loop, tile.rows);
+      else
+        emitRegisterTiled(rewriter, op, tile.loop, tile.rows);
+    }
     if (tags.empty())
       return;
     std::string script = buildScript(tags);

@@ -128,3 +128,37 @@ func.func @flip(%w: tensor<64x3x3x64xf32>, %init: tensor<64x3x3x64xf32>) -> tens
   } -> tensor<64x3x3x64xf32>
   return %r : tensor<64x3x3x64xf32>
 }
+
+// A convolution whose output starts as a fill (a generic, after
+// generalization) that only it uses: the fill moves into the distributed
+// loop, onto each slice, next to the op (dq-vectorize-generics then starts
+// the accumulators from its value); the fill itself is not distributed.
+// CHECK-LABEL: func.func @filled_conv
+// CHECK-NOT: linalg.generic
+// CHECK: scf.forall
+// CHECK:   linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x28x28x16xf32>)
+// CHECK:   linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @filled_conv(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>) -> tensor<2x28x28x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x28x28x16xf32>
+  %init = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (n, h, w, c)>],
+                          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%e : tensor<2x28x28x16xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  } -> tensor<2x28x28x16xf32>
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x30x30x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<2x28x28x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x28x28x16xf32>
+  return %r : tensor<2x28x28x16xf32>
+}

@@ -88,3 +88,34 @@ func.func @not_arith(%x: tensor<16x64xf32>, %y: tensor<64x16xf32>, %init: tensor
   } -> tensor<16x16xf32>
   return %r : tensor<16x16xf32>
 }
+
+// With every reduction inside the parallel loops, each row's accumulator is
+// a loop value of the reduction loops from the start. An output that starts
+// as a fill used only here starts from the fill's value in registers: no
+// fill, no read of the output, one write per row.
+// (The broadcast of the constant 0 folds to a constant vector.)
+// CHECK-LABEL: func.func @filled
+// CHECK-NOT: linalg.fill
+// CHECK: %[[START:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x28x28x16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[EMPTY]])
+// CHECK-NOT: vector.transfer_read %{{.*}} : tensor<2x28x28x16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[START]], {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-7: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<2x28x28x16xf32>
+func.func @filled(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>) -> tensor<2x28x28x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x28x28x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x28x28x16xf32>) -> tensor<2x28x28x16xf32>
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x30x30x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<2x28x28x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x28x28x16xf32>
+  return %r : tensor<2x28x28x16xf32>
+}

@@ -186,6 +186,11 @@ def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
     thread in the original order: results are bit-identical for any number
     of threads.
 
+    An output initialized by a fill (named or generic) that only the op
+    uses, when the op gets a register tile, is filled slice by slice inside
+    the `scf.forall` instead of being distributed on its own, so that
+    `dq-vectorize-generics` still finds the fill next to the op.
+
     Before: `linalg.generic` over `(n, h, w, c)`, 128x14x14x32.
     After: `scf.forall (%n) in (128)` around the same generic on a
     1x14x14x32 slice.
@@ -207,6 +212,30 @@ def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
   ];
 }
 
+def DQPadsAsDestinations : Pass<"dq-pads-as-destinations",
+                                 "::mlir::func::FuncOp"> {
+  let summary = "Turns constant pads into fills their source is inserted "
+                "into, so the source's producer can write in place";
+  let description = [{
+    A `tensor.pad` with a constant padding value and static sizes becomes a
+    `linalg.fill` of the padded shape, placed just before the op that
+    produces the source, and a `tensor.insert_slice` of the source into it.
+    Pads of one source with the same widths and value become one. Run
+    `eliminate-empty-tensors` afterwards: the producer (an elementwise
+    generic, or the `scf.forall` around it) then writes straight into the
+    padded buffer, and bufferization copies nothing; without the pass every
+    pad is a fill of the padded buffer plus a strided copy of the source.
+    Values are unchanged.
+
+    Before: `%y = linalg.generic ... outs(%e)` then
+    `%p = tensor.pad %y low[0, 1, 1, 0] high[0, 1, 1, 0]` (yield 0.0).
+    After: `%f = linalg.fill ins(%zero) outs(%e2)` before the generic, and
+    `%p = tensor.insert_slice %y into %f[0, 1, 1, 0] [...] [1, 1, 1, 1]`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
   let summary = "Tiles and vectorizes reduction generics along their "
                 "innermost parallel loop";
@@ -216,9 +245,14 @@ def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
     only as each operand's last index) gets a register tile
     (include/dq/Transforms/RegisterTiles.h): it becomes loops over every
     other loop, one parallel loop stepped by R, whose body updates R
-    accumulator vectors that share each loaded vector; after
-    `loop-invariant-code-motion` and `loop-invariant-subset-hoisting` the
-    accumulators stay in registers across the inner reductions. Every other
+    accumulator vectors that share each loaded vector. When every reduction
+    loop is inside the parallel ones, the accumulators are loop values of
+    the reduction loops, each written once; an output that starts as a fill
+    used only by the op starts from the fill's value in registers (no fill,
+    no first read). Otherwise (a leading reduction loop) they are read and
+    written in the loop body, and `loop-invariant-code-motion` with
+    `loop-invariant-subset-hoisting` keep them in registers across the
+    inner reductions. Every other
     `linalg.generic` with a reduction whose innermost loop is parallel (and
     whose body has no nested loops) is tiled to 1 in every other loop, its
     unit dimensions are folded, and the tile is vectorized; the vector ops

@@ -42,6 +42,15 @@ std::optional<int64_t> linearCoefficient(AffineExpr expr, unsigned dim);
 std::optional<RegisterTile> chooseRegisterTile(linalg::GenericOp op,
                                                const VectorTarget &target);
 
+/// A tensor initialized to one value: a linalg.fill, or its generic form
+/// (all loops parallel, the body yields a value from outside it).
+struct Fill {
+  Operation *op;
+  Value value;       // the scalar every element takes
+  Value destination; // the tensor it fills
+};
+std::optional<Fill> matchFill(Value tensor);
+
 } // namespace mlir::dq
 
 #endif // DQ_TRANSFORMS_REGISTERTILES_H

@@ -1,0 +1,79 @@
+// RUN: dq-opt %s --split-input-file --dq-pads-as-destinations | FileCheck %s
+// RUN: dq-opt %s --split-input-file --dq-pads-as-destinations --eliminate-empty-tensors | FileCheck %s --check-prefix=ELIM
+
+// A zero pad of an elementwise result: the fill goes before the producer,
+// the insert right after it, and the other reader (the return) reads the
+// padded tensor's interior. Two identical pads become one.
+// CHECK-LABEL: func.func @relu_then_pad
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<1x6x6x4xf32>
+// CHECK: %[[FILL:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[EMPTY]] : tensor<1x6x6x4xf32>)
+// CHECK: %[[Y:.*]] = linalg.generic
+// CHECK: %[[PADDED:.*]] = tensor.insert_slice %[[Y]] into %[[FILL]][0, 1, 1, 0] [1, 4, 4, 4] [1, 1, 1, 1]
+// CHECK: %[[INTERIOR:.*]] = tensor.extract_slice %[[PADDED]][0, 1, 1, 0] [1, 4, 4, 4] [1, 1, 1, 1]
+// CHECK-NOT: tensor.pad
+// CHECK: return %[[PADDED]], %[[PADDED]], %[[INTERIOR]]
+
+// The producer then writes into the padded tensor.
+// ELIM-LABEL: func.func @relu_then_pad
+// ELIM: %[[FILL:.*]] = linalg.fill
+// ELIM: %[[SLOT:.*]] = tensor.extract_slice %[[FILL]][0, 1, 1, 0] [1, 4, 4, 4] [1, 1, 1, 1]
+// ELIM: linalg.generic {{.*}} outs(%[[SLOT]] : tensor<1x4x4x4xf32>)
+func.func @relu_then_pad(%x: tensor<1x4x4x4xf32>) -> (tensor<1x6x6x4xf32>, tensor<1x6x6x4xf32>, tensor<1x4x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (n, h, w, c)>, affine_map<(n, h, w, c) -> (n, h, w, c)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x4x4xf32>) outs(%e : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %r = arith.maximumf %a, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  %p = tensor.pad %y low[0, 1, 1, 0] high[0, 1, 1, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x4x4xf32> to tensor<1x6x6x4xf32>
+  %q = tensor.pad %y low[0, 1, 1, 0] high[0, 1, 1, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x4x4xf32> to tensor<1x6x6x4xf32>
+  return %p, %q, %y : tensor<1x6x6x4xf32>, tensor<1x6x6x4xf32>, tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Different widths or values are different pads; a pad of a function
+// argument gets its fill at the start of the body.
+// CHECK-LABEL: func.func @argument_pads
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<3x3xf32>)
+// CHECK: tensor.insert_slice %arg0 into %{{.*}}[1, 1] [1, 1] [1, 1] : tensor<1x1xf32> into tensor<3x3xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<5x5xf32>)
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[2, 2] [1, 1] [1, 1] : tensor<1x1xf32> into tensor<5x5xf32>
+// CHECK-NOT: tensor.pad
+func.func @argument_pads(%x: tensor<1x1xf32>) -> (tensor<3x3xf32>, tensor<5x5xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %p = tensor.pad %x low[1, 1] high[1, 1] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %zero : f32
+  } : tensor<1x1xf32> to tensor<3x3xf32>
+  %q = tensor.pad %x low[2, 2] high[2, 2] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %one : f32
+  } : tensor<1x1xf32> to tensor<5x5xf32>
+  return %p, %q : tensor<3x3xf32>, tensor<5x5xf32>
+}
+
+// -----
+
+// A pad whose value depends on the position stays a pad.
+// CHECK-LABEL: func.func @computed_padding
+// CHECK: tensor.pad
+func.func @computed_padding(%x: tensor<2xf32>) -> tensor<4xf32> {
+  %p = tensor.pad %x low[1] high[1] {
+  ^bb0(%i: index):
+    %v = arith.index_cast %i : index to i32
+    %f = arith.sitofp %v : i32 to f32
+    tensor.yield %f : f32
+  } : tensor<2xf32> to tensor<4xf32>
+  return %p : tensor<4xf32>
+}
