@@ -32,12 +32,12 @@ using namespace mlir;
 namespace {
 
 /// The attribute of a pad's constant padding value, or null.
-Attribute constantPadding(tensor::PadOp pad) {
+TypedAttr constantPadding(tensor::PadOp pad) {
   Value value = pad.getConstantPaddingValue();
   Attribute attr;
   if (!value || !matchPattern(value, m_Constant(&attr)))
     return {};
-  return attr;
+  return dyn_cast<TypedAttr>(attr);
 }
 
 struct PadsAsDestinationsPass
@@ -47,10 +47,14 @@ struct PadsAsDestinationsPass
     // Pads of one source with the same widths and value, in program order.
     using Key = std::tuple<const void *, std::vector<int64_t>,
                            std::vector<int64_t>, const void *>;
-    std::map<Key, SmallVector<tensor::PadOp>> groups;
+    struct Group {
+      TypedAttr padding;
+      SmallVector<tensor::PadOp> pads;
+    };
+    std::map<Key, Group> groups;
     SmallVector<Key> order;
     func.walk([&](tensor::PadOp pad) {
-      Attribute padding = constantPadding(pad);
+      TypedAttr padding = constantPadding(pad);
       if (!padding || pad.getNofold() || !pad.getResultType().hasStaticShape() ||
           !pad.getSourceType().hasStaticShape() ||
           !pad.getLow().empty() || !pad.getHigh().empty())
@@ -66,15 +70,17 @@ struct PadsAsDestinationsPass
               std::vector<int64_t>(low.begin(), low.end()),
               std::vector<int64_t>(high.begin(), high.end()),
               padding.getAsOpaquePointer()};
-      auto [it, inserted] = groups.try_emplace(key);
+      auto [it, inserted] =
+          groups.try_emplace(key, Group{padding, {}});
       if (inserted)
         order.push_back(key);
-      it->second.push_back(pad);
+      it->second.pads.push_back(pad);
     });
 
     IRRewriter rewriter(&getContext());
     for (const Key &key : order) {
-      SmallVector<tensor::PadOp> &pads = groups[key];
+      Group &group = groups[key];
+      SmallVector<tensor::PadOp> &pads = group.pads;
       tensor::PadOp first = pads.front();
       Value source = first.getSource();
       Location loc = first.getLoc();
@@ -86,8 +92,7 @@ struct PadsAsDestinationsPass
         rewriter.setInsertionPoint(producer);
       else
         rewriter.setInsertionPointToStart(source.getParentBlock());
-      Value padding = arith::ConstantOp::create(
-          rewriter, loc, cast<TypedAttr>(constantPadding(first)));
+      Value padding = arith::ConstantOp::create(rewriter, loc, group.padding);
       Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                             type.getElementType());
       Value filled =

@@ -45,7 +45,7 @@ static bool isMonotonic(AffineMap map) {
 /// one iteration or, for the loop of the op's register tile, its rows.
 static std::optional<std::pair<unsigned, int64_t>>
 chooseLoop(linalg::GenericOp op, int64_t minIterations,
-           const dq::VectorTarget &target) {
+           std::optional<dq::RegisterTile> tile) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (ranges.size() < 2 || llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
@@ -56,7 +56,6 @@ chooseLoop(linalg::GenericOp op, int64_t minIterations,
     return std::nullopt;
   if (!llvm::all_of(op.getIndexingMapsArray(), isMonotonic))
     return std::nullopt;
-  std::optional<dq::RegisterTile> tile = dq::chooseRegisterTile(op, target);
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (unsigned d = 0; d + 1 < ranges.size(); ++d) {
     int64_t chunk = tile && tile->loop == d ? tile->rows : 1;
@@ -80,37 +79,40 @@ struct ParallelizeGenericsPass
                                      1, std::numeric_limits<int64_t>::max())))
       return signalPassFailure();
     dq::VectorTarget target{vectorBits, vectorRegisters};
-    // A fill shared by several register-tiled ops (after CSE) is copied for
-    // each, so that each can take its own into its loop.
-    getOperation()->walk([&](linalg::GenericOp op) {
+    // The fill initializing a register-tiled op's output, if any: it moves
+    // into that op's distributed loop, onto each slice, so that
+    // dq-vectorize-generics still finds it next to the op (and starts the
+    // accumulators from its value instead of memory).
+    auto fillTakenBy = [&](linalg::GenericOp op) -> std::optional<dq::Fill> {
       if (op.getNumDpsInits() != 1 || !dq::chooseRegisterTile(op, target))
-        return;
-      OpOperand *init = op.getDpsInitOperand(0);
-      std::optional<dq::Fill> fill = dq::matchFill(init->get());
-      if (!fill || init->get().hasOneUse())
-        return;
-      OpBuilder b(op);
-      init->set(b.clone(*fill->op)->getResult(0));
-    });
-    // Only generics not already inside a distributed loop.
-    SmallVector<std::pair<linalg::GenericOp, std::pair<unsigned, int64_t>>>
-        work;
+        return std::nullopt;
+      return dq::matchFill(op.getDpsInitOperand(0)->get());
+    };
+    // Only generics not already inside a distributed loop; a fill every
+    // user of which takes it along is not distributed on its own.
+    struct Work {
+      linalg::GenericOp op;
+      unsigned loop;
+      int64_t chunk;
+    };
+    SmallVector<Work> work;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ForallOp>())
         return;
-      // A fill of a register-tiled op's output moves into that op's loop.
-      if (op->getNumResults() == 1 && op->getResult(0).hasOneUse() &&
-          dq::matchFill(op->getResult(0)))
-        if (auto user =
-                dyn_cast<linalg::GenericOp>(*op->getResult(0).user_begin()))
-          if (dq::chooseRegisterTile(user, target))
-            return;
-      if (auto loop = chooseLoop(op, minIterations, target))
-        work.emplace_back(op, *loop);
+      if (op->getNumResults() == 1 && dq::matchFill(op->getResult(0)) &&
+          !op->getResult(0).use_empty() &&
+          llvm::all_of(op->getResult(0).getUsers(), [&](Operation *user) {
+            auto generic = dyn_cast<linalg::GenericOp>(user);
+            return generic && fillTakenBy(generic) &&
+                   generic.getDpsInitOperand(0)->get() == op->getResult(0);
+          }))
+        return;
+      if (auto loop = chooseLoop(op, minIterations,
+                                 dq::chooseRegisterTile(op, target)))
+        work.push_back({op, loop->first, loop->second});
     });
     IRRewriter rewriter(&getContext());
-    for (auto [op, choice] : work) {
-      auto [loop, chunk] = choice;
+    for (auto [op, loop, chunk] : work) {
       SmallVector<OpFoldResult> tileSizes(op.getNumLoops(),
                                           rewriter.getIndexAttr(0));
       tileSizes[loop] = rewriter.getIndexAttr(chunk);
@@ -118,18 +120,11 @@ struct ParallelizeGenericsPass
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
           .setTileSizes(tileSizes);
       rewriter.setInsertionPoint(op);
-      // An output initialized by a fill used only here is filled slice by
-      // slice inside the distributed loop, so that dq-vectorize-generics
-      // still sees the fill next to the op (and can start its accumulators
-      // from the fill's value instead of memory).
-      OpOperand *init = op.getNumDpsInits() == 1 ? op.getDpsInitOperand(0)
-                                                 : nullptr;
-      std::optional<dq::Fill> fill;
-      if (init && init->get().hasOneUse() &&
-          dq::chooseRegisterTile(op, target))
-        fill = dq::matchFill(init->get());
+      std::optional<dq::Fill> fill = fillTakenBy(op);
       if (fill)
-        rewriter.modifyOpInPlace(op, [&] { init->set(fill->destination); });
+        rewriter.modifyOpInPlace(op, [&] {
+          op.getDpsInitOperand(0)->set(fill->destination);
+        });
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
           rewriter, cast<TilingInterface>(op.getOperation()), options);
       if (failed(tiled)) {

@@ -141,6 +141,85 @@ void allowFusedMultiplyAdd(linalg::GenericOp op) {
   }
 }
 
+/// The pieces both register-tile emissions share: one row of a tile reads
+/// its inputs at the row's loop dims (vectors along the vector loop,
+/// broadcasts otherwise, reads that do not depend on `r` shared by every
+/// row) and applies the op's body to vectors.
+struct RowEmitter {
+  linalg::GenericOp op;
+  unsigned r;
+  unsigned rank, vectorLoop;
+  int64_t width;
+
+  RowEmitter(linalg::GenericOp op, unsigned r) : op(op), r(r) {
+    rank = op.getNumLoops();
+    vectorLoop = rank - 1;
+    width = op.getStaticLoopRanges()[vectorLoop];
+  }
+
+  VectorType vectorOf(Value tensor) const {
+    return VectorType::get(
+        {width}, cast<RankedTensorType>(tensor.getType()).getElementType());
+  }
+
+  /// Indices of an operand read through `map` at `dims` (the vector loop
+  /// at 0).
+  SmallVector<Value> indices(OpBuilder &b, Location l, AffineMap map,
+                             ValueRange dims) const {
+    SmallVector<Value> result;
+    for (AffineExpr e : map.getResults()) {
+      if (dq::linearCoefficient(e, vectorLoop).value_or(0) != 0) {
+        result.push_back(arith::ConstantIndexOp::create(b, l, 0));
+        continue;
+      }
+      result.push_back(affine::AffineApplyOp::create(
+          b, l, AffineMap::get(rank, 0, e), dims));
+    }
+    return result;
+  }
+
+  /// `source` at `indices` as a vector: read along the vector loop, or one
+  /// element broadcast.
+  Value read(OpBuilder &b, Location l, Value source, AffineMap map,
+             ValueRange at) const {
+    if (map.isFunctionOfDim(vectorLoop))
+      return vector::TransferReadOp::create(b, l, vectorOf(source), source, at,
+                                            /*padding=*/std::nullopt,
+                                            ArrayRef<bool>{true});
+    Value scalar = tensor::ExtractOp::create(b, l, source, at);
+    return vector::BroadcastOp::create(b, l, vectorOf(source), scalar);
+  }
+
+  /// The body applied to one row at `dims` with accumulator `acc`; `shared`
+  /// (one slot per input) caches the reads every row shares.
+  Value row(OpBuilder &b, Location l, ValueRange dims, Value acc,
+            SmallVectorImpl<Value> &shared) {
+    Block &body = op.getRegion().front();
+    IRMapping mapping;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      unsigned n = input->getOperandNumber();
+      bool perRow = map.isFunctionOfDim(r);
+      if (perRow || !shared[n]) {
+        Value value = read(b, l, input->get(), map, indices(b, l, map, dims));
+        if (!perRow)
+          shared[n] = value;
+        mapping.map(body.getArgument(n), value);
+      } else {
+        mapping.map(body.getArgument(n), shared[n]);
+      }
+    }
+    mapping.map(body.getArgument(op.getNumDpsInputs()), acc);
+    for (Operation &inner : body.without_terminator()) {
+      Operation *clone = b.clone(inner, mapping);
+      Type element = inner.getResult(0).getType();
+      clone->getResult(0).setType(VectorType::get({width}, element));
+    }
+    return mapping.lookup(
+        cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
+  }
+};
+
 /// Replaces a sum-of-products generic by loops over every loop but `r`
 /// (stepped by `rows`) and the vector loop, whose body computes `rows`
 /// output vectors: each row's accumulator is read, updated and written
@@ -150,51 +229,22 @@ void allowFusedMultiplyAdd(linalg::GenericOp op) {
 void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
                        unsigned r, int64_t rows) {
   Location loc = op.getLoc();
+  RowEmitter emitter(op, r);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  unsigned rank = ranges.size(), vectorLoop = rank - 1;
-  int64_t width = ranges[vectorLoop];
   rewriter.setInsertionPoint(op);
   SmallVector<Value> lbs, ubs, steps;
-  for (unsigned d = 0; d < vectorLoop; ++d) {
+  for (unsigned d = 0; d < emitter.vectorLoop; ++d) {
     lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
     ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, ranges[d]));
     steps.push_back(
         arith::ConstantIndexOp::create(rewriter, loc, d == r ? rows : 1));
   }
   Value init = op.getDpsInitOperand(0)->get();
-  Block &body = op.getRegion().front();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   auto bodyBuilder = [&](OpBuilder &b, Location l, ValueRange ivs,
                          ValueRange iterArgs) -> scf::ValueVector {
     Value acc = iterArgs[0];
     Value zero = arith::ConstantIndexOp::create(b, l, 0);
-    // Indices of an operand for one row (the vector loop at 0).
-    auto indicesOf = [&](AffineMap map, ValueRange dims) {
-      SmallVector<Value> indices;
-      for (AffineExpr e : map.getResults()) {
-        if (dq::linearCoefficient(e, vectorLoop).value_or(0) != 0) {
-          indices.push_back(zero);
-          continue;
-        }
-        indices.push_back(affine::AffineApplyOp::create(
-            b, l, AffineMap::get(rank, 0, e), dims));
-      }
-      return indices;
-    };
-    auto readOperand = [&](Value source, AffineMap map, ValueRange indices) {
-      auto type = cast<RankedTensorType>(source.getType());
-      auto vectorType = VectorType::get({width}, type.getElementType());
-      if (map.isFunctionOfDim(vectorLoop)) {
-        return vector::TransferReadOp::create(
-                   b, l, vectorType, source, indices,
-                   /*padding=*/std::nullopt, ArrayRef<bool>{true})
-            .getResult();
-      }
-      Value scalar = tensor::ExtractOp::create(b, l, source, indices);
-      return vector::BroadcastOp::create(b, l, vectorType, scalar)
-          .getResult();
-    };
-    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    // Reads of inputs that do not depend on `r` serve every row.
     SmallVector<Value> shared(op.getNumDpsInputs());
     for (int64_t row = 0; row < rows; ++row) {
       SmallVector<Value> dims(ivs.begin(), ivs.end());
@@ -202,30 +252,9 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
       if (row > 0)
         dims[r] = arith::AddIOp::create(
             b, l, ivs[r], arith::ConstantIndexOp::create(b, l, row));
-      IRMapping mapping;
-      for (OpOperand *input : op.getDpsInputOperands()) {
-        AffineMap map = op.getMatchingIndexingMap(input);
-        unsigned n = input->getOperandNumber();
-        bool perRow = map.isFunctionOfDim(r);
-        if (perRow || !shared[n]) {
-          Value value = readOperand(input->get(), map, indicesOf(map, dims));
-          if (!perRow)
-            shared[n] = value;
-          mapping.map(body.getArgument(n), value);
-        } else {
-          mapping.map(body.getArgument(n), shared[n]);
-        }
-      }
-      SmallVector<Value> outIndices = indicesOf(outMap, dims);
-      mapping.map(body.getArgument(op.getNumDpsInputs()),
-                  readOperand(acc, outMap, outIndices));
-      for (Operation &inner : body.without_terminator()) {
-        Operation *clone = b.clone(inner, mapping);
-        Type element = inner.getResult(0).getType();
-        clone->getResult(0).setType(VectorType::get({width}, element));
-      }
-      Value result = mapping.lookup(
-          cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
+      SmallVector<Value> outIndices = emitter.indices(b, l, outMap, dims);
+      Value result = emitter.row(
+          b, l, dims, emitter.read(b, l, acc, outMap, outIndices), shared);
       acc = vector::TransferWriteOp::create(b, l, result, acc, outIndices,
                                             ArrayRef<bool>{true})
                 .getResult();
@@ -257,20 +286,20 @@ bool reductionsInnermost(linalg::GenericOp op) {
 /// emitRegisterTiled for ops whose reductions are innermost: loops over the
 /// parallel dims (`r` stepped by `rows`), each row's accumulator starts as a
 /// vector register, the reduction loops carry the rows as loop values, and
-/// each row is written once. An output initialized by a linalg.fill used
-/// only here (or its generic form) starts from the fill's value in registers: the fill (a memset
-/// of the whole output) and the first read of it disappear. The sums add
-/// the same terms in the same order as emitRegisterTiled's.
+/// each row is written once. An output initialized by a fill (named or
+/// generic) starts from the fill's value in registers: the first read of it
+/// disappears, and the fill (a memset of the whole output) once no other op
+/// uses it.
+/// The sums add the same terms in the same order as emitRegisterTiled's.
 void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
                                   unsigned r, int64_t rows) {
   Location loc = op.getLoc();
+  RowEmitter emitter(op, r);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  unsigned rank = ranges.size(), vectorLoop = rank - 1;
-  int64_t width = ranges[vectorLoop];
   rewriter.setInsertionPoint(op);
   SmallVector<unsigned> parallelDims, reductionDims;
-  for (unsigned d = 0; d < vectorLoop; ++d)
+  for (unsigned d = 0; d < emitter.vectorLoop; ++d)
     (iterators[d] == utils::IteratorType::parallel ? parallelDims
                                                    : reductionDims)
         .push_back(d);
@@ -289,15 +318,10 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
   bounds(reductionDims, innerLbs, innerUbs, innerSteps);
 
   Value init = op.getDpsInitOperand(0)->get();
-  Type element = cast<RankedTensorType>(init.getType()).getElementType();
-  auto vectorType = VectorType::get({width}, element);
   // Every output element is written (the output map is a projected
   // permutation of the parallel loops), so a fill's destination serves.
   std::optional<dq::Fill> fill = dq::matchFill(init);
-  if (fill && !init.hasOneUse())
-    fill.reset();
   Value destination = fill ? fill->destination : init;
-  Block &body = op.getRegion().front();
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
 
   auto outerBody = [&](OpBuilder &b, Location l, ValueRange parallelIvs,
@@ -306,7 +330,7 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
     // Loop dims of one row: `reductionIvs` (zeros outside the reductions),
     // the row's offset on `r`, the vector loop at 0.
     auto dimsOf = [&](int64_t row, ValueRange reductionIvs) {
-      SmallVector<Value> dims(rank, zero);
+      SmallVector<Value> dims(emitter.rank, zero);
       for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
         dims[d] = iv;
       for (auto [d, iv] : llvm::zip(reductionDims, reductionIvs))
@@ -316,72 +340,25 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
             b, l, dims[r], arith::ConstantIndexOp::create(b, l, row));
       return dims;
     };
-    auto indicesOf = [&](OpBuilder &ib, AffineMap map, ValueRange dims) {
-      SmallVector<Value> indices;
-      for (AffineExpr e : map.getResults()) {
-        if (dq::linearCoefficient(e, vectorLoop).value_or(0) != 0) {
-          indices.push_back(zero);
-          continue;
-        }
-        indices.push_back(affine::AffineApplyOp::create(
-            ib, l, AffineMap::get(rank, 0, e), dims));
-      }
-      return indices;
-    };
     SmallVector<Value> zeros(reductionDims.size(), zero);
     SmallVector<Value> starts;
     for (int64_t row = 0; row < rows; ++row) {
       if (fill) {
-        starts.push_back(
-            vector::BroadcastOp::create(b, l, vectorType, fill->value));
+        starts.push_back(vector::BroadcastOp::create(
+            b, l, emitter.vectorOf(init), fill->value));
         continue;
       }
-      starts.push_back(vector::TransferReadOp::create(
-          b, l, vectorType, outerArgs[0],
-          indicesOf(b, outMap, dimsOf(row, zeros)),
-          /*padding=*/std::nullopt, ArrayRef<bool>{true}));
+      starts.push_back(
+          emitter.read(b, l, outerArgs[0], outMap,
+                       emitter.indices(b, l, outMap, dimsOf(row, zeros))));
     }
     auto innerBody = [&](OpBuilder &ib, Location il, ValueRange reductionIvs,
                          ValueRange accs) -> scf::ValueVector {
       SmallVector<Value> shared(op.getNumDpsInputs());
       scf::ValueVector results;
-      for (int64_t row = 0; row < rows; ++row) {
-        SmallVector<Value> dims = dimsOf(row, reductionIvs);
-        IRMapping mapping;
-        for (OpOperand *input : op.getDpsInputOperands()) {
-          AffineMap map = op.getMatchingIndexingMap(input);
-          unsigned n = input->getOperandNumber();
-          bool perRow = map.isFunctionOfDim(r);
-          if (!perRow && shared[n]) {
-            mapping.map(body.getArgument(n), shared[n]);
-            continue;
-          }
-          auto type = cast<RankedTensorType>(input->get().getType());
-          auto inputVector = VectorType::get({width}, type.getElementType());
-          SmallVector<Value> indices = indicesOf(ib, map, dims);
-          Value value;
-          if (map.isFunctionOfDim(vectorLoop)) {
-            value = vector::TransferReadOp::create(
-                ib, il, inputVector, input->get(), indices,
-                /*padding=*/std::nullopt, ArrayRef<bool>{true});
-          } else {
-            Value scalar =
-                tensor::ExtractOp::create(ib, il, input->get(), indices);
-            value = vector::BroadcastOp::create(ib, il, inputVector, scalar);
-          }
-          if (!perRow)
-            shared[n] = value;
-          mapping.map(body.getArgument(n), value);
-        }
-        mapping.map(body.getArgument(op.getNumDpsInputs()), accs[row]);
-        for (Operation &inner : body.without_terminator()) {
-          Operation *clone = ib.clone(inner, mapping);
-          Type resultElement = inner.getResult(0).getType();
-          clone->getResult(0).setType(VectorType::get({width}, resultElement));
-        }
-        results.push_back(mapping.lookup(
-            cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]));
-      }
+      for (int64_t row = 0; row < rows; ++row)
+        results.push_back(emitter.row(ib, il, dimsOf(row, reductionIvs),
+                                      accs[row], shared));
       return results;
     };
     scf::LoopNest inner = scf::buildLoopNest(b, l, innerLbs, innerUbs,
@@ -390,7 +367,8 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
     for (int64_t row = 0; row < rows; ++row)
       out = vector::TransferWriteOp::create(
                 b, l, inner.results[row], out,
-                indicesOf(b, outMap, dimsOf(row, zeros)), ArrayRef<bool>{true})
+                emitter.indices(b, l, outMap, dimsOf(row, zeros)),
+                ArrayRef<bool>{true})
                 .getResult();
     return {out};
   };

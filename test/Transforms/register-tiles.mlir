@@ -91,8 +91,8 @@ func.func @not_arith(%x: tensor<16x64xf32>, %y: tensor<64x16xf32>, %init: tensor
 
 // With every reduction inside the parallel loops, each row's accumulator is
 // a loop value of the reduction loops from the start. An output that starts
-// as a fill used only here starts from the fill's value in registers: no
-// fill, no read of the output, one write per row.
+// as a fill starts from the fill's value in registers: no read of the
+// output, one write per row, and the fill goes once nothing else uses it.
 // (The broadcast of the constant 0 folds to a constant vector.)
 // CHECK-LABEL: func.func @filled
 // CHECK-NOT: linalg.fill

@@ -186,10 +186,10 @@ def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
     thread in the original order: results are bit-identical for any number
     of threads.
 
-    An output initialized by a fill (named or generic) that only the op
-    uses, when the op gets a register tile, is filled slice by slice inside
-    the `scf.forall` instead of being distributed on its own, so that
-    `dq-vectorize-generics` still finds the fill next to the op.
+    An output initialized by a fill (named or generic), when the op gets a
+    register tile, is filled slice by slice inside the `scf.forall`, so that
+    `dq-vectorize-generics` still finds the fill next to the op; a fill
+    whose every user does so is not distributed on its own.
 
     Before: `linalg.generic` over `(n, h, w, c)`, 128x14x14x32.
     After: `scf.forall (%n) in (128)` around the same generic on a
@@ -248,8 +248,8 @@ def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
     accumulator vectors that share each loaded vector. When every reduction
     loop is inside the parallel ones, the accumulators are loop values of
     the reduction loops, each written once; an output that starts as a fill
-    used only by the op starts from the fill's value in registers (no fill,
-    no first read). Otherwise (a leading reduction loop) they are read and
+    starts from the fill's value in registers (no first read, and no fill
+    once no other op uses it). Otherwise (a leading reduction loop) they are read and
     written in the loop body, and `loop-invariant-code-motion` with
     `loop-invariant-subset-hoisting` keep them in registers across the
     inner reductions. Every other

@@ -293,6 +293,14 @@ SortedLevels sortLevelTable(OpBuilder &b, Location loc, Value table,
   return {sorted, codes};
 }
 
+/// `x` clamped into [minLevel, maxLevel], so that far-out values take the
+/// extreme level even when float distances round to a tie; NaN stays NaN.
+Value clampToLevels(BodyBuilder &bb, Value x, Value minLevel, Value maxLevel) {
+  return arith::MinimumFOp::create(
+      bb.b, bb.loc, arith::MaximumFOp::create(bb.b, bb.loc, x, minLevel),
+      maxLevel);
+}
+
 /// Nearest level by binary search in a sorted table: returns (level, sorted
 /// position as index). `sortedAt(p)` yields the level at position p of
 /// `count` (a power of two). The same choice as scanNearest and
@@ -301,9 +309,7 @@ SortedLevels sortLevelTable(OpBuilder &b, Location loc, Value table,
 std::pair<Value, Value> searchNearest(BodyBuilder &bb, Value x, int64_t count,
                                       function_ref<Value(Value)> sortedAt,
                                       Value minLevel, Value maxLevel) {
-  x = arith::MinimumFOp::create(
-      bb.b, bb.loc, arith::MaximumFOp::create(bb.b, bb.loc, x, minLevel),
-      maxLevel);
+  x = clampToLevels(bb, x, minLevel, maxLevel);
   // Uniform binary search: sortedAt(0) <= x after the clamp (NaN: stays 0).
   Value pos = bb.idx(0);
   for (int64_t step = count / 2; step >= 1; step /= 2) {
@@ -335,9 +341,7 @@ constexpr int64_t kScanCodes = 16;
 std::pair<Value, Value> scanNearest(BodyBuilder &bb, Value x, int64_t count,
                                     function_ref<Value(Value)> levelOf,
                                     Value minLevel, Value maxLevel) {
-  x = arith::MinimumFOp::create(
-      bb.b, bb.loc, arith::MaximumFOp::create(bb.b, bb.loc, x, minLevel),
-      maxLevel);
+  x = clampToLevels(bb, x, minLevel, maxLevel);
   auto step = [&](Value c, Value bestLevel, Value bestCode,
                   Value bestDist) -> std::array<Value, 3> {
     Value l = levelOf(c);
