@@ -20,9 +20,12 @@
 
 using namespace mlir;
 
-void mlir::dq::addModelToLinalgPasses(OpPassManager &pm, bool tileRows) {
+void mlir::dq::addModelToLinalgPasses(OpPassManager &pm,
+                                      const BitSerialLowering &bitSerial) {
   ConvertDQToLinalgOptions dqOptions;
-  dqOptions.bitserialRows = tileRows;
+  dqOptions.bitserialRows = bitSerial.rows;
+  dqOptions.bitserialVectorBits = bitSerial.vectorBits;
+  dqOptions.bitserialVectorRegisters = bitSerial.vectorRegisters;
   pm.addPass(createConvertDQToLinalg(dqOptions));
   TosaToLinalgNamedOptions namedOptions;
   // CPU: a filter contiguous in the output channel suits the vectorized
@@ -47,7 +50,10 @@ void mlir::dq::addOneShotBufferizePass(OpPassManager &pm) {
 
 void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
                                         const LowerToLLVMOptions &options) {
-  addModelToLinalgPasses(pm);
+  BitSerialLowering bitSerial;
+  bitSerial.vectorBits = options.vectorBits;
+  bitSerial.vectorRegisters = options.vectorRegisters;
+  addModelToLinalgPasses(pm, bitSerial);
   // A loop order that keeps the output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
   // One parallel loop of each large generic becomes an scf.forall, later an

@@ -114,7 +114,9 @@ void mlir::dq::buildLowerToNVVMPipeline(OpPassManager &pm,
   }
   // dq and TOSA to linalg on tensors, elementwise producers fused into their
   // consumers (one kernel each instead of a buffer round trip).
-  addModelToLinalgPasses(pm, /*tileRows=*/false);
+  BitSerialLowering wholeBatch;
+  wholeBatch.rows = false;
+  addModelToLinalgPasses(pm, wholeBatch);
   pm.addNestedPass<func::FuncOp>(createDQGPUParallelDimsFirst());
   pm.addPass(createCanonicalizerPass());
 

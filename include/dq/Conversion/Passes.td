@@ -45,8 +45,16 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
   let options = [
     Option<"bitserialRows", "bitserial-rows", "bool", "true",
            "dq.bitserial_conv2d as one scf.forall iteration per output row "
-           "(CPU: its popcount sums stay in cache); false: generics over "
-           "the whole batch (GPU launches)">,
+           "(CPU: a kernel of vector ops that keeps the popcount sums of "
+           "a block of pixels in registers); false: generics over the whole "
+           "batch (GPU launches)">,
+    Option<"bitserialVectorBits", "bitserial-vector-bits", "int64_t", "256",
+           "Width in bits of the target's vector registers (the lanes of "
+           "the row kernel; dq-lower-to-llvm passes its vector-bits)">,
+    Option<"bitserialVectorRegisters", "bitserial-vector-registers",
+           "int64_t", "16",
+           "Number of the target's vector registers (the row kernel's "
+           "pixel block; dq-lower-to-llvm passes its vector-registers)">,
   ];
 }
 

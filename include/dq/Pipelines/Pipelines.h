@@ -3,6 +3,8 @@
 #ifndef DQ_PIPELINES_PIPELINES_H
 #define DQ_PIPELINES_PIPELINES_H
 
+#include "dq/Conversion/DQToLinalg/DQToLinalg.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -42,8 +44,10 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 /// The front shared by the CPU and GPU pipelines: dq and TOSA to linalg on
 /// tensors (conv filters HWCF, contiguous in the output channel),
 /// elementwise producers fused into their consumers, every named op in
-/// generic form. `tileRows`: convert-dq-to-linalg's bitserial-rows.
-void addModelToLinalgPasses(OpPassManager &pm, bool tileRows = true);
+/// generic form. `bitSerial`: how convert-dq-to-linalg lowers
+/// dq.bitserial_conv2d.
+void addModelToLinalgPasses(OpPassManager &pm,
+                            const BitSerialLowering &bitSerial);
 
 /// Tensors to buffers across function boundaries, identity layouts at the
 /// boundaries (what the C interface and the runtime expect).

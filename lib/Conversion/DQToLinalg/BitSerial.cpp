@@ -32,8 +32,7 @@ using utils::IteratorType;
 constexpr IteratorType kParallel = IteratorType::parallel;
 constexpr IteratorType kReduction = IteratorType::reduction;
 
-Value zeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-            Type element) {
+Value zeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element) {
   Value empty = tensor::EmptyOp::create(b, loc, shape, element);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
@@ -89,9 +88,8 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
       groups.push_back({d});
     groups.push_back({rank - 1, rank});
     Value codes = tensor::ExpandShapeOp::create(
-        rewriter, loc,
-        RankedTensorType::get(split, codesType.getElementType()), padded,
-        groups);
+        rewriter, loc, RankedTensorType::get(split, codesType.getElementType()),
+        padded, groups);
 
     // Loops (d..., k, w, b): b, the bit in the word, is the reduction.
     unsigned numDims = rank + 2;
@@ -107,8 +105,9 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
     codeIndex.push_back(bit);
     packedIndex.push_back(k);
     packedIndex.push_back(w);
-    SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, codeIndex, ctx),
-                                   AffineMap::get(numDims, 0, packedIndex, ctx)};
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(numDims, 0, codeIndex, ctx),
+        AffineMap::get(numDims, 0, packedIndex, ctx)};
     SmallVector<IteratorType> iterators(numDims, kParallel);
     iterators.back() = kReduction;
     Type i64 = rewriter.getI64Type();
@@ -166,8 +165,8 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     groups.push_back(leading);
     groups.push_back({rank - 2});
     groups.push_back({rank - 1});
-    Value codes = tensor::CollapseShapeOp::create(rewriter, loc, op.getCodes(),
-                                                  groups);
+    Value codes =
+        tensor::CollapseShapeOp::create(rewriter, loc, op.getCodes(), groups);
     Value init = tensor::EmptyOp::create(
         rewriter, loc, ArrayRef<int64_t>{outer, inner, perPixel}, i64);
     auto forall = scf::ForallOp::create(
@@ -205,8 +204,9 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
                   DenseElementsAttr::get(
                       vecType, lb.getIntegerAttr(element, int64_t(1) << k)));
               Value none = arith::ConstantOp::create(
-                  lb, l, DenseElementsAttr::get(vecType,
-                                                lb.getIntegerAttr(element, 0)));
+                  lb, l,
+                  DenseElementsAttr::get(vecType,
+                                         lb.getIntegerAttr(element, 0)));
               Value mask = arith::CmpIOp::create(
                   lb, l, arith::CmpIPredicate::ne,
                   arith::AndIOp::create(lb, l, v, bit), none);
@@ -220,7 +220,8 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
               }
               Value asWord = vector::BitCastOp::create(
                   lb, l, VectorType::get({1}, i64), mask);
-              packed[k * words + w] = vector::ExtractOp::create(lb, l, asWord, 0);
+              packed[k * words + w] =
+                  vector::ExtractOp::create(lb, l, asWord, 0);
             }
           }
           Value all = vector::FromElementsOp::create(
@@ -297,10 +298,10 @@ struct BitserialConv {
     Value weightInit = tensor::EmptyOp::create(
         rewriter, loc,
         ArrayRef<int64_t>{c.kh, c.kw, c.bits, c.words, c.channels}, c.i64);
-    c.weight = linalg::TransposeOp::create(rewriter, loc, op.getWeight(),
-                                           weightInit,
-                                           ArrayRef<int64_t>{1, 2, 3, 4, 0})
-                   .getResult()[0];
+    c.weight =
+        linalg::TransposeOp::create(rewriter, loc, op.getWeight(), weightInit,
+                                    ArrayRef<int64_t>{1, 2, 3, 4, 0})
+            .getResult()[0];
     for (int64_t j = 0; j < c.actBits; ++j) {
       Value index = arith::ConstantIndexOp::create(rewriter, loc, j);
       c.actBasis.push_back(
@@ -333,10 +334,50 @@ struct BitserialConv {
     return access;
   }
 
+  /// Q[pixels, j] = sum_{kh, kw, w} popc(A), exact integers.
+  Value inputPopcounts(OpBuilder &b, Location loc, Value source,
+                       bool wholeBatch) const {
+    SmallVector<int64_t> shape = pixelShape(wholeBatch);
+    unsigned lead = shape.size();
+    SmallVector<AffineExpr> pixels;
+    for (unsigned i = 0; i < lead; ++i)
+      pixels.push_back(dim(i));
+    // Loops (pixels, j, kh, kw, w). An unread [KH, KW] operand gives the
+    // window loops their extent, as the window of linalg's pooling ops does.
+    AffineExpr j = dim(lead), tapH = dim(lead + 1), tapW = dim(lead + 2),
+               w = dim(lead + 3);
+    SmallVector<int64_t> onesShape(shape);
+    onesShape.push_back(actBits);
+    SmallVector<AffineExpr> onesIndex(pixels);
+    onesIndex.push_back(j);
+    Value window =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{kh, kw}, i64);
+    SmallVector<AffineMap> onesMaps = {
+        AffineMap::get(lead + 4, 0, windowAccess(pixels, tapH, tapW, j, w),
+                       ctx),
+        AffineMap::get(lead + 4, 0, {tapH, tapW}, ctx),
+        AffineMap::get(lead + 4, 0, onesIndex, ctx)};
+    SmallVector<IteratorType> onesIterators(lead + 1, kParallel);
+    onesIterators.append({kReduction, kReduction, kReduction});
+    Value onesInit = zeros(b, loc, onesShape, i64);
+    Value ones =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{onesInit.getType()}, ValueRange{source, window},
+            ValueRange{onesInit}, onesMaps, onesIterators,
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  nb, l,
+                  ValueRange{arith::AddIOp::create(
+                      nb, l, args[2], math::CtPopOp::create(nb, l, args[0]))});
+            })
+            .getResult(0);
+    return ones;
+  }
+
   /// P[pixels, k, j, o] = sum_{kh, kw, w} popc(W & A) and Q[pixels, j] =
   /// sum_{kh, kw, w} popc(A), exact integers.
-  std::pair<Value, Value> popcountSums(OpBuilder &b, Location loc,
-                                       Value source, bool wholeBatch) const {
+  std::pair<Value, Value> popcountSums(OpBuilder &b, Location loc, Value source,
+                                       bool wholeBatch) const {
     SmallVector<int64_t> shape = pixelShape(wholeBatch);
     unsigned lead = shape.size();
     SmallVector<AffineExpr> pixels;
@@ -368,45 +409,13 @@ struct BitserialConv {
             productIterators,
             [&](OpBuilder &nb, Location l, ValueRange args) {
               Value both = arith::AndIOp::create(nb, l, args[0], args[1]);
-              linalg::YieldOp::create(
-                  nb, l,
-                  ValueRange{arith::AddIOp::create(nb, l, args[2],
-                                                   ctpop(nb, l, both))});
+              linalg::YieldOp::create(nb, l,
+                                      ValueRange{arith::AddIOp::create(
+                                          nb, l, args[2], ctpop(nb, l, both))});
             })
             .getResult(0);
 
-    // Loops (pixels, j, kh, kw, w). An unread [KH, KW] operand gives the
-    // window loops their extent, as the window of linalg's pooling ops does.
-    j = dim(lead);
-    tapH = dim(lead + 1);
-    tapW = dim(lead + 2);
-    w = dim(lead + 3);
-    SmallVector<int64_t> onesShape(shape);
-    onesShape.push_back(actBits);
-    SmallVector<AffineExpr> onesIndex(pixels);
-    onesIndex.push_back(j);
-    Value window =
-        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{kh, kw}, i64);
-    SmallVector<AffineMap> onesMaps = {
-        AffineMap::get(lead + 4, 0, windowAccess(pixels, tapH, tapW, j, w),
-                       ctx),
-        AffineMap::get(lead + 4, 0, {tapH, tapW}, ctx),
-        AffineMap::get(lead + 4, 0, onesIndex, ctx)};
-    SmallVector<IteratorType> onesIterators(lead + 1, kParallel);
-    onesIterators.append({kReduction, kReduction, kReduction});
-    Value onesInit = zeros(b, loc, onesShape, i64);
-    Value ones =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{onesInit.getType()}, ValueRange{source, window},
-            ValueRange{onesInit}, onesMaps, onesIterators,
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              linalg::YieldOp::create(
-                  nb, l,
-                  ValueRange{arith::AddIOp::create(nb, l, args[2],
-                                                   ctpop(nb, l, args[0]))});
-            })
-            .getResult(0);
-    return {products, ones};
+    return {products, inputPopcounts(b, loc, source, wholeBatch)};
   }
 
   /// init := bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner:
@@ -485,10 +494,35 @@ struct BitserialConv {
   }
 };
 
-/// One output row per scf.forall iteration (CPU: the popcount sums stay
-/// in cache and never exist for the whole batch).
-struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// CPU kernel of dq.bitserial_conv2d: one scf.forall iteration per output
+/// row (n, oh) (threads over the batch and the rows, so batch 1 uses every
+/// core too). In a row, for each chunk of output channels (one vector of
+/// i64 lanes) and each block of pixels, the K x Ka popcount sums of the
+/// block are loop-carried vectors, i.e. registers: per window tap and word
+/// the K weight vectors are loaded once and serve every pixel and plane of
+/// the block (broadcast activation words). The sums are combined with the
+/// per-channel coefficients v[o, k] u[j] and written into the output row:
+/// no buffer of sums exists. Q (the popcounts of the activation planes) is
+/// one small generic per row.
+struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
+  BitserialConv2DRowKernel(MLIRContext *ctx, int64_t vectorBits,
+                           int64_t vectorRegisters)
+      : OpRewritePattern(ctx, /*benefit=*/2), lanes(vectorBits / 64),
+        registers(vectorRegisters) {}
+
+  /// Pixels per block: the B x K x Ka sums, K weight vectors, a broadcast
+  /// word and a product fit the vector registers; a block that divides the
+  /// row avoids a tail of single pixels.
+  int64_t pixelBlock(const BitserialConv &c) const {
+    int64_t planes = c.bits * c.actBits;
+    int64_t most = std::clamp<int64_t>((registers - c.bits - 2) / planes, 1, 8);
+    most = std::min(most, c.ow);
+    for (int64_t b = most; 2 * b >= most; --b)
+      if (c.ow % b == 0)
+        return b;
+    return most;
+  }
+
   LogicalResult matchAndRewrite(BitserialConv2DOp op,
                                 PatternRewriter &rewriter) const override {
     FailureOr<BitserialConv> conv = BitserialConv::prepare(op, rewriter);
@@ -499,6 +533,21 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
     int64_t span = c.dilation[0] * (c.kh - 1) + 1;
     int64_t paddedWidth =
         op.getInput().getType().getDimSize(2) + c.pad[2] + c.pad[3];
+    int64_t block = pixelBlock(c);
+    int64_t chunks = llvm::divideCeil(c.channels, lanes);
+    // A partial last chunk reads zero weights past O and writes only O.
+    bool inBounds = c.channels % lanes == 0;
+    auto sumType = VectorType::get({lanes}, c.i64);
+    auto countType = VectorType::get({lanes}, rewriter.getI32Type());
+    auto floatType = VectorType::get({lanes}, c.f32);
+
+    // v as [K, O]: a chunk of one plane's coefficients is one vector read.
+    Value basisInit = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{c.bits, c.channels}, c.f32);
+    Value basisByPlane =
+        linalg::TransposeOp::create(rewriter, loc, c.weightBasis, basisInit,
+                                    ArrayRef<int64_t>{1, 0})
+            .getResult()[0];
     Value resultInit = tensor::EmptyOp::create(
         rewriter, loc, op.getResult().getType().getShape(), c.f32);
     auto forall = scf::ForallOp::create(
@@ -510,36 +559,176 @@ struct BitserialConv2DLowering : OpRewritePattern<BitserialConv2DOp> {
     OpBuilder b = OpBuilder::atBlockBegin(body);
     Value image = body->getArgument(0), row = body->getArgument(1);
     Value shared = body->getArgument(2);
-    Value firstRow = arith::MulIOp::create(
-        b, loc, row, arith::ConstantIndexOp::create(b, loc, c.stride[0]));
+    auto index = [](OpBuilder &nb, Location l, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(nb, l, v);
+    };
+    Value firstRow =
+        arith::MulIOp::create(b, loc, row, index(b, loc, c.stride[0]));
     auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
     Value rows = tensor::ExtractSliceOp::create(
         b, loc,
         RankedTensorType::get({span, paddedWidth, c.actBits, c.words}, c.i64),
         c.input, ArrayRef<OpFoldResult>{image, firstRow, zeroI, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(span),
-                               b.getIndexAttr(paddedWidth),
-                               b.getIndexAttr(c.actBits),
-                               b.getIndexAttr(c.words)},
+        ArrayRef<OpFoldResult>{
+            oneI, b.getIndexAttr(span), b.getIndexAttr(paddedWidth),
+            b.getIndexAttr(c.actBits), b.getIndexAttr(c.words)},
         ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI, oneI});
-    auto [products, ones] = c.popcountSums(b, loc, rows, /*wholeBatch=*/false);
-    // The row of the shared result as the init: bufferized in place, the
-    // combination writes straight into the output.
+    Value ones = c.inputPopcounts(b, loc, rows, /*wholeBatch=*/false);
     SmallVector<OpFoldResult> rowOffsets = {image, row, zeroI, zeroI};
     SmallVector<OpFoldResult> rowSizes = {oneI, oneI, b.getIndexAttr(c.ow),
                                           b.getIndexAttr(c.channels)};
     SmallVector<OpFoldResult> rowStrides(4, oneI);
+    // The row of the shared result as the destination: bufferized in
+    // place, the kernel writes straight into the output.
     Value rowInit = tensor::ExtractSliceOp::create(
         b, loc, RankedTensorType::get({c.ow, c.channels}, c.f32), shared,
         rowOffsets, rowSizes, rowStrides);
-    Value rowResult =
-        c.combine(b, loc, products, ones, rowInit, /*wholeBatch=*/false);
+
+    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    Value zeroWord = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0));
+    Value zeroSums = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(sumType, b.getI64IntegerAttr(0)));
+    Value oneShift = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(sumType, b.getI64IntegerAttr(1)));
+
+    auto chunkLoop = scf::ForOp::create(
+        b, loc, index(b, loc, 0), index(b, loc, chunks), index(b, loc, 1),
+        ValueRange{rowInit},
+        [&](OpBuilder &cb, Location l, Value chunk, ValueRange chunkIter) {
+          Value firstChannel =
+              arith::MulIOp::create(cb, l, chunk, index(cb, l, lanes));
+          Value bias = vector::TransferReadOp::create(
+              cb, l, floatType, c.bias, ValueRange{firstChannel}, zeroF,
+              ArrayRef<bool>{inBounds});
+          // coefficients[k * Ka + j] = v[o, k] u[j] for the chunk's o.
+          SmallVector<Value> coefficients;
+          for (int64_t k = 0; k < c.bits; ++k) {
+            Value basis = vector::TransferReadOp::create(
+                cb, l, floatType, basisByPlane,
+                ValueRange{index(cb, l, k), firstChannel}, zeroF,
+                ArrayRef<bool>{inBounds});
+            for (int64_t j = 0; j < c.actBits; ++j)
+              coefficients.push_back(
+                  arith::MulFOp::create(cb, l, basis,
+                                        vector::BroadcastOp::create(
+                                            cb, l, floatType, c.actBasis[j])));
+          }
+
+          // `count` pixels from `first`: their sums over the window and the
+          // words, combined and written into `rowTensor`.
+          auto pixels = [&](OpBuilder &pb, Location pl, Value first,
+                            int64_t count, Value rowTensor) -> Value {
+            int64_t planes = c.bits * c.actBits;
+            SmallVector<Value> init(count * planes, zeroSums);
+            SmallVector<Value> lbs(3, index(pb, pl, 0));
+            SmallVector<Value> ubs = {index(pb, pl, c.kh), index(pb, pl, c.kw),
+                                      index(pb, pl, c.words)};
+            SmallVector<Value> steps(3, index(pb, pl, 1));
+            scf::LoopNest nest = scf::buildLoopNest(
+                pb, pl, lbs, ubs, steps, init,
+                [&](OpBuilder &nb, Location nl, ValueRange ivs,
+                    ValueRange sums) -> scf::ValueVector {
+                  Value tapH = ivs[0], tapW = ivs[1], word = ivs[2];
+                  SmallVector<Value> weights;
+                  for (int64_t k = 0; k < c.bits; ++k)
+                    weights.push_back(vector::TransferReadOp::create(
+                        nb, nl, sumType, c.weight,
+                        ValueRange{tapH, tapW, index(nb, nl, k), word,
+                                   firstChannel},
+                        zeroWord, ArrayRef<bool>{inBounds}));
+                  Value inputRow = arith::MulIOp::create(
+                      nb, nl, tapH, index(nb, nl, c.dilation[0]));
+                  Value tapColumn = arith::MulIOp::create(
+                      nb, nl, tapW, index(nb, nl, c.dilation[1]));
+                  scf::ValueVector next(sums.begin(), sums.end());
+                  for (int64_t p = 0; p < count; ++p) {
+                    Value pixel =
+                        arith::AddIOp::create(nb, nl, first, index(nb, nl, p));
+                    Value column = arith::AddIOp::create(
+                        nb, nl,
+                        arith::MulIOp::create(nb, nl, pixel,
+                                              index(nb, nl, c.stride[1])),
+                        tapColumn);
+                    for (int64_t j = 0; j < c.actBits; ++j) {
+                      Value activation = tensor::ExtractOp::create(
+                          nb, nl, rows,
+                          ValueRange{inputRow, column, index(nb, nl, j), word});
+                      Value broadcast = vector::BroadcastOp::create(
+                          nb, nl, sumType, activation);
+                      for (int64_t k = 0; k < c.bits; ++k) {
+                        Value &sum = next[(p * c.bits + k) * c.actBits + j];
+                        Value both = arith::AndIOp::create(nb, nl, weights[k],
+                                                           broadcast);
+                        sum = arith::AddIOp::create(
+                            nb, nl, sum, math::CtPopOp::create(nb, nl, both));
+                      }
+                    }
+                  }
+                  return next;
+                });
+            ValueRange sums = nest.results;
+            for (int64_t p = 0; p < count; ++p) {
+              Value pixel =
+                  arith::AddIOp::create(pb, pl, first, index(pb, pl, p));
+              // bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner.
+              Value acc = bias;
+              for (int64_t k = 0; k < c.bits; ++k)
+                for (int64_t j = 0; j < c.actBits; ++j) {
+                  Value q = vector::BroadcastOp::create(
+                      pb, pl, sumType,
+                      tensor::ExtractOp::create(
+                          pb, pl, ones, ValueRange{pixel, index(pb, pl, j)}));
+                  Value twice = arith::ShLIOp::create(
+                      pb, pl, sums[(p * c.bits + k) * c.actBits + j], oneShift);
+                  // |2 P - Q| <= KH KW words 64 fits i32 and f32 exactly.
+                  Value difference = arith::SIToFPOp::create(
+                      pb, pl, floatType,
+                      arith::TruncIOp::create(
+                          pb, pl, countType,
+                          arith::SubIOp::create(pb, pl, twice, q)));
+                  acc = vector::FMAOp::create(
+                      pb, pl, coefficients[k * c.actBits + j], difference, acc);
+                }
+              rowTensor =
+                  vector::TransferWriteOp::create(
+                      pb, pl, acc, rowTensor, ValueRange{pixel, firstChannel},
+                      ArrayRef<bool>{inBounds})
+                      .getResult();
+            }
+            return rowTensor;
+          };
+
+          int64_t whole = c.ow / block;
+          auto blocks = scf::ForOp::create(
+              cb, l, index(cb, l, 0), index(cb, l, whole * block),
+              index(cb, l, block), ValueRange{chunkIter[0]},
+              [&](OpBuilder &bb, Location bl, Value first, ValueRange iter) {
+                scf::YieldOp::create(bb, bl,
+                                     pixels(bb, bl, first, block, iter[0]));
+              });
+          Value rowTensor = blocks.getResult(0);
+          if (whole * block < c.ow) {
+            auto tail = scf::ForOp::create(
+                cb, l, index(cb, l, whole * block), index(cb, l, c.ow),
+                index(cb, l, 1), ValueRange{rowTensor},
+                [&](OpBuilder &bb, Location bl, Value first, ValueRange iter) {
+                  scf::YieldOp::create(bb, bl,
+                                       pixels(bb, bl, first, 1, iter[0]));
+                });
+            rowTensor = tail.getResult(0);
+          }
+          scf::YieldOp::create(cb, l, rowTensor);
+        });
     b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, rowResult, shared,
-                                          rowOffsets, rowSizes, rowStrides);
+    tensor::ParallelInsertSliceOp::create(b, loc, chunkLoop.getResult(0),
+                                          shared, rowOffsets, rowSizes,
+                                          rowStrides);
     rewriter.replaceOp(op, forall.getResult(0));
     return success();
   }
+
+private:
+  int64_t lanes, registers;
 };
 
 /// The whole batch at once: P and Q for every output element, then one
@@ -564,16 +753,17 @@ struct BitserialConv2DWholeLowering : OpRewritePattern<BitserialConv2DOp> {
 
 } // namespace
 
-void mlir::dq::populateBitSerialToLinalgPatterns(RewritePatternSet &patterns,
-                                                 bool tileRows) {
-  // The vector form first where it applies (higher benefit); the generic
-  // one is the fallback and the GPU form.
+void mlir::dq::populateBitSerialToLinalgPatterns(
+    RewritePatternSet &patterns, const BitSerialLowering &bitSerial) {
+  // The vector forms first where they apply (higher benefit); the generic
+  // ones are the fallbacks and the GPU form.
   patterns.add<PackBitsLowering>(patterns.getContext());
-  if (tileRows) {
+  if (bitSerial.rows) {
     patterns.add<PackBitsRowsLowering>(patterns.getContext(),
                                        /*benefit=*/2);
-    patterns.add<BitserialConv2DLowering>(patterns.getContext());
-  }
-  else
+    patterns.add<BitserialConv2DRowKernel>(
+        patterns.getContext(), bitSerial.vectorBits, bitSerial.vectorRegisters);
+  } else {
     patterns.add<BitserialConv2DWholeLowering>(patterns.getContext());
+  }
 }

@@ -1068,7 +1068,21 @@ struct ConvertDQToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateDQToLinalgConversionPatterns(patterns, bitserialRows);
+    int64_t vectorBits = bitserialVectorBits;
+    int64_t vectorRegisters = bitserialVectorRegisters;
+    if (vectorBits < 128 || vectorBits % 64 != 0 || vectorRegisters < 8) {
+      emitError(getOperation()->getLoc())
+          << "convert-dq-to-linalg: bitserial-vector-bits must be a multiple "
+             "of 64 and at least 128 (got "
+          << vectorBits << "), bitserial-vector-registers at least 8 (got "
+          << vectorRegisters << ")";
+      return signalPassFailure();
+    }
+    BitSerialLowering bitSerial;
+    bitSerial.rows = bitserialRows;
+    bitSerial.vectorBits = vectorBits;
+    bitSerial.vectorRegisters = vectorRegisters;
+    populateDQToLinalgConversionPatterns(patterns, bitSerial);
     // Lowering only: folding constants is the canonicalizer's job, and
     // keeping it out lets tests compare compiled code against the folds.
     GreedyRewriteConfig config;
@@ -1091,10 +1105,10 @@ struct ConvertDQToLinalgPass
 } // namespace
 
 void mlir::dq::populateDQToLinalgConversionPatterns(
-    RewritePatternSet &patterns, bool tileRows) {
+    RewritePatternSet &patterns, const BitSerialLowering &bitSerial) {
   patterns.add<DecodeWeightsLowering, QuantizeActLowering, ProjectLowering,
                FitLevelsLowering, BatchNormLowering, BatchNormTrainLowering,
                SoftmaxCrossEntropyLowering, CountCorrectLowering,
                ChannelWeightsLowering>(patterns.getContext());
-  populateBitSerialToLinalgPatterns(patterns, tileRows);
+  populateBitSerialToLinalgPatterns(patterns, bitSerial);
 }

@@ -107,6 +107,16 @@ m = dq_runtime.load(module)
 whole_text = subprocess.run([dq_runtime.find_dq_opt(), "-", "--convert-dq-to-linalg=bitserial-rows=false"],
                             input=module, capture_output=True, text=True, check=True).stdout
 whole = dq_runtime.load(whole_text)
+# The row kernel for other vector widths (lanes of 2 and 8 i64; pixel
+# blocks from the register counts; partial channel chunks) is the same
+# computation lane by lane.
+widths = {}
+for bits_, registers in ((128, 16), (512, 32)):
+    text = subprocess.run([dq_runtime.find_dq_opt(), "-",
+                           f"--convert-dq-to-linalg=bitserial-vector-bits={bits_} "
+                           f"bitserial-vector-registers={registers}"],
+                          input=module, capture_output=True, text=True, check=True).stdout
+    widths[bits_] = dq_runtime.load(text)
 rng = np.random.default_rng(13)
 for i, case in enumerate(CASES):
     n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
@@ -122,6 +132,11 @@ for i, case in enumerate(CASES):
     if not np.array_equal(got_whole, got_bits):
         sys.exit(f"case {i} {case}: the whole-batch lowering differs from the row one by "
                  f"{np.abs(got_whole - got_bits).max():.3g}")
+    for bits_, other in widths.items():
+        got_other = other.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
+        if not np.array_equal(got_other, got_bits):
+            sys.exit(f"case {i} {case}: the row kernel for {bits_}-bit vectors differs by "
+                     f"{np.abs(got_other - got_bits).max():.3g}")
     exact, scale = conv64(levels_act(x, u), decode(codes, v), bias.astype(np.float64), stride, pad, dil)
     bound = (kh * kw * c + bits * abits + 2) * 2.0 ** -24 * scale
     for name, got, factor in (("bit-serial", got_bits, 1), ("decoded", got_float, 1)):

@@ -7,17 +7,27 @@
 
 namespace mlir::dq {
 
+/// How dq.bitserial_conv2d is lowered.
+struct BitSerialLowering {
+  /// CPU: one scf.forall iteration per output row, in which a kernel of
+  /// vector ops keeps the popcount sums of a block of pixels in registers.
+  /// false: generics over the whole batch (what GPU launches map).
+  bool rows = true;
+  /// The target's vector registers (width in bits, count): the kernel's
+  /// lanes and its pixel block.
+  int64_t vectorBits = 256;
+  int64_t vectorRegisters = 16;
+};
+
 /// Adds the patterns that rewrite every dq op into linalg.generic ops on
 /// tensors (see the convert-dq-to-linalg pass).
-/// `tileRows`: dq.bitserial_conv2d as one scf.forall iteration per output
-/// row (CPU), else as generics over the whole batch (GPU).
-void populateDQToLinalgConversionPatterns(RewritePatternSet &patterns,
-                                          bool tileRows = true);
+void populateDQToLinalgConversionPatterns(
+    RewritePatternSet &patterns, const BitSerialLowering &bitSerial = {});
 
 /// The part of them for the inference ops on bit-planes (dq.pack_bits,
 /// dq.bitserial_conv2d): AND + popcount reductions on 64-bit words.
 void populateBitSerialToLinalgPatterns(RewritePatternSet &patterns,
-                                       bool tileRows = true);
+                                       const BitSerialLowering &bitSerial = {});
 
 } // namespace mlir::dq
 
