@@ -36,6 +36,7 @@ install(DIRECTORY ${PROJECT_BINARY_DIR}/dialects/dq
 set(DQ_EXPORT_SET MLIRTargets)
 set(DQ_EXPORTED_LIBRARIES
   DQDialect Dialect
+  DQContract Contract
   DQGradientInterface GradientInterface
   DQNumerics Numerics
   DQRuntime Runtime

@@ -2,7 +2,14 @@
 
 #include "FixedManifest.h"
 
+#include "dq/Contract/Roles.h"
+
 using namespace dq::runtime;
+using dq::contract::Role;
+
+static std::string role(Role r) {
+  return std::string(dq::contract::roleName(r));
+}
 
 const Manifest &dq::fuzz::fixedManifest() {
   static const Manifest manifest = [] {
@@ -14,12 +21,12 @@ const Manifest &dq::fuzz::fixedManifest() {
     m.imageShape = {4, 4, 1};
     m.classes = 2;
     m.state = {
-        {"conv.weight.codes", "codes", DType::I8, {4, 3}},
-        {"conv.weight.basis", "basis", DType::F32, {4, 2}},
-        {"conv.weight.momentum", "momentum", DType::F32, {4, 3}},
-        {"bn.running_mean", "running_mean", DType::F32, {4}},
-        {"act.basis", "act_basis", DType::F32, {2}},
-        {"fc.weight", "param", DType::F32, {2, 4}},
+        {"conv.weight.codes", role(Role::Codes), DType::I8, {4, 3}},
+        {"conv.weight.basis", role(Role::Basis), DType::F32, {4, 2}},
+        {"conv.weight.momentum", role(Role::Momentum), DType::F32, {4, 3}},
+        {"bn.running_mean", role(Role::RunningMean), DType::F32, {4}},
+        {"act.basis", role(Role::ActBasis), DType::F32, {2}},
+        {"fc.weight", role(Role::Param), DType::F32, {2, 4}},
         {"step", "step", DType::I64, {}},
     };
     m.entryPoints["train_step"] = {

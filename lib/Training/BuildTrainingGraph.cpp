@@ -11,6 +11,8 @@
 #include "dq/Training/Passes.h"
 
 #include "dialects/dq/DQOps.h"
+#include "dq/Contract/Layers.h"
+#include "dq/Contract/TrainingModule.h"
 #include "dq/Support/Checks.h"
 #include "dq/Training/Autodiff.h"
 #include "dq/Training/TensorMath.h"
@@ -32,13 +34,14 @@ namespace mlir::dq {
 using namespace mlir;
 using namespace mlir::dq;
 namespace tmath = mlir::dq::tensormath;
+namespace contract = ::dq::contract;
 
 namespace {
 
 /// One state tensor: where its value enters the model and how it starts.
 struct StateEntry {
   std::string name;
-  std::string role;
+  Role role;
   RankedTensorType type;
   /// The model operand it replaces (null for derived state: momenta,
   /// latent weights).
@@ -83,7 +86,7 @@ private:
   LogicalResult checkOptions();
   LogicalResult collectState(func::FuncOp model);
   int addEntry(StateEntry entry);
-  std::string layerName(Operation *op);
+  std::string layerName(Operation *op) { return layerNames.nameOf(op); }
 
   /// Clones the model body into `func`'s entry block with state arguments
   /// substituted; `training` swaps batch norm for its batch-statistics form.
@@ -102,37 +105,14 @@ private:
   SmallVector<BatchNorm> batchNorms;
   /// (owner op, operand index) -> state entry.
   DenseMap<std::pair<Operation *, unsigned>, int> operandState;
-  llvm::StringMap<unsigned> kindCounters;
-  DenseMap<Operation *, std::string> names;
+  /// Two ops with the same name (e.g. an fc matmul and its bias add) share
+  /// the prefix; their state names differ by what they are.
+  LayerNamer layerNames;
   llvm::StringSet<> usedNames;
   int64_t batch = 0, classes = 0;
 };
 
 } // namespace
-
-std::string BuildTrainingGraphPass::layerName(Operation *op) {
-  auto it = names.find(op);
-  if (it != names.end())
-    return it->second;
-  std::string name;
-  std::function<bool(Location)> find = [&](Location loc) {
-    if (auto n = dyn_cast<NameLoc>(loc)) {
-      name = n.getName().str();
-      return true;
-    }
-    if (auto fused = dyn_cast<FusedLoc>(loc))
-      return llvm::any_of(fused.getLocations(), find);
-    return false;
-  };
-  if (!find(op->getLoc())) {
-    std::string kind = op->getName().stripDialect().str();
-    name = kind + "_" + std::to_string(kindCounters[kind]++);
-  }
-  // Two ops with the same name (e.g. an fc matmul and its bias add) share
-  // the prefix; their state names differ by role.
-  names[op] = name;
-  return name;
-}
 
 int BuildTrainingGraphPass::addEntry(StateEntry entry) {
   std::string unique = entry.name;
@@ -201,17 +181,17 @@ static LogicalResult checkCodes(DecodeWeightsOp decode,
 }
 
 LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
-  auto addParam = [&](Operation *op, unsigned operand, StringRef what,
-                      StringRef role) -> LogicalResult {
+  auto addParam = [&](Operation *op, unsigned operand,
+                      StringRef what) -> LogicalResult {
     Value v = op->getOperand(operand);
     DenseElementsAttr init = constantOf(v);
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!init || !type || !type.getElementType().isF32())
       return success(); // not a trainable constant: stays as it is
     std::string base = layerName(op) + "." + what.str();
-    StateEntry value{base, role.str(), type, op, operand, init};
+    StateEntry value{base, Role::Param, type, op, operand, init};
     int valueIndex = addEntry(value);
-    StateEntry momentum{base + ".momentum", "momentum", type};
+    StateEntry momentum{base + ".momentum", Role::Momentum, type};
     momentum.initKind = StateEntry::Init::Zeros;
     params.push_back({valueIndex, addEntry(momentum)});
     return success();
@@ -238,18 +218,19 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
       q.decode = decode;
       q.scheme = decode.getConfigAttr().getScheme();
       q.index = quantized.size();
-      q.codes = addEntry({base + ".codes", "codes", decode.getCodes().getType(),
-                          decode, 0, codes});
-      q.basis = addEntry({base + ".basis", "basis", decode.getBasis().getType(),
-                          decode, 1, basis});
+      q.codes = addEntry({base + contract::kCodesSuffix, Role::Codes,
+                          decode.getCodes().getType(), decode, 0, codes});
+      q.basis = addEntry({base + contract::kBasisSuffix, Role::Basis,
+                          decode.getBasis().getType(), decode, 1, basis});
       if (q.scheme != WeightScheme::DQLean) {
-        StateEntry latent{base + ".latent", "latent", decode.getType()};
+        StateEntry latent{base + ".latent", Role::Latent, decode.getType()};
         latent.initKind = StateEntry::Init::Decoded;
         latent.codesEntry = q.codes;
         latent.basisEntry = q.basis;
         q.latent = addEntry(latent);
       }
-      StateEntry momentum{base + ".momentum", "momentum", decode.getType()};
+      StateEntry momentum{base + ".momentum", Role::Momentum,
+                          decode.getType()};
       momentum.initKind = StateEntry::Init::Zeros;
       q.momentum = addEntry(momentum);
       quantized.push_back(q);
@@ -264,23 +245,22 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
         return WalkResult::advance();
       Operation *layer = *act->getUsers().begin();
       actQuantizers.push_back(
-          {act, addEntry({layerName(layer) + ".input.basis", "act_basis",
-                          act.getBasis().getType(), act, 1, basis})});
+          {act, addEntry({layerName(layer) + ".input" + contract::kBasisSuffix,
+                          Role::ActBasis, act.getBasis().getType(), act, 1,
+                          basis})});
       return WalkResult::advance();
     }
-    if (isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp>(op)) {
-      if (failed(addParam(op, 1, "weight", "param")) ||
-          failed(addParam(op, 2, "bias", "param")))
+    // A layer's constant f32 weight and bias (the one table of layer ops).
+    if (std::optional<LayerOpInfo> layer = layerOpInfo(op)) {
+      if (failed(addParam(op, layer->weightOperand, "weight")) ||
+          (layer->biasOperand &&
+           failed(addParam(op, *layer->biasOperand, "bias"))))
         return WalkResult::interrupt();
       return WalkResult::advance();
     }
-    if (isa<tosa::MatMulOp>(op))
-      return succeeded(addParam(op, 1, "weight", "param"))
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
     if (isa<tosa::AddOp>(op)) {
       for (unsigned i = 0; i < 2; ++i)
-        if (failed(addParam(op, i, "bias", "param")))
+        if (failed(addParam(op, i, "bias")))
           return WalkResult::interrupt();
       return WalkResult::advance();
     }
@@ -288,7 +268,7 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
       std::string base = layerName(op);
       BatchNorm entry;
       entry.op = bn;
-      auto perChannel = [&](unsigned operand, StringRef what, StringRef role,
+      auto perChannel = [&](unsigned operand, StringRef what, Role role,
                             int &slot) -> bool {
         DenseElementsAttr init = constantOf(op->getOperand(operand));
         if (!init) {
@@ -296,25 +276,26 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
           return false;
         }
         slot =
-            addEntry({base + "." + what.str(), role.str(),
+            addEntry({base + "." + what.str(), role,
                       cast<RankedTensorType>(op->getOperand(operand).getType()),
                       op, operand, init});
         return true;
       };
       auto momentumOf = [&](int of) {
-        StateEntry m{entries[of].name + ".momentum", "momentum",
+        StateEntry m{entries[of].name + ".momentum", Role::Momentum,
                      entries[of].type};
         m.initKind = StateEntry::Init::Zeros;
         return addEntry(m);
       };
-      if (!perChannel(1, "gamma", "param", entry.gamma))
+      if (!perChannel(1, "gamma", Role::Param, entry.gamma))
         return WalkResult::interrupt();
       entry.gammaMomentum = momentumOf(entry.gamma);
-      if (!perChannel(2, "beta", "param", entry.beta))
+      if (!perChannel(2, "beta", Role::Param, entry.beta))
         return WalkResult::interrupt();
       entry.betaMomentum = momentumOf(entry.beta);
-      if (!perChannel(3, "running_mean", "running_mean", entry.runningMean) ||
-          !perChannel(4, "running_var", "running_var", entry.runningVar))
+      if (!perChannel(3, "running_mean", Role::RunningMean,
+                      entry.runningMean) ||
+          !perChannel(4, "running_var", Role::RunningVar, entry.runningVar))
         return WalkResult::interrupt();
       params.push_back({entry.gamma, entry.gammaMomentum});
       params.push_back({entry.beta, entry.betaMomentum});
@@ -361,11 +342,9 @@ Value BuildTrainingGraphPass::toLogits(OpBuilder &b, Location loc,
   return tmath::reshape(b, loc, output, {batch, classes});
 }
 
-/// Tags argument/result `i` of a function with the state entry's name/role.
+/// The tags of the state entry's argument or result.
 static DictionaryAttr stateAttrs(OpBuilder &b, const StateEntry &entry) {
-  return b.getDictionaryAttr(
-      {b.getNamedAttr("dq.state", b.getStringAttr(entry.name)),
-       b.getNamedAttr("dq.role", b.getStringAttr(entry.role))});
+  return mlir::dq::stateAttrs(b.getContext(), entry.name, entry.role);
 }
 
 void BuildTrainingGraphPass::buildInitState(OpBuilder &b, Location loc) {
@@ -375,8 +354,8 @@ void BuildTrainingGraphPass::buildInitState(OpBuilder &b, Location loc) {
     types.push_back(e.type);
     resultAttrs.push_back(stateAttrs(b, e));
   }
-  auto func =
-      func::FuncOp::create(b, loc, "init_state", b.getFunctionType({}, types));
+  auto func = func::FuncOp::create(b, loc, kInitStateName,
+                                   b.getFunctionType({}, types));
   func.setAllResultAttrs(resultAttrs);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(func.addEntryBlock());
@@ -404,7 +383,7 @@ void BuildTrainingGraphPass::buildPredict(OpBuilder &b, func::FuncOp model) {
     types.push_back(e.type);
   types.push_back(model.getArgumentTypes()[0]);
   auto logitsType = RankedTensorType::get({batch, classes}, b.getF32Type());
-  auto func = func::FuncOp::create(b, loc, "predict",
+  auto func = func::FuncOp::create(b, loc, kPredictName,
                                    b.getFunctionType(types, {logitsType}));
   for (auto [i, e] : llvm::enumerate(entries))
     func.setArgAttrs(i, stateAttrs(b, e));
@@ -434,7 +413,7 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
   argTypes.push_back(b.getI64Type());
   resultTypes.push_back(RankedTensorType::get({}, f32));
   resultTypes.push_back(RankedTensorType::get({}, b.getI32Type()));
-  auto func = func::FuncOp::create(b, loc, "train_step",
+  auto func = func::FuncOp::create(b, loc, kTrainStepName,
                                    b.getFunctionType(argTypes, resultTypes));
   for (auto [i, e] : llvm::enumerate(entries)) {
     func.setArgAttrs(i, stateAttrs(b, e));
@@ -669,7 +648,7 @@ void BuildTrainingGraphPass::runOnOperation() {
                   << "' with a body (set func=<name>)";
     return signalPassFailure();
   }
-  for (StringRef taken : {"init_state", "train_step", "predict"})
+  for (StringRef taken : {kInitStateName, kTrainStepName, kPredictName})
     if (module.lookupSymbol(taken)) {
       moduleError() << "the module already has a symbol named '" << taken
                     << "'";
@@ -712,4 +691,8 @@ void BuildTrainingGraphPass::runOnOperation() {
   if (failed(buildTrainStep(b, model)))
     return signalPassFailure();
   buildPredict(b, model);
+  // What dq-compile and the runtime will rely on; a failure here is a bug
+  // of this pass.
+  if (failed(readTrainingModule(module)))
+    return signalPassFailure();
 }

@@ -9,7 +9,6 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Location.h"
 #include "mlir/IR/Matchers.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Path.h"
 
 using namespace mlir;
@@ -20,83 +19,39 @@ static int64_t dim(Value v, int64_t d) {
 }
 
 std::optional<Layer> mlir::dq::matchLayer(Operation *op, bool &failed) {
-  Layer layer;
-  layer.op = op;
-  layer.name = layerNameOf(op);
+  std::optional<LayerOpInfo> info = layerOpInfo(op);
+  if (!info)
+    return std::nullopt;
   auto notSupported = [&](const Twine &why) -> std::optional<Layer> {
     op->emitError() << "dq-quantize cannot quantize this layer: " << why
                     << " (keep it in full precision with keep-fp)";
     failed = true;
     return std::nullopt;
   };
-  return llvm::TypeSwitch<Operation *, std::optional<Layer>>(op)
-      .Case([&](tosa::Conv2DOp conv) -> std::optional<Layer> {
-        // weight [O, KH, KW, I], input NHWC
-        layer.kind = LayerKind::Conv;
-        layer.weightChannelAxis = 0;
-        layer.inputChannelAxis = 3;
-        layer.isPointwise =
-            dim(conv.getWeight(), 1) == 1 && dim(conv.getWeight(), 2) == 1;
-        return layer;
-      })
-      .Case([&](tosa::DepthwiseConv2DOp conv) -> std::optional<Layer> {
-        // weight [KH, KW, C, M]
-        if (dim(conv.getWeight(), 3) != 1)
-          return notSupported("depthwise channel multiplier " +
-                              Twine(dim(conv.getWeight(), 3)) +
-                              " (only 1 is supported)");
-        layer.kind = LayerKind::DepthwiseConv;
-        layer.weightChannelAxis = 2;
-        layer.inputChannelAxis = 3;
-        return layer;
-      })
-      .Case([&](tosa::MatMulOp) -> std::optional<Layer> {
-        // a [N, H, C] x b [N, C, W]
-        layer.kind = LayerKind::MatMul;
-        layer.weightChannelAxis = 2;
-        layer.inputChannelAxis = 2;
-        return layer;
-      })
-      .Case([&](linalg::Conv2DNhwcFhwcOp conv) -> std::optional<Layer> {
-        Value w = conv.getDpsInputs()[1];
-        layer.kind = LayerKind::Conv;
-        layer.weightChannelAxis = 0;
-        layer.inputChannelAxis = 3;
-        layer.isPointwise = dim(w, 1) == 1 && dim(w, 2) == 1;
-        return layer;
-      })
-      .Case([&](linalg::Conv2DNhwcHwcfOp conv) -> std::optional<Layer> {
-        Value w = conv.getDpsInputs()[1];
-        layer.kind = LayerKind::Conv;
-        layer.weightChannelAxis = 3;
-        layer.inputChannelAxis = 3;
-        layer.isPointwise = dim(w, 0) == 1 && dim(w, 1) == 1;
-        return layer;
-      })
-      .Case([&](linalg::DepthwiseConv2DNhwcHwcOp) -> std::optional<Layer> {
-        layer.kind = LayerKind::DepthwiseConv;
-        layer.weightChannelAxis = 2;
-        layer.inputChannelAxis = 3;
-        return layer;
-      })
-      .Case([&](linalg::MatmulOp matmul) -> std::optional<Layer> {
-        if (matmul.hasUserDefinedMaps())
-          return notSupported("linalg.matmul with explicit indexing_maps");
-        layer.kind = LayerKind::MatMul;
-        layer.weightChannelAxis = 1;
-        layer.inputChannelAxis = 1;
-        return layer;
-      })
-      .Case([&](linalg::BatchMatmulOp matmul) -> std::optional<Layer> {
-        if (matmul.hasUserDefinedMaps())
-          return notSupported(
-              "linalg.batch_matmul with explicit indexing_maps");
-        layer.kind = LayerKind::MatMul;
-        layer.weightChannelAxis = 2;
-        layer.inputChannelAxis = 2;
-        return layer;
-      })
-      .Default([](Operation *) { return std::nullopt; });
+  if (auto conv = dyn_cast<tosa::DepthwiseConv2DOp>(op))
+    if (int64_t multiplier = dim(conv.getWeight(), 3); multiplier != 1)
+      return notSupported("depthwise channel multiplier " + Twine(multiplier) +
+                          " (only 1 is supported)");
+  if (auto matmul = dyn_cast<linalg::MatmulOp>(op);
+      matmul && matmul.hasUserDefinedMaps())
+    return notSupported("linalg.matmul with explicit indexing_maps");
+  if (auto matmul = dyn_cast<linalg::BatchMatmulOp>(op);
+      matmul && matmul.hasUserDefinedMaps())
+    return notSupported("linalg.batch_matmul with explicit indexing_maps");
+  Layer layer;
+  layer.op = op;
+  layer.name = layerNameOf(op);
+  layer.kind = info->kind;
+  layer.inputOperand = info->inputOperand;
+  layer.weightOperand = info->weightOperand;
+  layer.weightChannelAxis = info->weightChannelAxis;
+  layer.inputChannelAxis = info->inputChannelAxis;
+  if (info->kind == LayerKind::Conv && info->kernelDims) {
+    Value w = layer.weight();
+    layer.isPointwise = dim(w, info->kernelDims->first) == 1 &&
+                        dim(w, info->kernelDims->second) == 1;
+  }
+  return layer;
 }
 
 int64_t mlir::dq::fanOutOf(const Layer &layer) {
@@ -120,27 +75,6 @@ int64_t mlir::dq::fanOutOf(const Layer &layer) {
       positions *= type.getDimSize(d);
   }
   return outChannels * positions;
-}
-
-static std::optional<std::string> firstName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    for (Location inner : fused.getLocations())
-      if (auto found = firstName(inner))
-        return found;
-  }
-  if (auto callSite = dyn_cast<CallSiteLoc>(loc))
-    return firstName(callSite.getCallee());
-  return std::nullopt;
-}
-
-std::string mlir::dq::layerNameOf(Operation *op) {
-  if (auto name = firstName(op->getLoc()))
-    return *name;
-  if (auto attr = op->getAttrOfType<StringAttr>("dq.name"))
-    return attr.str();
-  return "";
 }
 
 /// Calls `fn` on every file:line:col location nested in `loc`.

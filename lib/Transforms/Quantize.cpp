@@ -9,6 +9,8 @@
 #include "dq/Transforms/Passes.h"
 
 #include "dialects/dq/DQOps.h"
+#include "dq/Contract/Layers.h"
+#include "dq/Contract/Roles.h"
 #include "dq/Numerics/Levels.h"
 #include "dq/Support/Checks.h"
 #include "dq/Transforms/LayerSelection.h"
@@ -35,6 +37,7 @@ namespace mlir::dq {
 using namespace mlir;
 using namespace mlir::dq;
 namespace num = ::dq::numerics;
+namespace contract = ::dq::contract;
 
 /// The values of a constant f32 weight: dense elements, or a dense_resource
 /// blob (dq-import writes large parameters that way).
@@ -78,6 +81,10 @@ private:
   FailureOr<Value> quantizeWeight(const Layer &layer,
                                   const QuantizeConfig &config,
                                   FunctionOpInterface func);
+
+  /// Names argument weights' state (the layer's name, or its kind and
+  /// rank among unnamed layers of that kind).
+  LayerNamer layerNames;
 };
 
 } // namespace
@@ -167,13 +174,6 @@ static void printSummaryLine(raw_ostream &os, const Layer &layer,
                       layer.op->getName().getStringRef(), shape, action);
 }
 
-/// State names: the layer's name, else its kind and position.
-static std::string stateName(const Layer &layer, unsigned index) {
-  if (!layer.name.empty())
-    return layer.name;
-  return (layer.op->getName().stripDialect() + "_" + Twine(index)).str();
-}
-
 FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
                                               const QuantizeConfig &config,
                                               FunctionOpInterface func) {
@@ -260,15 +260,15 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
   // An argument weight becomes two arguments, codes and basis; the caller
   // owns their values (the training graph initializes them).
   unsigned index = arg.getArgNumber();
-  std::string base = stateName(layer, index);
+  std::string base = layerNames.nameOf(layer.op);
   auto stateAttr = [&](StringRef suffix) {
     return builder.getDictionaryAttr(builder.getNamedAttr(
-        "dq.state", builder.getStringAttr(base + "." + suffix.str())));
+        contract::kStateAttr, builder.getStringAttr(base + suffix.str())));
   };
-  if (failed(func.insertArguments({index + 1, index + 1},
-                                  {codesType, basisType},
-                                  {stateAttr("codes"), stateAttr("basis")},
-                                  {arg.getLoc(), arg.getLoc()})))
+  if (failed(func.insertArguments(
+          {index + 1, index + 1}, {codesType, basisType},
+          {stateAttr(contract::kCodesSuffix), stateAttr(contract::kBasisSuffix)},
+          {arg.getLoc(), arg.getLoc()})))
     return failure();
   Block &entry = func.getFunctionBody().front();
   builder.setInsertionPointToStart(&entry);
@@ -424,6 +424,11 @@ void QuantizePass::runOnOperation() {
     if (!func.isExternal())
       funcs.push_back(func);
   });
+  // Layer names from locations become dq.name attributes: the training
+  // graph names state after them, and a module printed without locations
+  // (dq-opt -o) would lose them.
+  for (FunctionOpInterface func : funcs)
+    keepLayerNames(func);
   // Match every layer first: the overrides are checked against all of them
   // before anything is rewritten.
   SmallVector<SmallVector<Layer>> layers(funcs.size());

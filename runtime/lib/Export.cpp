@@ -1,5 +1,6 @@
 #include "dq/runtime/Export.h"
 
+#include "dq/Contract/Roles.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/StateFile.h"
 
@@ -12,28 +13,31 @@ namespace dq {
 namespace runtime {
 
 using json = nlohmann::json;
+using ::dq::contract::isRole;
+using ::dq::contract::Role;
 
 static const char *const kExportKind = "dq-export";
 
 bool isInferenceRole(const std::string &role) {
-  return role == "param" || role == "running_mean" || role == "running_var" ||
-         role == "codes" || role == "basis" || role == "act_basis";
+  std::optional<Role> known = ::dq::contract::roleFromName(role);
+  return known && ::dq::contract::isInferenceRole(*known);
 }
 
 static std::string basisNameOf(const std::string &codesName) {
-  const std::string suffix = ".codes";
+  const std::string suffix = ::dq::contract::kCodesSuffix;
   if (codesName.size() <= suffix.size() ||
       codesName.compare(codesName.size() - suffix.size(), suffix.size(),
                         suffix) != 0)
     return {};
-  return codesName.substr(0, codesName.size() - suffix.size()) + ".basis";
+  return codesName.substr(0, codesName.size() - suffix.size()) +
+         ::dq::contract::kBasisSuffix;
 }
 
 int codeBits(const Manifest &manifest, const TensorSpec &codes) {
   std::string basisName = basisNameOf(codes.name);
   const TensorSpec *basis =
       basisName.empty() ? nullptr : manifest.findState(basisName);
-  if (!basis || basis->role != "basis" || basis->shape.empty())
+  if (!basis || !isRole(basis->role, Role::Basis) || basis->shape.empty())
     throw Error("codes tensor '" + codes.name +
                 "' has no basis tensor '<layer>.basis' in the manifest");
   int64_t bits = basis->shape.back();
@@ -86,7 +90,7 @@ void writeExport(const std::string &path, const Manifest &manifest,
     const TensorSpec &spec = manifest.state[i];
     if (!isInferenceRole(spec.role))
       continue;
-    if (spec.role != "codes") {
+    if (!isRole(spec.role, Role::Codes)) {
       kept.push_back(state[i]);
       continue;
     }
@@ -155,7 +159,7 @@ static std::vector<HostTensor> readExportOrState(const std::string &path,
                   spec.role + ")");
     ++used;
     const HostTensor &stored = *found->second;
-    if (spec.role == "codes") {
+    if (isRole(spec.role, Role::Codes)) {
       int bits = codeBits(manifest, spec);
       auto entry = packed->find(spec.name);
       size_t bytes = (static_cast<size_t>(spec.numElements()) * bits + 7) / 8;

@@ -2,6 +2,7 @@
 // assume of the numbers it is given.
 #include "dq/runtime/StateFile.h"
 
+#include "dq/Contract/Roles.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Export.h"
 
@@ -10,6 +11,9 @@
 
 namespace dq {
 namespace runtime {
+
+using contract::isRole;
+using contract::Role;
 
 namespace {
 
@@ -30,7 +34,7 @@ findStateValueProblems(const std::vector<HostTensor> &state,
     if (tensor.spec.dtype != spec.dtype || tensor.spec.shape != spec.shape)
       continue; // the structural checks report these
     size_t count = spec.numElements();
-    if (spec.role == "codes" && spec.dtype == DType::I8) {
+    if (isRole(spec.role, Role::Codes) && spec.dtype == DType::I8) {
       int bits;
       try {
         bits = codeBits(manifest, spec);
@@ -62,7 +66,7 @@ findStateValueProblems(const std::vector<HostTensor> &state,
       continue;
     const float *values = tensor.as<float>();
     size_t nonFinite = 0, firstNonFinite = 0, negative = 0, firstNegative = 0;
-    bool variance = spec.role == "running_var";
+    bool variance = isRole(spec.role, Role::RunningVar);
     for (size_t i = 0; i < count; ++i) {
       float v = values[i];
       if (!std::isfinite(v)) {

@@ -23,6 +23,8 @@
 #include "CompileCache.h"
 
 #include "dq/Codegen/CPUCodegen.h"
+#include "dq/Contract/Roles.h"
+#include "dq/Contract/TrainingModule.h"
 #include "dq/Conversion/Passes.h"
 #include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
@@ -276,21 +278,17 @@ rt::DType dtypeOf(Type element) {
   fail("unsupported state element type " + text);
 }
 
-/// The state tensors, from @init_state's result attributes.
-std::vector<rt::TensorSpec> stateSpecs(func::FuncOp init) {
+/// The manifest's state tensors, from the training module's view.
+std::vector<rt::TensorSpec>
+stateSpecs(const mlir::dq::TrainingModule &training) {
   std::vector<rt::TensorSpec> specs;
-  for (unsigned i = 0, e = init.getNumResults(); i < e; ++i) {
-    auto type = dyn_cast<RankedTensorType>(init.getResultTypes()[i]);
-    auto name = init.getResultAttrOfType<StringAttr>(i, "dq.state");
-    auto role = init.getResultAttrOfType<StringAttr>(i, "dq.role");
-    if (!type || !type.hasStaticShape() || !name || !role)
-      fail("@init_state result " + llvm::Twine(i) +
-           " is not a static tensor tagged with dq.state and dq.role");
+  for (const mlir::dq::StateTensor &state : training.state) {
     rt::TensorSpec spec;
-    spec.name = name.str();
-    spec.role = role.str();
-    spec.dtype = dtypeOf(type.getElementType());
-    spec.shape.assign(type.getShape().begin(), type.getShape().end());
+    spec.name = state.name;
+    spec.role = std::string(::dq::contract::roleName(state.role));
+    spec.dtype = dtypeOf(state.type.getElementType());
+    spec.shape.assign(state.type.getShape().begin(),
+                      state.type.getShape().end());
     specs.push_back(spec);
   }
   return specs;
@@ -329,8 +327,10 @@ evaluateInitialState(ModuleOp module,
   return tensors;
 }
 
-/// Entry-point signatures for the manifest.
-rt::EntryPoint entryPoint(func::FuncOp func, size_t numState) {
+/// Entry-point signatures for the manifest; `takesState` / `givesState`:
+/// its first arguments / results are the `numState` state tensors.
+rt::EntryPoint entryPoint(func::FuncOp func, size_t numState, bool takesState,
+                          bool givesState) {
   rt::EntryPoint entry;
   entry.symbol = ("dq_" + func.getName()).str();
   auto render = [&](Type type, StringRef name) {
@@ -347,10 +347,6 @@ rt::EntryPoint entryPoint(func::FuncOp func, size_t numState) {
   };
   ArrayRef<Type> inputs = func.getArgumentTypes();
   ArrayRef<Type> outputs = func.getResultTypes();
-  bool takesState = inputs.size() >= numState &&
-                    func.getArgAttrOfType<StringAttr>(0, "dq.state");
-  bool givesState = outputs.size() >= numState &&
-                    func.getResultAttrOfType<StringAttr>(0, "dq.state");
   if (takesState)
     entry.inputs.push_back("state...");
   for (size_t i = takesState ? numState : 0; i < inputs.size(); ++i)
@@ -395,7 +391,7 @@ std::string besideTool(llvm::StringRef name) {
 
 /// The module's dq.kind: "training" (also when absent) or "inference".
 std::string moduleKind(ModuleOp module) {
-  Attribute attr = module->getAttr("dq.kind");
+  Attribute attr = module->getAttr(::dq::contract::kModuleKindAttr);
   if (!attr)
     return rt::kTrainingKind;
   auto text = dyn_cast<StringAttr>(attr);
@@ -446,7 +442,7 @@ void checkInferenceModule(func::FuncOp init, func::FuncOp train,
                 "and return the logits (tensor<NxKxf32>), static and "
                 "non-empty, and nothing else; it is " + printed);
   }
-  if (predict.getArgAttr(0, "dq.state"))
+  if (predict.getArgAttr(0, ::dq::contract::kStateAttr))
     fail(what + ": @predict's argument is a dq.state tensor; an inference "
                 "model has no state (its trained tensors are constants)");
 }
@@ -831,6 +827,17 @@ void compile() {
                 "on the module)"
               : ""));
 
+  // The contract the manifest and the runtime rely on, checked first
+  // (dq-verify-training-module); its view gives the manifest's state.
+  std::optional<mlir::dq::TrainingModule> training;
+  if (!inference) {
+    FailureOr<mlir::dq::TrainingModule> view =
+        mlir::dq::readTrainingModule(*module);
+    if (failed(view))
+      fail("'" + inputFile + "' is not a valid training module");
+    training = std::move(*view);
+  }
+
   llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);
   if (!directory.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(directory))
@@ -848,7 +855,7 @@ void compile() {
   }
   manifest.moduleHash = rt::fnv1a64(text.data(), text.size());
   if (!inference)
-    manifest.state = stateSpecs(init);
+    manifest.state = stateSpecs(*training);
   auto images =
       cast<RankedTensorType>(predict.getArgumentTypes()[manifest.state.size()]);
   auto logits = cast<RankedTensorType>(predict.getResultTypes()[0]);
@@ -857,10 +864,14 @@ void compile() {
                              images.getShape().end());
   manifest.classes = logits.getDimSize(1);
   manifest.preprocess = preprocessToRecord(manifest.imageShape);
-  for (func::FuncOp func : {train, predict, init})
-    if (func)
-      manifest.entryPoints[func.getName().str()] =
-          entryPoint(func, manifest.state.size());
+  if (inference)
+    manifest.entryPoints[predict.getName().str()] =
+        entryPoint(predict, 0, /*takesState=*/false, /*givesState=*/false);
+  else
+    for (mlir::dq::EntryPoint entry : training->entryPoints)
+      manifest.entryPoints[entry.func.getName().str()] =
+          entryPoint(entry.func, manifest.state.size(), entry.takesState,
+                     entry.givesState);
   std::vector<rt::HostTensor> initial;
   if (!inference)
     initial = evaluateInitialState(*module, manifest.state);

@@ -3,6 +3,7 @@
 // LLVM or MLIR: evaluates it on a test set (Fashion-MNIST, CIFAR-10 or a
 // numpy .npz data set), prints the predicted class of every image of an IDX
 // file or an .npz archive, or times its predict (--bench).
+#include "dq/Contract/Roles.h"
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Export.h"
@@ -23,6 +24,8 @@
 #include <vector>
 
 using namespace dq::runtime;
+using dq::contract::isRole;
+using dq::contract::Role;
 
 namespace {
 
@@ -302,9 +305,10 @@ void bench(const Options &o, CompiledModel &model,
 /// The bit width K of a codes, basis or act_basis tensor (the last
 /// dimension of its basis), 0 for others.
 int bitsOf(const Manifest &m, const TensorSpec &spec) {
-  if (spec.role == "codes")
+  if (isRole(spec.role, Role::Codes))
     return codeBits(m, spec);
-  if ((spec.role == "basis" || spec.role == "act_basis") && !spec.shape.empty())
+  if ((isRole(spec.role, Role::Basis) || isRole(spec.role, Role::ActBasis)) &&
+      !spec.shape.empty())
     return static_cast<int>(spec.shape.back());
   return 0;
 }
@@ -326,7 +330,7 @@ ValueRange rangeOf(const HostTensor &tensor) {
         continue;
       break;
     case DType::I8: // codes are unsigned bytes
-      v = tensor.spec.role == "codes"
+      v = isRole(tensor.spec.role, Role::Codes)
               ? static_cast<double>(static_cast<uint8_t>(tensor.as<int8_t>()[i]))
               : tensor.as<int8_t>()[i];
       break;
@@ -415,9 +419,9 @@ int inspect(const Options &o) {
     uint64_t bytes = o.stateGiven ? stored[spec.name] : spec.bytes();
     t["bytes"] = bytes;
     total += bytes;
-    if (spec.role == "codes")
+    if (isRole(spec.role, Role::Codes))
       quantizedWeights += spec.numElements();
-    else if (spec.role == "param" && spec.dtype == DType::F32)
+    else if (isRole(spec.role, Role::Param) && spec.dtype == DType::F32)
       fullPrecision += spec.numElements();
     if (!values.empty()) {
       ValueRange r = rangeOf(values[i]);

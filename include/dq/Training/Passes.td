@@ -102,4 +102,33 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
                            "::mlir::tosa::TosaDialect"];
 }
 
+def DQVerifyTrainingModule
+    : Pass<"dq-verify-training-module", "::mlir::ModuleOp"> {
+  let summary = "Checks a training module against the contract";
+  let description = [{
+    Checks what dq-compile, the runtime and the Python reference rely on
+    (docs/TrainingGraph.md, include/dq/Contract/TrainingModule.h):
+    `@init_state`, `@train_step` and `@predict` with bodies; every state
+    tensor tagged `{dq.state = "<name>", dq.role = "<role>"}` with a known
+    role and the element type the role has (`codes` i8, all others f32);
+    the same state tensors (name, role, type) in the same order in
+    `@init_state`'s results, `@train_step`'s arguments and results and
+    `@predict`'s arguments, names unique; images, labels, learning rate,
+    step, loss, correct count and logits typed as listed. Each violation is
+    an error naming the function and the argument or result, by index and
+    state name. The module is not changed.
+
+    The training-graph builder checks its output the same way, and
+    dq-compile checks its input before it writes a manifest.
+
+    ```mlir
+    // error: @predict argument 2 ('fc.weight2'): expected the state tensor
+    //        'fc.weight' of @init_state result 2 (...)
+    func.func @predict(..., %w: tensor<2x4xf32> {dq.role = "param",
+                                                 dq.state = "fc.weight2"},
+                       ...)
+    ```
+  }];
+}
+
 #endif // DQ_TRAINING_PASSES_TD

@@ -1,13 +1,14 @@
 //===- LayerSelection.h - which layers dq-quantize touches ------*- C++ -*-===//
 //
-// Recognizes the quantizable layers (TOSA and linalg convolutions and
-// matmuls), describes where their weight and input live, and decides which
-// ones keep full precision.
+// Describes the quantizable layers (the layer ops of dq/Contract/Layers.h
+// in a form dq can quantize) and decides which ones keep full precision.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef DQ_TRANSFORMS_LAYERSELECTION_H
 #define DQ_TRANSFORMS_LAYERSELECTION_H
+
+#include "dq/Contract/Layers.h"
 
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -16,8 +17,6 @@
 #include <string>
 
 namespace mlir::dq {
-
-enum class LayerKind { Conv, DepthwiseConv, MatMul };
 
 /// A quantizable layer and the facts dq-quantize needs about it.
 struct Layer {
@@ -28,24 +27,20 @@ struct Layer {
   int64_t weightChannelAxis = 0; // output-channel dimension of the weight
   int64_t inputChannelAxis = 0;  // channel dimension of the input
   bool isPointwise = false;      // 1x1 convolution
-  std::string name;              // from the location or dq.name
+  std::string name;              // layerNameOf (dq.name or the location)
 
   Value input() const { return op->getOperand(inputOperand); }
   Value weight() const { return op->getOperand(weightOperand); }
 };
 
-/// Returns the layer description of `op`, std::nullopt if `op` is not a
-/// layer kind dq knows. Emits an error and sets `failed` when `op` is a
+/// Returns the layer description of `op` (from layerOpInfo, the one table
+/// of layer ops), std::nullopt if `op` is not a layer kind dq knows. Emits an error and sets `failed` when `op` is a
 /// known kind in a form dq cannot quantize.
 std::optional<Layer> matchLayer(Operation *op, bool &failed);
 
 /// The PyTorch fan-out (output channels x kernel positions) of a layer's
 /// weight, used by the LQ-Nets initialization.
 int64_t fanOutOf(const Layer &layer);
-
-/// A layer's name: the first NameLoc in its location, else its dq.name
-/// attribute, else "".
-std::string layerNameOf(Operation *op);
 
 /// True if `entry` (a layer name or "file:line") designates `op`.
 bool matchesOverride(Operation *op, llvm::StringRef entry);
