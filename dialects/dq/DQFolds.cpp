@@ -149,9 +149,32 @@ OpFoldResult PackBitsOp::fold(FoldAdaptor adaptor) {
   if (!codes)
     return {};
   int64_t channels = codesType.getShape().back();
-  int64_t rows = channels == 0 ? 0 : codesType.getNumElements() / channels;
   std::vector<uint64_t> packed(type.getNumElements());
-  num::packBitPlanes(codes->data(), rows, channels, getBits(), packed.data());
+  if (std::optional<ArrayRef<int64_t>> window = getWindow()) {
+    // The codes of the window columns, [N, H, OW, KW * C], then packed.
+    ArrayRef<int64_t> shape = codesType.getShape();
+    int64_t taps = (*window)[0], padLeft = (*window)[1],
+            dilation = (*window)[3];
+    int64_t columns = type.getShape()[2], positions = taps * channels;
+    int64_t rows = shape[0] * shape[1] * columns;
+    std::vector<uint32_t> windowed(rows * positions, 0);
+    for (int64_t nh = 0; nh < shape[0] * shape[1]; ++nh)
+      for (int64_t x = 0; x < columns; ++x)
+        for (int64_t t = 0; t < taps; ++t) {
+          int64_t column = x + t * dilation - padLeft;
+          if (column < 0 || column >= shape[2])
+            continue;
+          for (int64_t c = 0; c < channels; ++c)
+            windowed[((nh * columns + x) * taps + t) * channels + c] =
+                (*codes)[(nh * shape[2] + column) * channels + c];
+        }
+    num::packBitPlanes(windowed.data(), rows, positions, getBits(),
+                       packed.data());
+  } else {
+    int64_t rows = channels == 0 ? 0 : codesType.getNumElements() / channels;
+    num::packBitPlanes(codes->data(), rows, channels, getBits(),
+                       packed.data());
+  }
   SmallVector<APInt> values;
   values.reserve(packed.size());
   for (uint64_t word : packed)

@@ -311,24 +311,68 @@ LogicalResult PackBitsOp::verify() {
     return emitOpError() << "result must have rank " << codes.getRank() + 1
                          << " ([..., bits, words]), got " << packed.getRank();
   int64_t rank = codes.getRank();
-  for (int64_t d = 0; d + 1 < rank; ++d)
+  std::optional<ArrayRef<int64_t>> window = getWindow();
+  if (window) {
+    if (rank != 4)
+      return emitOpError() << "window needs codes [N, H, W, C], got rank "
+                           << rank;
+    if (window->size() != 4)
+      return emitOpError() << "window must be [KW, padLeft, padRight, "
+                              "dilation], got "
+                           << window->size() << " values";
+    int64_t taps = (*window)[0], padLeft = (*window)[1],
+            padRight = (*window)[2], dilation = (*window)[3];
+    if (taps < 1 || padLeft < 0 || padRight < 0 || dilation < 1 ||
+        taps > (int64_t(1) << 16) || padLeft > (int64_t(1) << 16) ||
+        padRight > (int64_t(1) << 16) || dilation > (int64_t(1) << 16))
+      return emitOpError() << "window [" << taps << ", " << padLeft << ", "
+                           << padRight << ", " << dilation
+                           << "] must have KW >= 1, pads >= 0 and dilation "
+                              ">= 1 (each at most 65536)";
+    int64_t width = codes.getDimSize(2);
+    if (!ShapedType::isDynamic(width)) {
+      int64_t columns = width + padLeft + padRight - dilation * (taps - 1);
+      if (columns < 1)
+        return emitOpError() << "window [" << taps << ", " << padLeft << ", "
+                             << padRight << ", " << dilation
+                             << "] is wider than the padded row (" << width
+                             << " columns)";
+      if (dimsDisagree(packed.getDimSize(2), columns))
+        return emitOpError() << "result dimension 2 must be the " << columns
+                             << " window columns, got "
+                             << packed.getDimSize(2);
+    }
+  }
+  for (int64_t d = 0; d + 1 < rank; ++d) {
+    if (window && d == 2)
+      continue;
     if (dimsDisagree(codes.getDimSize(d), packed.getDimSize(d)))
       return emitOpError() << "result dimension " << d << " must match codes ("
                            << codes.getDimSize(d) << "), got "
                            << packed.getDimSize(d);
+  }
   if (dimsDisagree(packed.getDimSize(rank - 1), bits))
     return emitOpError() << "result dimension " << rank - 1
                          << " must be the number of bits (" << bits
                          << "), got " << packed.getDimSize(rank - 1);
   int64_t channels = codes.getDimSize(rank - 1);
-  // ceil(C / 64) without overflow for any static size.
-  int64_t words = channels / 64 + (channels % 64 != 0);
-  if (!ShapedType::isDynamic(channels) &&
-      dimsDisagree(packed.getDimSize(rank), words))
-    return emitOpError() << "result must have ceil(" << channels
+  if (ShapedType::isDynamic(channels))
+    return success();
+  int64_t positions = getPackedChannels();
+  // ceil(positions / 64) without overflow for any static size.
+  int64_t words = positions / 64 + (positions % 64 != 0);
+  if (dimsDisagree(packed.getDimSize(rank), words))
+    return emitOpError() << "result must have ceil(" << positions
                          << " / 64) = " << words << " words per plane, got "
                          << packed.getDimSize(rank);
   return success();
+}
+
+int64_t PackBitsOp::getPackedChannels() {
+  int64_t channels = getCodes().getType().getShape().back();
+  if (std::optional<ArrayRef<int64_t>> window = getWindow())
+    return (*window)[0] * channels;
+  return channels;
 }
 
 //===----------------------------------------------------------------------===//

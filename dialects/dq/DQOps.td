@@ -343,11 +343,32 @@ def DQ_PackBitsOp : DQ_Op<"pack_bits", [Pure]> {
     %p = dq.pack_bits %codes bits = 2
            : (tensor<16x3x3x16xi8>) -> tensor<16x3x3x2x1xi64>
     ```
+
+    `window = [KW, padLeft, padRight, dilation]` (codes `[N, H, W, C]`)
+    packs the KW taps of a stride-1 row together, for layers narrower
+    than a word: the result is `[N, H, OW, K, ceil(KW * C / 64)]` with `OW
+    = W + padLeft + padRight - dilation * (KW - 1)`, and its channel
+    position `t * C + c` holds `codes[n, h, x + t * dilation - padLeft, c]`
+    (code 0 outside the row), i.e. the plain packing of the codes
+    `[N, H, OW, KW * C]` of the window columns. A `KH x 1`
+    `dq.bitserial_conv2d` over it with weights `[O, KH, 1, KW * C]` is the
+    `KH x KW` convolution.
+
+    ```mlir
+    %p = dq.pack_bits %codes bits = 2 window = [3, 1, 1, 1]
+           : (tensor<1x28x28x16xi8>) -> tensor<1x28x28x2x1xi64>
+    ```
   }];
-  let arguments = (ins DQ_CodeTensor:$codes, I64Attr:$bits);
+  let arguments = (ins DQ_CodeTensor:$codes, I64Attr:$bits,
+                       OptionalAttr<DenseI64ArrayAttr>:$window);
   let results = (outs RankedTensorOf<[I64]>:$packed);
   let assemblyFormat = [{
-    $codes `bits` `=` $bits attr-dict `:` functional-type(operands, results)
+    $codes `bits` `=` $bits (`window` `=` $window^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The packed channel positions per pixel: C, or KW * C with a window.
+    int64_t getPackedChannels();
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

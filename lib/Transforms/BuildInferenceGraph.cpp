@@ -234,51 +234,6 @@ Value packedWeightConstant(OpBuilder &b, Location loc,
                              values));
 }
 
-/// Codes [N, H, W, C] as [N, H, OW, KW * C]: column `ow` holds the KW taps
-/// `w = ow + kw * dilation - padLeft` of a stride-1 row (code 0 outside).
-Value windowColumns(OpBuilder &b, Location loc, Value codes, int64_t kernelW,
-                    int64_t padLeft, int64_t padRight, int64_t dilation) {
-  auto type = cast<RankedTensorType>(codes.getType());
-  ArrayRef<int64_t> shape = type.getShape();
-  Type element = type.getElementType();
-  int64_t paddedW = shape[2] + padLeft + padRight;
-  Value padded = codes;
-  // Zero columns on both sides by concatenation (a tosa.pad of rank 4
-  // takes a shape of 8 values, above the TOSA level's maximum rank).
-  if (padLeft || padRight) {
-    SmallVector<Value> parts;
-    auto zeros = [&](int64_t width) {
-      auto zerosType =
-          RankedTensorType::get({shape[0], shape[1], width, shape[3]}, element);
-      return arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(zerosType, b.getIntegerAttr(element, 0)));
-    };
-    if (padLeft)
-      parts.push_back(zeros(padLeft));
-    parts.push_back(codes);
-    if (padRight)
-      parts.push_back(zeros(padRight));
-    padded = tosa::ConcatOp::create(
-        b, loc,
-        RankedTensorType::get({shape[0], shape[1], paddedW, shape[3]}, element),
-        parts, b.getI32IntegerAttr(2));
-  }
-  int64_t outW = paddedW - dilation * (kernelW - 1);
-  auto tapType =
-      RankedTensorType::get({shape[0], shape[1], outW, shape[3]}, element);
-  SmallVector<Value> taps;
-  for (int64_t kw = 0; kw < kernelW; ++kw)
-    taps.push_back(tosa::SliceOp::create(
-        b, loc, tapType, padded, constShape(b, loc, {0, 0, kw * dilation, 0}),
-        constShape(b, loc, {shape[0], shape[1], outW, shape[3]})));
-  return tosa::ConcatOp::create(
-      b, loc,
-      RankedTensorType::get({shape[0], shape[1], outW, kernelW * shape[3]},
-                            element),
-      taps, b.getI32IntegerAttr(3));
-}
-
 struct BuildInferenceGraphPass
     : public mlir::dq::impl::DQBuildInferenceGraphBase<
           BuildInferenceGraphPass> {
@@ -509,17 +464,19 @@ struct BuildInferenceGraphPass
         OpBuilder qb(quantize);
         qb.setInsertionPointAfterValue(actCodes);
         Location qloc = quantize.getLoc();
-        Value source = actCodes;
-        if (windowed)
-          source = windowColumns(qb, qloc, actCodes, kernelW, pad[2], pad[3],
-                                 dilation[1]);
-        auto sourceType = cast<RankedTensorType>(source.getType());
+        auto sourceType = cast<RankedTensorType>(actCodes.getType());
         SmallVector<int64_t> packedShape(sourceType.getShape());
         packedShape.back() = actBits;
         packedShape.push_back(words);
+        DenseI64ArrayAttr window;
+        if (windowed) {
+          packedShape[2] += pad[2] + pad[3] - dilation[1] * (kernelW - 1);
+          window = qb.getDenseI64ArrayAttr(
+              {kernelW, pad[2], pad[3], dilation[1]});
+        }
         packed = PackBitsOp::create(
             qb, qloc, RankedTensorType::get(packedShape, qb.getI64Type()),
-            source, actBits);
+            actCodes, actBits, window);
       }
 
       // The trained codes, packed at compile time: [O, KH, KW, C], or
@@ -609,7 +566,7 @@ struct BuildInferenceGraphPass
       Value packed = PackBitsOp::create(
           b, loc,
           RankedTensorType::get({rowsN, 1, 1, actBits, words}, b.getI64Type()),
-          pixels, actBits);
+          pixels, actBits, /*window=*/DenseI64ArrayAttr());
       // Codes [1, C, O] as [O, 1, 1, C], packed.
       std::vector<uint32_t> transposed(outputs * channels);
       int64_t i = 0;

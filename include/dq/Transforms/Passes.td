@@ -103,9 +103,9 @@ def DQBuildInferenceGraph : Pass<"dq-build-inference-graph",
       `dq.project` (unipolar codes of the activations), `dq.pack_bits` and
       `dq.bitserial_conv2d` on constant packed weights;
     * a layer narrower than 64 channels with stride 1 along W packs the
-      KW taps of a row with its channels (`tosa.pad`, `tosa.slice`,
-      `tosa.concat` of the codes: `[N, H, OW, KW * C]`) and becomes a
-      `KH x 1` bit-serial convolution, when that takes fewer words
+      KW taps of a row with its channels (`dq.pack_bits ... window`:
+      `[N, H, OW, Ka, ceil(KW * C / 64)]`) and becomes a `KH x 1`
+      bit-serial convolution, when that takes fewer words
       (`window-packing`, default on);
     * a `dq.batch_norm` after such a convolution is folded into its basis
       and bias (`v'[o] = v[o] s[o]`, `b' = b s + t`, `s = gamma /
@@ -145,11 +145,10 @@ def DQBuildInferenceGraph : Pass<"dq-build-inference-graph",
     Option<"bitSerial", "bit-serial", "bool", "true",
            "Compute quantized convolutions on bit-planes (false: decoded "
            "float weights, for comparison)">,
-    Option<"windowPacking", "window-packing", "bool", "false",
+    Option<"windowPacking", "window-packing", "bool", "true",
            "Pack the KW taps of a stride-1 row with the channels when that "
-           "takes fewer 64-bit words (layers narrower than 64 channels); "
-           "off by default: with today's CPU kernel the copies cost more "
-           "than the words saved (bench/RESULTS-inference.md)">,
+           "takes fewer 64-bit words (layers narrower than 64 channels; "
+           "false: one tap per word)">,
     Option<"summary", "summary", "bool", "false",
            "Print one line per layer (bit-serial or why not) to stderr">,
   ];

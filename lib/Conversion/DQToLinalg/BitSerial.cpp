@@ -59,16 +59,69 @@ Value padWithZeros(OpBuilder &b, Location loc, Value value,
       lowSizes, highSizes, zero);
 }
 
+/// The window of a dq.pack_bits: KW taps, left/right zero columns and the
+/// dilation (one tap, no padding for a plain packing).
+struct PackWindow {
+  int64_t taps = 1, padLeft = 0, padRight = 0, dilation = 1;
+  static PackWindow of(PackBitsOp op) {
+    PackWindow w;
+    if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
+      w.taps = (*window)[0];
+      w.padLeft = (*window)[1];
+      w.padRight = (*window)[2];
+      w.dilation = (*window)[3];
+    }
+    return w;
+  }
+};
+
+/// The codes of a windowed dq.pack_bits' window columns, [N, H, OW, KW * C]
+/// (zero-padded row, one gather generic): what the plain packing then packs.
+Value windowColumns(PatternRewriter &rewriter, PackBitsOp op) {
+  PackWindow window = PackWindow::of(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  auto codesType = op.getCodes().getType();
+  ArrayRef<int64_t> shape = codesType.getShape();
+  Type element = codesType.getElementType();
+  Value padded =
+      padWithZeros(rewriter, loc, op.getCodes(), {0, 0, window.padLeft, 0},
+                   {0, 0, window.padRight, 0});
+  int64_t columns = op.getPacked().getType().getDimSize(2);
+  SmallVector<int64_t> tapsShape = {shape[0], shape[1], columns, window.taps,
+                                    shape[3]};
+  Value init = tensor::EmptyOp::create(rewriter, loc, tapsShape, element);
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(5, 0, {d(0), d(1), d(2) + d(3) * window.dilation, d(4)},
+                     ctx),
+      AffineMap::getMultiDimIdentityMap(5, ctx)};
+  Value taps =
+      linalg::GenericOp::create(rewriter, loc, TypeRange{init.getType()},
+                                ValueRange{padded}, ValueRange{init}, maps,
+                                SmallVector<IteratorType>(5, kParallel),
+                                [](OpBuilder &b, Location l, ValueRange args) {
+                                  linalg::YieldOp::create(b, l, args[0]);
+                                })
+          .getResult(0);
+  return tensor::CollapseShapeOp::create(
+      rewriter, loc,
+      RankedTensorType::get(
+          {shape[0], shape[1], columns, window.taps * shape[3]}, element),
+      taps, ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+}
+
 struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PackBitsOp op,
                                 PatternRewriter &rewriter) const override {
-    auto codesType = op.getCodes().getType();
-    auto type = op.getPacked().getType();
-    if (!codesType.hasStaticShape())
+    if (!op.getCodes().getType().hasStaticShape())
       return rewriter.notifyMatchFailure(op, "dynamic shapes");
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
+    Value source = op.getWindow() ? windowColumns(rewriter, op) : op.getCodes();
+    auto codesType = cast<RankedTensorType>(source.getType());
+    auto type = op.getPacked().getType();
     int64_t rank = codesType.getRank();
     int64_t words = type.getShape().back();
     // Channels padded to whole words with code 0 (bits past C are 0), then
@@ -79,7 +132,7 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
     int64_t bitsPerWord = words == 1 ? channels : 64;
     SmallVector<int64_t> low(rank, 0), high(rank, 0);
     high.back() = words * bitsPerWord - channels;
-    Value padded = padWithZeros(rewriter, loc, op.getCodes(), low, high);
+    Value padded = padWithZeros(rewriter, loc, source, low, high);
     SmallVector<int64_t> split(codesType.getShape());
     split.back() = words;
     split.push_back(bitsPerWord);
@@ -134,9 +187,11 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
 };
 
 /// CPU form of dq.pack_bits for codes of rank >= 3: a loop over pixels in
-/// which each word of a plane is one vector compare of up to 64 codes and a
-/// mask-to-integer bitcast (VPTESTMB + KMOVQ with AVX-512, VPCMPEQB +
-/// VPMOVMSKB with AVX2), threads over the leading dimensions.
+/// which each word of a plane is one vector compare per piece of up to 64
+/// codes and a mask-to-integer bitcast (VPTESTMB + KMOVQ with AVX-512,
+/// VPCMPEQB + VPMOVMSKB with AVX2), threads over the leading dimensions.
+/// With a window, a word's pieces are read straight from the KW taps of
+/// the row (zero-padded along W), so the window columns never exist.
 struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PackBitsOp op,
@@ -149,15 +204,21 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     Location loc = op.getLoc();
     Type element = codesType.getElementType();
     Type i64 = rewriter.getI64Type();
-    ArrayRef<int64_t> shape = codesType.getShape();
-    int64_t channels = shape.back(), bits = op.getBits();
+    PackWindow window = PackWindow::of(op);
+    int64_t channels = codesType.getShape().back(), bits = op.getBits();
+    int64_t positions = op.getPackedChannels();
     int64_t words = type.getShape().back(), perPixel = bits * words;
     int64_t outer = 1;
     for (int64_t d = 0; d + 2 < rank; ++d)
-      outer *= shape[d];
-    int64_t inner = shape[rank - 2];
+      outer *= codesType.getShape()[d];
+    int64_t inner = type.getShape()[rank - 2];
 
-    // [d..., W, C] as [outer, W, C].
+    // Zero columns around the row for a padded window (code 0, no bits),
+    // then [d..., W, C] as [outer, W, C].
+    SmallVector<int64_t> low(rank, 0), high(rank, 0);
+    low[rank - 2] = window.padLeft;
+    high[rank - 2] = window.padRight;
+    Value padded = padWithZeros(rewriter, loc, op.getCodes(), low, high);
     SmallVector<ReassociationIndices> groups;
     ReassociationIndices leading;
     for (int64_t d = 0; d + 2 < rank; ++d)
@@ -166,7 +227,7 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     groups.push_back({rank - 2});
     groups.push_back({rank - 1});
     Value codes =
-        tensor::CollapseShapeOp::create(rewriter, loc, op.getCodes(), groups);
+        tensor::CollapseShapeOp::create(rewriter, loc, padded, groups);
     Value init = tensor::EmptyOp::create(
         rewriter, loc, ArrayRef<int64_t>{outer, inner, perPixel}, i64);
     auto forall = scf::ForallOp::create(
@@ -192,34 +253,48 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
         [&](OpBuilder &lb, Location l, Value pixel, ValueRange iter) {
           SmallVector<Value> packed(perPixel);
           for (int64_t w = 0; w < words; ++w) {
-            int64_t count = std::min<int64_t>(64, channels - 64 * w);
-            auto vecType = VectorType::get({count}, element);
-            Value first = arith::ConstantIndexOp::create(lb, l, 64 * w);
-            Value v = vector::TransferReadOp::create(
-                lb, l, vecType, codes, ValueRange{a, pixel, first}, zeroCode,
-                ArrayRef<bool>{true});
-            for (int64_t k = 0; k < bits; ++k) {
-              Value bit = arith::ConstantOp::create(
-                  lb, l,
-                  DenseElementsAttr::get(
-                      vecType, lb.getIntegerAttr(element, int64_t(1) << k)));
-              Value none = arith::ConstantOp::create(
-                  lb, l,
-                  DenseElementsAttr::get(vecType,
-                                         lb.getIntegerAttr(element, 0)));
-              Value mask = arith::CmpIOp::create(
-                  lb, l, arith::CmpIPredicate::ne,
-                  arith::AndIOp::create(lb, l, v, bit), none);
-              if (count < 64) {
-                auto full = VectorType::get({64}, lb.getI1Type());
-                Value zeros = arith::ConstantOp::create(
-                    lb, l, DenseElementsAttr::get(full, false));
-                mask = vector::InsertStridedSliceOp::create(
-                    lb, l, mask, zeros, ArrayRef<int64_t>{0},
-                    ArrayRef<int64_t>{1});
+            // Positions [64w, end) of the word, as pieces within one tap.
+            int64_t begin = 64 * w, end = std::min(positions, 64 * w + 64);
+            auto full = VectorType::get({64}, lb.getI1Type());
+            SmallVector<Value> masks(
+                bits, arith::ConstantOp::create(
+                          lb, l, DenseElementsAttr::get(full, false)));
+            for (int64_t from = begin; from < end;) {
+              int64_t tap = from / channels, channel = from % channels;
+              int64_t count = std::min(end - from, channels - channel);
+              auto vecType = VectorType::get({count}, element);
+              Value column = arith::AddIOp::create(
+                  lb, l, pixel,
+                  arith::ConstantIndexOp::create(lb, l, tap * window.dilation));
+              Value v = vector::TransferReadOp::create(
+                  lb, l, vecType, codes,
+                  ValueRange{a, column,
+                             arith::ConstantIndexOp::create(lb, l, channel)},
+                  zeroCode, ArrayRef<bool>{true});
+              for (int64_t k = 0; k < bits; ++k) {
+                Value bit = arith::ConstantOp::create(
+                    lb, l,
+                    DenseElementsAttr::get(
+                        vecType, lb.getIntegerAttr(element, int64_t(1) << k)));
+                Value none = arith::ConstantOp::create(
+                    lb, l,
+                    DenseElementsAttr::get(vecType,
+                                           lb.getIntegerAttr(element, 0)));
+                Value piece = arith::CmpIOp::create(
+                    lb, l, arith::CmpIPredicate::ne,
+                    arith::AndIOp::create(lb, l, v, bit), none);
+                masks[k] = count == 64 ? piece
+                                       : vector::InsertStridedSliceOp::create(
+                                             lb, l, piece, masks[k],
+                                             ArrayRef<int64_t>{from - begin},
+                                             ArrayRef<int64_t>{1})
+                                             .getResult();
               }
+              from += count;
+            }
+            for (int64_t k = 0; k < bits; ++k) {
               Value asWord = vector::BitCastOp::create(
-                  lb, l, VectorType::get({1}, i64), mask);
+                  lb, l, VectorType::get({1}, i64), masks[k]);
               packed[k * words + w] =
                   vector::ExtractOp::create(lb, l, asWord, 0);
             }

@@ -77,3 +77,51 @@ func.func @f(%a: tensor<1x4x4x2x1xi64>, %w: tensor<8x3x3x2x1xi64>, %v: tensor<8x
   %y = dq.bitserial_conv2d %a, %w, %v, %u, %b pad = [9223372036854775807, 1, 1, 1] stride = [1, 1] dilation = [1, 1] : (tensor<1x4x4x2x1xi64>, tensor<8x3x3x2x1xi64>, tensor<8x2xf32>, tensor<2xf32>, tensor<8xf32>) -> tensor<1x4x4x8xf32>
   return
 }
+
+// -----
+
+func.func @f(%c: tensor<4x8xi8>) {
+  // expected-error @+1 {{window needs codes [N, H, W, C], got rank 2}}
+  %p = dq.pack_bits %c bits = 2 window = [3, 1, 1, 1] : (tensor<4x8xi8>) -> tensor<4x2x1xi64>
+  return
+}
+
+// -----
+
+func.func @f(%c: tensor<1x4x4x8xi8>) {
+  // expected-error @+1 {{window must be [KW, padLeft, padRight, dilation], got 3 values}}
+  %p = dq.pack_bits %c bits = 2 window = [3, 1, 1] : (tensor<1x4x4x8xi8>) -> tensor<1x4x4x2x1xi64>
+  return
+}
+
+// -----
+
+func.func @f(%c: tensor<1x4x4x8xi8>) {
+  // expected-error @+1 {{window [3, -1, 1, 1] must have KW >= 1, pads >= 0 and dilation >= 1}}
+  %p = dq.pack_bits %c bits = 2 window = [3, -1, 1, 1] : (tensor<1x4x4x8xi8>) -> tensor<1x4x4x2x1xi64>
+  return
+}
+
+// -----
+
+func.func @f(%c: tensor<1x4x2x8xi8>) {
+  // expected-error @+1 {{window [5, 0, 0, 1] is wider than the padded row (2 columns)}}
+  %p = dq.pack_bits %c bits = 2 window = [5, 0, 0, 1] : (tensor<1x4x2x8xi8>) -> tensor<1x4x1x2x1xi64>
+  return
+}
+
+// -----
+
+func.func @f(%c: tensor<1x4x4x8xi8>) {
+  // expected-error @+1 {{result dimension 2 must be the 4 window columns, got 3}}
+  %p = dq.pack_bits %c bits = 2 window = [3, 1, 1, 1] : (tensor<1x4x4x8xi8>) -> tensor<1x4x3x2x1xi64>
+  return
+}
+
+// -----
+
+func.func @f(%c: tensor<1x4x4x30xi8>) {
+  // expected-error @+1 {{result must have ceil(90 / 64) = 2 words per plane, got 1}}
+  %p = dq.pack_bits %c bits = 2 window = [3, 1, 1, 1] : (tensor<1x4x4x30xi8>) -> tensor<1x4x4x2x1xi64>
+  return
+}

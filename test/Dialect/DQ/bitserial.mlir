@@ -24,3 +24,18 @@ func.func @fold() -> tensor<1x2x2xi64> {
   %p = dq.pack_bits %c bits = 2 : (tensor<1x66xi8>) -> tensor<1x2x2xi64>
   return %p : tensor<1x2x2xi64>
 }
+
+// A window of 3 taps with one zero column each side: column x packs the
+// codes of columns x-1, x, x+1 one after another (code 0 outside). Codes
+// per column (1, 2), (3, 0), (0, 1): positions 0,0,1,2,3,0 / 1,2,3,0,0,1
+// / 3,0,0,1,0,0, so plane 0 is 20, 37, 9 and plane 1 is 24, 6, 1.
+// CHECK-LABEL: func.func @windowed
+// CHECK: dq.pack_bits %{{.*}} bits = 2 window = [3, 1, 1, 1] : (tensor<1x1x3x2xi8>) -> tensor<1x1x3x2x1xi64>
+// FOLD-LABEL: func.func @windowed
+// FOLD: arith.constant dense<{{\[}}{{\[}}{{\[}}{{\[}}[20], [24]], {{\[}}[37], [6]], {{\[}}[9], [1]]]]]> : tensor<1x1x3x2x1xi64>
+// FOLD-NOT: dq.pack_bits
+func.func @windowed() -> tensor<1x1x3x2x1xi64> {
+  %c = arith.constant dense<[[[[1, 2], [3, 0], [0, 1]]]]> : tensor<1x1x3x2xi8>
+  %p = dq.pack_bits %c bits = 2 window = [3, 1, 1, 1] : (tensor<1x1x3x2xi8>) -> tensor<1x1x3x2x1xi64>
+  return %p : tensor<1x1x3x2x1xi64>
+}

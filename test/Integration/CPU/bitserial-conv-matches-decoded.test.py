@@ -28,6 +28,8 @@ CASES = [
     (1, 7, 7, 130, 5, 3, 3, 2, 1, 1, 2, 4),  # three words
     (3, 5, 5, 8, 6, 3, 3, 1, 0, 1, 3, 3),    # no padding
     (1, 1, 1, 64, 4, 1, 1, 1, 0, 1, 1, 1),   # a matrix product row
+    (2, 5, 7, 30, 9, 3, 3, 1, 1, 1, 2, 2),   # window: 90 positions, 2 words
+    (1, 6, 6, 24, 5, 3, 5, 1, 2, 1, 1, 3),   # window of 5 taps, 120 positions
 ]
 
 
@@ -63,6 +65,36 @@ func.func @bitserial{i}(%x: {x}, %codes: {codes}, %v: {v}, %u: {u}, %bias: {bias
   %a = dq.pack_bits %ac bits = {abits} : ({tensor((n, h, w, c), "i8")}) -> {xa}
   %wb = dq.pack_bits %codes bits = {bits} : ({codes}) -> {wp}
   %y = dq.bitserial_conv2d %a, %wb, %v, %u, %bias pad = [{pad}, {pad}, {pad}, {pad}] stride = [{stride}, {stride}] dilation = [{dil}, {dil}] : ({xa}, {wp}, {v}, {u}, {bias}) -> {y}
+  return %y : {y}
+}}
+""" + (windowed_function(i, case) if windowable(case) else "")
+
+
+def windowable(case):
+    n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
+    return stride == 1 and kw > 1
+
+
+def windowed_function(i, case):
+    """The same convolution with the KW taps of a row packed together
+    (dq.pack_bits window): KH x 1 over ceil(KW*C/64) words."""
+    n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
+    ow = out_size(w, kw, stride, pad, dil)
+    oh = out_size(h, kh, stride, pad, dil)
+    words = (kw * c + 63) // 64
+    x, codes, v, u, bias = (tensor((n, h, w, c)), tensor((o, kh, kw, c), "i8"),
+                            tensor((o, bits)), tensor((abits,)), tensor((o,)))
+    y = tensor((n, oh, ow, o))
+    xa, wp = tensor((n, h, ow, abits, words), "i64"), tensor((o, kh, 1, bits, words), "i64")
+    return f"""
+func.func @windowed{i}(%x: {x}, %codes: {codes}, %v: {v}, %u: {u}, %bias: {bias}) -> {y} {{
+  %xc = tosa.clamp %x {{min_val = 0.0 : f32, max_val = 3.4e38 : f32}} : ({x}) -> {x}
+  %ac = dq.project %xc, %u axis = 3 unipolar nearest : ({x}, {u}) -> {tensor((n, h, w, c), "i8")}
+  %a = dq.pack_bits %ac bits = {abits} window = [{kw}, {pad}, {pad}, {dil}] : ({tensor((n, h, w, c), "i8")}) -> {xa}
+  %cc = tensor.collapse_shape %codes [[0], [1], [2, 3]] : {codes} into {tensor((o, kh, kw * c), "i8")}
+  %cr = tensor.expand_shape %cc [[0], [1], [2, 3]] output_shape [{o}, {kh}, 1, {kw * c}] : {tensor((o, kh, kw * c), "i8")} into {tensor((o, kh, 1, kw * c), "i8")}
+  %wb = dq.pack_bits %cr bits = {bits} : ({tensor((o, kh, 1, kw * c), "i8")}) -> {wp}
+  %y = dq.bitserial_conv2d %a, %wb, %v, %u, %bias pad = [{pad}, {pad}, 0, 0] stride = [{stride}, 1] dilation = [{dil}, 1] : ({xa}, {wp}, {v}, {u}, {bias}) -> {y}
   return %y : {y}
 }}
 """
@@ -137,6 +169,14 @@ for i, case in enumerate(CASES):
         if not np.array_equal(got_other, got_bits):
             sys.exit(f"case {i} {case}: the row kernel for {bits_}-bit vectors differs by "
                      f"{np.abs(got_other - got_bits).max():.3g}")
+    if windowable(case):
+        # The same exact sums P and Q, so the same numbers, from the row
+        # kernel and from the whole-batch lowering of the windowed packing.
+        for name, lib in (("row", m), ("whole-batch", whole)):
+            got_window = lib.__getattr__(f"windowed{i}")(x, codes, v, u, bias)
+            if not np.array_equal(got_window, got_bits):
+                sys.exit(f"case {i} {case}: the windowed packing ({name} lowering) differs by "
+                         f"{np.abs(got_window - got_bits).max():.3g}")
     exact, scale = conv64(levels_act(x, u), decode(codes, v), bias.astype(np.float64), stride, pad, dil)
     bound = (kh * kw * c + bits * abits + 2) * 2.0 ** -24 * scale
     for name, got, factor in (("bit-serial", got_bits, 1), ("decoded", got_float, 1)):
