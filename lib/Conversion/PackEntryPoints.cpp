@@ -37,8 +37,11 @@ struct PackEntryPointsPass
       std::string name =
           ("dq_" + callee.getName().drop_front(prefix.size())).str();
       if (module.lookupSymbol(name)) {
-        callee.emitError() << "dq-pack-entry-points: '" << name
-                           << "' already exists";
+        // Not callee.emitError(): the function as a note would be printed
+        // whole.
+        mlir::emitError(callee.getLoc())
+            << "dq-pack-entry-points: '" << name << "' already exists (the "
+            << "wrapper of @" << callee.getName() << " would replace it)";
         return signalPassFailure();
       }
       Location loc = callee.getLoc();
