@@ -3,6 +3,7 @@
 #include "dq/Numerics/Levels.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cassert>
 #include <cmath>
 #include <numeric>
@@ -65,6 +66,42 @@ unsigned LevelTable::nearestIndex(float x) const {
   if (dHi <= dLo)
     return hi;
   return firstEqual(lo);
+}
+
+/// Floats in their numeric order as unsigned integers (-0 before +0).
+static uint32_t orderedKey(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+}
+
+static float fromOrderedKey(uint32_t key) {
+  uint32_t bits = (key & 0x80000000u) ? key & 0x7fffffffu : ~key;
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
+LevelTable::Steps LevelTable::steps() const {
+  Steps steps;
+  steps.codes.push_back(codes[0]);
+  for (unsigned i = 1; i < levels.size(); ++i) {
+    if (levels[i] == levels[i - 1])
+      continue;
+    // nearestIndex is non-decreasing in x; the step to level i lies in
+    // (levels[i - 1], levels[i]]: the smallest x whose index reaches i.
+    uint32_t lo = orderedKey(levels[i - 1]), hi = orderedKey(levels[i]);
+    while (hi - lo > 1) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (nearestIndex(fromOrderedKey(mid)) >= i)
+        hi = mid;
+      else
+        lo = mid;
+    }
+    steps.thresholds.push_back(fromOrderedKey(hi));
+    steps.codes.push_back(codes[i]);
+  }
+  return steps;
 }
 
 uint32_t LevelTable::nearestCode(float x) const {

@@ -143,3 +143,47 @@ TEST(Init, ActivationBasisFollowsLQNets) {
   EXPECT_NEAR(u[0], 0.6745 * 2 / 3, 1e-6);
   EXPECT_NEAR(u[1], 2 * 0.6745 * 2 / 3, 1e-6);
 }
+
+/// The code of the last threshold <= x, as the lowering's compare chain.
+static uint32_t stepCode(const LevelTable::Steps &steps, float x) {
+  uint32_t code = steps.codes[0];
+  for (size_t i = 0; i < steps.thresholds.size(); ++i)
+    if (x >= steps.thresholds[i])
+      code = steps.codes[i + 1];
+  return code;
+}
+
+TEST(Levels, StepsAreTheNearestCodeExactly) {
+  // Random bases of 1-8 bits (duplicates and ties included: integer and
+  // zero components), both encodings: around every threshold (the floats
+  // just below and at it, where rounding decides) and at random values,
+  // the step function equals nearestCode bit for bit.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-3.0f, 3.0f);
+  for (int trial = 0; trial < 200; ++trial) {
+    unsigned bits = 1 + trial % 8;
+    std::vector<float> basis(bits);
+    for (float &b : basis)
+      b = trial % 3 == 0 ? std::round(uniform(rng)) : uniform(rng);
+    for (Encoding encoding : {Encoding::Unipolar, Encoding::Bipolar}) {
+      LevelTable table(encoding, basis.data(), bits);
+      LevelTable::Steps steps = table.steps();
+      ASSERT_EQ(steps.codes.size(), steps.thresholds.size() + 1);
+      for (size_t i = 0; i < steps.thresholds.size(); ++i) {
+        float t = steps.thresholds[i];
+        if (i > 0)
+          EXPECT_LT(steps.thresholds[i - 1], t);
+        for (float x : {std::nextafter(t, -INFINITY), t,
+                        std::nextafter(t, INFINITY)})
+          EXPECT_EQ(stepCode(steps, x), table.nearestCode(x))
+              << "bits " << bits << " x " << x;
+      }
+      for (int i = 0; i < 200; ++i) {
+        float x = 3.0f * uniform(rng);
+        EXPECT_EQ(stepCode(steps, x), table.nearestCode(x));
+      }
+      for (float x : {-INFINITY, INFINITY, 0.0f, -0.0f})
+        EXPECT_EQ(stepCode(steps, x), table.nearestCode(x));
+    }
+  }
+}

@@ -17,7 +17,10 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
       the nearest level (ties to the larger);
     * `dq.project`: the same scan returning the code (nearest), or the two
       levels around the value and a counter-based random number
-      (stochastic);
+      (stochastic); nearest on a constant unipolar basis (an inference
+      model's activations) is one compare and select per distinct level
+      against thresholds computed at compile time, bit-exact with the scan
+      (`numerics::LevelTable::steps`);
     * `dq.fit_levels`: per-code weighted histograms, then a `K x K`
       Cholesky solve per fit.
 

@@ -48,6 +48,19 @@ public:
   /// [0, 1). Values beyond the extreme levels take the extreme level.
   uint32_t stochasticCode(float x, float uniform) const;
 
+  /// The nearest code as a step function of x: `codes[0]` below
+  /// `thresholds[0]`, `codes[i + 1]` from `thresholds[i]` on (ascending,
+  /// one per distinct level above the lowest), i.e. for every non-NaN x,
+  /// nearestCode(x) is the code of the last threshold <= x. Each threshold
+  /// is the smallest float at which the nearest level (float distances,
+  /// ties up) moves up, found by bisection on the floats, so comparing x
+  /// with them is bit-exact with the distance comparisons.
+  struct Steps {
+    std::vector<float> thresholds;
+    std::vector<uint32_t> codes;
+  };
+  Steps steps() const;
+
   float minLevel() const { return levels.front(); }
   float maxLevel() const { return levels.back(); }
   unsigned numLevels() const { return levels.size(); }

@@ -12,13 +12,15 @@
 #include "dq/Conversion/Passes.h"
 
 #include "dialects/dq/DQOps.h"
-#include "dq/Training/TensorMath.h"
+#include "dq/Numerics/Levels.h"
+#include "dq/Interfaces/TensorMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -28,6 +30,7 @@ namespace mlir::dq {
 } // namespace mlir::dq
 
 using namespace mlir;
+namespace num = ::dq::numerics;
 using namespace mlir::dq;
 
 namespace {
@@ -237,59 +240,53 @@ SortedLevels sortLevelTable(OpBuilder &b, Location loc, Value table,
     op->setAttr(kKeepScalarAttr, b.getUnitAttr());
     return op.getResult(0);
   };
-  Value ranks = keepScalar(
-      linalg::GenericOp::create(
-          b, loc, i32Type, ValueRange{table, table}, ValueRange{i32Splat(0)},
-          ArrayRef<AffineMap>{atI, atJ, atI}, iterators,
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            BodyBuilder bb{nb, l};
-            Value i = bb.index(rank - 1), j = bb.index(rank);
-            Value before = bb.ori(
-                bb.cmpf(arith::CmpFPredicate::OLT, a[1], a[0]),
-                bb.andi(bb.cmpf(arith::CmpFPredicate::OEQ, a[1], a[0]),
-                        bb.cmpi(arith::CmpIPredicate::ult, j, i)));
-            Value one = arith::ExtUIOp::create(nb, l, nb.getI32Type(), before);
-            linalg::YieldOp::create(nb, l,
-                                    arith::AddIOp::create(nb, l, a[2], one)
-                                        .getResult());
-          }));
+  Value ranks = keepScalar(linalg::GenericOp::create(
+      b, loc, i32Type, ValueRange{table, table}, ValueRange{i32Splat(0)},
+      ArrayRef<AffineMap>{atI, atJ, atI}, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        BodyBuilder bb{nb, l};
+        Value i = bb.index(rank - 1), j = bb.index(rank);
+        Value before =
+            bb.ori(bb.cmpf(arith::CmpFPredicate::OLT, a[1], a[0]),
+                   bb.andi(bb.cmpf(arith::CmpFPredicate::OEQ, a[1], a[0]),
+                           bb.cmpi(arith::CmpIPredicate::ult, j, i)));
+        Value one = arith::ExtUIOp::create(nb, l, nb.getI32Type(), before);
+        linalg::YieldOp::create(
+            nb, l, arith::AddIOp::create(nb, l, a[2], one).getResult());
+      }));
 
   // sorted[i] = the level of the code whose rank is i. Positions no code
   // reaches (only with NaN levels) stay NaN.
   Value nanInit = tensormath::splat(b, loc, tableType,
                                     std::numeric_limits<double>::quiet_NaN());
-  Value sorted = keepScalar(
-      linalg::GenericOp::create(
-          b, loc, tableType, ValueRange{table, ranks}, ValueRange{nanInit},
-          ArrayRef<AffineMap>{atJ, atJ, atI}, iterators,
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            BodyBuilder bb{nb, l};
-            Value i = arith::IndexCastUIOp::create(nb, l, nb.getI32Type(),
-                                                   bb.index(rank - 1));
-            Value hit = bb.cmpi(arith::CmpIPredicate::eq, a[1], i);
-            linalg::YieldOp::create(nb, l, bb.select(hit, a[0], a[2]));
-          }));
+  Value sorted = keepScalar(linalg::GenericOp::create(
+      b, loc, tableType, ValueRange{table, ranks}, ValueRange{nanInit},
+      ArrayRef<AffineMap>{atJ, atJ, atI}, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        BodyBuilder bb{nb, l};
+        Value i = arith::IndexCastUIOp::create(nb, l, nb.getI32Type(),
+                                               bb.index(rank - 1));
+        Value hit = bb.cmpi(arith::CmpIPredicate::eq, a[1], i);
+        linalg::YieldOp::create(nb, l, bb.select(hit, a[0], a[2]));
+      }));
   if (!withCodes)
     return {sorted, Value()};
 
   // codes[i] = the lowest code whose level equals sorted[i] (j ascends, so
   // the first hit is kept).
   int64_t count = tableType.getShape().back();
-  Value codes = keepScalar(
-      linalg::GenericOp::create(
-          b, loc, i32Type, ValueRange{sorted, table},
-          ValueRange{i32Splat(count)}, ArrayRef<AffineMap>{atI, atJ, atI},
-          iterators,
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            BodyBuilder bb{nb, l};
-            Value j = arith::IndexCastUIOp::create(nb, l, nb.getI32Type(),
-                                                   bb.index(rank));
-            Value first = bb.andi(
-                bb.cmpf(arith::CmpFPredicate::OEQ, a[1], a[0]),
-                bb.cmpi(arith::CmpIPredicate::eq, a[2],
-                        bb.i32(static_cast<uint32_t>(count))));
-            linalg::YieldOp::create(nb, l, bb.select(first, j, a[2]));
-          }));
+  Value codes = keepScalar(linalg::GenericOp::create(
+      b, loc, i32Type, ValueRange{sorted, table}, ValueRange{i32Splat(count)},
+      ArrayRef<AffineMap>{atI, atJ, atI}, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        BodyBuilder bb{nb, l};
+        Value j = arith::IndexCastUIOp::create(nb, l, nb.getI32Type(),
+                                               bb.index(rank));
+        Value first = bb.andi(bb.cmpf(arith::CmpFPredicate::OEQ, a[1], a[0]),
+                              bb.cmpi(arith::CmpIPredicate::eq, a[2],
+                                      bb.i32(static_cast<uint32_t>(count))));
+        linalg::YieldOp::create(nb, l, bb.select(first, j, a[2]));
+      }));
   return {sorted, codes};
 }
 
@@ -515,13 +512,16 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Encoding encoding = op.getEncoding();
+    bool stochastic = op.getRounding() == Rounding::Stochastic;
+    if (!stochastic && encoding == Encoding::Unipolar &&
+        succeeded(lowerWithConstantSteps(op, rewriter)))
+      return success();
     Value table = buildLevelTable(rewriter, loc, op.getBasis(), encoding);
     auto basisType = op.getBasis().getType();
     int64_t count = numCodes(bitsOfBasis(basisType, encoding));
     unsigned axis = op.getAxis();
     auto valuesType = op.getValues().getType();
     Type codeType = op.getType().getElementType();
-    bool stochastic = op.getRounding() == Rounding::Stochastic;
     if (stochastic && !valuesType.hasStaticShape())
       return rewriter.notifyMatchFailure(
           op, "stochastic rounding needs a static shape");
@@ -559,9 +559,8 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
             };
             Value pos =
                 searchNearest(
-                    bb, x, count,
-                    [&](Value p) { return at(sorted.levels, p); }, args[1],
-                    args[2])
+                    bb, x, count, [&](Value p) { return at(sorted.levels, p); },
+                    args[1], args[2])
                     .second;
             // NaN has no nearest level: code 0, as the scan gives.
             Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
@@ -578,6 +577,48 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
               .getResult();
         },
         ranges, axis);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  /// Nearest rounding on a constant unipolar basis (an inference model's
+  /// activations): the code is a step function of x whose thresholds are
+  /// found at compile time (numerics::LevelTable::steps, bit-exact with the
+  /// distance comparisons of the scan), so each element costs one compare
+  /// and select per distinct level instead of a chain of distances.
+  static LogicalResult lowerWithConstantSteps(ProjectOp op,
+                                              PatternRewriter &rewriter) {
+    DenseFPElementsAttr basisAttr;
+    if (!matchPattern(op.getBasis(), m_Constant(&basisAttr)) ||
+        !basisAttr.getElementType().isF32() || basisAttr.getNumElements() < 1 ||
+        basisAttr.getNumElements() > int64_t(num::kMaxBits))
+      return failure();
+    std::vector<float> basis;
+    for (APFloat v : basisAttr.getValues<APFloat>())
+      basis.push_back(v.convertToFloat());
+    num::LevelTable table(num::Encoding::Unipolar, basis.data(), basis.size());
+    num::LevelTable::Steps steps = table.steps();
+    Type codeType = op.getType().getElementType();
+    Value result = elementwise(
+        rewriter, op.getLoc(), op.getValues(), codeType,
+        [&](BodyBuilder &bb, ValueRange args) {
+          Value x = args[0];
+          auto codeConstant = [&](uint32_t c) -> Value {
+            return arith::ConstantOp::create(bb.b, bb.loc,
+                                             bb.b.getIntegerAttr(codeType, c));
+          };
+          // Ascending thresholds: the last one <= x decides (NaN compares
+          // false everywhere and takes code 0, as the scan gives).
+          Value code = codeConstant(steps.codes[0]);
+          for (size_t i = 0; i < steps.thresholds.size(); ++i)
+            code = bb.select(bb.cmpf(arith::CmpFPredicate::OGE, x,
+                                     bb.f32(steps.thresholds[i])),
+                             codeConstant(steps.codes[i + 1]), code);
+          if (steps.codes[0] != 0)
+            code = bb.select(bb.cmpf(arith::CmpFPredicate::UNO, x, x),
+                             codeConstant(0), code);
+          return code;
+        });
     rewriter.replaceOp(op, result);
     return success();
   }
