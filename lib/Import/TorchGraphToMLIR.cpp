@@ -17,7 +17,6 @@
 
 #include "dialects/dq/DQDialect.h"
 #include "dialects/dq/DQOps.h"
-#include "dq/Contract/Layers.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -1511,9 +1510,6 @@ OwningOpRef<ModuleOp> Emitter::run() {
   func::ReturnOp::create(builder, fileLoc, returned);
   func.setFunctionType(
       builder.getFunctionType({argType}, {returned.getType()}));
-  // The module names as attributes too: state is named after them, and they
-  // survive a module printed without locations.
-  mlir::dq::keepLayerNames(func);
   if (failed(verify(*module)))
     return nullptr;
   return module;

@@ -64,6 +64,11 @@ DEFAULT_HYPER = {
     "trim_epsilon": 1e-8,
 }
 
+# The state roles, in the order of include/dq/Contract/Roles.h's kRoleNames
+# (test/Python/roles-mirror.test compares the two).
+ROLES = ("codes", "basis", "latent", "momentum", "act_basis", "param",
+         "running_mean", "running_var")
+
 WEIGHT_SCHEMES = ("dq", "dq_lean", "lqnets")
 ACT_SCHEMES = ("dq", "lqnets")
 WEIGHTINGS = ("energy", "uniform")
@@ -287,6 +292,7 @@ def state_spec(net):
     """[(name, role)] of every state tensor, in the contract's order: program
     order of the owning op, then the role order of the contract's table."""
     spec = [entry for op in net.ops for entry in _op_state(op)]
+    assert all(role in ROLES for _, role in spec)
     names = [name for name, _ in spec]
     if len(set(names)) != len(names):
         raise ValueError("duplicate state names: op names must be unique")
