@@ -17,7 +17,7 @@
 #include "FuzzSupport.h"
 
 #include "dialects/dq/DQDialect.h"
-#include "dq/Training/GradientOpInterface.h"
+#include "dq/Training/GradientModels.h"
 #include "dq/Training/Passes.h"
 #include "dq/Transforms/Passes.h"
 

@@ -1,7 +1,7 @@
 //===- DQGradients.cpp - reverse-mode rules of dq ops ---------------------===//
 
 #include "dialects/dq/DQOps.h"
-#include "dq/Training/TensorMath.h"
+#include "dq/Interfaces/TensorMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

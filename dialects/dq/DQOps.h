@@ -4,7 +4,7 @@
 #define DQ_DIALECT_DQOPS_H
 
 #include "dialects/dq/DQDialect.h"
-#include "dq/Training/GradientOpInterface.h"
+#include "dq/Interfaces/GradientOpInterface.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"

@@ -6,7 +6,7 @@
 include "DQBase.td"
 include "DQAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
-include "dq/Training/GradientOpInterface.td"
+include "dq/Interfaces/GradientOpInterface.td"
 
 class DQ_Op<string mnemonic, list<Trait> traits = []>
     : Op<DQ_Dialect, mnemonic, traits>;

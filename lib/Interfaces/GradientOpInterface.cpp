@@ -1,5 +1,5 @@
 //===- GradientOpInterface.cpp - reverse-mode rules -----------------------===//
 
-#include "dq/Training/GradientOpInterface.h"
+#include "dq/Interfaces/GradientOpInterface.h"
 
-#include "dq/Training/GradientOpInterface.cpp.inc"
+#include "dq/Interfaces/GradientOpInterface.cpp.inc"

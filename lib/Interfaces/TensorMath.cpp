@@ -1,6 +1,6 @@
 //===- TensorMath.cpp - tensor helpers for gradient rules -----------------===//
 
-#include "dq/Training/TensorMath.h"
+#include "dq/Interfaces/TensorMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -7,7 +7,7 @@
 #include "dq/GPU/Passes.h"
 #include "dq/Pipelines/GPUPipeline.h"
 #include "dq/Pipelines/Pipelines.h"
-#include "dq/Training/GradientOpInterface.h"
+#include "dq/Training/GradientModels.h"
 #include "dq/Training/Passes.h"
 #include "dq/Transforms/Passes.h"
 

@@ -2,8 +2,8 @@
 
 #include "dq/Training/Autodiff.h"
 
-#include "dq/Training/GradientOpInterface.h"
-#include "dq/Training/TensorMath.h"
+#include "dq/Interfaces/GradientOpInterface.h"
+#include "dq/Interfaces/TensorMath.h"
 
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/DenseSet.h"

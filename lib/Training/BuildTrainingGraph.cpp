@@ -15,7 +15,7 @@
 #include "dq/Contract/TrainingModule.h"
 #include "dq/Support/Checks.h"
 #include "dq/Training/Autodiff.h"
-#include "dq/Training/TensorMath.h"
+#include "dq/Interfaces/TensorMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -293,9 +293,11 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
       if (!perChannel(2, "beta", Role::Param, entry.beta))
         return WalkResult::interrupt();
       entry.betaMomentum = momentumOf(entry.beta);
-      if (!perChannel(3, "running_mean", Role::RunningMean,
+      // Running statistics are named after their roles.
+      if (!perChannel(3, roleNameRef(Role::RunningMean), Role::RunningMean,
                       entry.runningMean) ||
-          !perChannel(4, "running_var", Role::RunningVar, entry.runningVar))
+          !perChannel(4, roleNameRef(Role::RunningVar), Role::RunningVar,
+                      entry.runningVar))
         return WalkResult::interrupt();
       params.push_back({entry.gamma, entry.gammaMomentum});
       params.push_back({entry.beta, entry.betaMomentum});

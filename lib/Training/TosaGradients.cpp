@@ -8,8 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dq/Training/GradientOpInterface.h"
-#include "dq/Training/TensorMath.h"
+#include "dq/Interfaces/GradientOpInterface.h"
+#include "dq/Interfaces/TensorMath.h"
+#include "dq/Training/GradientModels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -1,19 +1,16 @@
 //===- GradientOpInterface.h - reverse-mode rules ---------------*- C++ -*-===//
+//
+// Below the dq dialect (whose ops implement it) and the training passes
+// (which call it); the rules of upstream ops are in dq/Training/GradientModels.h.
+//
+//===----------------------------------------------------------------------===//
 
-#ifndef DQ_TRAINING_GRADIENTOPINTERFACE_H
-#define DQ_TRAINING_GRADIENTOPINTERFACE_H
+#ifndef DQ_INTERFACES_GRADIENTOPINTERFACE_H
+#define DQ_INTERFACES_GRADIENTOPINTERFACE_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
 
-#include "dq/Training/GradientOpInterface.h.inc"
+#include "dq/Interfaces/GradientOpInterface.h.inc"
 
-namespace mlir {
-class DialectRegistry;
-namespace dq {
-/// Attaches the reverse-mode rules of upstream ops (TOSA, linalg).
-void registerGradientExternalModels(DialectRegistry &registry);
-} // namespace dq
-} // namespace mlir
-
-#endif // DQ_TRAINING_GRADIENTOPINTERFACE_H
+#endif // DQ_INTERFACES_GRADIENTOPINTERFACE_H

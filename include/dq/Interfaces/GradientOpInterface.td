@@ -1,7 +1,7 @@
 //===- GradientOpInterface.td - reverse-mode rules ---------*- tablegen -*-===//
 
-#ifndef DQ_TRAINING_GRADIENTOPINTERFACE_TD
-#define DQ_TRAINING_GRADIENTOPINTERFACE_TD
+#ifndef DQ_INTERFACES_GRADIENTOPINTERFACE_TD
+#define DQ_INTERFACES_GRADIENTOPINTERFACE_TD
 
 include "mlir/IR/OpBase.td"
 
@@ -31,4 +31,4 @@ def DQ_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   ];
 }
 
-#endif // DQ_TRAINING_GRADIENTOPINTERFACE_TD
+#endif // DQ_INTERFACES_GRADIENTOPINTERFACE_TD

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DQ_TRAINING_TENSORMATH_H
-#define DQ_TRAINING_TENSORMATH_H
+#ifndef DQ_INTERFACES_TENSORMATH_H
+#define DQ_INTERFACES_TENSORMATH_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -80,4 +80,4 @@ ArrayRef<int64_t> shapeOf(Value v);
 
 } // namespace mlir::dq::tensormath
 
-#endif // DQ_TRAINING_TENSORMATH_H
+#endif // DQ_INTERFACES_TENSORMATH_H

@@ -1,0 +1,21 @@
+//===- GradientModels.h - gradient rules of upstream ops --------*- C++ -*-===//
+//
+// The reverse-mode rules (GradientOpInterface) of TOSA ops, attached as
+// external models; defined in DQTraining (lib/Training/TosaGradients.cpp),
+// which a tool links to differentiate TOSA models. dq's own ops implement
+// the interface natively in the dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DQ_TRAINING_GRADIENTMODELS_H
+#define DQ_TRAINING_GRADIENTMODELS_H
+
+namespace mlir {
+class DialectRegistry;
+namespace dq {
+/// Attaches the reverse-mode rules of upstream ops (TOSA).
+void registerGradientExternalModels(DialectRegistry &registry);
+} // namespace dq
+} // namespace mlir
+
+#endif // DQ_TRAINING_GRADIENTMODELS_H
