@@ -229,7 +229,9 @@ def train_one(args, cfg, seed, work):
     run(train_cmd)
     done = time.perf_counter()
     with open(metrics) as f:
-        curve = [json.loads(line) for line in f if line.strip()]
+        # The epoch lines (dq-train also writes a header and step lines).
+        curve = [e for e in (json.loads(line) for line in f if line.strip())
+                 if e.get("kind", "epoch") == "epoch"]
     if len(curve) != args.epochs:
         sys.exit(f"accuracy: {metrics} has {len(curve)} epochs, expected "
                  f"{args.epochs}")

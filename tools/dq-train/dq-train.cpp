@@ -3,7 +3,7 @@
 // protocol of docs/Algorithm.md: seeded shuffling, pad-2 random-crop + flip
 // augmentation, SGD through the compiled train_step with a cosine
 // learning-rate schedule, a test-set evaluation after each epoch, JSON-lines
-// metrics, and an atomic checkpoint after each epoch and on Ctrl-C that
+// metrics every N steps and after each epoch (Metrics.h), and an atomic checkpoint after each epoch and on Ctrl-C that
 // --resume continues bit for bit.
 //
 // Needs no LLVM or MLIR: only the runtime library and the compiled model.
@@ -13,6 +13,8 @@
 #include "dq/runtime/Files.h"
 #include "dq/runtime/Model.h"
 #include "dq/runtime/StateFile.h"
+
+#include "Metrics.h"
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +54,7 @@ struct Options {
   bool augment = true;
   size_t limitTrain = 0, limitTest = 0;
   int stopAfterSteps = -1; // for tests: behave as if interrupted
+  int64_t metricsEvery = 10; // steps per "step" line; 0: none
   bool progress = isatty(2);
   unsigned threads = 0; // 0: the OpenMP default (all cores)
   std::string device;   // empty: what the model was compiled for
@@ -74,6 +77,10 @@ const char *kUsage =
     "  --out DIR           checkpoint.state, metrics.jsonl, final.state,\n"
     "                      model.dqm (the export for dq-run)\n"
     "                      (default dq-train-out)\n"
+    "  --metrics-every N   a metrics.jsonl line with the train loss and\n"
+    "                      accuracy of the last N steps every N steps\n"
+    "                      (default 10; 0: only the epoch lines);\n"
+    "                      python/tools/plot_metrics.py plots them\n"
     "  --resume FILE       continue from a checkpoint\n"
     "  --limit-train N     use the first N training images\n"
     "  --limit-test N      use the first N test images\n"
@@ -162,6 +169,11 @@ Options parseOptions(int argc, char **argv) {
       o.progress = true;
     } else if (a == "--no-progress") {
       o.progress = false;
+    } else if (a == "--metrics-every") {
+      o.metricsEvery = parseNumber<int64_t>(a, value());
+      if (o.metricsEvery < 0 || o.metricsEvery > 1000000000)
+        usageError("option --metrics-every must be between 0 (no step "
+                   "lines) and 1000000000");
     } else if (a == "--stop-after-steps") {
       o.stopAfterSteps = parseNumber<int>(a, value());
       if (o.stopAfterSteps < 0)
@@ -304,7 +316,31 @@ struct StartPoint {
   std::string runId;
   double lossSum = 0;
   size_t correct = 0, seen = 0;
+  double trainSeconds = 0; // of the run before this checkpoint
+  // The metrics window so far (steps since the last "step" line).
+  int64_t windowSteps = 0;
+  double windowLossSum = 0;
+  size_t windowCorrect = 0;
 };
+
+/// Steps since the last "step" line at `step`: lines come at multiples of
+/// `every` and after the last step.
+int64_t windowStepsAt(int64_t step, int64_t every, int64_t totalSteps) {
+  if (every <= 0 || step >= totalSteps)
+    return 0;
+  return step % every;
+}
+
+/// Now, as "2026-12-02T18:00:00Z".
+std::string utcNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm parts;
+  char text[32];
+  if (!gmtime_r(&now, &parts) ||
+      !std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts))
+    return "";
+  return text;
+}
 
 /// "<seconds since 1970, hex>-<pid>": tells the runs of one --out apart in
 /// metrics.jsonl.
@@ -320,7 +356,7 @@ std::string newRunId() {
 /// run's options and dataset before it is used.
 StartPoint readProgress(const std::string &path, const std::string &metadata,
                        const Options &o, size_t trainImages, size_t perEpoch,
-                       int64_t batch) {
+                       int64_t batch, int64_t totalSteps) {
   Json meta = Json::parse(metadata, nullptr, false);
   if (meta.is_discarded() || !meta.is_object() || !meta.contains("step"))
     throw Error(path + ": not a dq-train checkpoint (no training progress in "
@@ -391,6 +427,34 @@ StartPoint readProgress(const std::string &path, const std::string &metadata,
                          "epoch so far; epoch %d's train loss and accuracy "
                          "will cover only the resumed batches\n",
                  path.c_str(), p.epoch + 1);
+  }
+  auto finite = [&](const char *field, double max) {
+    const Json &v = meta[field];
+    if (!v.is_number() || !std::isfinite(v.get<double>()) ||
+        v.get<double>() < 0 || v.get<double>() > max)
+    {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", max);
+      throw bad(field, "is " + v.dump() + ", expected a number in [0, " +
+                           limit + "]");
+    }
+    return v.get<double>();
+  };
+  // The time trained before (checkpoints before the field: from 0).
+  if (meta.contains("train_seconds"))
+    p.trainSeconds = finite("train_seconds", 1e12);
+  // The metrics window so far, when the checkpoint's lines came at the same
+  // steps as this run's (else the first "step" line covers fewer steps).
+  if (meta.contains("metrics_every") &&
+      integer("metrics_every", 0, 1000000000) == o.metricsEvery &&
+      meta.contains("window_steps")) {
+    int64_t steps = windowStepsAt(p.step, o.metricsEvery, totalSteps);
+    p.windowSteps = integer("window_steps", steps, steps);
+    p.windowCorrect = static_cast<size_t>(
+        integer("window_correct", 0, steps * batch));
+    if (!meta.contains("window_loss_sum"))
+      throw bad("window_loss_sum", "is missing");
+    p.windowLossSum = finite("window_loss_sum", DBL_MAX);
   }
   return p;
 }
@@ -468,7 +532,8 @@ int run(const Options &o) {
   StartPoint start;
   std::string runId = newRunId();
   if (!o.resume.empty()) {
-    start = readProgress(o.resume, metadata, o, train.count, perEpoch, m.batch);
+    start = readProgress(o.resume, metadata, o, train.count, perEpoch, m.batch,
+                         totalSteps);
     if (!start.runId.empty())
       runId = start.runId;
   }
@@ -487,6 +552,48 @@ int run(const Options &o) {
   double lossSum = start.lossSum;
   size_t correct = start.correct, seen = start.seen;
   int64_t lastCheckpointStep = -1; // of this run; -1: none yet
+  // The steps since the last "step" line.
+  int64_t windowSteps = start.windowSteps;
+  double windowLossSum = start.windowLossSum;
+  size_t windowCorrect = start.windowCorrect;
+  auto runStart = std::chrono::steady_clock::now();
+  // Training time of the whole run, across resumes.
+  auto trainSeconds = [&] {
+    return start.trainSeconds +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         runStart)
+               .count();
+  };
+
+  // A new run starts a new metrics.jsonl; a resumed one continues its own.
+  dq::train::MetricsLog metrics(metricsPath, runId);
+  Json header = {{"kind", "run"},
+                 {"run", runId},
+                 {"format", "dq-train metrics"},
+                 {"version", 1},
+                 {"model", model->prefix()},
+                 {"dataset", o.dataset},
+                 {"classes", m.classes},
+                 {"batch", m.batch},
+                 {"train_images", train.count},
+                 {"test_images", test.count},
+                 {"epochs", o.epochs},
+                 {"steps_per_epoch", perEpoch},
+                 {"total_steps", totalSteps},
+                 {"lr", o.lr},
+                 {"seed", o.seed},
+                 {"augment", o.augment},
+                 {"metrics_every", o.metricsEvery},
+                 {"started", utcNow()}};
+  if (o.resume.empty())
+    metrics.startFresh(header);
+  else
+    metrics.resume(start.step, header,
+                   {{"kind", "resume"},
+                    {"run", runId},
+                    {"step", start.step},
+                    {"checkpoint", o.resume},
+                    {"started", utcNow()}});
 
   auto checkpoint = [&](int epoch, size_t batchInEpoch) {
     Json meta = {{"epoch", epoch},
@@ -500,6 +607,11 @@ int run(const Options &o) {
                  {"epoch_loss_sum", lossSum},
                  {"epoch_correct", correct},
                  {"epoch_seen", seen},
+                 {"train_seconds", trainSeconds()},
+                 {"metrics_every", o.metricsEvery},
+                 {"window_steps", windowSteps},
+                 {"window_loss_sum", windowLossSum},
+                 {"window_correct", windowCorrect},
                  {"preprocess", Json::parse(preprocessToJson(input))}};
     writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
     lastCheckpointStep = step;
@@ -527,7 +639,6 @@ int run(const Options &o) {
   Progress progress{o.progress};
   size_t stepsThisRun = 0;
   double lastTestAccuracy = NAN;
-  auto runStart = std::chrono::steady_clock::now();
 
   for (int epoch = start.epoch; epoch < o.epochs; ++epoch) {
     std::vector<Batch> batches = sampler.batches(epoch);
@@ -577,6 +688,27 @@ int run(const Options &o) {
       lossSum += r.loss;
       correct += r.correct;
       seen += m.batch;
+      ++windowSteps;
+      windowLossSum += r.loss;
+      windowCorrect += r.correct;
+      if (o.metricsEvery > 0 &&
+          (step % o.metricsEvery == 0 || step == totalSteps)) {
+        metrics.write(
+            {{"kind", "step"},
+             {"run", runId},
+             {"step", step},
+             {"epoch", epoch + 1},
+             {"epoch_fraction", static_cast<double>(step) / perEpoch},
+             {"steps", windowSteps},
+             {"loss", windowLossSum / windowSteps},
+             {"accuracy", static_cast<double>(windowCorrect) /
+                              (windowSteps * m.batch)},
+             {"lr", cosineRate(o.lr, step - 1, totalSteps)}, // this step's
+             {"time", trainSeconds()}});
+        windowSteps = 0;
+        windowLossSum = 0;
+        windowCorrect = 0;
+      }
       size_t done = b + 1;
       progress.update(epoch, o.epochs, done, batches.size(),
                       lossSum / (seen / m.batch),
@@ -592,14 +724,16 @@ int run(const Options &o) {
     size_t trained = seen / m.batch;
     double trainLoss = trained ? lossSum / trained : NAN;
     double trainAccuracy = seen ? double(correct) / seen : NAN;
-    Json line = {{"run", runId},
+    Json line = {{"kind", "epoch"},
+                 {"run", runId},
                  {"epoch", epoch + 1},
                  {"step", step},
                  {"train_loss", trainLoss},
                  {"train_accuracy", trainAccuracy},
                  {"test_accuracy", testAccuracy},
                  {"lr", cosineRate(o.lr, step, totalSteps)},
-                 {"seconds", seconds}};
+                 {"seconds", seconds},
+                 {"time", trainSeconds()}};
     std::fprintf(stderr,
                  "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
                  "test acc %.2f%% (%.1f s)\n",
@@ -611,7 +745,7 @@ int run(const Options &o) {
     lossSum = 0;
     correct = seen = 0;
     checkpoint(epoch + 1, 0);
-    appendToFile(metricsPath, line.dump() + "\n");
+    metrics.write(line);
   }
   if (std::isnan(lastTestAccuracy)) // resumed from a finished run
     lastTestAccuracy = accuracy(*model, state, test);
@@ -636,12 +770,12 @@ int run(const Options &o) {
   if (lastTestAccuracy < 1.5 * chance)
     std::fprintf(stderr,
                  "dq-train: note: %.2f%% is about chance level (%.2f%% for %lld "
-                 "classes) after %lld training steps; a low-bit model needs "
+                 "classes) after %lld training step%s; a low-bit model needs "
                  "hundreds of steps or more to leave it (more --epochs or a "
                  "larger --limit-train), or a smaller --lr if the loss rose\n",
                  100 * lastTestAccuracy, 100 * chance,
                  static_cast<long long>(m.classes),
-                 static_cast<long long>(totalSteps));
+                 static_cast<long long>(totalSteps), totalSteps == 1 ? "" : "s");
   return 0;
 }
 
