@@ -96,6 +96,8 @@ if python_has("torchvision"):
     config.available_features.add("torchvision")
 if python_has("numpy"):
     config.available_features.add("numpy")
+if python_has("matplotlib"):
+    config.available_features.add("matplotlib")
 if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
     config.available_features.add("mlir-runner")
 if os.path.exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"):
