@@ -61,4 +61,4 @@ decoded_ms=$("$BIN/dq-run" "$OUT/model" --state "$OUT/run/final.state" --bench -
 bits_size=$(stat -c %s "$OUT/infer.so")
 float_size=$(stat -c %s "$OUT/infer-float.so")
 echo "bit-serial model: test accuracy $bits_accuracy (decoded predict: $accuracy), library $((bits_size / 1024)) KiB (float weights: $((float_size / 1024)) KiB), predict of a batch of 128 $bits_ms ms (decoded predict $decoded_ms ms)"
-echo "demo: $(basename "$MODEL" .mlir) W${W_BITS}A${A_BITS} ($W_SCHEME/$A_SCHEME), $EPOCHS epoch(s) on Fashion-MNIST: test accuracy $accuracy (bit-serial $bits_accuracy); compile $((compiled - start)) s, train $((done_at - compiled)) s; trained state $OUT/run/final.state, bit-serial model $OUT/infer.so"
+echo "demo: $(basename "$MODEL" .mlir) W${W_BITS}A${A_BITS} ($W_SCHEME/$A_SCHEME), $EPOCHS epoch$([[ $EPOCHS == 1 ]] || echo s) on Fashion-MNIST: test accuracy $accuracy (bit-serial $bits_accuracy); compile $((compiled - start)) s, train $((done_at - compiled)) s; trained state $OUT/run/final.state, bit-serial model $OUT/infer.so"

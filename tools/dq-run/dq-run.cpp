@@ -580,8 +580,8 @@ int run(const Options &o) {
     for (size_t i = 0; i < data.count; ++i)
       std::printf("%zu %d\n", i, predicted[i]);
   if (haveLabels)
-    std::printf("dq-run: %zu images, accuracy %.2f%%\n", data.count,
-                100.0 * correct / data.count);
+    std::printf("dq-run: %zu image%s, accuracy %.2f%%\n", data.count,
+                data.count == 1 ? "" : "s", 100.0 * correct / data.count);
   return 0;
 }
 

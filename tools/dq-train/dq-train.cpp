@@ -763,6 +763,9 @@ int run(const Options &o) {
               "%s/final.state\n",
               o.epochs, o.epochs == 1 ? "" : "s", 100 * lastTestAccuracy,
               formatDuration(total).c_str(), o.out.c_str());
+  std::printf("dq-train: metrics in %s (plot: python/tools/plot_metrics.py "
+              "%s)\n",
+              metricsPath.c_str(), o.out.c_str());
   // Guessing does as well as 1/classes: say so rather than leave a user to
   // wonder why a short run learned nothing.
   double chance = 1.0 / static_cast<double>(m.classes);
