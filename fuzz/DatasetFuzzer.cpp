@@ -133,6 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const bool runIdx = !only || std::strcmp(only, "idx") == 0;
   static const bool runCifar = !only || std::strcmp(only, "cifar") == 0;
   static const bool runNpz = !only || std::strcmp(only, "npz") == 0;
+  static const bool runPnm = !only || std::strcmp(only, "pnm") == 0;
   bool accepted = false; // by one of the readers
   std::string why;
   if (!runIdx) {
@@ -181,6 +182,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (set.labels.empty() && set.count == 0)
         dq::fuzz::fail("loadNpz: accepted an archive without images");
       exercise(set);
+      accepted = true;
+    } catch (const Error &e) {
+      why += std::string("; ") + e.what();
+    }
+  }
+  if (runPnm) {
+    // One image of an image-folder data set (decodePnm).
+    try {
+      PnmImage image = decodePnm(data, size, "pnm");
+      size_t expected = static_cast<size_t>(image.width) * image.height *
+                        static_cast<size_t>(image.channels);
+      if (image.width < 1 || image.height < 1 || image.width > kMaxPnmSide ||
+          image.height > kMaxPnmSide ||
+          (image.channels != 1 && image.channels != 3) ||
+          image.pixels.size() != expected || expected > size)
+        dq::fuzz::fail("decodePnm: accepted an inconsistent image");
       accepted = true;
     } catch (const Error &e) {
       why += std::string("; ") + e.what();

@@ -472,7 +472,7 @@ Dataset loadCifar10Binary(const std::vector<std::string> &batchFiles) {
 
 const std::vector<std::string> &datasetNames() {
   static const std::vector<std::string> names = {"fashion-mnist", "cifar10",
-                                                 "npz"};
+                                                 "npz", "folder"};
   return names;
 }
 
@@ -482,9 +482,11 @@ Dataset loadNamedDataset(const std::string &name, const std::string &dir,
     return loadFashionMnist(dir, train);
   if (name == "npz")
     return loadNpzDataset(dir, train);
+  if (name == "folder")
+    return loadImageFolder(dir, train);
   if (name != "cifar10")
     throw Error("unknown data set '" + name +
-                "' (expected fashion-mnist, cifar10 or npz)");
+                "' (expected fashion-mnist, cifar10, npz or folder)");
   std::string prefix = dir.empty() ? "" : dir + "/";
   std::vector<std::string> files;
   if (train)

@@ -43,8 +43,9 @@ const char *kUsage =
     "  --data DIR     evaluate on the test set in DIR (default\n"
     "                 /usr/share/datasets/fashion-mnist)\n"
     "  --dataset NAME the test set of --data: fashion-mnist (default, IDX\n"
-    "                 files), cifar10 (test_batch.bin) or npz (test.npz:\n"
-    "                 images uint8 [N,H,W,C], labels [N])\n"
+    "                 files), cifar10 (test_batch.bin), npz (test.npz:\n"
+    "                 images uint8 [N,H,W,C], labels [N]) or folder\n"
+    "                 (test/<class>/*.ppm|pgm; classes from train/)\n"
     "  --images FILE  print the predicted class of every image of an IDX\n"
     "                 file or an .npz archive as '<index> <class>' lines\n"
     "                 (with --labels IDX, or the .npz's labels, also the\n"
@@ -119,9 +120,9 @@ Options parse(int argc, char **argv) {
       o.dataset = value();
       o.datasetGiven = true;
       if (o.dataset != "fashion-mnist" && o.dataset != "cifar10" &&
-          o.dataset != "npz")
-        throw Error("option --dataset: expected fashion-mnist, cifar10 or "
-                    "npz\n" + std::string(kUsage));
+          o.dataset != "npz" && o.dataset != "folder")
+        throw Error("option --dataset: expected fashion-mnist, cifar10, npz "
+                    "or folder\n" + std::string(kUsage));
     } else if (a == "--images") {
       o.images = value();
     } else if (a == "--labels") {

@@ -68,8 +68,10 @@ const char *kUsage =
     "  --data DIR          dataset directory (default "
     "/usr/share/datasets/fashion-mnist)\n"
     "  --dataset NAME      fashion-mnist (default, IDX files), cifar10\n"
-    "                      (binary batches) or npz (DIR/train.npz and\n"
+    "                      (binary batches), npz (DIR/train.npz and\n"
     "                      DIR/test.npz: images uint8 [N,H,W,C], labels [N])\n"
+    "                      or folder (DIR/train/<class>/*.ppm|pgm and\n"
+    "                      DIR/test/<class>/..., binary PPM/PGM images)\n"
     "  --epochs N          epochs (default 15)\n"
     "  --lr X              initial learning rate of the cosine schedule (0.1)\n"
     "  --seed N            shuffling and augmentation seed (0)\n"
@@ -127,9 +129,9 @@ Options parseOptions(int argc, char **argv) {
     } else if (a == "--dataset") {
       o.dataset = value();
       if (o.dataset != "fashion-mnist" && o.dataset != "cifar10" &&
-          o.dataset != "npz")
-        usageError("option --dataset: expected fashion-mnist, cifar10 or "
-                   "npz");
+          o.dataset != "npz" && o.dataset != "folder")
+        usageError("option --dataset: expected fashion-mnist, cifar10, npz "
+                   "or folder");
     } else if (a == "--epochs") {
       o.epochs = parseNumber<int>(a, value());
       if (o.epochs < 1)

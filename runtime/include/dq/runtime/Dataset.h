@@ -101,14 +101,41 @@ Dataset loadCifar10Binary(const std::vector<std::string> &batchFiles);
 Dataset loadNpz(const std::string &path, bool requireLabels = true);
 /// `dir/train.npz` or `dir/test.npz` with loadNpz.
 Dataset loadNpzDataset(const std::string &dir, bool train);
+/// Image-folder limits: the side of one image, the pixels of a split, the
+/// classes.
+constexpr int64_t kMaxPnmSide = 4096;
+constexpr uint64_t kMaxFolderBytes = 1ull << 32;
+constexpr int64_t kMaxFolderClasses = 65536;
+
+/// One decoded Netpbm image, pixels HWC scaled to 0..255.
+struct PnmImage {
+  int height = 0, width = 0, channels = 0;
+  std::vector<uint8_t> pixels;
+};
+/// Decodes a binary PGM (P5, 1 channel) or PPM (P6, 3 channels) image:
+/// the header (width and height in [1, kMaxPnmSide], maximum value in
+/// [1, 255], '#' comments), exactly one whitespace byte, then exactly
+/// width * height * channels samples, each at most the maximum value
+/// (scaled to 0..255 when that is below 255). Anything else, a PNG or JPEG
+/// included, throws Error naming `source`.
+PnmImage decodePnm(const uint8_t *data, size_t size,
+                   const std::string &source);
+/// An image-folder data set (docs/Runtime.md, "Data sets"): `dir/train/` and
+/// `dir/test/`, each with one directory per class holding .pgm/.ppm/.pnm
+/// images (decodePnm) of one size. The classes are the training set's
+/// directory names, sorted bytewise, label i the i-th; the test set may
+/// lack classes but not have others. Hidden entries are skipped; any other
+/// file is an error. Not normalized.
+Dataset loadImageFolder(const std::string &dir, bool train);
+
 /// True when the file starts as a zip archive does ("PK\3\4" or an empty
 /// archive's "PK\5\6"): dq-run --images tells an .npz from an IDX file.
 bool looksLikeZip(const std::string &path);
 
 /// The data sets dq-train and dq-run read by name (--dataset):
 /// "fashion-mnist" (the IDX files of loadFashionMnist in `dir`), "cifar10"
-/// (CIFAR-10 binary batches: data_batch_1..5.bin, test_batch.bin) and "npz"
-/// (loadNpzDataset).
+/// (CIFAR-10 binary batches: data_batch_1..5.bin, test_batch.bin), "npz"
+/// (loadNpzDataset) and "folder" (loadImageFolder).
 const std::vector<std::string> &datasetNames();
 /// The training or test split of data set `name` in `dir`; throws Error for
 /// an unknown name. Not normalized.
