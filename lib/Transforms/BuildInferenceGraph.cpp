@@ -8,6 +8,8 @@
 
 #include "InferenceState.h"
 
+#include "dq/Contract/Roles.h"
+#include "dq/Contract/TrainingModule.h"
 #include "dq/Numerics/Levels.h"
 #include "dq/Support/Checks.h"
 #include "dq/Transforms/LayerSelection.h"
@@ -252,7 +254,7 @@ struct BuildInferenceGraphPass
                            "batch", int64_t(batch), 0,
                            std::numeric_limits<int32_t>::max())))
       return signalPassFailure();
-    if (failed(bindState(module, predict, init)))
+    if (failed(bindState(module, predict)))
       return signalPassFailure();
     // Only @predict is left (the training module also holds the model
     // function it was built from).
@@ -260,7 +262,8 @@ struct BuildInferenceGraphPass
          llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (func != predict)
         func.erase();
-    module->setAttr("dq.kind", StringAttr::get(&getContext(), "inference"));
+    module->setAttr(::dq::contract::kModuleKindAttr,
+                    StringAttr::get(&getContext(), "inference"));
 
     Value images = predict.getArgument(0);
     auto imagesType = cast<RankedTensorType>(images.getType());
@@ -287,33 +290,19 @@ struct BuildInferenceGraphPass
 
   /// The state arguments of @predict become constants: from `state` or,
   /// without it, the initial values @init_state returns.
-  LogicalResult bindState(ModuleOp module, func::FuncOp predict,
-                          func::FuncOp init) {
+  LogicalResult bindState(ModuleOp module, func::FuncOp predict) {
+    // The state tensors, checked against the contract (the same names,
+    // roles and types in @init_state and @predict).
+    FailureOr<TrainingModule> training = readTrainingModule(module);
+    if (failed(training))
+      return failure();
     std::vector<StateTensorInfo> infos;
-    for (unsigned i = 0, e = init.getNumResults(); i < e; ++i) {
-      auto type = dyn_cast<RankedTensorType>(init.getResultTypes()[i]);
-      auto name = init.getResultAttrOfType<StringAttr>(i, "dq.state");
-      auto role = init.getResultAttrOfType<StringAttr>(i, "dq.role");
-      auto predictName = i < predict.getNumArguments()
-                             ? predict.getArgAttrOfType<StringAttr>(i, "dq.state")
-                             : StringAttr();
-      if (!type || !type.hasStaticShape() || !name || !role ||
-          dtypeOf(type.getElementType()).empty())
-        return emitError(init.getLoc()) << "result " << i
-                                << " is not a static f32/i8/i32/i64 tensor "
-                                   "tagged with dq.state and dq.role";
-      if (predictName != name || predict.getArgumentTypes()[i] != type)
-        return emitError(predict.getLoc())
-               << "argument " << i << " is not the state tensor '"
-               << name.getValue() << "' of @init_state";
-      infos.push_back({name.str(), role.str(), dtypeOf(type.getElementType()),
-                       std::vector<int64_t>(type.getShape().begin(),
-                                            type.getShape().end())});
-    }
+    for (const StateTensor &state : training->state)
+      infos.push_back({state.name, roleNameRef(state.role).str(),
+                       dtypeOf(state.type.getElementType()),
+                       std::vector<int64_t>(state.type.getShape().begin(),
+                                            state.type.getShape().end())});
     unsigned numState = infos.size();
-    if (predict.getNumArguments() != numState + 1)
-      return emitError(predict.getLoc()) << "expected the " << numState
-                                 << " state tensors and the images";
 
     SmallVector<Attribute> values(numState);
     if (!statePath.empty()) {
@@ -337,6 +326,7 @@ struct BuildInferenceGraphPass
         values[i] = DenseElementsAttr::getFromRawBuffer(type, raw);
       }
     } else {
+      auto init = module.lookupSymbol<func::FuncOp>("init_state");
       auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
       for (unsigned i = 0; i < numState; ++i)
         if (!predict.getArgument(i).use_empty() &&
