@@ -84,6 +84,11 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   // Tensors to buffers.
   addOneShotBufferizePass(pm);
+  // An insert_slice bufferized in place is still a memref.copy between two
+  // identical subviews of one buffer; CSE makes them one value and the
+  // canonicalizer drops the self-copy (else a strided runtime copy).
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   // Distributed loops (of dq-parallelize-generics and of lowerings that
   // tile their own work, such as dq.bitserial_conv2d) run on threads, or
   // in order in serial code.

@@ -40,6 +40,39 @@ TypedAttr constantPadding(tensor::PadOp pad) {
   return dyn_cast<TypedAttr>(attr);
 }
 
+/// Canonicalization pads a unit-dims-dropped view of a producer's result
+/// (a rank-reducing extract_slice of all of it): `source`, `low`, `high`
+/// become those of a pad of the producer's result itself, with zero widths
+/// on the unit dimensions, so that the producer can still write into the
+/// padded buffer.
+void lookThroughUnitDimsView(Value &source, std::vector<int64_t> &low,
+                             std::vector<int64_t> &high) {
+  auto view = source.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!view)
+    return;
+  auto full = cast<RankedTensorType>(view.getSource().getType());
+  bool whole =
+      full.hasStaticShape() &&
+      llvm::all_of(view.getStaticOffsets(), [](int64_t o) { return o == 0; }) &&
+      llvm::all_of(view.getStaticStrides(), [](int64_t s) { return s == 1; }) &&
+      view.getStaticSizes() == full.getShape() &&
+      view.getType().getRank() < full.getRank();
+  if (!whole)
+    return;
+  llvm::SmallBitVector dropped = view.getDroppedDims();
+  std::vector<int64_t> fullLow, fullHigh;
+  unsigned kept = 0;
+  for (int64_t d = 0; d < full.getRank(); ++d) {
+    bool unit = dropped.test(d);
+    fullLow.push_back(unit ? 0 : low[kept]);
+    fullHigh.push_back(unit ? 0 : high[kept]);
+    kept += !unit;
+  }
+  source = view.getSource();
+  low = std::move(fullLow);
+  high = std::move(fullHigh);
+}
+
 struct PadsAsDestinationsPass
     : public mlir::dq::impl::DQPadsAsDestinationsBase<PadsAsDestinationsPass> {
   void runOnOperation() override {
@@ -55,23 +88,24 @@ struct PadsAsDestinationsPass
     SmallVector<Key> order;
     func.walk([&](tensor::PadOp pad) {
       TypedAttr padding = constantPadding(pad);
-      if (!padding || pad.getNofold() || !pad.getResultType().hasStaticShape() ||
-          !pad.getSourceType().hasStaticShape() ||
-          !pad.getLow().empty() || !pad.getHigh().empty())
+      if (!padding || pad.getNofold() ||
+          !pad.getResultType().hasStaticShape() ||
+          !pad.getSourceType().hasStaticShape() || !pad.getLow().empty() ||
+          !pad.getHigh().empty())
         return;
       // Only pads whose source is visible where the fill goes: defined in
       // the pad's block, or a block argument of it.
       Value source = pad.getSource();
+      std::vector<int64_t> low(pad.getStaticLow().begin(),
+                               pad.getStaticLow().end()),
+          high(pad.getStaticHigh().begin(), pad.getStaticHigh().end());
+      lookThroughUnitDimsView(source, low, high);
       Block *block = pad->getBlock();
       if (source.getParentBlock() != block)
         return;
-      ArrayRef<int64_t> low = pad.getStaticLow(), high = pad.getStaticHigh();
-      Key key{source.getAsOpaquePointer(),
-              std::vector<int64_t>(low.begin(), low.end()),
-              std::vector<int64_t>(high.begin(), high.end()),
+      Key key{source.getAsOpaquePointer(), low, high,
               padding.getAsOpaquePointer()};
-      auto [it, inserted] =
-          groups.try_emplace(key, Group{padding, {}});
+      auto [it, inserted] = groups.try_emplace(key, Group{padding, {}});
       if (inserted)
         order.push_back(key);
       it->second.pads.push_back(pad);
@@ -82,9 +116,19 @@ struct PadsAsDestinationsPass
       Group &group = groups[key];
       SmallVector<tensor::PadOp> &pads = group.pads;
       tensor::PadOp first = pads.front();
+      // The current source (an earlier group may have redirected it).
       Value source = first.getSource();
+      std::vector<int64_t> low(first.getStaticLow().begin(),
+                               first.getStaticLow().end()),
+          high(first.getStaticHigh().begin(), first.getStaticHigh().end());
+      lookThroughUnitDimsView(source, low, high);
       Location loc = first.getLoc();
-      RankedTensorType type = first.getResultType();
+      auto sourceType = cast<RankedTensorType>(source.getType());
+      SmallVector<int64_t> paddedShape;
+      for (int64_t d = 0; d < sourceType.getRank(); ++d)
+        paddedShape.push_back(sourceType.getDimSize(d) + low[d] + high[d]);
+      auto type =
+          RankedTensorType::get(paddedShape, sourceType.getElementType());
       // The fill goes before the source's producer (or at the start of the
       // block for a block argument); the insert right after the producer.
       Operation *producer = source.getDefiningOp();
@@ -99,19 +143,47 @@ struct PadsAsDestinationsPass
           linalg::FillOp::create(rewriter, loc, padding, empty).getResult(0);
       if (producer)
         rewriter.setInsertionPointAfter(producer);
-      auto sourceType = cast<RankedTensorType>(source.getType());
       SmallVector<OpFoldResult> offsets, sizes, strides;
-      for (auto [low, size] :
-           llvm::zip(first.getStaticLow(), sourceType.getShape())) {
-        offsets.push_back(rewriter.getIndexAttr(low));
+      for (auto [width, size] : llvm::zip(low, sourceType.getShape())) {
+        offsets.push_back(rewriter.getIndexAttr(width));
         sizes.push_back(rewriter.getIndexAttr(size));
         strides.push_back(rewriter.getIndexAttr(1));
       }
-      auto insert = tensor::InsertSliceOp::create(
-          rewriter, loc, source, filled, offsets, sizes, strides);
+      auto insert = tensor::InsertSliceOp::create(rewriter, loc, source, filled,
+                                                  offsets, sizes, strides);
       Value padded = insert.getResult();
-      for (tensor::PadOp pad : pads)
-        rewriter.replaceOp(pad, padded);
+      for (tensor::PadOp pad : pads) {
+        if (pad.getResultType() == type) {
+          rewriter.replaceOp(pad, padded);
+          continue;
+        }
+        // A pad of a unit-dims-dropped view: the same view of the padded
+        // tensor. Canonicalization restores the unit dimensions by inserting
+        // the padded view into an empty tensor: that is the padded tensor
+        // itself (no copy).
+        for (OpOperand &use : llvm::make_early_inc_range(pad->getUses())) {
+          auto restore = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
+          if (restore && use.getOperandNumber() == 0 &&
+              restore.getDestType() == type &&
+              restore.getDest().getDefiningOp<tensor::EmptyOp>() &&
+              llvm::all_of(restore.getStaticOffsets(),
+                           [](int64_t o) { return o == 0; }) &&
+              llvm::all_of(restore.getStaticStrides(),
+                           [](int64_t s) { return s == 1; }) &&
+              restore.getStaticSizes() == type.getShape())
+            rewriter.replaceOp(restore, padded);
+        }
+        rewriter.setInsertionPoint(pad);
+        SmallVector<OpFoldResult> zeros(type.getRank(),
+                                        rewriter.getIndexAttr(0));
+        SmallVector<OpFoldResult> all,
+            ones(type.getRank(), rewriter.getIndexAttr(1));
+        for (int64_t size : type.getShape())
+          all.push_back(rewriter.getIndexAttr(size));
+        rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+            pad, pad.getResultType(), padded, zeros, all, ones);
+      }
+      rewriter.setInsertionPointAfter(insert);
       // Every other reader of the source reads the padded tensor's interior
       // instead (the same values): with the source read only by the insert,
       // bufferization can let the producer write into the padded buffer.

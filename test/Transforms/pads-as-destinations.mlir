@@ -77,3 +77,40 @@ func.func @computed_padding(%x: tensor<2xf32>) -> tensor<4xf32> {
   } : tensor<2xf32> to tensor<4xf32>
   return %p : tensor<4xf32>
 }
+
+// -----
+
+// Canonicalization pads a unit-dims-dropped view of a producer's result
+// and restores the unit dimension by inserting into an empty tensor: the
+// producer's own result is padded (zero width on the unit dimension), the
+// restore is the padded tensor itself, and the producer then writes into
+// it.
+// CHECK-LABEL: func.func @unit_dims_view
+// CHECK: %[[FILL:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x6x1xf32>)
+// CHECK: %[[Y:.*]] = linalg.generic
+// CHECK: %[[PADDED:.*]] = tensor.insert_slice %[[Y]] into %[[FILL]][0, 1, 0] [2, 4, 1] [1, 1, 1] : tensor<2x4x1xf32> into tensor<2x6x1xf32>
+// CHECK-NOT: tensor.pad
+// CHECK: return %[[PADDED]]
+// ELIM-LABEL: func.func @unit_dims_view
+// ELIM: %[[FILL:.*]] = linalg.fill
+// ELIM: %[[SLOT:.*]] = tensor.extract_slice %[[FILL]][0, 1, 0] [2, 4, 1] [1, 1, 1]
+// ELIM: linalg.generic {{.*}} outs(%[[SLOT]] : tensor<2x4x1xf32>)
+func.func @unit_dims_view(%x: tensor<2x4x1xf32>) -> tensor<2x6x1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x1xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x4x1xf32>) outs(%e : tensor<2x4x1xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %r = arith.negf %a : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4x1xf32>
+  %v = tensor.extract_slice %y[0, 0, 0] [2, 4, 1] [1, 1, 1] : tensor<2x4x1xf32> to tensor<2x4xf32>
+  %p = tensor.pad %v low[0, 1] high[0, 1] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %zero : f32
+  } : tensor<2x4xf32> to tensor<2x6xf32>
+  %e2 = tensor.empty() : tensor<2x6x1xf32>
+  %r = tensor.insert_slice %p into %e2[0, 0, 0] [2, 6, 1] [1, 1, 1] : tensor<2x6xf32> into tensor<2x6x1xf32>
+  return %r : tensor<2x6x1xf32>
+}

@@ -228,8 +228,10 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     groups.push_back({rank - 1});
     Value codes =
         tensor::CollapseShapeOp::create(rewriter, loc, padded, groups);
-    Value init = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{outer, inner, perPixel}, i64);
+    // The result is written in its own shape (no reshape after the loop),
+    // so that a pad of it can become its destination
+    // (dq-pads-as-destinations, empty-tensor elimination).
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(), i64);
     auto forall = scf::ForallOp::create(
         rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(outer)},
         ValueRange{init}, std::nullopt);
@@ -237,12 +239,25 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     OpBuilder b = OpBuilder::atBlockBegin(body);
     Value a = body->getArgument(0), shared = body->getArgument(1);
     auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
-    auto sliceType = RankedTensorType::get({inner, perPixel}, i64);
-    Value slice = tensor::ExtractSliceOp::create(
-        b, loc, sliceType, shared, ArrayRef<OpFoldResult>{a, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(inner),
-                               b.getIndexAttr(perPixel)},
-        ArrayRef<OpFoldResult>{oneI, oneI, oneI});
+    // The leading indices of `a` (row-major over d...).
+    SmallVector<OpFoldResult> offsets(rank + 1, zeroI), sizes(rank + 1, oneI);
+    Value rest = a;
+    for (int64_t d = rank - 3; d >= 0; --d) {
+      Value extent =
+          arith::ConstantIndexOp::create(b, loc, codesType.getShape()[d]);
+      offsets[d] =
+          d == 0 ? rest
+                 : arith::RemUIOp::create(b, loc, rest, extent).getResult();
+      if (d > 0)
+        rest = arith::DivUIOp::create(b, loc, rest, extent);
+    }
+    sizes[rank - 2] = b.getIndexAttr(inner);
+    sizes[rank - 1] = b.getIndexAttr(bits);
+    sizes[rank] = b.getIndexAttr(words);
+    SmallVector<OpFoldResult> strides(rank + 1, oneI);
+    auto sliceType = RankedTensorType::get({inner, bits, words}, i64);
+    Value slice = tensor::ExtractSliceOp::create(b, loc, sliceType, shared,
+                                                 offsets, sizes, strides);
     Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
     Value innerIdx = arith::ConstantIndexOp::create(b, loc, inner);
     Value oneIdx = arith::ConstantIndexOp::create(b, loc, 1);
@@ -299,28 +314,25 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
                   vector::ExtractOp::create(lb, l, asWord, 0);
             }
           }
-          Value all = vector::FromElementsOp::create(
-              lb, l, VectorType::get({perPixel}, i64), packed);
-          Value written = vector::TransferWriteOp::create(
-                              lb, l, all, iter[0], ValueRange{pixel, zeroIdx},
-                              ArrayRef<bool>{true})
-                              .getResult();
+          Value written = iter[0];
+          for (int64_t k = 0; k < bits; ++k) {
+            Value plane = vector::FromElementsOp::create(
+                lb, l, VectorType::get({words}, i64),
+                ArrayRef<Value>(packed).slice(k * words, words));
+            written =
+                vector::TransferWriteOp::create(
+                    lb, l, plane, written,
+                    ValueRange{pixel, arith::ConstantIndexOp::create(lb, l, k),
+                               zeroIdx},
+                    ArrayRef<bool>{true})
+                    .getResult();
+          }
           scf::YieldOp::create(lb, l, written);
         });
     b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, loop.getResult(0), shared,
-        ArrayRef<OpFoldResult>{a, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{oneI, b.getIndexAttr(inner),
-                               b.getIndexAttr(perPixel)},
-        ArrayRef<OpFoldResult>{oneI, oneI, oneI});
-    // [outer, W, K * words] as [d..., W, K, words].
-    SmallVector<ReassociationIndices> outGroups;
-    outGroups.push_back(leading);
-    outGroups.push_back({rank - 2});
-    outGroups.push_back({rank - 1, rank});
-    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
-        op, type, forall.getResult(0), outGroups);
+    tensor::ParallelInsertSliceOp::create(b, loc, loop.getResult(0), shared,
+                                          offsets, sizes, strides);
+    rewriter.replaceOp(op, forall.getResult(0));
     return success();
   }
 };
