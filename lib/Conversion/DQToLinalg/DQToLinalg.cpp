@@ -12,8 +12,8 @@
 #include "dq/Conversion/Passes.h"
 
 #include "dialects/dq/DQOps.h"
-#include "dq/Numerics/Levels.h"
 #include "dq/Interfaces/TensorMath.h"
+#include "dq/Numerics/Levels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -659,6 +659,55 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
 
 struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
   using OpRewritePattern::OpRewritePattern;
+
+  /// Per-code weighted counts and weighted target sums by one sequential
+  /// pass over the elements (f64 bins, per channel for bipolar fits). A code
+  /// outside [0, count) adds +0.0 to bin 0, i.e. nothing, as in the generic
+  /// form where no bin matches it.
+  static std::pair<Value, Value>
+  scatterHistograms(PatternRewriter &rewriter, Location loc, FitLevelsOp op,
+                    Value zeroHist, int64_t count, bool perChannel) {
+    auto codesType = op.getCodes().getType();
+    int64_t axis = op.getAxis();
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t size : codesType.getShape()) {
+      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, size));
+      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
+    }
+    Value weights = op.getWeights();
+    scf::LoopNest nest = scf::buildLoopNest(
+        rewriter, loc, lbs, ubs, steps, ValueRange{zeroHist, zeroHist},
+        [&](OpBuilder &nb, Location l, ValueRange ivs,
+            ValueRange bins) -> scf::ValueVector {
+          BodyBuilder bb{nb, l};
+          Value code = arith::IndexCastUIOp::create(
+              nb, l, nb.getIndexType(), bb.extract(op.getCodes(), ivs));
+          Value valid = bb.cmpi(arith::CmpIPredicate::ult, code, bb.idx(count));
+          code = bb.select(valid, code, bb.idx(0));
+          Value t = arith::ExtFOp::create(nb, l, nb.getF64Type(),
+                                          bb.extract(op.getTargets(), ivs));
+          Value w =
+              weights ? arith::ExtFOp::create(nb, l, nb.getF64Type(),
+                                              bb.extract(weights, {ivs[axis]}))
+                            .getResult()
+                      : bb.f64(1.0);
+          Value z = bb.f64(0.0);
+          SmallVector<Value> bin;
+          if (perChannel)
+            bin.push_back(ivs[axis]);
+          bin.push_back(code);
+          Value addW = bb.select(valid, w, z);
+          Value addT = bb.select(valid, bb.mulf(w, t), z);
+          Value newW = tensor::InsertOp::create(
+              nb, l, bb.addf(bb.extract(bins[0], bin), addW), bins[0], bin);
+          Value newT = tensor::InsertOp::create(
+              nb, l, bb.addf(bb.extract(bins[1], bin), addT), bins[1], bin);
+          return {newW, newT};
+        });
+    return {nest.results[0], nest.results[1]};
+  }
+
   LogicalResult matchAndRewrite(FitLevelsOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -731,6 +780,16 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
           linalg::YieldOp::create(nb, nloc, ValueRange{newW, newT});
         });
     Value weightHist = histOp.getResult(0), sumHist = histOp.getResult(1);
+    if (count > kScanCodes) {
+      // Above 16 codes the code loop costs O(N 2^K) (8-bit activations: 256
+      // passes over each layer's activations); scattered instead, one pass
+      // over the elements in row-major order adds each into its code's bin.
+      // Each bin gets the same terms in the same order as the generic (whose
+      // other terms are +0.0), so the sums are bit for bit the same.
+      rewriter.eraseOp(histOp);
+      std::tie(weightHist, sumHist) =
+          scatterHistograms(rewriter, loc, op, hist, count, perChannel);
+    }
 
     // 2. One ridge-regularized K x K solve per fit, from the histograms.
     double ridge = op.getRidge().convertToDouble();

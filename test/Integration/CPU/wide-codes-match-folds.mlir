@@ -59,6 +59,14 @@ func.func @search(%xa: tensor<8xf32>, %ua: tensor<8xf32>, %xb: tensor<6xf32>, %u
   return %a, %b, %p : tensor<8xf32>, tensor<6xf32>, tensor<1x8xi8>
 }
 
+// A unipolar fit over 64 codes (the activations' level fit at 6 bits): its
+// histograms are scattered, one pass over the elements.
+func.func @fit_unipolar(%x: tensor<2x6xf32>, %u: tensor<6xf32>) -> tensor<6xf32> {
+  %c = dq.project %x, %u axis = 1 unipolar nearest : (tensor<2x6xf32>, tensor<6xf32>) -> tensor<2x6xi8>
+  %f = dq.fit_levels %c, %x, %u axis = 1 unipolar ridge = 1.0e-3 : (tensor<2x6xi8>, tensor<2x6xf32>, tensor<6xf32>) -> tensor<6xf32>
+  return %f : tensor<6xf32>
+}
+
 func.func @main() {
   // 0, 255, 200 (bits 3, 6, 7), 1 (bit 0).
   %codes8 = arith.constant dense<[[0, -1, -56, 1]]> : tensor<1x4xi8>
@@ -92,6 +100,12 @@ func.func @main() {
   call @print_f32(%sa) : (tensor<?xf32>) -> ()
   call @print_f32(%sb) : (tensor<?xf32>) -> ()
   call @print_codes(%sp) : (tensor<?xi8>) -> ()
+
+  %xu = arith.constant dense<[[0.3, 2.0, 7.7, 12.1, 0.0, 5.5], [1.1, 3.9, 9.0, 0.6, 14.0, 6.2]]> : tensor<2x6xf32>
+  %uu = arith.constant dense<[0.5, 1.0, 2.0, 2.5, 4.0, 5.0]> : tensor<6xf32>
+  %fu = call @fit_unipolar(%xu, %uu) : (tensor<2x6xf32>, tensor<6xf32>) -> tensor<6xf32>
+  %du = tensor.cast %fu : tensor<6xf32> to tensor<?xf32>
+  call @print_f32(%du) : (tensor<?xf32>) -> ()
   return
 }
 
@@ -112,3 +126,6 @@ func.func @main() {
 // Bipolar 64 codes on 13 integer levels -6..6 (most repeated): the lowest
 // code of each; NaN gives code 0.
 // CHECK: [21,  7,  21,  63,  0,  0,  29,  5]
+// The unipolar 6-bit fit (lowered: scattered histograms; folded: the
+// numerics library), compared by the diff above.
+// CHECK: [
