@@ -760,35 +760,38 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
     if (perChannel)
       iterators[axis] = utils::IteratorType::parallel;
     bool hasWeights = static_cast<bool>(op.getWeights());
-    auto histOp = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{hist.getType(), hist.getType()}, inputs,
-        ValueRange{hist, hist}, maps, iterators,
-        [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          BodyBuilder bb{nb, nloc};
-          Value code = arith::IndexCastUIOp::create(nb, nloc, nb.getIndexType(),
-                                                    args[0]);
-          Value hit = bb.cmpi(arith::CmpIPredicate::eq, code, bb.index(rank));
-          Value t = arith::ExtFOp::create(nb, nloc, nb.getF64Type(), args[1]);
-          Value w = hasWeights ? arith::ExtFOp::create(nb, nloc,
-                                                       nb.getF64Type(), args[2])
-                                     .getResult()
-                               : bb.f64(1.0);
-          Value accW = args[args.size() - 2], accT = args[args.size() - 1];
-          Value z = bb.f64(0.0);
-          Value newW = bb.addf(accW, bb.select(hit, w, z));
-          Value newT = bb.addf(accT, bb.select(hit, bb.mulf(w, t), z));
-          linalg::YieldOp::create(nb, nloc, ValueRange{newW, newT});
-        });
-    Value weightHist = histOp.getResult(0), sumHist = histOp.getResult(1);
+    Value weightHist, sumHist;
     if (count > kScanCodes) {
       // Above 16 codes the code loop costs O(N 2^K) (8-bit activations: 256
       // passes over each layer's activations); scattered instead, one pass
       // over the elements in row-major order adds each into its code's bin.
       // Each bin gets the same terms in the same order as the generic (whose
       // other terms are +0.0), so the sums are bit for bit the same.
-      rewriter.eraseOp(histOp);
       std::tie(weightHist, sumHist) =
           scatterHistograms(rewriter, loc, op, hist, count, perChannel);
+    } else {
+      auto histOp = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{hist.getType(), hist.getType()}, inputs,
+          ValueRange{hist, hist}, maps, iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            BodyBuilder bb{nb, nloc};
+            Value code = arith::IndexCastUIOp::create(
+                nb, nloc, nb.getIndexType(), args[0]);
+            Value hit = bb.cmpi(arith::CmpIPredicate::eq, code, bb.index(rank));
+            Value t = arith::ExtFOp::create(nb, nloc, nb.getF64Type(), args[1]);
+            Value w =
+                hasWeights
+                    ? arith::ExtFOp::create(nb, nloc, nb.getF64Type(), args[2])
+                          .getResult()
+                    : bb.f64(1.0);
+            Value accW = args[args.size() - 2], accT = args[args.size() - 1];
+            Value z = bb.f64(0.0);
+            Value newW = bb.addf(accW, bb.select(hit, w, z));
+            Value newT = bb.addf(accT, bb.select(hit, bb.mulf(w, t), z));
+            linalg::YieldOp::create(nb, nloc, ValueRange{newW, newT});
+          });
+      weightHist = histOp.getResult(0);
+      sumHist = histOp.getResult(1);
     }
 
     // 2. One ridge-regularized K x K solve per fit, from the histograms.
