@@ -44,7 +44,8 @@ static std::string describeSlot(Operation *op, bool isResult, unsigned index,
                                 DictionaryAttr attrs) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  if (auto name = op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName()))
+  if (auto name =
+          op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName()))
     os << "@" << name.getValue() << " ";
   os << (isResult ? "result " : "argument ") << index;
   if (attrs)

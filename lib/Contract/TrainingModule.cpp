@@ -15,7 +15,8 @@ DictionaryAttr mlir::dq::stateAttrs(MLIRContext *context, StringRef name,
   Builder b(context);
   return b.getDictionaryAttr(
       {b.getNamedAttr(contract::kStateAttr, b.getStringAttr(name)),
-       b.getNamedAttr(contract::kRoleAttr, b.getStringAttr(roleNameRef(role)))});
+       b.getNamedAttr(contract::kRoleAttr,
+                      b.getStringAttr(roleNameRef(role)))});
 }
 
 namespace {
@@ -224,7 +225,8 @@ FailureOr<TrainingModule> Reader::read() {
   int64_t batch = view.images.getDimSize(0);
   if (failed(checkType({train, false, n + 1}, "labels",
                        RankedTensorType::get({batch}, b.getI32Type()))) ||
-      failed(checkType({train, false, n + 2}, "learning rate", b.getF32Type())) ||
+      failed(checkType({train, false, n + 2}, "learning rate",
+                       b.getF32Type())) ||
       failed(checkType({train, false, n + 3}, "step", b.getI64Type())) ||
       failed(checkType({train, true, n}, "loss",
                        RankedTensorType::get({}, b.getF32Type()))) ||

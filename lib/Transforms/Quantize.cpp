@@ -265,10 +265,11 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
     return builder.getDictionaryAttr(builder.getNamedAttr(
         contract::kStateAttr, builder.getStringAttr(base + suffix.str())));
   };
-  if (failed(func.insertArguments(
-          {index + 1, index + 1}, {codesType, basisType},
-          {stateAttr(contract::kCodesSuffix), stateAttr(contract::kBasisSuffix)},
-          {arg.getLoc(), arg.getLoc()})))
+  if (failed(func.insertArguments({index + 1, index + 1},
+                                  {codesType, basisType},
+                                  {stateAttr(contract::kCodesSuffix),
+                                   stateAttr(contract::kBasisSuffix)},
+                                  {arg.getLoc(), arg.getLoc()})))
     return failure();
   Block &entry = func.getFunctionBody().front();
   builder.setInsertionPointToStart(&entry);

@@ -16,7 +16,8 @@ TEST(Roles, NamesRoundTrip) {
   for (size_t i = 0; i < kRoleNames.size(); ++i) {
     auto role = static_cast<Role>(i);
     EXPECT_EQ(roleFromName(roleName(role)), role) << kRoleNames[i];
-    EXPECT_TRUE(seen.insert(roleName(role)).second) << "twice: " << kRoleNames[i];
+    EXPECT_TRUE(seen.insert(roleName(role)).second)
+        << "twice: " << kRoleNames[i];
   }
   EXPECT_EQ(roleFromName("bogus"), std::nullopt);
   EXPECT_EQ(roleFromName(""), std::nullopt);

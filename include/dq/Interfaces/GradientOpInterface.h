@@ -1,7 +1,7 @@
 //===- GradientOpInterface.h - reverse-mode rules ---------------*- C++ -*-===//
 //
 // Below the dq dialect (whose ops implement it) and the training passes
-// (which call it); the rules of upstream ops are in dq/Training/GradientModels.h.
+// (which call it); the rules of upstream ops: dq/Training/GradientModels.h.
 //
 //===----------------------------------------------------------------------===//
 
