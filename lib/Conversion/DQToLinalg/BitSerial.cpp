@@ -186,10 +186,11 @@ struct PackBitsLowering : OpRewritePattern<PackBitsOp> {
   }
 };
 
-/// CPU form of dq.pack_bits for codes of rank >= 3: a loop over pixels in
-/// which each word of a plane is one vector compare per piece of up to 64
-/// codes and a mask-to-integer bitcast (VPTESTMB + KMOVQ with AVX-512,
-/// VPCMPEQB + VPMOVMSKB with AVX2), threads over the leading dimensions.
+/// CPU form of dq.pack_bits for codes of rank >= 3: per row (threads over
+/// the leading dimensions), a loop over pixels in which each word of a
+/// plane is one vector compare per piece of up to 64 codes and a
+/// mask-to-integer bitcast (VPTESTMB + KMOVQ with AVX-512, VPCMPEQB +
+/// VPMOVMSKB with AVX2).
 /// With a window, a word's pieces are read straight from the KW taps of
 /// the row (zero-padded along W), so the window columns never exist.
 struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
@@ -208,49 +209,30 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     int64_t channels = codesType.getShape().back(), bits = op.getBits();
     int64_t positions = op.getPackedChannels();
     int64_t words = type.getShape().back(), perPixel = bits * words;
-    int64_t outer = 1;
-    for (int64_t d = 0; d + 2 < rank; ++d)
-      outer *= codesType.getShape()[d];
     int64_t inner = type.getShape()[rank - 2];
 
-    // Zero columns around the row for a padded window (code 0, no bits),
-    // then [d..., W, C] as [outer, W, C].
+    // Zero columns around the row for a padded window (code 0, no bits).
     SmallVector<int64_t> low(rank, 0), high(rank, 0);
     low[rank - 2] = window.padLeft;
     high[rank - 2] = window.padRight;
-    Value padded = padWithZeros(rewriter, loc, op.getCodes(), low, high);
-    SmallVector<ReassociationIndices> groups;
-    ReassociationIndices leading;
-    for (int64_t d = 0; d + 2 < rank; ++d)
-      leading.push_back(d);
-    groups.push_back(leading);
-    groups.push_back({rank - 2});
-    groups.push_back({rank - 1});
-    Value codes =
-        tensor::CollapseShapeOp::create(rewriter, loc, padded, groups);
-    // The result is written in its own shape (no reshape after the loop),
-    // so that a pad of it can become its destination
+    Value codes = padWithZeros(rewriter, loc, op.getCodes(), low, high);
+    // One iteration per row (the leading dimensions). The result is written
+    // in its own shape, so that a pad of it can become its destination
     // (dq-pads-as-destinations, empty-tensor elimination).
     Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(), i64);
-    auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(outer)},
-        ValueRange{init}, std::nullopt);
+    SmallVector<OpFoldResult> rows;
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      rows.push_back(rewriter.getIndexAttr(codesType.getShape()[d]));
+    auto forall = scf::ForallOp::create(rewriter, loc, rows, ValueRange{init},
+                                        std::nullopt);
     Block *body = forall.getBody();
     OpBuilder b = OpBuilder::atBlockBegin(body);
-    Value a = body->getArgument(0), shared = body->getArgument(1);
+    SmallVector<Value> row = forall.getInductionVars();
+    Value shared = forall.getRegionIterArgs()[0];
     auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
-    // The leading indices of `a` (row-major over d...).
     SmallVector<OpFoldResult> offsets(rank + 1, zeroI), sizes(rank + 1, oneI);
-    Value rest = a;
-    for (int64_t d = rank - 3; d >= 0; --d) {
-      Value extent =
-          arith::ConstantIndexOp::create(b, loc, codesType.getShape()[d]);
-      offsets[d] =
-          d == 0 ? rest
-                 : arith::RemUIOp::create(b, loc, rest, extent).getResult();
-      if (d > 0)
-        rest = arith::DivUIOp::create(b, loc, rest, extent);
-    }
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      offsets[d] = row[d];
     sizes[rank - 2] = b.getIndexAttr(inner);
     sizes[rank - 1] = b.getIndexAttr(bits);
     sizes[rank] = b.getIndexAttr(words);
@@ -281,11 +263,11 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
               Value column = arith::AddIOp::create(
                   lb, l, pixel,
                   arith::ConstantIndexOp::create(lb, l, tap * window.dilation));
+              SmallVector<Value> at(row.begin(), row.end());
+              at.append(
+                  {column, arith::ConstantIndexOp::create(lb, l, channel)});
               Value v = vector::TransferReadOp::create(
-                  lb, l, vecType, codes,
-                  ValueRange{a, column,
-                             arith::ConstantIndexOp::create(lb, l, channel)},
-                  zeroCode, ArrayRef<bool>{true});
+                  lb, l, vecType, codes, at, zeroCode, ArrayRef<bool>{true});
               for (int64_t k = 0; k < bits; ++k) {
                 Value bit = arith::ConstantOp::create(
                     lb, l,
@@ -421,14 +403,20 @@ struct BitserialConv {
     return access;
   }
 
+  /// The loop dimensions of the output pixels, the first loops of a generic.
+  SmallVector<AffineExpr> pixelDims(ArrayRef<int64_t> shape) const {
+    SmallVector<AffineExpr> pixels;
+    for (unsigned i = 0; i < shape.size(); ++i)
+      pixels.push_back(dim(i));
+    return pixels;
+  }
+
   /// Q[pixels, j] = sum_{kh, kw, w} popc(A), exact integers.
   Value inputPopcounts(OpBuilder &b, Location loc, Value source,
                        bool wholeBatch) const {
     SmallVector<int64_t> shape = pixelShape(wholeBatch);
     unsigned lead = shape.size();
-    SmallVector<AffineExpr> pixels;
-    for (unsigned i = 0; i < lead; ++i)
-      pixels.push_back(dim(i));
+    SmallVector<AffineExpr> pixels = pixelDims(shape);
     // Loops (pixels, j, kh, kw, w). An unread [KH, KW] operand gives the
     // window loops their extent, as the window of linalg's pooling ops does.
     AffineExpr j = dim(lead), tapH = dim(lead + 1), tapW = dim(lead + 2),
@@ -461,18 +449,12 @@ struct BitserialConv {
     return ones;
   }
 
-  /// P[pixels, k, j, o] = sum_{kh, kw, w} popc(W & A) and Q[pixels, j] =
-  /// sum_{kh, kw, w} popc(A), exact integers.
-  std::pair<Value, Value> popcountSums(OpBuilder &b, Location loc, Value source,
-                                       bool wholeBatch) const {
-    SmallVector<int64_t> shape = pixelShape(wholeBatch);
+  /// P[n, oh, ow, k, j, o] = sum_{kh, kw, w} popc(W & A) and Q[n, oh, ow,
+  /// j] = sum_{kh, kw, w} popc(A) over the whole batch, exact integers.
+  std::pair<Value, Value> popcountSums(OpBuilder &b, Location loc) const {
+    SmallVector<int64_t> shape = pixelShape(/*wholeBatch=*/true);
     unsigned lead = shape.size();
-    SmallVector<AffineExpr> pixels;
-    for (unsigned i = 0; i < lead; ++i)
-      pixels.push_back(dim(i));
-    auto ctpop = [](OpBuilder &nb, Location l, Value v) {
-      return math::CtPopOp::create(nb, l, v);
-    };
+    SmallVector<AffineExpr> pixels = pixelDims(shape);
 
     // Loops (pixels, k, j, kh, kw, w, o): output channels innermost.
     AffineExpr k = dim(lead), j = dim(lead + 1), tapH = dim(lead + 2),
@@ -492,17 +474,18 @@ struct BitserialConv {
     Value products =
         linalg::GenericOp::create(
             b, loc, TypeRange{productsInit.getType()},
-            ValueRange{source, weight}, ValueRange{productsInit}, productMaps,
+            ValueRange{input, weight}, ValueRange{productsInit}, productMaps,
             productIterators,
             [&](OpBuilder &nb, Location l, ValueRange args) {
               Value both = arith::AndIOp::create(nb, l, args[0], args[1]);
-              linalg::YieldOp::create(nb, l,
-                                      ValueRange{arith::AddIOp::create(
-                                          nb, l, args[2], ctpop(nb, l, both))});
+              linalg::YieldOp::create(
+                  nb, l,
+                  ValueRange{arith::AddIOp::create(
+                      nb, l, args[2], math::CtPopOp::create(nb, l, both))});
             })
             .getResult(0);
 
-    return {products, inputPopcounts(b, loc, source, wholeBatch)};
+    return {products, inputPopcounts(b, loc, input, /*wholeBatch=*/true)};
   }
 
   /// init := bias + sum_k sum_j v[o, k] u[j] (2 P - Q), k outer, j inner:
@@ -828,8 +811,7 @@ struct BitserialConv2DWholeLowering : OpRewritePattern<BitserialConv2DOp> {
     if (failed(conv))
       return failure();
     Location loc = op.getLoc();
-    auto [products, ones] =
-        conv->popcountSums(rewriter, loc, conv->input, /*wholeBatch=*/true);
+    auto [products, ones] = conv->popcountSums(rewriter, loc);
     Value init = tensor::EmptyOp::create(
         rewriter, loc, op.getResult().getType().getShape(), conv->f32);
     rewriter.replaceOp(op, conv->combine(rewriter, loc, products, ones, init,
