@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -104,33 +105,48 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
 
   if (options.emitCInterface)
     pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
+  // Bounded functions for LLVM, which compiles each one on one thread in
+  // superlinear time (after the C wrappers: the pieces get none).
+  if (options.opsPerFunction > 0) {
+    DQSplitFunctionsOptions splitOptions;
+    splitOptions.opsPerFunction = options.opsPerFunction;
+    pm.addPass(createDQSplitFunctions(splitOptions));
+  }
 
-  // Loops to LLVM.
+  // Loops to LLVM. Passes that change one function at a time run nested,
+  // on all cores across the functions (the pieces of dq-split-functions);
+  // those that declare or convert module-level symbols run on the module.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
-  pm.addPass(createLowerAffinePass());
+  pm.addNestedPass<func::FuncOp>(createLowerAffinePass());
   if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // Inlines the alloca scopes wrapped around each loop body (they hold no
     // allocas here), which scf-to-cf could not split into blocks.
-    pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   }
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  {
+    OpPassManager &functions = pm.nest<func::FuncOp>();
+    functions.addPass(createSCFToControlFlowPass());
+    functions.addPass(memref::createExpandStridedMetadataPass());
+    functions.addPass(createLowerAffinePass());
+    functions.addPass(createConvertVectorToLLVMPass());
+  }
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
+  {
+    OpPassManager &functions = pm.nest<func::FuncOp>();
+    functions.addPass(createConvertMathToLLVMPass());
+    functions.addPass(createArithToLLVMConversionPass());
+    functions.addPass(createConvertIndexToLLVMPass());
+    functions.addPass(createUBToLLVMConversionPass());
+  }
   ConvertFuncToLLVMPassOptions funcOptions;
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertControlFlowToLLVMPass());
   if (options.parallel)
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<LLVM::LLVMFuncOp>(createCanonicalizerPass());
 }
 
 void mlir::dq::registerPipelines() {

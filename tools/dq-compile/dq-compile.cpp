@@ -104,6 +104,13 @@ static cl::opt<unsigned> codegenPartitions(
              "own, so that threads can share the work (default 16; 1: the "
              "whole module at once, one thread)"),
     cl::init(16), cl::cat(compileCategory));
+static cl::opt<int64_t> opsPerFunction(
+    "ops-per-function",
+    cl::desc("Functions larger than this many MLIR operations are cut into "
+             "outlined pieces of about this size before LLVM, which "
+             "compiles each function on one thread in superlinear time "
+             "(default 1500; 0: never; CPU target; same results)"),
+    cl::init(1500), cl::cat(compileCategory));
 static cl::opt<std::string> supportLibrary(
     "support-library",
     cl::desc("The model support archive linked into every model (default: "
@@ -612,6 +619,8 @@ std::string cacheKey(const std::string &moduleText,
            dc::fileContentIdentity(link.cudaRuntime) + "\n";
   } else {
     key += "parallel " + std::string(parallel ? "true" : "false") + "\n";
+    key += "ops-per-function " + std::to_string(int64_t(opsPerFunction)) +
+           "\n";
     key += "lowering-pipeline " +
            (customPipeline.empty() ? std::string("default")
                                    : "'" + customPipeline + "'") +
@@ -776,6 +785,9 @@ void compile() {
   }
   if (codegenPartitions == 0)
     fail("--codegen-partitions must be at least 1");
+  if (opsPerFunction < 0)
+    fail("--ops-per-function must be 0 (never split) or positive, not " +
+         std::to_string(int64_t(opsPerFunction)));
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   ::dq::codegen::TargetSpec spec = targetSpec();
@@ -943,6 +955,7 @@ void compile() {
       mlir::dq::LowerToLLVMOptions lowerOptions;
       lowerOptions.emitCInterface = true;
       lowerOptions.parallel = parallel;
+      lowerOptions.opsPerFunction = opsPerFunction;
       // Register tiles sized for the target's vector registers.
       const llvm::MCSubtargetInfo *subtarget = machine->getMCSubtargetInfo();
       if (subtarget->checkFeatures("+avx512f")) {
@@ -962,6 +975,13 @@ void compile() {
     pm.addPass(mlir::dq::createDQPackEntryPoints());
     if (failed(pm.run(*module)))
       fail("lowering '" + inputFile + "' to LLVM failed");
+
+    // What is left of a function cut into pieces only calls them.
+    std::vector<std::string> splitFunctions;
+    module->walk([&](LLVM::LLVMFuncOp func) {
+      if (func->hasAttr(mlir::dq::kSplitPiecesAttr))
+        splitFunctions.push_back(func.getName().str());
+    });
 
     // 5. LLVM IR, optimized for the target, to object files (partitions
     //    compiled in parallel, dq/Codegen/CPUCodegen.h).
@@ -994,6 +1014,8 @@ void compile() {
       codegen.glueFunctions.push_back("_mlir_ciface_" + name);
       codegen.glueFunctions.push_back(entryPoint.symbol);
     }
+    codegen.glueFunctions.insert(codegen.glueFunctions.end(),
+                                 splitFunctions.begin(), splitFunctions.end());
     codegen.onStage = [](llvm::StringRef stage) { timer.next(stage); };
     std::optional<rt::AtomicFileWriter> irFile;
     std::optional<mlir::dq::AtomicFileStream> irStream;

@@ -5,6 +5,7 @@
 
 #include "dq/Conversion/DQToLinalg/DQToLinalg.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -21,6 +22,11 @@ namespace mlir::dq {
 
 #define GEN_PASS_REGISTRATION
 #include "dq/Conversion/Passes.h.inc"
+
+/// dq-split-functions marks each function it split with the number of its
+/// pieces: what is left of it is glue (buffer bookkeeping and calls), which
+/// dq-compile has LLVM select without its DAG combiner.
+constexpr llvm::StringLiteral kSplitPiecesAttr = "dq.pieces";
 
 } // namespace mlir::dq
 

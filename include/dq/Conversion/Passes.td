@@ -82,4 +82,62 @@ def DQPackEntryPoints : Pass<"dq-pack-entry-points", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def DQSplitFunctions : Pass<"dq-split-functions", "::mlir::ModuleOp"> {
+  let summary = "Splits large functions into calls to outlined pieces of "
+                "bounded size";
+  let description = [{
+    LLVM's optimizer and code generator cost more than linearly in the size
+    of a function, and a function is compiled on one thread: a training
+    step of tens of thousands of instructions bounds the compile. This pass
+    cuts every function larger than `ops-per-function` (operations, nested
+    ones included) into consecutive runs of its top-level operations, each
+    about that size, and moves each run into a private function that the
+    original calls in its place. A run's callee takes the values it uses
+    from outside (constants without operands are cloned into it instead)
+    and returns the values used after it. Callees are `noinline` with
+    internal linkage, so LLVM compiles them separately (and dq-compile's
+    partitions on separate threads).
+
+    Runs after bufferization and buffer deallocation (memrefs are passed
+    and returned as descriptors; a buffer allocated in one piece is freed in
+    another as before). A run is left inline when a memref it would return
+    is a view of a `memref.alloca` inside it. The order of every operation
+    and every floating-point result is unchanged.
+
+    Before (`ops-per-function=4`):
+    ```mlir
+    func.func @step(%a: memref<8xf32>) {
+      linalg.fill ins(%c0 : f32) outs(%a : memref<8xf32>)
+      %b = memref.alloc() : memref<8xf32>
+      linalg.copy ins(%a : memref<8xf32>) outs(%b : memref<8xf32>)
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    func.func @step(%a: memref<8xf32>) {
+      %b = call @step.part0(%a) : (memref<8xf32>) -> memref<8xf32>
+      ...
+    }
+    func.func private @step.part0(%a: memref<8xf32>) -> memref<8xf32>
+        attributes {llvm.linkage = #llvm.linkage<internal>,
+                    passthrough = ["noinline"]} {
+      %c0 = arith.constant 0.0 : f32
+      linalg.fill ins(%c0 : f32) outs(%a : memref<8xf32>)
+      %b = memref.alloc() : memref<8xf32>
+      linalg.copy ins(%a : memref<8xf32>) outs(%b : memref<8xf32>)
+      return %b : memref<8xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"opsPerFunction", "ops-per-function", "int64_t",
+           /*default=*/"1500",
+           "Size (operations, nested ones included) above which a function "
+           "is split, and the size of each piece">,
+  ];
+}
+
 #endif // DQ_CONVERSION_PASSES_TD

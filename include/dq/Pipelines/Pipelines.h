@@ -39,6 +39,12 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "(dq-vectorize-generics' register tiles; dq-compile "
                      "sets it from the target CPU)"),
       llvm::cl::init(16)};
+  PassOptions::Option<int64_t> opsPerFunction{
+      *this, "ops-per-function",
+      llvm::cl::desc("Functions larger than this many operations are cut "
+                     "into outlined pieces of about this size "
+                     "(dq-split-functions; 0: never)"),
+      llvm::cl::init(1500)};
 };
 
 /// The front shared by the CPU and GPU pipelines: dq and TOSA to linalg on
