@@ -9,15 +9,21 @@ process; CPU seconds are the figure to compare on a busy machine):
   quantize   dq-opt --dq-quantize="w-bits=2 a-bits=2"
   training   dq-opt --dq-build-training-graph
   compile    dq-compile (lowering, LLVM -O2 for this CPU, link) -> model.so
+             (--no-cache), once per --variant
+  cached     with --cached: dq-compile again into a fresh --cache-dir, then
+             the timed run, a cache hit
 Prints one row per model and stage, then the totals. The export itself
 (PyTorch) is not timed.
 
     bench/compile.py                                  # resnet20, resnet18, mobilenet_v2
     bench/compile.py --models resnet20 --batch 8      # quicker
+    bench/compile.py --variant "unsplit=--ops-per-function 0" --variant default=
+                                                      # before/after rows
 """
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -62,7 +68,21 @@ def main():
                         help="batch of the imported model and training step")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--work-dir", help="keep the files here")
+    parser.add_argument(
+        "--variant", action="append", metavar="NAME=ARGS",
+        help="a compile row named compile:NAME with these extra dq-compile "
+             "arguments (repeatable; default: one row, no extra arguments)")
+    parser.add_argument("--cached", action="store_true",
+                        help="also time a cached recompile (a cache hit)")
     args = parser.parse_args()
+    variants = []
+    for v in args.variant or []:
+        name, sep, extra = v.partition("=")
+        if not sep or not name:
+            sys.exit(f"compile-bench: --variant '{v}': expected NAME=ARGS")
+        variants.append((f"compile:{name}", shlex.split(extra)))
+    if not variants:
+        variants = [("compile", [])]
     models = [m for m in args.models.split(",") if m]
     for m in models:
         if m not in INPUTS:
@@ -99,11 +119,25 @@ def main():
                               quantized]),
                 ("training", [os.path.join(bindir, "dq-opt"), quantized,
                               "--dq-build-training-graph", "-o", train]),
-                # --no-cache: a cache hit would time a copy, not a compile.
-                ("compile", [os.path.join(bindir, "dq-compile"), train, "-o",
-                             prefix, "--no-cache"]),
             ]
+            compile_cmd = [os.path.join(bindir, "dq-compile"), train]
+            # --no-cache: a cache hit would time a copy, not a compile.
+            for name, extra in variants:
+                stages.append((name, compile_cmd + [
+                    "-o", f"{prefix}.{name.replace(':', '-')}",
+                    "--no-cache"] + extra))
+            cache = os.path.join(work, f"{model}.cache")
+            if args.cached:
+                stages.append(("cached", compile_cmd + [
+                    "-o", f"{prefix}.hit", "--cache-dir", cache]))
             for stage, cmd in stages:
+                if stage == "cached":
+                    # The entry the timed run finds: a first compile.
+                    shutil.rmtree(cache, ignore_errors=True)
+                    subprocess.run(compile_cmd + ["-o", f"{prefix}.miss",
+                                                  "--cache-dir", cache],
+                                   check=True, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
                 print(f"compile-bench: {model} {stage} ...", file=sys.stderr,
                       flush=True)
                 seconds, cpu, mib = measured(
@@ -115,16 +149,23 @@ def main():
 
     print(f"dq compile time and peak memory, batch {args.batch}, "
           f"{os.cpu_count()} cpus")
-    print("{:<13} {:<14} {:<9} {:>9} {:>9} {:>10}".format(
+    print("{:<13} {:<14} {:<18} {:>9} {:>9} {:>10}".format(
         "model", "input", "stage", "wall s", "cpu s", "peak MiB"))
     for model, shape, stage, seconds, cpu, mib in rows:
-        print("{:<13} {:<14} {:<9} {:>9.2f} {:>9.2f} {:>10.0f}".format(
+        print("{:<13} {:<14} {:<18} {:>9.2f} {:>9.2f} {:>10.0f}".format(
             model, shape, stage, seconds, cpu, mib))
+    # Totals: the stages up to the training graph plus each compile row.
     for model in models:
         mine = [r for r in rows if r[0] == model]
-        print("{:<13} {:<14} {:<9} {:>9.2f} {:>9.2f} {:>10.0f}".format(
-            model, mine[0][1], "total", sum(r[3] for r in mine),
-            sum(r[4] for r in mine), max(r[5] for r in mine)))
+        front = [r for r in mine if r[2] in ("import", "quantize", "training")]
+        for r in mine:
+            if r[2] in ("import", "quantize", "training", "cached"):
+                continue
+            label = "total" + r[2][len("compile"):]
+            print("{:<13} {:<14} {:<18} {:>9.2f} {:>9.2f} {:>10.0f}".format(
+                model, mine[0][1], label, sum(f[3] for f in front) + r[3],
+                sum(f[4] for f in front) + r[4],
+                max([f[5] for f in front] + [r[5]])))
     return 0
 
 
