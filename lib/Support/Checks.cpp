@@ -80,6 +80,46 @@ LogicalResult mlir::dq::checkOption(Location loc, StringRef pass,
   return failure();
 }
 
+FailureOr<FunctionOpInterface>
+mlir::dq::selectFunction(Operation *module, StringRef name, StringRef pass,
+                         StringRef fallback) {
+  Location loc = module->getLoc();
+  if (!name.empty()) {
+    auto func = dyn_cast_or_null<FunctionOpInterface>(
+        SymbolTable::lookupSymbolIn(module, name));
+    if (!func || func.isExternal()) {
+      emitError(loc) << pass << ": no function named '" << name
+                     << "' with a body (set func=<name>)";
+      return failure();
+    }
+    return func;
+  }
+  SmallVector<FunctionOpInterface> candidates;
+  for (Region &region : module->getRegions())
+    for (Operation &op : region.getOps())
+      if (auto func = dyn_cast<FunctionOpInterface>(op))
+        if (!func.isExternal() && func.isPublic())
+          candidates.push_back(func);
+  if (candidates.size() == 1)
+    return candidates.front();
+  if (!fallback.empty())
+    for (FunctionOpInterface func : candidates)
+      if (func.getName() == fallback)
+        return func;
+  InFlightDiagnostic diag = emitError(loc) << pass << ": ";
+  if (candidates.empty()) {
+    diag << "the module has no public function with a body";
+    return failure();
+  }
+  diag << "the module has " << candidates.size()
+       << " public functions with a body (";
+  llvm::interleaveComma(candidates, diag, [&](FunctionOpInterface func) {
+    diag << "@" << func.getName();
+  });
+  diag << "); set func=<name>";
+  return failure();
+}
+
 /// Depth-first over the call graph from `callable`; `path` holds the
 /// functions being visited, `state` 1 while on the path and 2 when done.
 static LogicalResult visitCalls(Operation *callable, StringRef pass,

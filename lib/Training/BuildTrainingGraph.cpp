@@ -644,10 +644,15 @@ void BuildTrainingGraphPass::runOnOperation() {
   auto moduleError = [&]() {
     return mlir::emitError(module.getLoc()) << "dq-build-training-graph: ";
   };
-  auto model = module.lookupSymbol<func::FuncOp>(funcName);
-  if (!model || model.isExternal()) {
-    moduleError() << "no function named '" << funcName
-                  << "' with a body (set func=<name>)";
+  // The named function, else the only public one (else @model).
+  FailureOr<FunctionOpInterface> selected =
+      selectFunction(module, funcName, "dq-build-training-graph", "model");
+  if (failed(selected))
+    return signalPassFailure();
+  auto model = dyn_cast<func::FuncOp>(selected->getOperation());
+  if (!model) {
+    moduleError() << "@" << selected->getName()
+                  << " is not a func.func (set func=<name>)";
     return signalPassFailure();
   }
   for (StringRef taken : {kInitStateName, kTrainStepName, kPredictName})

@@ -29,12 +29,16 @@ struct DifferentiatePass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto func = module.lookupSymbol<func::FuncOp>(funcName);
+    // The named function, else the only public one.
+    FailureOr<FunctionOpInterface> selected =
+        selectFunction(module, funcName, "dq-differentiate");
+    if (failed(selected))
+      return signalPassFailure();
+    auto func = dyn_cast<func::FuncOp>(selected->getOperation());
     if (!func) {
-      // On the location only: the module as a note would be the whole input.
       mlir::emitError(module.getLoc())
-          << "dq-differentiate: no function named '" << funcName
-          << "' (set func=<name>)";
+          << "dq-differentiate: @" << selected->getName()
+          << " is not a func.func (set func=<name>)";
       return signalPassFailure();
     }
     if (func.isExternal() || func.getNumResults() != 1 ||
@@ -48,7 +52,7 @@ struct DifferentiatePass
     if (failed(checkNoRecursion(func, "dq-differentiate")))
       return signalPassFailure();
     auto vjp = func.clone();
-    std::string name = funcName + "_vjp";
+    std::string name = (func.getName() + "_vjp").str();
     vjp.setSymName(name);
     SymbolTable(module).insert(vjp);
 

@@ -12,6 +12,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -66,6 +67,14 @@ LogicalResult checkOption(Location loc, StringRef pass, StringRef option,
 /// The same for integer options, in [lo, hi].
 LogicalResult checkOption(Location loc, StringRef pass, StringRef option,
                           int64_t value, int64_t lo, int64_t hi);
+
+/// The function a pass works on: the one named `name`, or, when `name` is
+/// empty, the only public function with a body (with several, the one named
+/// `fallback` if there is one). Fails with "<pass>: ..." at the module's
+/// location naming what is there (never the module as a note).
+FailureOr<FunctionOpInterface> selectFunction(Operation *module,
+                                              StringRef name, StringRef pass,
+                                              StringRef fallback = "");
 
 /// Fails with "<pass>: recursive call: @a -> @b -> @a ..." at the call that
 /// closes a cycle, if a function reachable from `root` through calls (the

@@ -29,7 +29,8 @@ def DQDifferentiate : Pass<"dq-differentiate", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"funcName", "func", "std::string", "\"\"",
-           "Name of the function to differentiate">,
+           "Name of the function to differentiate (default: the only public "
+           "function with a body)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
@@ -73,8 +74,9 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"funcName", "func", "std::string", "\"model\"",
-           "The model function">,
+    Option<"funcName", "func", "std::string", "\"\"",
+           "The model function (default: the only public function with a "
+           "body, else @model)">,
     Option<"loss", "loss", "std::string", "\"softmax-cross-entropy\"",
            "Loss: softmax-cross-entropy">,
     Option<"momentum", "momentum", "double", "0.9", "SGD momentum, in [0, 1]">,

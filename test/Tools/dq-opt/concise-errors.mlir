@@ -13,7 +13,7 @@
 // SCHEME: error: dq-quantize: option w-scheme must be dq, dq-lean or lqnets, got 'int'
 // TRAIN: error: dq-build-training-graph: no function named 'missing' with a body (set func=<name>)
 // MOMENTUM: error: dq-build-training-graph: option momentum must be
-// DIFF: error: dq-differentiate: no function named 'missing' (set func=<name>)
+// DIFF: error: dq-differentiate: no function named 'missing' with a body (set func=<name>)
 // INFER: error: dq-build-inference-graph needs the module of --dq-build-training-graph (@predict and @init_state)
 
 func.func @model(%x: tensor<1x4x4x1xf32>) -> tensor<1x4x4x1xf32> {

@@ -22,9 +22,23 @@ func.func @model(%x: tensor<2x3x1xf32>) -> tensor<2x3x1xf32> {
 
 // -----
 
-// expected-error @+1 {{dq-build-training-graph: no function named 'model' with a body (set func=<name>)}}
+// Without func=, several public functions and none named @model: which
+// one is the model is not guessed.
+// expected-error @+1 {{dq-build-training-graph: the module has 2 public functions with a body (@net, @other); set func=<name>}}
 module {
   func.func @net(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+    return %x : tensor<2x3xf32>
+  }
+  func.func @other(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+    return %x : tensor<2x3xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{dq-build-training-graph: the module has no public function with a body}}
+module {
+  func.func private @net(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
     return %x : tensor<2x3xf32>
   }
 }
