@@ -23,6 +23,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
@@ -61,9 +62,33 @@ static std::optional<std::vector<float>> constantFloats(Value weight) {
 namespace {
 
 /// Validated pass options.
+/// A layer-bits entry: the layers it designates and their bit widths.
+struct LayerBits {
+  std::string pattern;
+  unsigned weightBits;
+  std::optional<unsigned> actBits;
+};
+
 struct QuantizeConfig {
   WeightQuantAttr weight;
   ActQuantAttr act;
+  SmallVector<LayerBits> layerBits;
+
+  /// The configuration of `op`: the last layer-bits entry that designates it
+  /// sets its weight bits and, given, the bits of its input's quantizer.
+  QuantizeConfig forLayer(Operation *op) const {
+    QuantizeConfig result{weight, act, {}};
+    for (const LayerBits &entry : layerBits) {
+      if (!matchesOverride(op, entry.pattern))
+        continue;
+      result.weight = WeightQuantAttr::get(
+          weight.getContext(), entry.weightBits, weight.getScheme());
+      result.act = ActQuantAttr::get(
+          act.getContext(), entry.actBits.value_or(act.getBits()),
+          act.getScheme(), act.getWeighting(), act.getTrim());
+    }
+    return result;
+  }
 };
 
 struct QuantizePass : public mlir::dq::impl::DQQuantizeBase<QuantizePass> {
@@ -81,6 +106,9 @@ private:
   FailureOr<Value> quantizeWeight(const Layer &layer,
                                   const QuantizeConfig &config,
                                   FunctionOpInterface func);
+
+  /// The layer-bits entries that designate a quantized layer.
+  llvm::DenseSet<unsigned> layerBitsUsed;
 
   /// Names argument weights' state (the layer's name, or its kind and
   /// rank among unnamed layers of that kind).
@@ -138,6 +166,31 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
                         *aScheme == ActScheme::DQ ? ChannelWeighting::Energy
                                                   : ChannelWeighting::Uniform,
                         APFloat(static_cast<double>(trim)));
+  // layer-bits: PATTERN=W or PATTERN=W:A, the pattern as in keep-fp.
+  for (const std::string &entry : layerBits) {
+    auto malformed = [&]() {
+      optionError("layer-bits")
+          << "entry '" << entry
+          << "' must be LAYER=W or LAYER=W:A (a layer name or file:line, "
+             "bits in [1, 8]; e.g. layer-bits=conv1=4:4)";
+      return failure();
+    };
+    size_t equals = StringRef(entry).rfind('=');
+    if (equals == StringRef::npos || equals == 0)
+      return malformed();
+    StringRef pattern = StringRef(entry).take_front(equals);
+    auto [wText, aText] = StringRef(entry).drop_front(equals + 1).split(':');
+    unsigned w = 0, a = 0;
+    if (wText.getAsInteger(10, w) || w < kMinBits || w > kMaxBits)
+      return malformed();
+    std::optional<unsigned> aBits;
+    if (StringRef(entry).drop_front(equals + 1).contains(':')) {
+      if (aText.getAsInteger(10, a) || a < kMinBits || a > kMaxBits)
+        return malformed();
+      aBits = a;
+    }
+    config.layerBits.push_back({pattern.str(), w, aBits});
+  }
   return config;
 }
 
@@ -347,10 +400,17 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
   for (const Layer &layer : layers) {
     std::optional<StringRef> reason =
         fullPrecisionReason(layer, &layer == firstConv, &layer == lastMatMul);
-    if (summary)
-      printSummaryLine(llvm::errs(), layer,
-                       reason ? ("full precision (" + *reason + ")").str()
-                              : std::string("quantized"));
+    if (summary) {
+      std::string action = "quantized";
+      QuantizeConfig own = config.forLayer(layer.op);
+      if (reason)
+        action = ("full precision (" + *reason + ")").str();
+      else if (own.weight != config.weight || own.act != config.act)
+        action += " (w-bits=" + std::to_string(own.weight.getBits()) +
+                  ", a-bits=" + std::to_string(own.act.getBits()) +
+                  ", layer-bits)";
+      printSummaryLine(llvm::errs(), layer, action);
+    }
     if (!reason)
       selected.push_back(layer);
   }
@@ -373,13 +433,19 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
     }
   }
 
-  std::vector<float> actBasis = num::initActivationBasis(config.act.getBits());
-  auto actBasisType = RankedTensorType::get(
-      {static_cast<int64_t>(actBasis.size())}, Float32Type::get(&getContext()));
-  // One quantizer per activation value, shared by the layers that read it.
-  llvm::DenseMap<Value, Value> quantizedInputs;
+  // One quantizer per activation value and configuration, shared by the
+  // layers that read it (layers with other a-bits get their own).
+  llvm::DenseMap<std::pair<Value, Attribute>, Value> quantizedInputs;
   for (auto [index, layer] : llvm::enumerate(selected)) {
-    FailureOr<Value> weight = quantizeWeight(layer, config, func);
+    for (auto [i, entry] : llvm::enumerate(config.layerBits))
+      if (matchesOverride(layer.op, entry.pattern))
+        layerBitsUsed.insert(i);
+    QuantizeConfig own = config.forLayer(layer.op);
+    std::vector<float> actBasis = num::initActivationBasis(own.act.getBits());
+    auto actBasisType =
+        RankedTensorType::get({static_cast<int64_t>(actBasis.size())},
+                              Float32Type::get(&getContext()));
+    FailureOr<Value> weight = quantizeWeight(layer, own, func);
     if (failed(weight))
       return failure();
     Value original = layer.weight();
@@ -396,7 +462,7 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
                             << input.getType();
       return failure();
     }
-    Value &quantized = quantizedInputs[input];
+    Value &quantized = quantizedInputs[{input, own.act}];
     if (!quantized) {
       OpBuilder builder(layer.op);
       if (Operation *producer = input.getDefiningOp())
@@ -409,7 +475,7 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
           DenseElementsAttr::get(actBasisType, ArrayRef<float>(actBasis)));
       quantized = QuantizeActOp::create(
           builder, loc, inputType, input, basis,
-          builder.getI64IntegerAttr(layer.inputChannelAxis), config.act);
+          builder.getI64IntegerAttr(layer.inputChannelAxis), own.act);
     }
     layer.op->setOperand(layer.inputOperand, quantized);
   }
@@ -445,10 +511,28 @@ void QuantizePass::runOnOperation() {
   for (const SmallVector<Layer> &funcLayers : layers)
     llvm::append_range(all, funcLayers);
   Location loc = getOperation().getLoc();
+  SmallVector<std::string> bitsPatterns;
+  for (const LayerBits &entry : config->layerBits)
+    bitsPatterns.push_back(entry.pattern);
   if (failed(checkOverridesMatch(loc, "keep-fp", keepFP, all)) |
-      failed(checkOverridesMatch(loc, "force-quantize", forceQuantize, all)))
+      failed(checkOverridesMatch(loc, "force-quantize", forceQuantize, all)) |
+      failed(checkOverridesMatch(loc, "layer-bits", bitsPatterns, all)))
     return signalPassFailure();
   for (auto [func, funcLayers] : llvm::zip(funcs, layers))
     if (failed(quantizeFunction(func, funcLayers, *config)))
       return signalPassFailure();
+  // Bits for a layer that stays in full precision would be ignored.
+  bool unused = false;
+  for (auto [i, entry] : llvm::enumerate(config->layerBits)) {
+    if (layerBitsUsed.contains(i))
+      continue;
+    unused = true;
+    emitOptionError(loc, "dq-quantize", "layer-bits")
+        << "entry '" << entry.pattern
+        << "' designates only layers kept in full precision (add "
+           "force-quantize="
+        << entry.pattern << ", or keep-first-last=false)";
+  }
+  if (unused)
+    return signalPassFailure();
 }

@@ -47,8 +47,18 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     Layers it cannot quantize (e.g. a depthwise multiplier above 1, dynamic
     weight shapes, non-f32 weights, weights above `max-weight-elements`,
     constant weights with NaN or infinite values) are reported as errors
-    naming the op. A `keep-fp` or `force-quantize` entry that matches no
-    layer is an error (a misspelt name would silently change the model).
+    naming the op. A `keep-fp`, `force-quantize` or `layer-bits` entry that
+    matches no layer is an error (a misspelt name would silently change the
+    model).
+
+    Per-layer bits: `layer-bits=conv1=4:4,fc=8` gives `conv1` 4-bit weights
+    and a 4-bit quantizer on its input, and `fc` 8-bit weights (its input
+    keeps `a-bits`); the other layers keep `w-bits` and `a-bits`. Layers that
+    read one activation share its quantizer only when their activation bits
+    agree. An entry does not decide whether a layer is quantized (the first
+    convolution and the last matmul stay in full precision unless
+    `keep-first-last=false` or `force-quantize` says otherwise), and one that
+    designates only full-precision layers is an error.
   }];
   let dependentDialects = ["::mlir::dq::DQDialect",
                            "::mlir::arith::ArithDialect"];
@@ -76,6 +86,10 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     ListOption<"forceQuantize", "force-quantize", "std::string",
                "Layers (names or file:line) to quantize even if a default "
                "rule would keep them in full precision">,
+    ListOption<"layerBits", "layer-bits", "std::string",
+               "Per-layer bit widths, LAYER=W or LAYER=W:A (LAYER as in "
+               "keep-fp): the layer's weight bits and the bits of the "
+               "quantizer of its input; the last matching entry wins">,
     Option<"maxWeightElements", "max-weight-elements", "int64_t",
            "268435456",
            "Largest weight (in elements) a layer may have to be quantized; "
