@@ -10,6 +10,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::dq;
@@ -142,6 +143,24 @@ LogicalResult DQDialect::verifyOperationAttribute(Operation *op,
              << contract::kLayerNameAttr
              << " must be a non-empty string (the layer's name), got "
              << attribute.getValue();
+  }
+  if (attribute.getName().getValue() == contract::kLatentInitAttr) {
+    auto decode = dyn_cast<DecodeWeightsOp>(op);
+    if (!decode)
+      return op->emitOpError()
+             << contract::kLatentInitAttr
+             << " belongs on a dq.decode_weights (the initial latent weights "
+                "of its codes)";
+    auto values = dyn_cast<DenseElementsAttr>(attribute.getValue());
+    if (!values || values.getType() != decode.getType())
+      return op->emitOpError()
+             << contract::kLatentInitAttr
+             << " must be dense f32 elements of the decoded type "
+             << decode.getType();
+    if (llvm::any_of(values.getValues<float>(),
+                     [](float v) { return !std::isfinite(v); }))
+      return op->emitOpError()
+             << contract::kLatentInitAttr << " has a NaN or infinite value";
   }
   return success();
 }

@@ -227,8 +227,17 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
         latent.initKind = StateEntry::Init::Decoded;
         latent.codesEntry = q.codes;
         latent.basisEntry = q.basis;
+        // Fine-tuning: the fp32 weights the codes were fitted to (the
+        // dialect verified their type).
+        if (auto fp32 = decode->getAttrOfType<DenseElementsAttr>(
+                contract::kLatentInitAttr)) {
+          latent.initKind = StateEntry::Init::Constant;
+          latent.init = fp32;
+        }
         q.latent = addEntry(latent);
       }
+      // Only the initial state needs them; not every clone of the model.
+      decode->removeAttr(contract::kLatentInitAttr);
       StateEntry momentum{base + ".momentum", Role::Momentum,
                           decode.getType()};
       momentum.initKind = StateEntry::Init::Zeros;

@@ -155,6 +155,11 @@ FailureOr<QuantizeConfig> QuantizePass::parseOptions() {
                            "equally and trims none)";
     return failure();
   }
+  if (latentInit != "decoded" && latentInit != "fp32") {
+    optionError("latent-init")
+        << "must be decoded or fp32, got '" << latentInit << "'";
+    return failure();
+  }
   if (failed(checkOption(loc, pass, "max-weight-elements",
                          int64_t(maxWeightElements), 1,
                          std::numeric_limits<int64_t>::max())))
@@ -294,9 +299,14 @@ FailureOr<Value> QuantizePass::quantizeWeight(const Layer &layer,
     Value basisValue = arith::ConstantOp::create(
         builder, loc, basisType,
         DenseElementsAttr::get(basisType, ArrayRef<float>(state.basis)));
-    return DecodeWeightsOp::create(builder, loc, type, codesValue, basisValue,
-                                   axis, config.weight)
-        .getResult();
+    auto decode = DecodeWeightsOp::create(builder, loc, type, codesValue,
+                                          basisValue, axis, config.weight);
+    // The fp32 weights as the training graph's initial latent weights.
+    if (latentInit == "fp32" &&
+        config.weight.getScheme() != WeightScheme::DQLean)
+      decode->setAttr(contract::kLatentInitAttr,
+                      DenseElementsAttr::get(type, ArrayRef<float>(values)));
+    return decode.getResult();
   }
 
   auto arg = dyn_cast<BlockArgument>(weight);

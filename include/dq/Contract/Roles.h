@@ -72,6 +72,11 @@ inline constexpr char kStateAttr[] = "dq.state";
 inline constexpr char kRoleAttr[] = "dq.role";
 inline constexpr char kLayerNameAttr[] = "dq.name";
 inline constexpr char kModuleKindAttr[] = "dq.kind";
+/// On a `dq.decode_weights` of constant codes: the fp32 weights the codes
+/// were fitted to (`--dq-quantize latent-init=fp32`), which the training
+/// graph takes as the initial latent weights instead of the decoded ones,
+/// and drops from the module.
+inline constexpr char kLatentInitAttr[] = "dq.latent_init";
 
 /// A quantized weight `<layer>.weight` is stored as `<layer>.weight.codes`
 /// and `<layer>.weight.basis`.

@@ -59,6 +59,12 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     convolution and the last matmul stay in full precision unless
     `keep-first-last=false` or `force-quantize` says otherwise), and one that
     designates only full-precision layers is an error.
+
+    Fine-tuning: with `latent-init=fp32`, each quantized constant weight's
+    `dq.decode_weights` carries the fp32 weights (`dq.latent_init`), and
+    `--dq-build-training-graph` starts the latent weights of the dq and
+    lqnets schemes there instead of at the decoded weights (dq-lean has no
+    latent weights).
   }];
   let dependentDialects = ["::mlir::dq::DQDialect",
                            "::mlir::arith::ArithDialect"];
@@ -86,6 +92,11 @@ def DQQuantize : Pass<"dq-quantize", "::mlir::ModuleOp"> {
     ListOption<"forceQuantize", "force-quantize", "std::string",
                "Layers (names or file:line) to quantize even if a default "
                "rule would keep them in full precision">,
+    Option<"latentInit", "latent-init", "std::string", "\"decoded\"",
+           "Initial latent weights of the dq and lqnets schemes: decoded "
+           "(the quantized weights) or fp32 (the model's own weights, to "
+           "fine-tune a trained model; the codes and basis are fitted to "
+           "them either way)">,
     ListOption<"layerBits", "layer-bits", "std::string",
                "Per-layer bit widths, LAYER=W or LAYER=W:A (LAYER as in "
                "keep-fp): the layer's weight bits and the bits of the "

@@ -53,3 +53,29 @@ func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
   %y = tosa.abs %x {dq.name = ""} : (tensor<2xf32>) -> tensor<2xf32>
   return %y : tensor<2xf32>
 }
+
+// -----
+
+// dq.latent_init (the fp32 weights of a fine-tuned layer) belongs on a
+// dq.decode_weights, with its decoded type and finite values.
+func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'tosa.abs' op dq.latent_init belongs on a dq.decode_weights (the initial latent weights of its codes)}}
+  %y = tosa.abs %x {dq.latent_init = dense<0.0> : tensor<2xf32>} : (tensor<2xf32>) -> tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+func.func @f(%c: tensor<2x3xi8>, %v: tensor<2x1xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'dq.decode_weights' op dq.latent_init must be dense f32 elements of the decoded type 'tensor<2x3xf32>'}}
+  %w = dq.decode_weights %c, %v config = #dq.weight_quant<bits = 1, scheme = dq> axis = 0 {dq.latent_init = dense<0.0> : tensor<3x2xf32>} : (tensor<2x3xi8>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %w : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @f(%c: tensor<2x3xi8>, %v: tensor<2x1xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'dq.decode_weights' op dq.latent_init has a NaN or infinite value}}
+  %w = dq.decode_weights %c, %v config = #dq.weight_quant<bits = 1, scheme = dq> axis = 0 {dq.latent_init = dense<[[0.0, 1.0, 0x7FC00000], [0.0, 0.0, 0.0]]> : tensor<2x3xf32>} : (tensor<2x3xi8>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %w : tensor<2x3xf32>
+}

@@ -7,6 +7,7 @@
 // RUN: not dq-opt %s --dq-quantize="trim=1.5" 2>&1 | FileCheck %s --check-prefix=TRIM
 // RUN: not dq-opt %s --dq-quantize="a-scheme=lqnets trim=0.1" 2>&1 | FileCheck %s --check-prefix=TRIMLQ
 // RUN: not dq-opt %s --dq-quantize="wbits=2" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: not dq-opt %s --dq-quantize="latent-init=random" 2>&1 | FileCheck %s --check-prefix=LATENT
 
 // WBITS0: error: dq-quantize: option w-bits must be in [1, 8], got 0
 // WBITS9: error: dq-quantize: option w-bits must be in [1, 8], got 9
@@ -16,6 +17,7 @@
 // TRIM: error: dq-quantize: option trim must be in [0, 1), got 1.5
 // TRIMLQ: error: dq-quantize: option trim needs a-scheme=dq
 // UNKNOWN: no such option wbits
+// LATENT: error: dq-quantize: option latent-init must be decoded or fp32, got 'random'
 // Option errors do not print the module as a note.
 // WBITS0-NOT: see current operation
 // TRIM-NOT: see current operation
