@@ -595,4 +595,5 @@ void mlir::dq::registerGradientExternalModels(DialectRegistry &registry) {
     tosa::AvgPool2dOp::attachInterface<AvgPoolRule>(*ctx);
     tosa::MaxPool2dOp::attachInterface<MaxPoolRule>(*ctx);
   });
+  registerLinalgGradientModels(registry);
 }

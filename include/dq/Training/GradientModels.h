@@ -13,8 +13,11 @@
 namespace mlir {
 class DialectRegistry;
 namespace dq {
-/// Attaches the reverse-mode rules of upstream ops (TOSA).
+/// Attaches the reverse-mode rules of upstream ops (TOSA, and through
+/// registerLinalgGradientModels linalg and tensor).
 void registerGradientExternalModels(DialectRegistry &registry);
+/// The rules of linalg and tensor ops (lib/Training/LinalgGradients.cpp).
+void registerLinalgGradientModels(DialectRegistry &registry);
 } // namespace dq
 } // namespace mlir
 
