@@ -19,12 +19,15 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringSet.h"
+
+#include <functional>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQBUILDTRAININGGRAPH
@@ -54,18 +57,28 @@ struct StateEntry {
   int codesEntry = -1, basisEntry = -1;
 };
 
+/// The optimizer's buffers of a trained tensor: SGD's momentum (Adam's
+/// first moment) and, for Adam, the second moment.
+struct Moments {
+  int first = -1, second = -1;
+};
+
 /// A quantized weight and its state entries.
 struct QuantizedWeight {
   DecodeWeightsOp decode;
   WeightScheme scheme;
-  int codes, basis, latent = -1, momentum;
+  int codes, basis, latent = -1;
+  Moments moments;
   unsigned index; // among quantized weights, for dq_lean seeds
 };
 
-/// A full-precision trained tensor and its momentum.
+/// A full-precision trained tensor and its moments.
 struct TrainedParam {
-  int value, momentum;
+  int value;
+  Moments moments;
 };
+
+enum class Optimizer { SGD, Adam, AdamW };
 
 struct ActQuantizer {
   QuantizeActOp op;
@@ -74,7 +87,7 @@ struct ActQuantizer {
 
 struct BatchNorm {
   BatchNormOp op;
-  int gamma, gammaMomentum, beta, betaMomentum, runningMean, runningVar;
+  int gamma, beta, runningMean, runningVar;
 };
 
 struct BuildTrainingGraphPass
@@ -86,6 +99,8 @@ private:
   LogicalResult checkOptions();
   LogicalResult collectState(func::FuncOp model);
   int addEntry(StateEntry entry);
+  /// The optimizer's zero-initialized buffers of the tensor named `base`.
+  Moments addMoments(const std::string &base, RankedTensorType type);
   std::string layerName(Operation *op) { return layerNames.nameOf(op); }
 
   /// Clones the model body into `func`'s entry block with state arguments
@@ -110,6 +125,7 @@ private:
   LayerNamer layerNames;
   llvm::StringSet<> usedNames;
   int64_t batch = 0, classes = 0;
+  Optimizer optimizerKind = Optimizer::SGD;
 };
 
 } // namespace
@@ -125,6 +141,20 @@ int BuildTrainingGraphPass::addEntry(StateEntry entry) {
   if (entries[index].owner)
     operandState[{entries[index].owner, entries[index].operandIndex}] = index;
   return index;
+}
+
+Moments BuildTrainingGraphPass::addMoments(const std::string &base,
+                                           RankedTensorType type) {
+  Moments moments;
+  StateEntry first{base + ".momentum", Role::Momentum, type};
+  first.initKind = StateEntry::Init::Zeros;
+  moments.first = addEntry(first);
+  if (optimizerKind != Optimizer::SGD) {
+    StateEntry second{base + ".second_moment", Role::SecondMoment, type};
+    second.initKind = StateEntry::Init::Zeros;
+    moments.second = addEntry(second);
+  }
+  return moments;
 }
 
 /// A constant's value as dense elements; dense_resource blobs (large
@@ -191,9 +221,7 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
     std::string base = layerName(op) + "." + what.str();
     StateEntry value{base, Role::Param, type, op, operand, init};
     int valueIndex = addEntry(value);
-    StateEntry momentum{base + ".momentum", Role::Momentum, type};
-    momentum.initKind = StateEntry::Init::Zeros;
-    params.push_back({valueIndex, addEntry(momentum)});
+    params.push_back({valueIndex, addMoments(base, type)});
     return success();
   };
 
@@ -238,10 +266,7 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
       }
       // Only the initial state needs them; not every clone of the model.
       decode->removeAttr(contract::kLatentInitAttr);
-      StateEntry momentum{base + ".momentum", Role::Momentum,
-                          decode.getType()};
-      momentum.initKind = StateEntry::Init::Zeros;
-      q.momentum = addEntry(momentum);
+      q.moments = addMoments(base, decode.getType());
       quantized.push_back(q);
       return WalkResult::advance();
     }
@@ -290,26 +315,25 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
                       op, operand, init});
         return true;
       };
-      auto momentumOf = [&](int of) {
-        StateEntry m{entries[of].name + ".momentum", Role::Momentum,
-                     entries[of].type};
-        m.initKind = StateEntry::Init::Zeros;
-        return addEntry(m);
+      // A copy: adding entries moves them.
+      auto momentsOf = [&](int of) {
+        std::string name = entries[of].name;
+        return addMoments(name, entries[of].type);
       };
       if (!perChannel(1, "gamma", Role::Param, entry.gamma))
         return WalkResult::interrupt();
-      entry.gammaMomentum = momentumOf(entry.gamma);
+      Moments gammaMoments = momentsOf(entry.gamma);
       if (!perChannel(2, "beta", Role::Param, entry.beta))
         return WalkResult::interrupt();
-      entry.betaMomentum = momentumOf(entry.beta);
+      Moments betaMoments = momentsOf(entry.beta);
       // Running statistics are named after their roles.
       if (!perChannel(3, roleNameRef(Role::RunningMean), Role::RunningMean,
                       entry.runningMean) ||
           !perChannel(4, roleNameRef(Role::RunningVar), Role::RunningVar,
                       entry.runningVar))
         return WalkResult::interrupt();
-      params.push_back({entry.gamma, entry.gammaMomentum});
-      params.push_back({entry.beta, entry.betaMomentum});
+      params.push_back({entry.gamma, gammaMoments});
+      params.push_back({entry.beta, betaMoments});
       batchNorms.push_back(entry);
       return WalkResult::advance();
     }
@@ -487,6 +511,125 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
                             arith::MulFOp::create(nb, l, a[2], a[1]));
                       });
   };
+  auto floatConstant = [](OpBuilder &nb, Location l, Type t, double v) {
+    return arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, v));
+  };
+  // Adam's bias corrections at step t = step + 1, as torch.optim.Adam
+  // computes them (in double, once per step): the step size lr / (1 -
+  // beta1^t) and sqrt(1 - beta2^t).
+  Value adamStepSize, adamCorrection2;
+  if (optimizerKind != Optimizer::SGD) {
+    Type f64 = b.getF64Type();
+    Value one = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
+    Value t = arith::SIToFPOp::create(
+        b, loc, f64, arith::AddIOp::create(b, loc, step, one));
+    auto correction = [&](double beta) -> Value {
+      Value power =
+          math::PowFOp::create(b, loc, floatConstant(b, loc, f64, beta), t);
+      return arith::SubFOp::create(b, loc, floatConstant(b, loc, f64, 1.0),
+                                   power);
+    };
+    auto toTensor = [&](Value scalar) -> Value {
+      Value narrow = arith::TruncFOp::create(b, loc, f32, scalar);
+      return tensor::FromElementsOp::create(b, loc, lossType, narrow);
+    };
+    Value lr64 = arith::ExtFOp::create(b, loc, f64, lrScalar);
+    adamStepSize =
+        toTensor(arith::DivFOp::create(b, loc, lr64, correction(beta1)));
+    adamCorrection2 = toTensor(math::SqrtOp::create(b, loc, correction(beta2)));
+  }
+  // One optimizer step of a trained tensor with gradient `g`, whose weight
+  // decay pulls `p` toward zero: the new moments and `apply(x)`, x moved by
+  // the step (x is p, or for the dq scheme also its decoded weights).
+  struct OptimizerStep {
+    Value first, second;
+    std::function<Value(Value)> apply;
+  };
+  auto optimizerStep = [&](Moments moments, Value g, Value p) {
+    OptimizerStep out;
+    Value m = state[moments.first];
+    if (optimizerKind == Optimizer::SGD) {
+      out.first = momentumStep(m, g, p);
+      out.apply = [&descend, m2 = out.first](Value x) {
+        return descend(x, m2);
+      };
+      return out;
+    }
+    auto type = cast<RankedTensorType>(m.getType());
+    double b1 = beta1, b2 = beta2, eps = adamEpsilon, lambda = weightDecay;
+    bool coupled = optimizerKind == Optimizer::Adam;
+    // Adam adds the L2 term to the gradient; AdamW decays the tensor.
+    Value grad = g;
+    if (coupled && lambda != 0.0)
+      grad = tmath::map(
+          b, loc, {g, p}, type,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value la = floatConstant(nb, l, a[0].getType(), lambda);
+            return arith::AddFOp::create(
+                nb, l, a[0], arith::MulFOp::create(nb, l, la, a[1]));
+          });
+    // m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2
+    out.first = tmath::map(
+        b, loc, {m, grad}, type,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Type t = a[0].getType();
+          return arith::AddFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, floatConstant(nb, l, t, b1),
+                                           a[0]),
+              arith::MulFOp::create(nb, l, floatConstant(nb, l, t, 1.0 - b1),
+                                    a[1]));
+        });
+    out.second = tmath::map(
+        b, loc, {state[moments.second], grad}, type,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Type t = a[0].getType();
+          Value square = arith::MulFOp::create(nb, l, a[1], a[1]);
+          return arith::AddFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, floatConstant(nb, l, t, b2),
+                                           a[0]),
+              arith::MulFOp::create(nb, l, floatConstant(nb, l, t, 1.0 - b2),
+                                    square));
+        });
+    // x - stepSize m' / (sqrt(v') / sqrt(1 - b2^t) + eps)
+    //   [- lr lambda p for adamw]
+    out.apply = [&, m2 = out.first, v2 = out.second, p, coupled, eps,
+                 lambda](Value x) -> Value {
+      SmallVector<Value> inputs = {x, m2, v2, adamStepSize, adamCorrection2};
+      bool decays = !coupled && lambda != 0.0;
+      if (decays)
+        inputs.append({p, lr});
+      return tmath::map(
+          b, loc, inputs, cast<RankedTensorType>(x.getType()),
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Type t = a[0].getType();
+            Value denominator = arith::AddFOp::create(
+                nb, l,
+                arith::DivFOp::create(nb, l, math::SqrtOp::create(nb, l, a[2]),
+                                      a[4]),
+                floatConstant(nb, l, t, eps));
+            Value stepped = arith::SubFOp::create(
+                nb, l, a[0],
+                arith::DivFOp::create(
+                    nb, l, arith::MulFOp::create(nb, l, a[3], a[1]),
+                    denominator));
+            if (!decays)
+              return stepped;
+            Value decay = arith::MulFOp::create(
+                nb, l,
+                arith::MulFOp::create(nb, l, a[6],
+                                      floatConstant(nb, l, t, lambda)),
+                a[5]);
+            return arith::SubFOp::create(nb, l, stepped, decay);
+          });
+    };
+    return out;
+  };
+  auto storeMoments = [&](SmallVector<Value> &next, Moments moments,
+                          const OptimizerStep &s) {
+    next[moments.first] = s.first;
+    if (moments.second >= 0)
+      next[moments.second] = s.second;
+  };
   // a * x + (1 - a) * y
   auto blend = [&](Value x, Value y, double a) {
     return tmath::map(
@@ -507,7 +650,6 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     Value g = (*grads)[i];
     Value wq = mapping.lookup(q.decode.getResult());
     Value codes = state[q.codes], basis = state[q.basis];
-    Value m = state[q.momentum];
     auto axis = q.decode.getAxisAttr();
     auto codesType = cast<RankedTensorType>(codes.getType());
     auto project = [&](Value values, Rounding rounding) -> Value {
@@ -526,32 +668,32 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     switch (q.scheme) {
     case WeightScheme::LQNets: {
       Value w = state[q.latent];
-      Value m2 = momentumStep(m, g, w);
-      Value w2 = descend(w, m2);
+      OptimizerStep s = optimizerStep(q.moments, g, w);
+      Value w2 = s.apply(w);
       Value c2 = project(w2, Rounding::Nearest);
       next[q.latent] = w2;
-      next[q.momentum] = m2;
+      storeMoments(next, q.moments, s);
       next[q.codes] = c2;
       next[q.basis] = blend(basis, fit(c2, w2), lqnetsBasisMomentum);
       break;
     }
     case WeightScheme::DQ: {
       Value w = state[q.latent];
-      Value m2 = momentumStep(m, g, w);
-      Value target = descend(wq, m2);
-      Value w2 = descend(w, m2);
+      OptimizerStep s = optimizerStep(q.moments, g, w);
+      Value target = s.apply(wq);
+      Value w2 = s.apply(w);
       Value c2 = project(w2, Rounding::Nearest);
       next[q.latent] = w2;
-      next[q.momentum] = m2;
+      storeMoments(next, q.moments, s);
       next[q.codes] = c2;
       next[q.basis] = fit(c2, target);
       break;
     }
     case WeightScheme::DQLean: {
-      Value m2 = momentumStep(m, g, wq);
-      Value target = descend(wq, m2);
+      OptimizerStep s = optimizerStep(q.moments, g, wq);
+      Value target = s.apply(wq);
       Value c2 = project(target, Rounding::Stochastic);
-      next[q.momentum] = m2;
+      storeMoments(next, q.moments, s);
       next[q.codes] = c2;
       next[q.basis] = fit(c2, target);
       break;
@@ -561,9 +703,9 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
 
   for (auto [i, p] : llvm::enumerate(params)) {
     Value g = (*grads)[quantized.size() + i];
-    Value m2 = momentumStep(state[p.momentum], g, state[p.value]);
-    next[p.momentum] = m2;
-    next[p.value] = descend(state[p.value], m2);
+    OptimizerStep s = optimizerStep(p.moments, g, state[p.value]);
+    storeMoments(next, p.moments, s);
+    next[p.value] = s.apply(state[p.value]);
   }
 
   for (ActQuantizer &a : actQuantizers) {
@@ -626,11 +768,26 @@ LogicalResult BuildTrainingGraphPass::checkOptions() {
         << "must be softmax-cross-entropy, got '" << loss << "'";
     return failure();
   }
-  // Factors of moving averages are in [0, 1]; ridge and epsilon keep the
-  // fits' solves and the channel weights' divisions away from 0.
+  if (optimizer == "sgd") {
+    optimizerKind = Optimizer::SGD;
+  } else if (optimizer == "adam") {
+    optimizerKind = Optimizer::Adam;
+  } else if (optimizer == "adamw") {
+    optimizerKind = Optimizer::AdamW;
+  } else {
+    emitOptionError(loc, pass, "optimizer")
+        << "must be sgd, adam or adamw, got '" << optimizer << "'";
+    return failure();
+  }
+  // Factors of moving averages are in [0, 1] (Adam's below 1: its bias
+  // correction divides by 1 - beta^t); ridge and epsilons keep the fits'
+  // solves and the divisions away from 0.
   auto unit = OptionRange::closed(0.0, 1.0);
   const std::pair<StringRef, std::pair<double, OptionRange>> checks[] = {
       {"momentum", {momentum, unit}},
+      {"beta1", {beta1, OptionRange::rightOpen(0.0, 1.0)}},
+      {"beta2", {beta2, OptionRange::rightOpen(0.0, 1.0)}},
+      {"epsilon", {adamEpsilon, OptionRange::positive()}},
       {"weight-decay", {weightDecay, OptionRange::atLeast(0.0)}},
       {"ridge", {ridge, OptionRange::positive()}},
       {"act-momentum", {actMomentum, unit}},

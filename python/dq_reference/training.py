@@ -53,7 +53,11 @@ from . import quantizers as Q
 
 # Pass options of --dq-build-training-graph and their defaults.
 DEFAULT_HYPER = {
+    "optimizer": "sgd",
     "momentum": 0.9,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "epsilon": 1e-8,
     "weight_decay": 5e-4,
     "ridge": Q.DEFAULT_RIDGE,
     "act_momentum": 0.9,
@@ -66,8 +70,9 @@ DEFAULT_HYPER = {
 
 # The state roles, in the order of include/dq/Contract/Roles.h's kRoleNames
 # (test/Python/roles-mirror.test compares the two).
-ROLES = ("codes", "basis", "latent", "momentum", "act_basis", "param",
-         "running_mean", "running_var")
+ROLES = ("codes", "basis", "latent", "momentum", "second_moment",
+         "act_basis", "param", "running_mean", "running_var")
+OPTIMIZERS = ("sgd", "adam", "adamw")
 
 WEIGHT_SCHEMES = ("dq", "dq_lean", "lqnets")
 ACT_SCHEMES = ("dq", "lqnets")
@@ -288,10 +293,24 @@ def _op_state(op):
     return []
 
 
-def state_spec(net):
+def _with_second_moments(entries, optimizer):
+    """Adam keeps a second moment after every momentum."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}")
+    out = []
+    for name, role in entries:
+        out.append((name, role))
+        if role == "momentum" and optimizer != "sgd":
+            out.append((name[:-len(".momentum")] + ".second_moment",
+                        "second_moment"))
+    return out
+
+
+def state_spec(net, optimizer="sgd"):
     """[(name, role)] of every state tensor, in the contract's order: program
     order of the owning op, then the role order of the contract's table."""
-    spec = [entry for op in net.ops for entry in _op_state(op)]
+    spec = [entry for op in net.ops
+            for entry in _with_second_moments(_op_state(op), optimizer)]
     assert all(role in ROLES for _, role in spec)
     names = [name for name, _ in spec]
     if len(set(names)) != len(names):
@@ -304,10 +323,11 @@ def _codes_to_i8(codes):
     return np.asarray(codes, dtype=np.int64).astype(np.uint8).view(np.int8)
 
 
-def init_state(net, ridge=Q.DEFAULT_RIDGE):
+def init_state(net, ridge=Q.DEFAULT_RIDGE, optimizer="sgd"):
     """@init_state: the model's constants, LQ-Nets-initialized weight state
-    (quantizers.init_weight_state), initial activation bases, zero momenta,
-    latent weights equal to the decoded weights."""
+    (quantizers.init_weight_state), initial activation bases, zero momenta
+    (and Adam's second moments), latent weights equal to the decoded
+    weights."""
     state = {}
     for op in net.ops:
         if isinstance(op, (Conv2D, MatMul)):
@@ -343,7 +363,11 @@ def init_state(net, ridge=Q.DEFAULT_RIDGE):
             state[op.name + ".bias.momentum"] = np.zeros_like(value)
         elif isinstance(op, QuantizeAct):
             state[op.name + ".input.basis"] = Q.init_act_basis(op.bits).numpy()
-    return {name: state[name] for name, _ in state_spec(net)}
+    for name, role in state_spec(net, optimizer):
+        if role == "second_moment":
+            state[name] = np.zeros_like(
+                state[name[:-len(".second_moment")] + ".momentum"])
+    return {name: state[name] for name, _ in state_spec(net, optimizer)}
 
 
 # --------------------------------------------------------------------------
@@ -649,16 +673,14 @@ def train_step(net, state, images, labels, lr, step, hyper=None,
     loss, correct, params, grads, trace = gradients(net, state, images,
                                                     labels)
     eta = _f32(lr)
-    mu = _f32(h["momentum"])
-    decay = _f32(h["weight_decay"])
     new = {}
+    opt = Optimizer(h, lr, step)
 
     def sgd(name, grad):
-        """Full-precision p: m <- mu m + g + lambda p; p <- p - eta m."""
+        """Full-precision p: one optimizer step of p."""
         p = _tensor(state[name])
-        m = mu * _tensor(state[name + ".momentum"]) + grad + decay * p
-        new[name] = (p - eta * m).numpy()
-        new[name + ".momentum"] = m.numpy()
+        move = opt.step(name, state, new, grad, p)
+        new[name] = move(p).numpy()
 
     quantized_index = 0
     for op in net.ops:
@@ -668,7 +690,7 @@ def train_step(net, state, images, labels, lr, step, hyper=None,
                 sgd(n + ".weight", grads[n + ".weight"])
             else:
                 _update_quantized_weight(op, quantized_index, state, params,
-                                         grads, eta, mu, decay, step, h, new,
+                                         grads, opt, step, h, new,
                                          diagnostics)
                 quantized_index += 1
             if isinstance(op, Conv2D):
@@ -702,12 +724,69 @@ def train_step(net, state, images, labels, lr, step, hyper=None,
                     if x.numel() else math.inf)
     if diagnostics is not None:
         diagnostics["trace"] = trace
-    ordered = {name: new[name] for name, _ in state_spec(net)}
+    ordered = {name: new[name] for name, _ in state_spec(net, h["optimizer"])}
     return ordered, loss.numpy().astype(np.float32), correct
 
 
-def _update_quantized_weight(op, index, state, params, grads, eta, mu, decay,
-                             step, h, new, diagnostics):
+class Optimizer:
+    """The optimizer's step of one trained tensor (--dq-build-training-graph
+    optimizer=sgd|adam|adamw), in float32 like the compiled step.
+
+    step(name, state, new, g, p) stores the new moments of `name` in `new`
+    and returns move(x): x moved by the step. p is the tensor weight decay
+    pulls toward zero; x is p, or for the dq scheme also its decoded weights
+    (both descend along the same direction).
+
+      sgd    m' = mu m + g + lambda p;            move(x) = x - lr m'
+      adam   g~ = g + lambda p; m' = b1 m + (1 - b1) g~;
+             v' = b2 v + (1 - b2) g~^2;
+             move(x) = x - s m' / (sqrt(v') / c + eps)
+      adamw  as adam with g~ = g, and move(x) also subtracts lr lambda p
+
+    with t = step + 1, s = lr / (1 - b1^t) and c = sqrt(1 - b2^t) (computed
+    in double, then rounded to float32), as torch.optim.Adam / AdamW.
+    """
+
+    def __init__(self, h, lr, step):
+        self.kind = h["optimizer"]
+        if self.kind not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.kind!r}")
+        self.eta = _f32(lr)
+        self.mu = _f32(h["momentum"])
+        self.decay = _f32(h["weight_decay"])
+        self.b1, self.b2 = h["beta1"], h["beta2"]
+        self.eps = _f32(h["epsilon"])
+        t = float(step) + 1.0
+        lr32 = float(np.float32(lr))
+        self.step_size = _f32(lr32 / (1.0 - self.b1 ** t))
+        self.correction2 = _f32(math.sqrt(1.0 - self.b2 ** t))
+
+    def step(self, name, state, new, g, p):
+        m_old = _tensor(state[name + ".momentum"])
+        if self.kind == "sgd":
+            m = self.mu * m_old + g + self.decay * p
+            new[name + ".momentum"] = m.numpy()
+            return lambda x: x - self.eta * m
+        v_old = _tensor(state[name + ".second_moment"])
+        if self.kind == "adam" and float(self.decay) != 0.0:
+            g = g + self.decay * p
+        m = _f32(self.b1) * m_old + _f32(1.0 - self.b1) * g
+        v = _f32(self.b2) * v_old + _f32(1.0 - self.b2) * (g * g)
+        new[name + ".momentum"] = m.numpy()
+        new[name + ".second_moment"] = v.numpy()
+        denominator = torch.sqrt(v) / self.correction2 + self.eps
+        decoupled = self.kind == "adamw" and float(self.decay) != 0.0
+
+        def move(x):
+            out = x - (self.step_size * m) / denominator
+            if decoupled:
+                out = out - (self.eta * self.decay) * p
+            return out
+        return move
+
+
+def _update_quantized_weight(op, index, state, params, grads, opt, step, h,
+                             new, diagnostics):
     """The weight schemes of the contract for quantized layer `op`, the
     `index`-th quantized weight in program order."""
     n = op.name
@@ -716,17 +795,16 @@ def _update_quantized_weight(op, index, state, params, grads, eta, mu, decay,
     v = _tensor(state[n + ".weight.basis"])
     w_q = params[n + ".weight"].detach()
     g = grads[n + ".weight"]
-    m_old = _tensor(state[n + ".weight.momentum"])
     ridge = h["ridge"]
     if scheme in ("dq", "lqnets"):
         w = _tensor(state[n + ".weight.latent"])
-        m = mu * m_old + g + decay * w
-        w_new = w - eta * m
+        move = opt.step(n + ".weight", state, new, g, w)
+        w_new = move(w)
         # Codes: nearest level of the updated latent weight under the old
         # basis.
         codes = Q.project_nearest(w_new, v, axis, Q.BIPOLAR)
         if scheme == "dq":
-            target = w_q - eta * m
+            target = move(w_q)
             v_new = Q.fit_levels(codes, target, v, axis, Q.BIPOLAR,
                                  ridge=ridge)
         else:
@@ -737,8 +815,8 @@ def _update_quantized_weight(op, index, state, params, grads, eta, mu, decay,
         new[n + ".weight.latent"] = w_new.numpy()
         margin = nearest_margin_of(w_new, v, axis)
     elif scheme == "dq_lean":
-        m = mu * m_old + g + decay * w_q
-        target = w_q - eta * m
+        move = opt.step(n + ".weight", state, new, g, w_q)
+        target = move(w_q)
         seed = int(h["seed"]) + index
         codes = Q.project_stochastic(target, v, axis, Q.BIPOLAR, seed, step)
         v_new = Q.fit_levels(codes, target, v, axis, Q.BIPOLAR, ridge=ridge)
@@ -747,7 +825,6 @@ def _update_quantized_weight(op, index, state, params, grads, eta, mu, decay,
         raise ValueError(f"unknown weight scheme {scheme!r}")
     new[n + ".weight.codes"] = _codes_to_i8(codes.numpy())
     new[n + ".weight.basis"] = v_new.numpy()
-    new[n + ".weight.momentum"] = m.numpy()
     if diagnostics is not None:
         diagnostics[n + ".weight.codes.margin"] = margin
 

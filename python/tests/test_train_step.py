@@ -6,6 +6,8 @@ For the test network of python/dq_reference/train_case.py (N = 4, 8x8x3,
 
     w-scheme in {dq, dq-lean, lqnets} x a-scheme in {dq, lqnets}, trim = 0
     w-scheme = dq, a-scheme = dq, trim = 0.25
+    optimizer=adam (dq/dq; lqnets/lqnets with weight decay 0.05) and
+    optimizer=adamw weight-decay=0.05 (dq/lqnets, dq-lean/dq), epsilon 1e-2
 
 it runs `dq-opt model.mlir --dq-quantize="w-bits=2 a-bits=2 w-scheme=W
 a-scheme=A [trim=R]" --dq-build-training-graph`, compiles the result with
@@ -92,11 +94,32 @@ class Config:
     w_scheme: str  # training.py's spelling: dq, dq_lean, lqnets
     a_scheme: str
     trim: float = 0.0
+    optimizer: str = "sgd"
+    weight_decay: float = 5e-4
+    # Adam's epsilon: the conv biases before batch norm have gradients at
+    # rounding-noise level, which Adam with epsilon 1e-8 scales up to steps
+    # of size lr in the noise's sign on either side; 1e-2 keeps those steps
+    # small while the other tensors' gradients are far above it.
+    epsilon: float = 1e-2
 
     @property
     def label(self):
         text = f"w={self.w_scheme.replace('_', '-')} a={self.a_scheme}"
-        return text + (f" trim={self.trim:g}" if self.trim else "")
+        text += f" trim={self.trim:g}" if self.trim else ""
+        if self.optimizer != "sgd":
+            text += f" {self.optimizer} wd={self.weight_decay:g}"
+        return text
+
+    def graph_options(self):
+        if self.optimizer == "sgd":
+            return ""
+        return (f"optimizer={self.optimizer} "
+                f"weight-decay={self.weight_decay!r} "
+                f"epsilon={self.epsilon!r}")
+
+    def hyper(self):
+        return {"optimizer": self.optimizer,
+                "weight_decay": self.weight_decay, "epsilon": self.epsilon}
 
     def quantize_options(self):
         options = (f"w-bits=2 a-bits=2 "
@@ -106,16 +129,23 @@ class Config:
 
 
 CONFIGS = [Config(w, a) for w in ("dq", "dq_lean", "lqnets")
-           for a in ("dq", "lqnets")] + [Config("dq", "dq", 0.25)]
+           for a in ("dq", "lqnets")] + [Config("dq", "dq", 0.25)] + [
+    Config("dq", "dq", optimizer="adam"),
+    Config("dq", "lqnets", optimizer="adamw", weight_decay=0.05),
+    Config("dq_lean", "dq", optimizer="adamw", weight_decay=0.05),
+    Config("lqnets", "lqnets", optimizer="adam", weight_decay=0.05)]
 
 
 def parse_config(text):
     parts = text.split("/")
-    if len(parts) not in (2, 3):
-        raise argparse.ArgumentTypeError("expected W/A or W/A/TRIM, e.g. "
-                                         "dq-lean/lqnets or dq/dq/0.25")
+    if len(parts) not in (2, 3, 4, 5):
+        raise argparse.ArgumentTypeError(
+            "expected W/A[/TRIM[/OPTIMIZER[/WEIGHT_DECAY]]], e.g. "
+            "dq-lean/lqnets, dq/dq/0.25 or dq/dq/0/adamw/0.05")
     return Config(T.weight_scheme(parts[0]), parts[1],
-                  float(parts[2]) if len(parts) == 3 else 0.0)
+                  float(parts[2]) if len(parts) >= 3 else 0.0,
+                  parts[3] if len(parts) >= 4 else "sgd",
+                  float(parts[4]) if len(parts) == 5 else 5e-4)
 
 
 class Unavailable(Exception):
@@ -127,8 +157,9 @@ class Unavailable(Exception):
 # --------------------------------------------------------------------------
 
 def run_dq_opt(dq_opt, model_path, config):
+    graph = config.graph_options()
     cmd = [dq_opt, model_path, "--dq-quantize=" + config.quantize_options(),
-           "--dq-build-training-graph"]
+           "--dq-build-training-graph" + (f"={graph}" if graph else "")]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True)
     if proc.returncode == 0:
@@ -268,16 +299,18 @@ class ReferenceBackend:
     """The reference as the 'compiled' side (a self-test of this harness);
     `hyper` can make it deliberately wrong."""
 
-    def __init__(self, net, hyper=None):
+    def __init__(self, net, config, hyper=None):
         self.net = net
-        self.hyper = hyper
-        init = T.init_state(net)
-        self.spec = [(n, r, _type_of(init[n])) for n, r in T.state_spec(net)]
+        self.hyper = dict(config.hyper(), **(hyper or {}))
+        self.optimizer = config.optimizer
+        init = T.init_state(net, optimizer=self.optimizer)
+        self.spec = [(n, r, _type_of(init[n]))
+                     for n, r in T.state_spec(net, self.optimizer)]
         self.problems = []
         self.names = [n for n, _, _ in self.spec]
 
     def init_state(self):
-        return T.init_state(self.net)
+        return T.init_state(self.net, optimizer=self.optimizer)
 
     def train_step(self, state, images, labels, lr, step):
         return T.train_step(self.net, state, images, labels,
@@ -414,8 +447,8 @@ def compare_predict(report, where, backend, net, state, images):
     return diff
 
 
-def check_names(report, net, backend):
-    want = [(n, r) for n, r in T.state_spec(net)]
+def check_names(report, net, backend, optimizer):
+    want = [(n, r) for n, r in T.state_spec(net, optimizer)]
     got = [(n, r) for n, r, _ in backend.spec]
     for problem in backend.problems:
         report.fail("signature: " + problem)
@@ -437,7 +470,7 @@ def check_names(report, net, backend):
     for name, role in got:
         if name in want_roles and role != want_roles[name]:
             report.fail(f"{name}: role {role!r}, want {want_roles[name]!r}")
-    init = T.init_state(net)
+    init = T.init_state(net, optimizer=optimizer)
     for name, _, type_text in backend.spec:
         if name in init and type_text != _type_of(init[name]):
             report.fail(f"{name}: type {type_text}, want "
@@ -451,14 +484,14 @@ def run_config(config, make_backend, seed=0, verbose=False):
     net = C.quantized_network(params, 2, 2, config.w_scheme, config.a_scheme,
                               config.trim)
     backend = make_backend(config, net)
-    if not check_names(report, net, backend):
+    if not check_names(report, net, backend, config.optimizer):
         report.lines.append("names: differ; nothing else compared")
         return report
     report.lines.append(f"names: {len(backend.names)} state tensors")
 
     # @init_state
     init_c = backend.init_state()
-    init_r = T.init_state(net)
+    init_r = T.init_state(net, optimizer=config.optimizer)
     bad, codes_bad, codes_near, diff = compare_state(
         init_c, init_r, TOL_INIT, init_code_margins(net, init_r))
     for text in bad + codes_bad:
@@ -480,7 +513,8 @@ def run_config(config, make_backend, seed=0, verbose=False):
                                                       LR, step)
         diag = {}
         new_r, loss_r, correct_r = T.train_step(
-            net, state_c, images, labels, LR, step, diagnostics=diag)
+            net, state_c, images, labels, LR, step, config.hyper(),
+            diagnostics=diag)
         where = f"step {step + 1}"
         act_near = {k[:-len(".input.margin")]: v for k, v in diag.items()
                     if k.endswith(".input.margin") and v < NEAR}
@@ -517,7 +551,8 @@ def run_config(config, make_backend, seed=0, verbose=False):
                              ", CODES DIFFER"))
         tdiag = {}
         state_traj, _, _ = T.train_step(net, state_traj, images, labels, LR,
-                                        step, diagnostics=tdiag)
+                                        step, config.hyper(),
+                                        diagnostics=tdiag)
         if any(k.endswith(".input.margin") and v < NEAR
                for k, v in tdiag.items()):
             near_events.append(f"trajectory step {step + 1}")
@@ -583,7 +618,8 @@ def self_check(verbose):
     import test_training_reference
     status = test_training_reference.main([])
     print("harness with the reference as the compiled side (must pass):")
-    failed = run_all(CONFIGS, lambda config, net: ReferenceBackend(net), 0,
+    failed = run_all(CONFIGS,
+                     lambda config, net: ReferenceBackend(net, config), 0,
                      verbose)
     if failed:
         status = 1
@@ -591,11 +627,15 @@ def self_check(verbose):
     # 0.8 instead of 0.9, and dq-lean's seed without the layer index.
     wrong = [(Config("lqnets", "dq"), {"lqnets_basis_momentum": 0.8}),
              (Config("dq_lean", "lqnets"), {"seed": 1}),
-             (Config("dq", "dq", 0.25), {"act_momentum": 0.8})]
+             (Config("dq", "dq", 0.25), {"act_momentum": 0.8}),
+             (Config("dq", "dq", optimizer="adam"), {"beta2": 0.99}),
+             (Config("dq", "lqnets", optimizer="adamw", weight_decay=0.05),
+              {"optimizer": "adam"})]
     print("harness with a wrong reference as the compiled side (must fail):")
     for config, hyper in wrong:
         report = run_config(config,
-                            lambda config, net: ReferenceBackend(net, hyper))
+                            lambda config, net: ReferenceBackend(net, config,
+                                                                 hyper))
         caught = bool(report.failures)
         print(f"    {config.label} with {hyper}: "
               f"{'caught' if caught else 'NOT CAUGHT'}"
@@ -613,8 +653,9 @@ def main(argv=None):
     parser.add_argument("--dq-opt", help="dq-opt binary (default: $DQ_OPT or "
                         "build/bin/dq-opt)")
     parser.add_argument("--config", action="append", type=parse_config,
-                        help="W/A[/TRIM], e.g. dq-lean/lqnets (repeatable; "
-                        "default: all seven)")
+                        help="W/A[/TRIM[/OPTIMIZER[/WEIGHT_DECAY]]], e.g. "
+                        "dq-lean/lqnets or dq/dq/0/adamw/0.05 (repeatable; "
+                        "default: all eleven)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the parameters and batches")
     parser.add_argument("--keep", metavar="DIR",

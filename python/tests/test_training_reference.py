@@ -529,6 +529,52 @@ def test_updates():
                       "check is too weak")
 
 
+def test_adam_matches_torch_optim():
+    """optimizer=adam / adamw on the full-precision tiny network against
+    torch.optim.Adam / AdamW: at each of three steps torch's optimizer (its
+    own moments, its own step count) is given the reference's parameters and
+    gradients; its parameters and moments after the step must be the
+    reference's."""
+    net, images, labels = tiny_network()
+    lr = 0.01
+    for kind, decay in (("adam", 0.0), ("adam", 0.05), ("adamw", 0.05)):
+        hyper = {"optimizer": kind, "weight_decay": decay, "beta1": 0.8,
+                 "beta2": 0.95, "epsilon": 1e-6}
+        state = T.init_state(net, optimizer=kind)
+        names = [n for n, r in T.state_spec(net, kind) if r == "param"]
+        tensors = {n: torch.tensor(state[n], requires_grad=True)
+                   for n in names}
+        make = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        opt = make(list(tensors.values()), lr=lr, betas=(0.8, 0.95),
+                   eps=1e-6, weight_decay=decay)
+        where = f"[{kind} weight_decay={decay}]"
+        for step in range(3):
+            _, _, _, grads, _ = T.gradients(net, state, images, labels)
+            new, _, _ = T.train_step(net, state, images, labels, lr, step,
+                                     hyper)
+            with torch.no_grad():
+                for n in names:
+                    tensors[n].copy_(torch.from_numpy(state[n]))
+                    tensors[n].grad = grads[n].detach().clone()
+            opt.step()
+            for n in names:
+                t = tensors[n]
+                moments = opt.state[t]
+                for got, want, what in (
+                        (new[n], t.detach().numpy(), ""),
+                        (new[n + ".momentum"],
+                         moments["exp_avg"].numpy(), ".momentum"),
+                        (new[n + ".second_moment"],
+                         moments["exp_avg_sq"].numpy(), ".second_moment")):
+                    check(close(got, want, 1e-5, 1e-7),
+                          f"{where} step {step + 1} {n}{what}: "
+                          + worst(got, want))
+            moved = max(float(np.max(np.abs(new[n] - state[n])))
+                        for n in names)
+            check(moved > 1e-3, f"{where} the step moved nothing")
+            state = new
+
+
 def test_state_spec():
     net = C.quantized_network(C.make_params(0), 2, 2, "dq", "dq")
     spec = T.state_spec(net)
@@ -608,7 +654,7 @@ def main(argv=None):
     torch.manual_seed(0)
     tests = [test_conv_layout, test_batch_norm, test_gradients, test_ste,
              test_relu_gradient, test_loss_and_correct, test_channel_weights,
-             test_updates, test_state_spec]
+             test_updates, test_adam_matches_torch_optim, test_state_spec]
     if args.compiled_inference:
         import dq_runtime
         dq_opt = dq_runtime.find_dq_opt(args.dq_opt)

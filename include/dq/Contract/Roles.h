@@ -24,15 +24,16 @@ enum class Role {
   Codes,       // i8 codes of a quantized weight (unsigned, below 2^K)
   Basis,       // per-output-channel basis [channels x K] of those codes
   Latent,      // full-precision latent weight of the dq / lqnets schemes
-  Momentum,    // SGD momentum of a trained tensor
+  Momentum,    // SGD momentum (Adam's first moment) of a trained tensor
+  SecondMoment, // Adam's second moment (exp_avg_sq) of a trained tensor
   ActBasis,    // basis [K] of an activation quantizer
   Param,       // a full-precision trained tensor (weights, biases, BN affine)
   RunningMean, // batch norm's running statistics
   RunningVar,
 };
 
-inline constexpr std::array<std::string_view, 8> kRoleNames = {
-    "codes",    "basis", "latent",       "momentum",
+inline constexpr std::array<std::string_view, 9> kRoleNames = {
+    "codes",     "basis", "latent",       "momentum",   "second_moment",
     "act_basis", "param", "running_mean", "running_var"};
 
 constexpr std::string_view roleName(Role role) {
@@ -58,9 +59,10 @@ constexpr ElementType elementTypeOf(Role role) {
 }
 
 /// The roles an export (and the inference graph) keeps: what predict needs.
-/// Latent weights and momenta only serve training.
+/// Latent weights and the optimizer's moments only serve training.
 constexpr bool isInferenceRole(Role role) {
-  return role != Role::Latent && role != Role::Momentum;
+  return role != Role::Latent && role != Role::Momentum &&
+         role != Role::SecondMoment;
 }
 
 /// Attributes of the contract. `dq.state` / `dq.role` tag the state

@@ -50,9 +50,11 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
       step: i64) -> (state..., loss: tensor<f32>, correct: tensor<i32>)`:
       forward in training mode (batch statistics), softmax cross-entropy,
       reverse-mode gradients through the ops' rules, and every update of
-      docs/Algorithm.md: SGD with momentum and weight decay for
-      full-precision parameters, the `dq` / `dq_lean` / `lqnets` weight
-      updates (scheme from each `dq.decode_weights` config), activation
+      docs/Algorithm.md: SGD with momentum and weight decay (or Adam /
+      AdamW, `optimizer`) for full-precision parameters, the `dq` /
+      `dq_lean` / `lqnets` weight updates (scheme from each
+      `dq.decode_weights` config; the optimizer's step is the direction
+      they descend along), activation
       basis fits (channel-aware with trim for `weighting = energy`), and
       batch-norm running statistics;
     * `@predict(state..., images) -> logits`: inference mode.
@@ -79,9 +81,21 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
            "body, else @model)">,
     Option<"loss", "loss", "std::string", "\"softmax-cross-entropy\"",
            "Loss: softmax-cross-entropy">,
-    Option<"momentum", "momentum", "double", "0.9", "SGD momentum, in [0, 1]">,
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "sgd (momentum, L2 weight decay), adam (L2 weight decay added to "
+           "the gradient) or adamw (decoupled weight decay), each as "
+           "torch.optim computes it">,
+    Option<"momentum", "momentum", "double", "0.9",
+           "SGD momentum, in [0, 1] (sgd only)">,
+    Option<"beta1", "beta1", "double", "0.9",
+           "Adam's first-moment factor, in [0, 1) (adam, adamw)">,
+    Option<"beta2", "beta2", "double", "0.999",
+           "Adam's second-moment factor, in [0, 1) (adam, adamw)">,
+    Option<"adamEpsilon", "epsilon", "double", "1e-8",
+           "Adam's denominator epsilon, > 0 (adam, adamw)">,
     Option<"weightDecay", "weight-decay", "double", "5e-4",
-           "Weight decay (L2) of every trained tensor, >= 0">,
+           "Weight decay of every trained tensor, >= 0 (L2 for sgd and "
+           "adam, decoupled for adamw)">,
     Option<"ridge", "ridge", "double", "1e-4",
            "Ridge of the level fits toward the previous basis, > 0">,
     Option<"actMomentum", "act-momentum", "double", "0.9",
@@ -101,6 +115,7 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::tosa::TosaDialect"];
 }
 

@@ -31,6 +31,18 @@
 // RIDGE: option ridge must be a finite number > 0, got 0
 // RIDGEINF: option ridge must be a finite number > 0, got -inf
 // EPS: option trim-epsilon must be a finite number > 0, got -1e-08
+
+// The optimizer and Adam's options.
+// RUN: not dq-opt %s --dq-build-training-graph="optimizer=rmsprop" 2>&1 | FileCheck %s --check-prefix=OPT
+// RUN: not dq-opt %s --dq-build-training-graph="optimizer=adam beta1=1" 2>&1 | FileCheck %s --check-prefix=BETA1
+// RUN: not dq-opt %s --dq-build-training-graph="optimizer=adamw beta2=-0.5" 2>&1 | FileCheck %s --check-prefix=BETA2
+// RUN: not dq-opt %s --dq-build-training-graph="optimizer=adam epsilon=0" 2>&1 | FileCheck %s --check-prefix=ADAMEPS
+// RUN: dq-opt %s --dq-build-training-graph="optimizer=adamw beta1=0 beta2=0 epsilon=1e-12" -o /dev/null
+// OPT: error: dq-build-training-graph: option optimizer must be sgd, adam or adamw, got 'rmsprop'
+// OPT-NOT: see current operation
+// BETA1: option beta1 must be in [0, 1), got 1
+// BETA2: option beta2 must be in [0, 1), got -0.5
+// ADAMEPS: option epsilon must be a finite number > 0, got 0
 func.func @model(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   return %x : tensor<2x3xf32>
 }
