@@ -5,7 +5,7 @@
 // names the function and the argument or result.
 
 func.func @train_step(
-    // expected-error @+1 {{@train_step argument 0 ('fc.weight'): dq.role "bogus" is not a role (one of codes, basis, latent, momentum, act_basis, param, running_mean, running_var)}}
+    // expected-error @+1 {{@train_step argument 0 ('fc.weight'): dq.role "bogus" is not a role (one of codes, basis, latent, momentum, second_moment, act_basis, param, running_mean, running_var)}}
     %w: tensor<2x4xf32> {dq.role = "bogus", dq.state = "fc.weight"}) {
   return
 }
