@@ -27,8 +27,6 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringSet.h"
 
-#include <functional>
-
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQBUILDTRAININGGRAPH
 #include "dq/Training/Passes.h.inc"
@@ -539,20 +537,17 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     adamCorrection2 = toTensor(math::SqrtOp::create(b, loc, correction(beta2)));
   }
   // One optimizer step of a trained tensor with gradient `g`, whose weight
-  // decay pulls `p` toward zero: the new moments and `apply(x)`, x moved by
-  // the step (x is p, or for the dq scheme also its decoded weights).
+  // decay pulls `p` toward zero: the new moments and what every copy of the
+  // tensor descends by (x is p, or for the dq scheme also its decoded
+  // weights). SGD descends by lr * m', Adam by `delta`, computed once.
   struct OptimizerStep {
-    Value first, second;
-    std::function<Value(Value)> apply;
+    Value first, second, delta;
   };
   auto optimizerStep = [&](Moments moments, Value g, Value p) {
     OptimizerStep out;
     Value m = state[moments.first];
     if (optimizerKind == Optimizer::SGD) {
       out.first = momentumStep(m, g, p);
-      out.apply = [&descend, m2 = out.first](Value x) {
-        return descend(x, m2);
-      };
       return out;
     }
     auto type = cast<RankedTensorType>(m.getType());
@@ -590,39 +585,36 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
               arith::MulFOp::create(nb, l, floatConstant(nb, l, t, 1.0 - b2),
                                     square));
         });
-    // x - stepSize m' / (sqrt(v') / sqrt(1 - b2^t) + eps)
-    //   [- lr lambda p for adamw]
-    out.apply = [&, m2 = out.first, v2 = out.second, p, coupled, eps,
-                 lambda](Value x) -> Value {
-      SmallVector<Value> inputs = {x, m2, v2, adamStepSize, adamCorrection2};
-      bool decays = !coupled && lambda != 0.0;
-      if (decays)
-        inputs.append({p, lr});
-      return tmath::map(
-          b, loc, inputs, cast<RankedTensorType>(x.getType()),
-          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            Type t = a[0].getType();
-            Value denominator = arith::AddFOp::create(
-                nb, l,
-                arith::DivFOp::create(nb, l, math::SqrtOp::create(nb, l, a[2]),
-                                      a[4]),
-                floatConstant(nb, l, t, eps));
-            Value stepped = arith::SubFOp::create(
-                nb, l, a[0],
-                arith::DivFOp::create(
-                    nb, l, arith::MulFOp::create(nb, l, a[3], a[1]),
-                    denominator));
-            if (!decays)
-              return stepped;
-            Value decay = arith::MulFOp::create(
-                nb, l,
-                arith::MulFOp::create(nb, l, a[6],
-                                      floatConstant(nb, l, t, lambda)),
-                a[5]);
-            return arith::SubFOp::create(nb, l, stepped, decay);
-          });
-    };
+    // stepSize m' / (sqrt(v') / sqrt(1 - b2^t) + eps) [+ lr lambda p, adamw]
+    bool decays = !coupled && lambda != 0.0;
+    SmallVector<Value> inputs = {out.first, out.second, adamStepSize,
+                                 adamCorrection2};
+    if (decays)
+      inputs.append({p, lr});
+    out.delta = tmath::map(
+        b, loc, inputs, type,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Type t = a[0].getType();
+          Value denominator = arith::AddFOp::create(
+              nb, l,
+              arith::DivFOp::create(nb, l, math::SqrtOp::create(nb, l, a[1]),
+                                    a[3]),
+              floatConstant(nb, l, t, eps));
+          Value step = arith::DivFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, a[2], a[0]), denominator);
+          if (!decays)
+            return step;
+          Value decay = arith::MulFOp::create(
+              nb, l,
+              arith::MulFOp::create(nb, l, a[5],
+                                    floatConstant(nb, l, t, lambda)),
+              a[4]);
+          return arith::AddFOp::create(nb, l, step, decay);
+        });
     return out;
+  };
+  auto apply = [&](const OptimizerStep &s, Value x) -> Value {
+    return s.delta ? tmath::sub(b, loc, x, s.delta) : descend(x, s.first);
   };
   auto storeMoments = [&](SmallVector<Value> &next, Moments moments,
                           const OptimizerStep &s) {
@@ -669,7 +661,7 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     case WeightScheme::LQNets: {
       Value w = state[q.latent];
       OptimizerStep s = optimizerStep(q.moments, g, w);
-      Value w2 = s.apply(w);
+      Value w2 = apply(s, w);
       Value c2 = project(w2, Rounding::Nearest);
       next[q.latent] = w2;
       storeMoments(next, q.moments, s);
@@ -680,8 +672,8 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     case WeightScheme::DQ: {
       Value w = state[q.latent];
       OptimizerStep s = optimizerStep(q.moments, g, w);
-      Value target = s.apply(wq);
-      Value w2 = s.apply(w);
+      Value target = apply(s, wq);
+      Value w2 = apply(s, w);
       Value c2 = project(w2, Rounding::Nearest);
       next[q.latent] = w2;
       storeMoments(next, q.moments, s);
@@ -691,7 +683,7 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     }
     case WeightScheme::DQLean: {
       OptimizerStep s = optimizerStep(q.moments, g, wq);
-      Value target = s.apply(wq);
+      Value target = apply(s, wq);
       Value c2 = project(target, Rounding::Stochastic);
       storeMoments(next, q.moments, s);
       next[q.codes] = c2;
@@ -705,7 +697,7 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     Value g = (*grads)[quantized.size() + i];
     OptimizerStep s = optimizerStep(p.moments, g, state[p.value]);
     storeMoments(next, p.moments, s);
-    next[p.value] = s.apply(state[p.value]);
+    next[p.value] = apply(s, state[p.value]);
   }
 
   for (ActQuantizer &a : actQuantizers) {

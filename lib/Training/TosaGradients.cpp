@@ -8,8 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dq/Interfaces/GradientOpInterface.h"
-#include "dq/Interfaces/TensorMath.h"
+#include "GradientRule.h"
 #include "dq/Training/GradientModels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -23,6 +22,7 @@
 
 using namespace mlir;
 using namespace mlir::dq;
+using mlir::dq::gradient_rules::Rule;
 
 namespace {
 
@@ -74,18 +74,6 @@ Value spreadOutputGrad(OpBuilder &b, Location loc, Value dy, const Window &w,
   return tensormath::padZeros(b, loc, dilated, {0, w.extentH(), w.extentW(), 0},
                               {0, bottom, right, 0});
 }
-
-/// Base for external models: fills `grads` with nulls and dispatches.
-template <typename Model, typename OpTy>
-struct Rule : public GradientOpInterface::ExternalModel<Model, OpTy> {
-  LogicalResult buildGradients(Operation *op, OpBuilder &b,
-                               ValueRange resultGrads, ArrayRef<bool> needed,
-                               SmallVectorImpl<Value> &grads) const {
-    grads.assign(op->getNumOperands(), Value());
-    return static_cast<const Model *>(this)->grad(cast<OpTy>(op), b,
-                                                  resultGrads, needed, grads);
-  }
-};
 
 //===----------------------------------------------------------------------===//
 // Elementwise
@@ -230,17 +218,8 @@ struct ConcatRule : Rule<ConcatRule, tosa::ConcatOp> {
   LogicalResult grad(tosa::ConcatOp op, OpBuilder &b, ValueRange dys,
                      ArrayRef<bool> needed,
                      SmallVectorImpl<Value> &grads) const {
-    int64_t axis = op.getAxis();
-    int64_t offset = 0;
-    for (auto [i, input] : llvm::enumerate(op.getInput1())) {
-      ArrayRef<int64_t> shape = tensormath::shapeOf(input);
-      if (needed[i]) {
-        SmallVector<int64_t> offsets(shape.size(), 0);
-        offsets[axis] = offset;
-        grads[i] = tensormath::slice(b, op.getLoc(), dys[0], offsets, shape);
-      }
-      offset += shape[axis];
-    }
+    gradient_rules::concatGradients(b, op.getLoc(), dys[0], op.getInput1(),
+                                    op.getAxis(), needed, grads);
     return success();
   }
 };

@@ -741,7 +741,7 @@ class Optimizer:
       adam   g~ = g + lambda p; m' = b1 m + (1 - b1) g~;
              v' = b2 v + (1 - b2) g~^2;
              move(x) = x - s m' / (sqrt(v') / c + eps)
-      adamw  as adam with g~ = g, and move(x) also subtracts lr lambda p
+      adamw  as adam with g~ = g, and the step adds lr lambda p
 
     with t = step + 1, s = lr / (1 - b1^t) and c = sqrt(1 - b2^t) (computed
     in double, then rounded to float32), as torch.optim.Adam / AdamW.
@@ -775,14 +775,10 @@ class Optimizer:
         new[name + ".momentum"] = m.numpy()
         new[name + ".second_moment"] = v.numpy()
         denominator = torch.sqrt(v) / self.correction2 + self.eps
-        decoupled = self.kind == "adamw" and float(self.decay) != 0.0
-
-        def move(x):
-            out = x - (self.step_size * m) / denominator
-            if decoupled:
-                out = out - (self.eta * self.decay) * p
-            return out
-        return move
+        delta = (self.step_size * m) / denominator
+        if self.kind == "adamw" and float(self.decay) != 0.0:
+            delta = delta + (self.eta * self.decay) * p
+        return lambda x: x - delta
 
 
 def _update_quantized_weight(op, index, state, params, grads, opt, step, h,

@@ -14,9 +14,10 @@ namespace mlir {
 class DialectRegistry;
 namespace dq {
 /// Attaches the reverse-mode rules of upstream ops (TOSA, and through
-/// registerLinalgGradientModels linalg and tensor).
+/// registerLinalgGradientModels those of linalg-form models).
 void registerGradientExternalModels(DialectRegistry &registry);
-/// The rules of linalg and tensor ops (lib/Training/LinalgGradients.cpp).
+/// The rules of the ops of linalg-form models; so far the tensor ops around
+/// the layers (lib/Training/LinalgGradients.cpp).
 void registerLinalgGradientModels(DialectRegistry &registry);
 } // namespace dq
 } // namespace mlir
