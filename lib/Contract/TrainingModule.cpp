@@ -259,6 +259,29 @@ FailureOr<TrainingModule> Reader::read() {
   view.entryPoints = {{view.initState, false, true},
                       {train, true, true},
                       {predict, true, false}};
+
+  // @calibrate(state..., images, batches) -> (state...), optional.
+  if (Operation *symbol = module.lookupSymbol(kCalibrateName)) {
+    auto calibrate = dyn_cast<func::FuncOp>(symbol);
+    if (!calibrate || calibrate.isExternal())
+      return mlir::emitError(symbol->getLoc())
+             << "@" << kCalibrateName
+             << " must be a func.func with a body (or absent)";
+    if (failed(checkCounts(calibrate, false, 2,
+                           "the images and the batch count")) ||
+        failed(checkCounts(calibrate, true, 0, "nothing else")))
+      return failure();
+    for (unsigned i = 0; i < n; ++i)
+      if (failed(checkState({calibrate, false, i}, view.state[i])) ||
+          failed(checkState({calibrate, true, i}, view.state[i])))
+        return failure();
+    if (failed(checkType({calibrate, false, n}, "images", view.images)) ||
+        failed(checkType({calibrate, false, n + 1}, "batch count",
+                         b.getI64Type())))
+      return failure();
+    view.calibrate = calibrate;
+    view.entryPoints.push_back({calibrate, true, true});
+  }
   return view;
 }
 

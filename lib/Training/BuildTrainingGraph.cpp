@@ -1,7 +1,7 @@
 //===- BuildTrainingGraph.cpp - dq-build-training-graph -------------------===//
 //
-// From a quantized model function, builds @init_state, @train_step and
-// @predict (docs/TrainingGraph.md is the contract). The model's trainable
+// From a quantized model function, builds @init_state, @train_step,
+// @predict and @calibrate (docs/TrainingGraph.md is the contract). The model's trainable
 // constants become explicit state; the step is forward (training mode), loss,
 // reverse mode through the GradientOpInterface rules, and the updates of
 // docs/Algorithm.md written with tensor math and dq ops.
@@ -101,15 +101,29 @@ private:
   Moments addMoments(const std::string &base, RankedTensorType type);
   std::string layerName(Operation *op) { return layerNames.nameOf(op); }
 
+  /// What a clone of the model quantizes an activation with: the basis
+  /// `u` of its state, or one computed from the quantizer's input `x`.
+  using ActBasisFn =
+      function_ref<Value(const ActQuantizer &, Value x, Value u)>;
   /// Clones the model body into `func`'s entry block with state arguments
   /// substituted; `training` swaps batch norm for its batch-statistics form.
+  /// `actBasis`, when given, chooses each activation quantizer's basis.
   Value cloneModel(OpBuilder &b, func::FuncOp model, Value images,
-                   ValueRange state, bool training, IRMapping &mapping);
+                   ValueRange state, bool training, IRMapping &mapping,
+                   ActBasisFn actBasis = nullptr);
   Value toLogits(OpBuilder &b, Location loc, Value output);
 
   void buildInitState(OpBuilder &b, Location loc);
   LogicalResult buildTrainStep(OpBuilder &b, func::FuncOp model);
   void buildPredict(OpBuilder &b, func::FuncOp model);
+  void buildCalibrate(OpBuilder &b, func::FuncOp model);
+  /// One least-squares fit of an activation basis to the quantizer's input
+  /// `x` (`clamped` = max(x, 0)): nearest codes under `u`, the channel
+  /// weights of the quantizer's weighting, the ridge fit from `u`.
+  Value fitActBasis(OpBuilder &b, Location loc, const ActQuantizer &a, Value x,
+                    Value clamped, Value u);
+  /// The types and tags of the state as arguments or results.
+  SmallVector<Type> stateTypes() const;
 
   SmallVector<StateEntry> entries;
   SmallVector<QuantizedWeight> quantized;
@@ -342,7 +356,8 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
 
 Value BuildTrainingGraphPass::cloneModel(OpBuilder &b, func::FuncOp model,
                                          Value images, ValueRange state,
-                                         bool training, IRMapping &mapping) {
+                                         bool training, IRMapping &mapping,
+                                         ActBasisFn actBasis) {
   Block &body = model.getBody().front();
   mapping.map(body.getArgument(0), images);
   for (Operation &op : body.without_terminator()) {
@@ -365,6 +380,19 @@ Value BuildTrainingGraphPass::cloneModel(OpBuilder &b, func::FuncOp model,
       if (it != operandState.end())
         clone->setOperand(i, state[it->second]);
     }
+    if (actBasis)
+      if (auto act = dyn_cast<QuantizeActOp>(&op)) {
+        const ActQuantizer *entry = llvm::find_if(
+            actQuantizers, [&](const ActQuantizer &e) { return e.op == act; });
+        // A quantizer without users has no state and keeps its constant.
+        if (entry != actQuantizers.end()) {
+          auto cloned = cast<QuantizeActOp>(clone);
+          b.setInsertionPoint(cloned);
+          Value basis = actBasis(*entry, cloned.getInput(), state[entry->basis]);
+          cloned.getBasisMutable().assign(basis);
+          b.setInsertionPointAfter(cloned);
+        }
+      }
   }
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   return mapping.lookup(ret.getOperand(0));
@@ -428,6 +456,102 @@ void BuildTrainingGraphPass::buildPredict(OpBuilder &b, func::FuncOp model) {
   Value output = cloneModel(b, model, args.back(), args.drop_back(),
                             /*training=*/false, mapping);
   func::ReturnOp::create(b, loc, toLogits(b, loc, output));
+}
+
+SmallVector<Type> BuildTrainingGraphPass::stateTypes() const {
+  SmallVector<Type> types;
+  for (const StateEntry &e : entries)
+    types.push_back(e.type);
+  return types;
+}
+
+/// max(x, 0), the values an activation quantizer's codes encode.
+static Value clampAtZero(OpBuilder &b, Location loc, Value x) {
+  return tmath::map(b, loc, {x}, cast<RankedTensorType>(x.getType()),
+                    [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                      Value zero = arith::ConstantOp::create(
+                          nb, l, nb.getFloatAttr(v[0].getType(), 0.0));
+                      return arith::MaximumFOp::create(nb, l, v[0], zero);
+                    });
+}
+
+Value BuildTrainingGraphPass::fitActBasis(OpBuilder &b, Location loc,
+                                          const ActQuantizer &a, Value x,
+                                          Value clamped, Value u) {
+  MLIRContext *ctx = &getContext();
+  QuantizeActOp act = a.op; // op handles have no const accessors
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto codesType = RankedTensorType::get(xType.getShape(), b.getI8Type());
+  ActQuantAttr config = act.getConfig();
+  Value codes = ProjectOp::create(
+      b, loc, codesType, clamped, u, Value(), act.getAxisAttr(),
+      EncodingAttr::get(ctx, Encoding::Unipolar),
+      RoundingAttr::get(ctx, Rounding::Nearest), IntegerAttr());
+  Value weights;
+  if (config.getWeighting() == ChannelWeighting::Energy) {
+    int64_t channels = xType.getDimSize(act.getAxis());
+    weights = ChannelWeightsOp::create(
+        b, loc, RankedTensorType::get({channels}, b.getF32Type()), clamped, u,
+        act.getAxisAttr(),
+        b.getF64FloatAttr(config.getTrim().convertToDouble()),
+        b.getF64FloatAttr(trimEpsilon));
+  }
+  return FitLevelsOp::create(b, loc, u.getType(), codes, x, u, weights,
+                             act.getAxisAttr(),
+                             EncodingAttr::get(ctx, Encoding::Unipolar),
+                             b.getF64FloatAttr(ridge));
+}
+
+void BuildTrainingGraphPass::buildCalibrate(OpBuilder &b, func::FuncOp model) {
+  Location loc = model.getLoc();
+  SmallVector<Type> argTypes = stateTypes(), resultTypes = stateTypes();
+  argTypes.push_back(model.getArgumentTypes()[0]);
+  argTypes.push_back(b.getI64Type());
+  auto func = func::FuncOp::create(b, loc, kCalibrateName,
+                                   b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, e] : llvm::enumerate(entries)) {
+    func.setArgAttrs(i, stateAttrs(b, e));
+    func.setResultAttrs(i, stateAttrs(b, e));
+  }
+  OpBuilder::InsertionGuard guard(b);
+  Block *block = func.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  unsigned n = entries.size();
+  ValueRange state = block->getArguments().take_front(n);
+  Value images = block->getArgument(n), batches = block->getArgument(n + 1);
+  // The weight of this batch in the running average, 1 / (batches + 1).
+  Type f32 = b.getF32Type();
+  Value count = arith::SIToFPOp::create(
+      b, loc, f32,
+      arith::AddIOp::create(
+          b, loc, batches,
+          arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1))));
+  Value weight = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({}, f32),
+      ValueRange{arith::DivFOp::create(
+          b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0)),
+          count)});
+  SmallVector<Value> next(state.begin(), state.end());
+  IRMapping mapping;
+  cloneModel(b, model, images, state, /*training=*/false, mapping,
+             [&](const ActQuantizer &a, Value x, Value u) -> Value {
+               Location l = QuantizeActOp(a.op).getLoc();
+               Value clamped = clampAtZero(b, l, x), fitted = u;
+               for (int64_t i = 0; i < calibrationIterations; ++i)
+                 fitted = fitActBasis(b, l, a, x, clamped, fitted);
+               // u + w (fit - u)
+               Value average = tmath::map(
+                   b, l, {u, fitted, weight},
+                   cast<RankedTensorType>(u.getType()),
+                   [](OpBuilder &nb, Location ll, ValueRange v) -> Value {
+                     Value delta = arith::SubFOp::create(nb, ll, v[1], v[0]);
+                     return arith::AddFOp::create(
+                         nb, ll, v[0], arith::MulFOp::create(nb, ll, v[2], delta));
+                   });
+               next[a.basis] = average;
+               return average;
+             });
+  func::ReturnOp::create(b, loc, next);
 }
 
 LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
@@ -701,34 +825,9 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
   }
 
   for (ActQuantizer &a : actQuantizers) {
-    Value x = mapping.lookup(a.op.getInput());
     Value u = state[a.basis];
-    auto xType = cast<RankedTensorType>(x.getType());
-    auto codesType = RankedTensorType::get(xType.getShape(), b.getI8Type());
-    ActQuantAttr config = a.op.getConfig();
-    Value clamped =
-        tmath::map(b, loc, {x}, xType,
-                   [](OpBuilder &nb, Location l, ValueRange v) -> Value {
-                     Value zero = arith::ConstantOp::create(
-                         nb, l, nb.getFloatAttr(v[0].getType(), 0.0));
-                     return arith::MaximumFOp::create(nb, l, v[0], zero);
-                   });
-    Value codes = ProjectOp::create(
-        b, loc, codesType, clamped, u, Value(), a.op.getAxisAttr(),
-        EncodingAttr::get(ctx, Encoding::Unipolar),
-        RoundingAttr::get(ctx, Rounding::Nearest), IntegerAttr());
-    Value weights;
-    if (config.getWeighting() == ChannelWeighting::Energy) {
-      int64_t channels = xType.getDimSize(a.op.getAxis());
-      weights = ChannelWeightsOp::create(
-          b, loc, RankedTensorType::get({channels}, f32), clamped, u,
-          a.op.getAxisAttr(),
-          b.getF64FloatAttr(config.getTrim().convertToDouble()),
-          b.getF64FloatAttr(trimEpsilon));
-    }
-    Value fitted = FitLevelsOp::create(
-        b, loc, u.getType(), codes, x, u, weights, a.op.getAxisAttr(),
-        EncodingAttr::get(ctx, Encoding::Unipolar), ridgeAttr);
+    Value x = mapping.lookup(a.op.getInput());
+    Value fitted = fitActBasis(b, loc, a, x, clampAtZero(b, loc, x), u);
     next[a.basis] = blend(u, fitted, actMomentum);
   }
 
@@ -790,7 +889,8 @@ LogicalResult BuildTrainingGraphPass::checkOptions() {
   for (const auto &[name, check] : checks)
     if (failed(checkOption(loc, pass, name, check.first, check.second)))
       return failure();
-  return success();
+  return checkOption(loc, pass, "calibration-iterations",
+                     int64_t(calibrationIterations), 1, 100);
 }
 
 void BuildTrainingGraphPass::runOnOperation() {
@@ -813,7 +913,8 @@ void BuildTrainingGraphPass::runOnOperation() {
                   << " is not a func.func (set func=<name>)";
     return signalPassFailure();
   }
-  for (StringRef taken : {kInitStateName, kTrainStepName, kPredictName})
+  for (StringRef taken :
+       {kInitStateName, kTrainStepName, kPredictName, kCalibrateName})
     if (module.lookupSymbol(taken)) {
       moduleError() << "the module already has a symbol named '" << taken
                     << "'";
@@ -856,6 +957,8 @@ void BuildTrainingGraphPass::runOnOperation() {
   if (failed(buildTrainStep(b, model)))
     return signalPassFailure();
   buildPredict(b, model);
+  if (calibration)
+    buildCalibrate(b, model);
   // What dq-compile and the runtime will rely on; a failure here is a bug
   // of this pass.
   if (failed(readTrainingModule(module)))

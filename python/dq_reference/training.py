@@ -66,6 +66,7 @@ DEFAULT_HYPER = {
     "bn_epsilon": 1e-5,
     "seed": 0,
     "trim_epsilon": 1e-8,
+    "calibration_iterations": 3,
 }
 
 # The state roles, in the order of include/dq/Contract/Roles.h's kRoleNames
@@ -438,7 +439,7 @@ def _channel_view(vec, x, axis):
     return vec.reshape(shape)
 
 
-def forward(net, params, images, training, trace=None):
+def forward(net, params, images, training, trace=None, act_basis=None):
     """Logits of the model.
 
     params: {name: tensor} as `model_params` builds it: `<layer>.weight` is the
@@ -448,6 +449,8 @@ def forward(net, params, images, training, trace=None):
     trace (a dict, optional) receives, detached: `<bn>.batch_mean`,
     `<bn>.batch_var` (biased), `<bn>.count`; `<quantizer>.input` (the
     quantizer's input clamped at 0).
+    act_basis (optional): act_basis(op, x clamped at 0, u) -> the basis the
+    quantizer `op` uses instead of its state's `u` (calibration).
     """
     env = {net.input: images}
     for op in net.ops:
@@ -493,7 +496,12 @@ def forward(net, params, images, training, trace=None):
                 xd = x.detach().float()
                 trace[op.name + ".input"] = torch.where(
                     xd < 0, torch.zeros_like(xd), xd)
-            y = QuantizeActSTE.apply(x, params[op.name + ".input.basis"])
+            u = params[op.name + ".input.basis"]
+            if act_basis is not None:
+                xd = x.detach().float()
+                u = act_basis(op, torch.where(xd < 0, torch.zeros_like(xd),
+                                              xd), u)
+            y = QuantizeActSTE.apply(x, u)
         else:
             raise TypeError(f"unknown op {type(op).__name__}")
         env[op.output] = y
@@ -631,15 +639,22 @@ def act_channel_weights(x, u, codes, weighting, trim, axis, eps):
     return w
 
 
-def act_basis_update(x, u, weighting, trim, axis, hyper):
-    """u <- a u + (1 - a) fit(nearest(x, u), x; prev u, Omega), a = 0.9."""
+def act_basis_fit(x, u, weighting, trim, axis, hyper):
+    """fit(nearest(x, u), x; prev u, Omega): one least-squares fit of the
+    activation basis to the clamped input x."""
     u = torch.as_tensor(u, dtype=torch.float32)
     codes = Q.project_nearest(x, u, None, Q.UNIPOLAR)
     omega = act_channel_weights(x, u, codes, weighting, trim, axis,
                                 hyper["trim_epsilon"])
     axis = axis % x.dim()
-    fitted = Q.fit_levels(codes, x, u, axis, Q.UNIPOLAR, weights=omega,
-                          ridge=hyper["ridge"])
+    return Q.fit_levels(codes, x, u, axis, Q.UNIPOLAR, weights=omega,
+                        ridge=hyper["ridge"])
+
+
+def act_basis_update(x, u, weighting, trim, axis, hyper):
+    """u <- a u + (1 - a) fit(nearest(x, u), x; prev u, Omega), a = 0.9."""
+    u = torch.as_tensor(u, dtype=torch.float32)
+    fitted = act_basis_fit(x, u, weighting, trim, axis, hyper)
     a = hyper["act_momentum"]
     return (torch.tensor(a, dtype=torch.float32) * u +
             torch.tensor(1.0 - a, dtype=torch.float32) * fitted)
@@ -823,6 +838,50 @@ def _update_quantized_weight(op, index, state, params, grads, opt, step, h,
     new[n + ".weight.basis"] = v_new.numpy()
     if diagnostics is not None:
         diagnostics[n + ".weight.codes.margin"] = margin
+
+
+def calibrate(net, state, images, batches, hyper=None, diagnostics=None):
+    """@calibrate: the state with every activation basis fitted to this
+    batch (numpy arrays, state_spec's order).
+
+    Forward in inference mode; each quantizer, in forward order, starts from
+    its state's u, alternates nearest projection and the fit
+    `calibration_iterations` times, and quantizes with the running average
+    u + (fit - u) / (batches + 1) over the batches calibrated on so far,
+    which the state keeps. diagnostics (optional) receives
+    `<quantizer>.input.margin`: the smallest distance of an input to a
+    threshold of any basis it was projected onto.
+    """
+    h = dict(DEFAULT_HYPER, **(hyper or {}))
+    params = model_params(net, state)
+    new = {name: np.array(state[name]) for name, _ in
+           state_spec(net, h["optimizer"])}
+    weight = _f32(1.0) / _f32(float(batches + 1))
+
+    def fit(op, x, u):
+        current = u
+        margin = math.inf
+        for _ in range(h["calibration_iterations"]):
+            if x.numel():
+                margin = min(margin, float(nearest_margin(
+                    x.reshape(1, -1),
+                    Q.levels(current, op.bits, Q.UNIPOLAR)[None, :]).min()))
+            current = act_basis_fit(x, current, op.weighting, op.trim,
+                                    op.axis, h)
+        average = u + weight * (current - u)
+        if x.numel():
+            margin = min(margin, float(nearest_margin(
+                x.reshape(1, -1),
+                Q.levels(average, op.bits, Q.UNIPOLAR)[None, :]).min()))
+        if diagnostics is not None:
+            diagnostics[op.name + ".input.margin"] = margin
+        new[op.name + ".input.basis"] = average.numpy()
+        return average
+
+    x = torch.from_numpy(np.array(images, dtype=np.float32))
+    with torch.no_grad():
+        forward(net, params, x, training=False, act_basis=fit)
+    return new
 
 
 def predict(net, state, images):

@@ -24,7 +24,10 @@ python/dq_reference/training.py:
   traj 3   the compiled state after 3 steps against 3 reference steps from
            the compiled initial state (each side on its own trajectory);
   predict  @predict against training.predict, on the initial state and on
-           the state after 3 steps.
+           the state after 3 steps;
+  calib k  (k = 1, 2) @calibrate on seeded batch k - 1 after k - 1 batches,
+           from the compiled state before, against training.calibrate, and
+           @predict on the calibrated state.
 
 Tolerances (|got - want| <= atol + rtol * |want|, element-wise):
   init:                  rtol 1e-5, atol 1e-6
@@ -294,6 +297,10 @@ class CompiledBackend:
     def predict(self, state, images):
         return self.module.predict(*[state[n] for n in self.names], images)
 
+    def calibrate(self, state, images, batches):
+        return self._named(self.module.calibrate(
+            *[state[n] for n in self.names], images, int(batches)))
+
 
 class ReferenceBackend:
     """The reference as the 'compiled' side (a self-test of this harness);
@@ -318,6 +325,9 @@ class ReferenceBackend:
 
     def predict(self, state, images):
         return T.predict(self.net, state, images)
+
+    def calibrate(self, state, images, batches):
+        return T.calibrate(self.net, state, images, batches, self.hyper)
 
 
 # --------------------------------------------------------------------------
@@ -478,6 +488,35 @@ def check_names(report, net, backend, optimizer):
     return not missing and not extra
 
 
+def check_calibration(report, config, backend, net, state, seed):
+    """@calibrate on two batches against training.calibrate, each from the
+    compiled state before it."""
+    for k in range(2):
+        images, _ = C.make_batch(seed, k)
+        got = backend.calibrate(state, images, k)
+        diag = {}
+        want = T.calibrate(net, state, images, k, config.hyper(),
+                           diagnostics=diag)
+        where = f"calib {k + 1}"
+        near = {n[:-len(".input.margin")]: v for n, v in diag.items()
+                if v < NEAR}
+        bad, codes_bad, _, diff = compare_state(got, want, TOL_STEP)
+        for text in bad + codes_bad:
+            if near:
+                report.note(f"{where} (unverified, a quantizer input is "
+                            f"within {NEAR:g} of a threshold): {text}")
+            else:
+                report.fail(f"{where}: {text}")
+        moved = max(float(np.abs(np.asarray(want[n], np.float64) -
+                                 np.asarray(state[n], np.float64)).max())
+                    for n in want if n.endswith(".input.basis"))
+        report.lines.append(f"{where}: max |diff| {diff:.2g} (act bases "
+                            f"moved by up to {moved:.2g})")
+        state = got
+    images, _ = C.make_batch(seed, 2)
+    compare_predict(report, "predict@calibrated", backend, net, state, images)
+
+
 def run_config(config, make_backend, seed=0, verbose=False):
     report = Report(config.label)
     params = C.make_params(seed)
@@ -502,6 +541,7 @@ def run_config(config, make_backend, seed=0, verbose=False):
                         f"{'ok' if not bad + codes_bad else 'MISMATCH'}")
     images0, _ = C.make_batch(seed, 0)
     compare_predict(report, "predict@init", backend, net, init_c, images0)
+    check_calibration(report, config, backend, net, init_c, seed)
 
     state_c = init_c
     state_traj = copy.deepcopy(init_c)

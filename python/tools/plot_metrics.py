@@ -24,7 +24,7 @@ import math
 import os
 import sys
 
-KINDS = ("run", "resume", "step", "epoch")
+KINDS = ("run", "resume", "calibration", "step", "epoch")
 SPARK = " .:-=+*#%@"
 
 
@@ -56,6 +56,7 @@ class Run:
         self.path, self.id = path, run_id
         self.header = {}
         self.resumes = []  # steps
+        self.calibration = None  # dict: batches, test accuracy before/after
         self.steps = []    # dicts: step, epoch, loss, accuracy, lr, time
         self.epochs = []   # dicts: epoch, step, train_loss, train_accuracy,
         #                    test_accuracy, time (None when absent)
@@ -105,6 +106,11 @@ def read_runs(path):
             run.header = row
         elif kind == "resume":
             run.resumes.append(number(row, "step", where))
+        elif kind == "calibration":
+            run.calibration = {
+                "batches": number(row, "batches", where),
+                "before": number(row, "test_accuracy_before", where, False),
+                "after": number(row, "test_accuracy", where, False)}
         elif kind == "step":
             run.steps.append({
                 "step": number(row, "step", where),
@@ -175,6 +181,13 @@ def summarize(run, several):
         progress += ", resumed at step " + ", ".join(
             str(s) for s in run.resumes)
     out.append(progress)
+    c = run.calibration
+    if c:
+        line = f"  calibrated on {c['batches']} batches"
+        if c["before"] is not None and c["after"] is not None:
+            line += (f": test acc {100 * c['before']:.2f}% -> "
+                     f"{100 * c['after']:.2f}%")
+        out.append(line)
     if run.steps:
         last = run.steps[-1]
         out.append(f"  last step line: step {last['step']}, loss "

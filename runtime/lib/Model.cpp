@@ -209,6 +209,9 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
   if (!m.isInference()) {
     model->trainStep_ = model->entry("train_step");
     model->initState_ = model->entry("init_state");
+    // Optional: models built before it, or with calibration=false, lack it.
+    if (m.entryPoints.count("calibrate"))
+      model->calibrate_ = model->entry("calibrate");
   }
   return model;
 }
@@ -346,6 +349,34 @@ void CompiledModel::predict(const std::vector<HostTensor> &state,
   predict_(call.pointers());
   results.copy(0, logits);
   results.release(call.inputs());
+}
+
+void CompiledModel::calibrate(std::vector<HostTensor> &state,
+                              const float *images, int64_t batchesBefore) {
+  requireTraining("calibrate");
+  if (!calibrate_)
+    throw Error(prefix_ + " has no calibrate entry point: its training "
+                          "module was built with dq-build-training-graph "
+                          "calibration=false or by a dq without calibration; "
+                          "build it again (calibration is on by default) and "
+                          "compile it");
+  checkState(state);
+  const Manifest &m = manifest_;
+  std::vector<int64_t> imageShape = {m.batch};
+  imageShape.insert(imageShape.end(), m.imageShape.begin(), m.imageShape.end());
+  Results results(m.state);
+  Arguments call(results, state);
+  call.tensor(images, imageShape);
+  call.scalar(&batchesBefore);
+  calibrate_(call.pointers());
+  std::vector<HostTensor> next;
+  next.reserve(state.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    next.emplace_back(m.state[i]);
+    results.copy(i, next.back().data.data());
+  }
+  results.release(call.inputs());
+  state = std::move(next);
 }
 
 std::vector<HostTensor> CompiledModel::initState() {

@@ -63,8 +63,8 @@ std::optional<std::string> readMetricsFile(const std::string &path) {
 }
 
 bool isKind(const std::string &kind) {
-  return kind == "run" || kind == "resume" || kind == "step" ||
-         kind == "epoch";
+  return kind == "run" || kind == "resume" || kind == "calibration" ||
+         kind == "step" || kind == "epoch";
 }
 
 /// The lines of `text` that belong to run `runId` at or before `step`, each
@@ -108,7 +108,7 @@ std::string keptLines(const std::string &text, const std::string &runId,
       if (!value["kind"].is_string() ||
           !isKind(value["kind"].get<std::string>()))
         throw bad("has kind " + value["kind"].dump() +
-                  ", expected run, resume, step or epoch");
+                  ", expected run, resume, calibration, step or epoch");
       kind = value["kind"].get<std::string>();
     }
     if (kind != "run") {

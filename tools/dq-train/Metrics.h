@@ -1,6 +1,6 @@
 // dq-train's metrics.jsonl: one JSON object a line. A run starts a fresh
-// file (a header line naming the run and its settings), then writes a
-// "step" line every --metrics-every steps and an "epoch" line after each
+// file (a header line naming the run and its settings), a "calibration"
+// line after --calibrate, then writes a "step" line every --metrics-every steps and an "epoch" line after each
 // epoch's checkpoint; a resumed run keeps the lines of the run it continues
 // up to the checkpoint's step (a crash after the checkpoint left lines the
 // resumed run will write again) and goes on in the same file.

@@ -1,6 +1,7 @@
 // dq-train: trains a compiled dq model (dq-compile's output) on Fashion-MNIST
 // (or CIFAR-10 binary, or a numpy .npz data set), with the evaluation
-// protocol of docs/Algorithm.md: seeded shuffling, pad-2 random-crop + flip
+// protocol of docs/Algorithm.md: optional activation calibration on the
+// first training batches (--calibrate), seeded shuffling, pad-2 random-crop + flip
 // augmentation, SGD through the compiled train_step with a cosine
 // learning-rate schedule, a test-set evaluation after each epoch, JSON-lines
 // metrics every N steps and after each epoch (Metrics.h), and an atomic checkpoint after each epoch and on Ctrl-C that
@@ -49,6 +50,7 @@ struct Options {
   std::string out = "dq-train-out";
   std::string resume;
   int epochs = 15;
+  int64_t calibrateBatches = 0; // batches of @calibrate before training
   double lr = 0.1;
   uint64_t seed = 0;
   bool augment = true;
@@ -72,7 +74,12 @@ const char *kUsage =
     "                      DIR/test.npz: images uint8 [N,H,W,C], labels [N])\n"
     "                      or folder (DIR/train/<class>/*.ppm|pgm and\n"
     "                      DIR/test/<class>/..., binary PPM/PGM images)\n"
-    "  --epochs N          epochs (default 15)\n"
+    "  --epochs N          epochs (default 15; 0 with --calibrate:\n"
+    "                      calibration only)\n"
+    "  --calibrate N       before training, fit the activation quantizers\n"
+    "                      to N batches of training images (the model's\n"
+    "                      @calibrate; for a pretrained start) and report\n"
+    "                      the test accuracy before and after (default 0)\n"
     "  --lr X              initial learning rate of the cosine schedule (0.1)\n"
     "  --seed N            shuffling and augmentation seed (0)\n"
     "  --no-augment        no pad/crop/flip\n"
@@ -134,8 +141,13 @@ Options parseOptions(int argc, char **argv) {
                    "or folder");
     } else if (a == "--epochs") {
       o.epochs = parseNumber<int>(a, value());
-      if (o.epochs < 1)
-        usageError("option --epochs must be at least 1");
+      if (o.epochs < 0)
+        usageError("option --epochs must be at least 0");
+    } else if (a == "--calibrate") {
+      o.calibrateBatches = parseNumber<int64_t>(a, value());
+      if (o.calibrateBatches < 0 || o.calibrateBatches > 1000000)
+        usageError("option --calibrate must be between 0 and 1000000 "
+                   "batches");
     } else if (a == "--lr") {
       o.lr = parseNumber<double>(a, value());
       // The step takes the rate as f32: it must stay finite and non-zero.
@@ -190,6 +202,9 @@ Options parseOptions(int argc, char **argv) {
   }
   if (o.model.empty())
     usageError("missing MODEL");
+  if (o.epochs == 0 && o.calibrateBatches == 0)
+    usageError("option --epochs 0 trains nothing: it needs --calibrate N "
+               "(calibration only)");
   return o;
 }
 
@@ -475,6 +490,17 @@ int run(const Options &o) {
                 "code; train the training model it was built from, and run "
                 "this one with dq-run");
   requireDevice(*model, o.device);
+  bool calibrating = o.calibrateBatches > 0 && o.resume.empty();
+  if (calibrating && !model->canCalibrate())
+    throw Error(model->prefix() +
+                " has no calibrate entry point (--calibrate): its training "
+                "module was built with dq-build-training-graph "
+                "calibration=false or by a dq without calibration; build it "
+                "again and compile it");
+  if (o.calibrateBatches > 0 && !o.resume.empty())
+    std::fprintf(stderr, "dq-train: note: --calibrate is not repeated when "
+                         "resuming: the checkpoint's state was calibrated "
+                         "when its run started\n");
   if (!o.device.empty())
     std::printf("dq-train: device: %s\n", model->deviceDescription().c_str());
   const Manifest &m = model->manifest();
@@ -586,6 +612,7 @@ int run(const Options &o) {
                  {"seed", o.seed},
                  {"augment", o.augment},
                  {"metrics_every", o.metricsEvery},
+                 {"calibrate_batches", o.calibrateBatches},
                  {"started", utcNow()}};
   if (o.resume.empty())
     metrics.startFresh(header);
@@ -641,6 +668,54 @@ int run(const Options &o) {
   Progress progress{o.progress};
   size_t stepsThisRun = 0;
   double lastTestAccuracy = NAN;
+
+  // Activation calibration: the quantizers fitted to the first batches of
+  // epoch 0's order, without augmentation, before the first step.
+  if (calibrating) {
+    auto calibrationStart = std::chrono::steady_clock::now();
+    std::vector<Batch> batches = sampler.batches(0);
+    int64_t count = o.calibrateBatches;
+    if (count > static_cast<int64_t>(batches.size())) {
+      std::fprintf(stderr,
+                   "dq-train: note: --calibrate %lld: the training set has "
+                   "%zu batches; calibrating on all of them\n",
+                   static_cast<long long>(count), batches.size());
+      count = static_cast<int64_t>(batches.size());
+    }
+    double before = accuracy(*model, state, test);
+    for (int64_t k = 0; k < count; ++k) {
+      if (interrupted) {
+        std::fprintf(stderr, "dq-train: interrupted while calibrating; "
+                             "nothing was written\n");
+        return 130;
+      }
+      gatherBatch(train, batches[k].indices, images.data());
+      model->calibrate(state, images.data(), k);
+    }
+    if (std::vector<StateValueProblem> bad = findStateValueProblems(state, m);
+        !bad.empty())
+      throw Error("calibration made state tensor '" + bad[0].tensor +
+                  "' " + bad[0].what + "; nothing was written");
+    double after = accuracy(*model, state, test);
+    lastTestAccuracy = after;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - calibrationStart)
+                         .count();
+    std::fprintf(stderr,
+                 "dq-train: calibrated the activation quantizers on %lld "
+                 "batches (%lld images, %.1f s): test acc %.2f%% -> %.2f%%\n",
+                 static_cast<long long>(count),
+                 static_cast<long long>(count * m.batch), seconds,
+                 100 * before, 100 * after);
+    metrics.write({{"kind", "calibration"},
+                   {"run", runId},
+                   {"step", 0},
+                   {"batches", count},
+                   {"images", count * m.batch},
+                   {"test_accuracy_before", before},
+                   {"test_accuracy", after},
+                   {"seconds", seconds}});
+  }
 
   for (int epoch = start.epoch; epoch < o.epochs; ++epoch) {
     std::vector<Batch> batches = sampler.batches(epoch);
@@ -761,9 +836,12 @@ int run(const Options &o) {
   double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
           .count();
-  std::printf("dq-train: %d epoch%s, test accuracy %.2f%%, %s, final state "
+  std::string trained = o.epochs == 0 ? std::string("calibrated only")
+                      : std::to_string(o.epochs) +
+                            (o.epochs == 1 ? " epoch" : " epochs");
+  std::printf("dq-train: %s, test accuracy %.2f%%, %s, final state "
               "%s/final.state\n",
-              o.epochs, o.epochs == 1 ? "" : "s", 100 * lastTestAccuracy,
+              trained.c_str(), 100 * lastTestAccuracy,
               formatDuration(total).c_str(), o.out.c_str());
   std::printf("dq-train: metrics in %s (plot: python/tools/plot_metrics.py "
               "%s)\n",
@@ -772,7 +850,7 @@ int run(const Options &o) {
   // wonder why a short run learned nothing.
   double chance = 1.0 / static_cast<double>(m.classes);
   std::fflush(stdout);
-  if (lastTestAccuracy < 1.5 * chance)
+  if (totalSteps > 0 && lastTestAccuracy < 1.5 * chance)
     std::fprintf(stderr,
                  "dq-train: note: %.2f%% is about chance level (%.2f%% for %lld "
                  "classes) after %lld training step%s; a low-bit model needs "

@@ -3,8 +3,9 @@
 // The one C++ view of a training module (docs/TrainingGraph.md): its state
 // tensors (name, role, type) in order and its entry points
 // @init_state() -> (state...), @train_step(state..., images, labels, lr,
-// step) -> (state..., loss, correct) and @predict(state..., images) ->
-// logits. The training-graph builder tags its functions with stateAttrs and
+// step) -> (state..., loss, correct), @predict(state..., images) ->
+// logits and the optional @calibrate(state..., images, batches) ->
+// (state...). The training-graph builder tags its functions with stateAttrs and
 // checks what it built with readTrainingModule; dq-compile writes the
 // manifest from the view; dq-verify-training-module runs the same checks.
 //
@@ -49,8 +50,11 @@ struct EntryPoint {
 struct TrainingModule {
   SmallVector<StateTensor> state;
   func::FuncOp initState, trainStep, predict;
-  /// @init_state, @train_step, @predict: each with its state slots.
-  SmallVector<EntryPoint, 3> entryPoints;
+  /// Null when the module has no @calibrate (it is optional).
+  func::FuncOp calibrate;
+  /// @init_state, @train_step, @predict (and @calibrate): each with its
+  /// state slots.
+  SmallVector<EntryPoint, 4> entryPoints;
   /// The image batch @train_step and @predict take, and @predict's logits
   /// [batch x classes].
   RankedTensorType images, logits;
@@ -60,12 +64,14 @@ struct TrainingModule {
 inline constexpr char kInitStateName[] = "init_state";
 inline constexpr char kTrainStepName[] = "train_step";
 inline constexpr char kPredictName[] = "predict";
+inline constexpr char kCalibrateName[] = "calibrate";
 
 /// Reads the training module's view and checks the contract: the three
 /// entry points with bodies, every state slot tagged with dq.state and
 /// dq.role, the same state tensors (name, role, type) in the same order in
 /// @init_state's results, @train_step's arguments and results and
-/// @predict's arguments, state names unique, and the other arguments and
+/// @predict's arguments (and @calibrate's arguments and results, when there
+/// is one), state names unique, and the other arguments and
 /// results as docs/TrainingGraph.md lists them. On a mismatch, emits an
 /// error naming the function and the argument or result (index and state
 /// name) and fails.

@@ -325,3 +325,135 @@ module {
     return %a0, %a1, %a2, %loss, %n : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<f32>, tensor<i32>
   }
 }
+
+// -----
+
+// @calibrate (optional) takes the batch count as i64.
+module {
+  func.func @init_state() -> (
+      tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"}) {
+    %s0 = arith.constant dense<0> : tensor<2x4xi8>
+    %s1 = arith.constant dense<0.0> : tensor<2x1xf32>
+    %s2 = arith.constant dense<0.0> : tensor<2xf32>
+    return %s0, %s1, %s2 : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>
+  }
+  func.func @train_step(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>, %labels: tensor<3xi32>, %lr: f32, %step: i64)
+      -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+          tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+          tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+          tensor<f32>, tensor<i32>) {
+    %loss = arith.constant dense<0.0> : tensor<f32>
+    %n = arith.constant dense<0> : tensor<i32>
+    return %a0, %a1, %a2, %loss, %n : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<f32>, tensor<i32>
+  }
+  func.func @predict(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+    %l = arith.constant dense<0.0> : tensor<3x2xf32>
+    return %l : tensor<3x2xf32>
+  }
+  func.func @calibrate(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      // expected-error @+1 {{@calibrate argument 4: the batch count must be 'i64', got 'i32'}}
+      %x: tensor<3x4xf32>, %batches: i32)
+      -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+          tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+          tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"}) {
+    return %a0, %a1, %a2 : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>
+  }
+}
+
+// -----
+
+// @calibrate returns the state, named as @init_state names it.
+module {
+  func.func @init_state() -> (
+      tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"}) {
+    %s0 = arith.constant dense<0> : tensor<2x4xi8>
+    %s1 = arith.constant dense<0.0> : tensor<2x1xf32>
+    %s2 = arith.constant dense<0.0> : tensor<2xf32>
+    return %s0, %s1, %s2 : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>
+  }
+  func.func @train_step(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>, %labels: tensor<3xi32>, %lr: f32, %step: i64)
+      -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+          tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+          tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+          tensor<f32>, tensor<i32>) {
+    %loss = arith.constant dense<0.0> : tensor<f32>
+    %n = arith.constant dense<0> : tensor<i32>
+    return %a0, %a1, %a2, %loss, %n : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<f32>, tensor<i32>
+  }
+  func.func @predict(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+    %l = arith.constant dense<0.0> : tensor<3x2xf32>
+    return %l : tensor<3x2xf32>
+  }
+  // expected-error @+1 {{@calibrate result 2 ('fc.bias.calibrated'): expected the state tensor 'fc.bias' of @init_state result 2}}
+  func.func @calibrate(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>, %batches: i64)
+      -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+          tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+          tensor<2xf32> {dq.role = "param", dq.state = "fc.bias.calibrated"}) {
+    return %a0, %a1, %a2 : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>
+  }
+}
+
+// -----
+
+// A declared @calibrate has no body to call.
+module {
+  func.func @init_state() -> (
+      tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"}) {
+    %s0 = arith.constant dense<0> : tensor<2x4xi8>
+    %s1 = arith.constant dense<0.0> : tensor<2x1xf32>
+    %s2 = arith.constant dense<0.0> : tensor<2xf32>
+    return %s0, %s1, %s2 : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>
+  }
+  func.func @train_step(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>, %labels: tensor<3xi32>, %lr: f32, %step: i64)
+      -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+          tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+          tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+          tensor<f32>, tensor<i32>) {
+    %loss = arith.constant dense<0.0> : tensor<f32>
+    %n = arith.constant dense<0> : tensor<i32>
+    return %a0, %a1, %a2, %loss, %n : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<f32>, tensor<i32>
+  }
+  func.func @predict(
+      %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
+      %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
+      %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
+      %x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+    %l = arith.constant dense<0.0> : tensor<3x2xf32>
+    return %l : tensor<3x2xf32>
+  }
+  // expected-error @+1 {{@calibrate must be a func.func with a body (or absent)}}
+  func.func private @calibrate(tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<3x4xf32>, i64) -> (tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>)
+}

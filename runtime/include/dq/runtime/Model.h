@@ -71,6 +71,15 @@ public:
   /// The initial state, computed by the compiled @init_state. Throws Error
   /// for an inference model.
   std::vector<HostTensor> initState();
+  /// Whether the model has @calibrate (dq-build-training-graph builds it
+  /// unless calibration=false).
+  bool canCalibrate() const { return calibrate_ != nullptr; }
+  /// Activation calibration on one batch (images [N,H,W,C]) after
+  /// `batchesBefore` batches: replaces `state` by the state with the
+  /// activation bases fitted (docs/TrainingGraph.md). Throws Error when the
+  /// model has no @calibrate.
+  void calibrate(std::vector<HostTensor> &state, const float *images,
+                 int64_t batchesBefore);
 
 private:
   CompiledModel() = default;
@@ -83,7 +92,8 @@ private:
   std::string prefix_;
   Manifest manifest_;
   void *library_ = nullptr;
-  Entry trainStep_ = nullptr, predict_ = nullptr, initState_ = nullptr;
+  Entry trainStep_ = nullptr, predict_ = nullptr, initState_ = nullptr,
+        calibrate_ = nullptr;
 };
 
 /// Throws unless `model` was compiled for `device` ("cpu" or "cuda"; empty:
