@@ -179,6 +179,35 @@ def DQBuildInferenceGraph : Pass<"dq-build-inference-graph",
   ];
 }
 
+def DQFuseElementwise : Pass<"dq-fuse-elementwise"> {
+  let summary = "Fuses elementwise producers into their consumers where "
+                "that does not recompute costly ones";
+  let description = [{
+    Upstream's elementwise fusion (`linalg-fuse-elementwise-ops`: producer
+    generics with one use fused into consumer generics, reshapes folded by
+    expansion, the same canonicalizations), except that a producer is not
+    fused into a consumer that reads each of its elements more than once
+    (an operand map that is not a permutation of the consumer's loops: a
+    contraction reads an input element once per output it feeds) when the
+    producer is costly: a table lookup (`tensor.extract`, the decode of
+    weight codes and the nearest-level search of activation quantizers) or
+    more than `max-recomputed-ops` operations. Fused, such a producer is
+    recomputed in every iteration of the loops its map leaves out (the
+    level search of an fc layer's quantized input once per output neuron)
+    and keeps the contraction from vectorizing; unfused, it runs once per
+    element into a tensor the contraction reads. Results are bit-identical
+    either way: the same operations on the same values.
+  }];
+  let options = [
+    Option<"maxRecomputedOps", "max-recomputed-ops", "int64_t", "4",
+           "Largest producer body (operations besides the yield) fused into "
+           "a consumer that recomputes it">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
   let summary = "Reorders the loops of reduction generics for locality";
   let description = [{
