@@ -260,15 +260,17 @@ FailureOr<TrainingModule> Reader::read() {
                       {train, true, true},
                       {predict, true, false}};
 
-  // @calibrate(state..., images, batches) -> (state...), optional.
+  // @calibrate(state..., images, batches, iterations) -> (state...),
+  // optional.
   if (Operation *symbol = module.lookupSymbol(kCalibrateName)) {
     auto calibrate = dyn_cast<func::FuncOp>(symbol);
     if (!calibrate || calibrate.isExternal())
       return mlir::emitError(symbol->getLoc())
              << "@" << kCalibrateName
              << " must be a func.func with a body (or absent)";
-    if (failed(checkCounts(calibrate, false, 2,
-                           "the images and the batch count")) ||
+    if (failed(checkCounts(calibrate, false, 3,
+                           "the images, the batch count and the iteration "
+                           "count")) ||
         failed(checkCounts(calibrate, true, 0, "nothing else")))
       return failure();
     for (unsigned i = 0; i < n; ++i)
@@ -277,6 +279,8 @@ FailureOr<TrainingModule> Reader::read() {
         return failure();
     if (failed(checkType({calibrate, false, n}, "images", view.images)) ||
         failed(checkType({calibrate, false, n + 1}, "batch count",
+                         b.getI64Type())) ||
+        failed(checkType({calibrate, false, n + 2}, "iteration count",
                          b.getI64Type())))
       return failure();
     view.calibrate = calibrate;

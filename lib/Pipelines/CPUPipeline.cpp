@@ -46,6 +46,9 @@ void mlir::dq::addOneShotBufferizePass(OpPassManager &pm) {
   bufferizeOptions.bufferizeFunctionBoundaries = true;
   bufferizeOptions.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // @calibrate's fit iterations: a loop whose tensor is a new one in every
+  // iteration.
+  bufferizeOptions.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
 }
 

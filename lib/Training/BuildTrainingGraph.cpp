@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -507,6 +508,7 @@ void BuildTrainingGraphPass::buildCalibrate(OpBuilder &b, func::FuncOp model) {
   SmallVector<Type> argTypes = stateTypes(), resultTypes = stateTypes();
   argTypes.push_back(model.getArgumentTypes()[0]);
   argTypes.push_back(b.getI64Type());
+  argTypes.push_back(b.getI64Type());
   auto func = func::FuncOp::create(b, loc, kCalibrateName,
                                    b.getFunctionType(argTypes, resultTypes));
   for (auto [i, e] : llvm::enumerate(entries)) {
@@ -519,6 +521,10 @@ void BuildTrainingGraphPass::buildCalibrate(OpBuilder &b, func::FuncOp model) {
   unsigned n = entries.size();
   ValueRange state = block->getArguments().take_front(n);
   Value images = block->getArgument(n), batches = block->getArgument(n + 1);
+  // A run-time trip count: a constant one would be unrolled by LLVM into
+  // that many copies of every fit.
+  Value iterations = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                                block->getArgument(n + 2));
   // The weight of this batch in the running average, 1 / (batches + 1).
   Type f32 = b.getF32Type();
   Value count = arith::SIToFPOp::create(
@@ -536,9 +542,19 @@ void BuildTrainingGraphPass::buildCalibrate(OpBuilder &b, func::FuncOp model) {
   cloneModel(b, model, images, state, /*training=*/false, mapping,
              [&](const ActQuantizer &a, Value x, Value u) -> Value {
                Location l = QuantizeActOp(a.op).getLoc();
-               Value clamped = clampAtZero(b, l, x), fitted = u;
-               for (int64_t i = 0; i < calibrationIterations; ++i)
-                 fitted = fitActBasis(b, l, a, x, clamped, fitted);
+               // A loop: each fit is a large piece of code.
+               Value clamped = clampAtZero(b, l, x);
+               auto index = [&](int64_t v) -> Value {
+                 return arith::ConstantIndexOp::create(b, l, v);
+               };
+               auto fits = scf::ForOp::create(
+                   b, l, index(0), iterations, index(1),
+                   ValueRange{u},
+                   [&](OpBuilder &nb, Location ll, Value, ValueRange basis) {
+                     scf::YieldOp::create(
+                         nb, ll, fitActBasis(nb, ll, a, x, clamped, basis[0]));
+                   });
+               Value fitted = fits.getResult(0);
                // u + w (fit - u)
                Value average = tmath::map(
                    b, l, {u, fitted, weight},
@@ -889,8 +905,7 @@ LogicalResult BuildTrainingGraphPass::checkOptions() {
   for (const auto &[name, check] : checks)
     if (failed(checkOption(loc, pass, name, check.first, check.second)))
       return failure();
-  return checkOption(loc, pass, "calibration-iterations",
-                     int64_t(calibrationIterations), 1, 100);
+  return success();
 }
 
 void BuildTrainingGraphPass::runOnOperation() {

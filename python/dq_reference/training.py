@@ -66,7 +66,6 @@ DEFAULT_HYPER = {
     "bn_epsilon": 1e-5,
     "seed": 0,
     "trim_epsilon": 1e-8,
-    "calibration_iterations": 3,
 }
 
 # The state roles, in the order of include/dq/Contract/Roles.h's kRoleNames
@@ -840,13 +839,14 @@ def _update_quantized_weight(op, index, state, params, grads, opt, step, h,
         diagnostics[n + ".weight.codes.margin"] = margin
 
 
-def calibrate(net, state, images, batches, hyper=None, diagnostics=None):
+def calibrate(net, state, images, batches, iterations=3, hyper=None,
+              diagnostics=None):
     """@calibrate: the state with every activation basis fitted to this
     batch (numpy arrays, state_spec's order).
 
     Forward in inference mode; each quantizer, in forward order, starts from
-    its state's u, alternates nearest projection and the fit
-    `calibration_iterations` times, and quantizes with the running average
+    its state's u, alternates nearest projection and the fit `iterations`
+    times, and quantizes with the running average
     u + (fit - u) / (batches + 1) over the batches calibrated on so far,
     which the state keeps. diagnostics (optional) receives
     `<quantizer>.input.margin`: the smallest distance of an input to a
@@ -861,7 +861,7 @@ def calibrate(net, state, images, batches, hyper=None, diagnostics=None):
     def fit(op, x, u):
         current = u
         margin = math.inf
-        for _ in range(h["calibration_iterations"]):
+        for _ in range(iterations):
             if x.numel():
                 margin = min(margin, float(nearest_margin(
                     x.reshape(1, -1),

@@ -10,7 +10,7 @@ For the test network of python/dq_reference/train_case.py (N = 4, 8x8x3,
     optimizer=adamw weight-decay=0.05 (dq/lqnets, dq-lean/dq), epsilon 1e-2
 
 it runs `dq-opt model.mlir --dq-quantize="w-bits=2 a-bits=2 w-scheme=W
-a-scheme=A [trim=R]" --dq-build-training-graph`, compiles the result with
+a-scheme=A [trim=R]" --dq-build-training-graph=calibration=true`, compiles the result with
 python/dq_runtime, maps the state to names with the `dq.state` / `dq.role`
 argument attributes of @train_step, and checks against
 python/dq_reference/training.py:
@@ -25,9 +25,9 @@ python/dq_reference/training.py:
            the compiled initial state (each side on its own trajectory);
   predict  @predict against training.predict, on the initial state and on
            the state after 3 steps;
-  calib k  (k = 1, 2) @calibrate on seeded batch k - 1 after k - 1 batches,
-           from the compiled state before, against training.calibrate, and
-           @predict on the calibrated state.
+  calib k  (k = 1, 2) @calibrate on seeded batch k - 1 after k - 1 batches
+           (3 and 2 iterations), from the compiled state before, against
+           training.calibrate, and @predict on the calibrated state.
 
 Tolerances (|got - want| <= atol + rtol * |want|, element-wise):
   init:                  rtol 1e-5, atol 1e-6
@@ -115,8 +115,8 @@ class Config:
 
     def graph_options(self):
         if self.optimizer == "sgd":
-            return ""
-        return (f"optimizer={self.optimizer} "
+            return "calibration=true"
+        return (f"calibration=true optimizer={self.optimizer} "
                 f"weight-decay={self.weight_decay!r} "
                 f"epsilon={self.epsilon!r}")
 
@@ -297,9 +297,10 @@ class CompiledBackend:
     def predict(self, state, images):
         return self.module.predict(*[state[n] for n in self.names], images)
 
-    def calibrate(self, state, images, batches):
+    def calibrate(self, state, images, batches, iterations):
         return self._named(self.module.calibrate(
-            *[state[n] for n in self.names], images, int(batches)))
+            *[state[n] for n in self.names], images, int(batches),
+            int(iterations)))
 
 
 class ReferenceBackend:
@@ -326,8 +327,9 @@ class ReferenceBackend:
     def predict(self, state, images):
         return T.predict(self.net, state, images)
 
-    def calibrate(self, state, images, batches):
-        return T.calibrate(self.net, state, images, batches, self.hyper)
+    def calibrate(self, state, images, batches, iterations):
+        return T.calibrate(self.net, state, images, batches, iterations,
+                           self.hyper)
 
 
 # --------------------------------------------------------------------------
@@ -493,9 +495,10 @@ def check_calibration(report, config, backend, net, state, seed):
     compiled state before it."""
     for k in range(2):
         images, _ = C.make_batch(seed, k)
-        got = backend.calibrate(state, images, k)
+        iterations = 3 - k
+        got = backend.calibrate(state, images, k, iterations)
         diag = {}
-        want = T.calibrate(net, state, images, k, config.hyper(),
+        want = T.calibrate(net, state, images, k, iterations, config.hyper(),
                            diagnostics=diag)
         where = f"calib {k + 1}"
         near = {n[:-len(".input.margin")]: v for n, v in diag.items()

@@ -209,7 +209,7 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
   if (!m.isInference()) {
     model->trainStep_ = model->entry("train_step");
     model->initState_ = model->entry("init_state");
-    // Optional: models built before it, or with calibration=false, lack it.
+    // Optional: built with dq-build-training-graph calibration=true.
     if (m.entryPoints.count("calibrate"))
       model->calibrate_ = model->entry("calibrate");
   }
@@ -352,14 +352,13 @@ void CompiledModel::predict(const std::vector<HostTensor> &state,
 }
 
 void CompiledModel::calibrate(std::vector<HostTensor> &state,
-                              const float *images, int64_t batchesBefore) {
+                              const float *images, int64_t batchesBefore,
+                              int64_t iterations) {
   requireTraining("calibrate");
   if (!calibrate_)
-    throw Error(prefix_ + " has no calibrate entry point: its training "
-                          "module was built with dq-build-training-graph "
-                          "calibration=false or by a dq without calibration; "
-                          "build it again (calibration is on by default) and "
-                          "compile it");
+    throw Error(prefix_ + " has no calibrate entry point: build its "
+                          "training module with dq-build-training-graph "
+                          "calibration=true and compile it");
   checkState(state);
   const Manifest &m = manifest_;
   std::vector<int64_t> imageShape = {m.batch};
@@ -368,6 +367,7 @@ void CompiledModel::calibrate(std::vector<HostTensor> &state,
   Arguments call(results, state);
   call.tensor(images, imageShape);
   call.scalar(&batchesBefore);
+  call.scalar(&iterations);
   calibrate_(call.pointers());
   std::vector<HostTensor> next;
   next.reserve(state.size());

@@ -848,6 +848,18 @@ void compile() {
     if (failed(view))
       fail("'" + inputFile + "' is not a valid training module");
     training = std::move(*view);
+    // The GPU pipeline maps no host loops yet, and @calibrate's fit
+    // iterations are one.
+    if (cuda && training->calibrate) {
+      llvm::errs() << "dq-compile: note: @calibrate is not compiled for "
+                      "--target cuda (its fit loop is not mapped to the GPU "
+                      "yet); dq-train --calibrate needs a CPU build\n";
+      llvm::erase_if(training->entryPoints, [&](const mlir::dq::EntryPoint &e) {
+        return e.func == training->calibrate;
+      });
+      training->calibrate.erase();
+      training->calibrate = nullptr;
+    }
   }
 
   llvm::StringRef directory = llvm::sys::path::parent_path(outputPrefix);

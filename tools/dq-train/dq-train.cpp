@@ -51,6 +51,7 @@ struct Options {
   std::string resume;
   int epochs = 15;
   int64_t calibrateBatches = 0; // batches of @calibrate before training
+  int64_t calibrateIterations = 3; // fits per quantizer and batch
   double lr = 0.1;
   uint64_t seed = 0;
   bool augment = true;
@@ -80,6 +81,8 @@ const char *kUsage =
     "                      to N batches of training images (the model's\n"
     "                      @calibrate; for a pretrained start) and report\n"
     "                      the test accuracy before and after (default 0)\n"
+    "  --calibrate-iterations N  projection/fit alternations per quantizer\n"
+    "                      and batch (default 3)\n"
     "  --lr X              initial learning rate of the cosine schedule (0.1)\n"
     "  --seed N            shuffling and augmentation seed (0)\n"
     "  --no-augment        no pad/crop/flip\n"
@@ -143,6 +146,11 @@ Options parseOptions(int argc, char **argv) {
       o.epochs = parseNumber<int>(a, value());
       if (o.epochs < 0)
         usageError("option --epochs must be at least 0");
+    } else if (a == "--calibrate-iterations") {
+      o.calibrateIterations = parseNumber<int64_t>(a, value());
+      if (o.calibrateIterations < 1 || o.calibrateIterations > 100)
+        usageError("option --calibrate-iterations must be between 1 and "
+                   "100");
     } else if (a == "--calibrate") {
       o.calibrateBatches = parseNumber<int64_t>(a, value());
       if (o.calibrateBatches < 0 || o.calibrateBatches > 1000000)
@@ -493,10 +501,9 @@ int run(const Options &o) {
   bool calibrating = o.calibrateBatches > 0 && o.resume.empty();
   if (calibrating && !model->canCalibrate())
     throw Error(model->prefix() +
-                " has no calibrate entry point (--calibrate): its training "
-                "module was built with dq-build-training-graph "
-                "calibration=false or by a dq without calibration; build it "
-                "again and compile it");
+                " has no calibrate entry point (--calibrate): build its "
+                "training module with dq-build-training-graph "
+                "calibration=true and compile it");
   if (o.calibrateBatches > 0 && !o.resume.empty())
     std::fprintf(stderr, "dq-train: note: --calibrate is not repeated when "
                          "resuming: the checkpoint's state was calibrated "
@@ -613,6 +620,7 @@ int run(const Options &o) {
                  {"augment", o.augment},
                  {"metrics_every", o.metricsEvery},
                  {"calibrate_batches", o.calibrateBatches},
+                 {"calibrate_iterations", o.calibrateIterations},
                  {"started", utcNow()}};
   if (o.resume.empty())
     metrics.startFresh(header);
@@ -690,7 +698,7 @@ int run(const Options &o) {
         return 130;
       }
       gatherBatch(train, batches[k].indices, images.data());
-      model->calibrate(state, images.data(), k);
+      model->calibrate(state, images.data(), k, o.calibrateIterations);
     }
     if (std::vector<StateValueProblem> bad = findStateValueProblems(state, m);
         !bad.empty())

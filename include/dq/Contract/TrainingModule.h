@@ -4,8 +4,8 @@
 // tensors (name, role, type) in order and its entry points
 // @init_state() -> (state...), @train_step(state..., images, labels, lr,
 // step) -> (state..., loss, correct), @predict(state..., images) ->
-// logits and the optional @calibrate(state..., images, batches) ->
-// (state...). The training-graph builder tags its functions with stateAttrs and
+// logits and the optional @calibrate(state..., images, batches,
+// iterations) -> (state...). The training-graph builder tags its functions with stateAttrs and
 // checks what it built with readTrainingModule; dq-compile writes the
 // manifest from the view; dq-verify-training-module runs the same checks.
 //

@@ -43,12 +43,6 @@
 // BETA1: option beta1 must be in [0, 1), got 1
 // BETA2: option beta2 must be in [0, 1), got -0.5
 // ADAMEPS: option epsilon must be a finite number > 0, got 0
-// RUN: not dq-opt %s --dq-build-training-graph="calibration-iterations=0" 2>&1 | FileCheck %s --check-prefix=CALIT
-// RUN: not dq-opt %s --dq-build-training-graph="calibration-iterations=101" 2>&1 | FileCheck %s --check-prefix=CALIT101
-// RUN: dq-opt %s --dq-build-training-graph="calibration=false calibration-iterations=100" -o /dev/null
-// CALIT: error: dq-build-training-graph: option calibration-iterations must be in [1, 100], got 0
-// CALIT-NOT: see current operation
-// CALIT101: option calibration-iterations must be in [1, 100], got 101
 func.func @model(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   return %x : tensor<2x3xf32>
 }

@@ -365,7 +365,7 @@ module {
       %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
       %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
       // expected-error @+1 {{@calibrate argument 4: the batch count must be 'i64', got 'i32'}}
-      %x: tensor<3x4xf32>, %batches: i32)
+      %x: tensor<3x4xf32>, %batches: i32, %iterations: i64)
       -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
           tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
           tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"}) {
@@ -412,7 +412,7 @@ module {
       %a0: tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
       %a1: tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
       %a2: tensor<2xf32> {dq.role = "param", dq.state = "fc.bias"},
-      %x: tensor<3x4xf32>, %batches: i64)
+      %x: tensor<3x4xf32>, %batches: i64, %iterations: i64)
       -> (tensor<2x4xi8> {dq.role = "codes", dq.state = "fc.weight.codes"},
           tensor<2x1xf32> {dq.role = "basis", dq.state = "fc.weight.basis"},
           tensor<2xf32> {dq.role = "param", dq.state = "fc.bias.calibrated"}) {
@@ -455,5 +455,5 @@ module {
     return %l : tensor<3x2xf32>
   }
   // expected-error @+1 {{@calibrate must be a func.func with a body (or absent)}}
-  func.func private @calibrate(tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<3x4xf32>, i64) -> (tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>)
+  func.func private @calibrate(tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>, tensor<3x4xf32>, i64, i64) -> (tensor<2x4xi8>, tensor<2x1xf32>, tensor<2xf32>)
 }

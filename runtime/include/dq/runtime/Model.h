@@ -71,15 +71,15 @@ public:
   /// The initial state, computed by the compiled @init_state. Throws Error
   /// for an inference model.
   std::vector<HostTensor> initState();
-  /// Whether the model has @calibrate (dq-build-training-graph builds it
-  /// unless calibration=false).
+  /// Whether the model has @calibrate (dq-build-training-graph
+  /// calibration=true builds it).
   bool canCalibrate() const { return calibrate_ != nullptr; }
   /// Activation calibration on one batch (images [N,H,W,C]) after
-  /// `batchesBefore` batches: replaces `state` by the state with the
-  /// activation bases fitted (docs/TrainingGraph.md). Throws Error when the
-  /// model has no @calibrate.
+  /// `batchesBefore` batches, `iterations` fits per quantizer: replaces
+  /// `state` by the state with the activation bases fitted
+  /// (docs/TrainingGraph.md). Throws Error when the model has no @calibrate.
   void calibrate(std::vector<HostTensor> &state, const float *images,
-                 int64_t batchesBefore);
+                 int64_t batchesBefore, int64_t iterations);
 
 private:
   CompiledModel() = default;
