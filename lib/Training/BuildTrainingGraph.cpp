@@ -1,10 +1,11 @@
 //===- BuildTrainingGraph.cpp - dq-build-training-graph -------------------===//
 //
 // From a quantized model function, builds @init_state, @train_step,
-// @predict and @calibrate (docs/TrainingGraph.md is the contract). The model's trainable
-// constants become explicit state; the step is forward (training mode), loss,
-// reverse mode through the GradientOpInterface rules, and the updates of
-// docs/Algorithm.md written with tensor math and dq ops.
+// @predict and, with calibration=true, @calibrate (docs/TrainingGraph.md is
+// the contract). The model's trainable constants become explicit state; the
+// step is forward (training mode), loss, reverse mode through the
+// GradientOpInterface rules, and the updates of docs/Algorithm.md written
+// with tensor math and dq ops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -123,7 +124,7 @@ private:
   /// weights of the quantizer's weighting, the ridge fit from `u`.
   Value fitActBasis(OpBuilder &b, Location loc, const ActQuantizer &a, Value x,
                     Value clamped, Value u);
-  /// The types and tags of the state as arguments or results.
+  /// The types of the state tensors, in order.
   SmallVector<Type> stateTypes() const;
 
   SmallVector<StateEntry> entries;
