@@ -46,6 +46,31 @@ std::optional<std::string> mlir::dq::readTrainedState(
   }
 }
 
+std::optional<std::string> mlir::dq::readStateOfModel(
+    const std::string &manifestPath, const std::string &statePath,
+    std::vector<StateTensorInfo> &tensors,
+    std::vector<std::vector<char>> &data) {
+  try {
+    rt::Manifest manifest = rt::loadManifest(manifestPath);
+    if (manifest.isInference())
+      return manifestPath + ": an inference model has no state to start from";
+    std::vector<rt::HostTensor> state =
+        rt::readInferenceState(statePath, manifest);
+    tensors.clear();
+    data.clear();
+    for (const rt::HostTensor &tensor : state) {
+      const rt::TensorSpec &spec = tensor.spec;
+      tensors.push_back({spec.name, spec.role, rt::dtypeName(spec.dtype),
+                         spec.shape});
+      const char *bytes = reinterpret_cast<const char *>(tensor.data.data());
+      data.emplace_back(bytes, bytes + spec.bytes());
+    }
+    return std::nullopt;
+  } catch (const std::exception &error) {
+    return std::string(error.what());
+  }
+}
+
 uint64_t mlir::dq::moduleTextHash(const std::string &text) {
   return rt::fnv1a64(text.data(), text.size());
 }

@@ -34,6 +34,16 @@ readTrainedState(const std::string &path, uint64_t moduleHash,
                  const std::vector<StateTensorInfo> &tensors,
                  std::vector<std::vector<char>> &data);
 
+/// Reads the manifest `manifestPath` of a compiled training model and a
+/// trained state of it, `statePath` (a state file, a checkpoint or an
+/// export), with every check of the runtime. Fills `tensors` with the
+/// manifest's state tensors and `data` with their bytes, in order; returns
+/// an error message naming the file on failure.
+std::optional<std::string>
+readStateOfModel(const std::string &manifestPath, const std::string &statePath,
+                 std::vector<StateTensorInfo> &tensors,
+                 std::vector<std::vector<char>> &data);
+
 /// 64-bit FNV-1a, the module hash of dq-compile's manifests.
 uint64_t moduleTextHash(const std::string &text);
 

@@ -179,6 +179,43 @@ def DQBuildInferenceGraph : Pass<"dq-build-inference-graph",
   ];
 }
 
+def DQInitFromState : Pass<"dq-init-from-state", "::mlir::ModuleOp"> {
+  let summary = "Sets a model's trainable constants to a dq-trained state "
+                "of the same network";
+  let description = [{
+    The fp32-then-low-bit recipe inside dq: train the fp32 network
+    (`--dq-build-training-graph` without `--dq-quantize`, dq-compile,
+    dq-train), then start its quantized training from that state:
+
+    ```sh
+    dq-opt model.mlir --dq-init-from-state="manifest=out/fp32.manifest.json state=run/final.state" \
+      --dq-quantize="w-bits=2 a-bits=2 latent-init=fp32" --dq-build-training-graph -o train.mlir
+    ```
+
+    Every trainable constant of the model function (`func`, default the
+    only public one, else `@model`) is replaced by the state tensor of the
+    same name, the name the training graph gives it (`<layer>.weight`,
+    `<layer>.bias`, `<bn>.gamma`, `<bn>.beta`, `<bn>.running_mean`,
+    `<bn>.running_var`; docs/TrainingGraph.md). The state (a state file, a
+    checkpoint or an export) is read and checked against its manifest as
+    the runtime does. Errors, each naming the tensor: a trainable constant
+    the state lacks, a state tensor of another shape, a trained tensor of
+    the state no constant takes (another network), and a state of a
+    quantized model (it has codes: start from the fp32 one).
+  }];
+  let options = [
+    Option<"manifest", "manifest", "std::string", "\"\"",
+           "The manifest of the compiled training model the state belongs "
+           "to (MODEL.manifest.json)">,
+    Option<"statePath", "state", "std::string", "\"\"",
+           "The trained state: final.state, a checkpoint or model.dqm">,
+    Option<"funcName", "func", "std::string", "\"\"",
+           "The model function (default: the only public function with a "
+           "body, else @model)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def DQFuseElementwise : Pass<"dq-fuse-elementwise"> {
   let summary = "Fuses elementwise producers into their consumers where "
                 "that does not recompute costly ones";
