@@ -11,7 +11,14 @@ For each configuration and seed:
   3. dq-train --epochs E --seed S (cosine schedule from --lr, augmentation)
      and its metrics.jsonl (test accuracy after every epoch).
 Every finished run is appended to <work>/runs.jsonl, so an interrupted table
-continues where it stopped (--work-dir). At the end it writes the table
+continues where it stopped (--work-dir); a run interrupted mid-way resumes
+from dq-train's last checkpoint (written after every epoch and on Ctrl-C),
+bit for bit, when its settings are unchanged.
+
+Fine-tuned rows (--finetune dq/dq,lqnets/lqnets): the recipe "fp32, then
+low bits". Each starts from the fp32 row's final state of the same seed
+(dq-opt --dq-init-from-state, then --dq-quantize latent-init=fp32) and
+trains --epochs more epochs: 2 x --epochs in all, which the table says. At the end it writes the table
 (--out, Markdown: scheme, bits, epochs, seeds, mean and spread of the final
 test accuracy, device, wall time per run) and, when matplotlib is present,
 PNG plots next to it: accuracy vs bits per scheme, and the test-accuracy
@@ -60,9 +67,12 @@ def run(cmd, **kwargs):
 class Config:
     """One row of the table: fp32, or (w bits, a bits, w scheme, a scheme)."""
 
-    def __init__(self, w_bits=None, a_bits=None, w_scheme=None, a_scheme=None):
+    def __init__(self, w_bits=None, a_bits=None, w_scheme=None, a_scheme=None,
+                 finetune=False):
         self.w_bits, self.a_bits = w_bits, a_bits
         self.w_scheme, self.a_scheme = w_scheme, a_scheme
+        # Starts from the fp32 row's final state of the same seed.
+        self.finetune = finetune
 
     @property
     def fp32(self):
@@ -72,11 +82,15 @@ class Config:
     def key(self):
         if self.fp32:
             return "fp32"
-        return f"w{self.w_bits}a{self.a_bits}-{self.w_scheme}-{self.a_scheme}"
+        key = f"w{self.w_bits}a{self.a_bits}-{self.w_scheme}-{self.a_scheme}"
+        return key + ("-ft" if self.finetune else "")
 
     @property
     def scheme(self):
-        return "fp32" if self.fp32 else f"{self.w_scheme} / {self.a_scheme}"
+        if self.fp32:
+            return "fp32"
+        text = f"{self.w_scheme} / {self.a_scheme}"
+        return text + (", fine-tuned from fp32" if self.finetune else "")
 
     @property
     def bits(self):
@@ -120,6 +134,17 @@ def parse_seeds(text, option):
         sys.exit(f"accuracy: {option} expects comma-separated integers")
 
 
+def parse_pairs(text, option):
+    """'dq/dq,lqnets/lqnets' -> [('dq', 'dq'), ('lqnets', 'lqnets')]."""
+    pairs = []
+    for pair in text.split(","):
+        w_scheme, _, a_scheme = pair.partition("/")
+        parse_list(w_scheme, W_SCHEMES, f"{option} (weights)")
+        parse_list(a_scheme, A_SCHEMES, f"{option} (activations)")
+        pairs.append((w_scheme, a_scheme))
+    return pairs
+
+
 # docs/Algorithm.md's calibration points: an independent PyTorch
 # implementation, ResNet-8, 20k training / 4k test images, 6 epochs, W2A2.
 CALIBRATION = {
@@ -156,20 +181,28 @@ def plan(args):
     if not args.no_fp32:
         work += [(Config(), s) for s in seeds22]
     if args.pairs:
-        pairs = []
-        for pair in args.pairs.split(","):
-            w_scheme, _, a_scheme = pair.partition("/")
-            parse_list(w_scheme, W_SCHEMES, "--pairs (weights)")
-            parse_list(a_scheme, A_SCHEMES, "--pairs (activations)")
-            pairs.append((w_scheme, a_scheme))
+        pairs = parse_pairs(args.pairs, "--pairs")
     else:
         pairs = [(w, a)
                  for w in parse_list(args.w_schemes, W_SCHEMES, "--w-schemes")
                  for a in parse_list(args.a_schemes, A_SCHEMES, "--a-schemes")]
+    finetuned = parse_pairs(args.finetune, "--finetune") if args.finetune \
+        else []
+    if finetuned and args.no_fp32:
+        sys.exit("accuracy: --finetune starts from the fp32 rows: drop "
+                 "--no-fp32")
     for w_bits, a_bits in parse_bits(args.bits):
+        row_seeds = seeds22 if (w_bits, a_bits) == (2, 2) else seeds
         for w_scheme, a_scheme in pairs:
             cfg = Config(w_bits, a_bits, w_scheme, a_scheme)
-            row_seeds = seeds22 if (w_bits, a_bits) == (2, 2) else seeds
+            work += [(cfg, s) for s in row_seeds]
+        for w_scheme, a_scheme in finetuned:
+            missing = [s for s in row_seeds if s not in seeds22]
+            if missing:
+                sys.exit(f"accuracy: --finetune at {w_bits}/{a_bits} needs "
+                         f"the fp32 run of seed {missing[0]} (fp32 runs the "
+                         "--seeds-22 seeds)")
+            cfg = Config(w_bits, a_bits, w_scheme, a_scheme, finetune=True)
             work += [(cfg, s) for s in row_seeds]
     # Every row's first seed before any second seed: an interrupted table
     # still has every row.
@@ -198,9 +231,19 @@ def train_one(args, cfg, seed, work):
     t0 = time.perf_counter()
     train_mlir = os.path.join(run_dir, "train.mlir")
     passes = []
+    if cfg.finetune:
+        start = os.path.join(work, f"fp32-s{seed}")
+        state = os.path.join(start, "run", "final.state")
+        if not os.path.exists(state):
+            sys.exit(f"accuracy: {cfg.key} seed {seed} starts from {state}, "
+                     "which the fp32 run of that seed writes; it is missing")
+        passes.append("--dq-init-from-state=manifest=" +
+                      os.path.join(start, "model.manifest.json") +
+                      f" state={state}")
     if not cfg.fp32:
         passes.append(f"--dq-quantize=w-bits={cfg.w_bits} a-bits={cfg.a_bits} "
-                      f"w-scheme={cfg.w_scheme} a-scheme={cfg.a_scheme}")
+                      f"w-scheme={cfg.w_scheme} a-scheme={cfg.a_scheme}" +
+                      (" latent-init=fp32" if cfg.finetune else ""))
     passes.append(f"--dq-build-training-graph=seed={seed}")
     run([os.path.join(bindir, "dq-opt"), model, *passes, "-o", train_mlir])
     prefix = os.path.join(run_dir, "model")
@@ -211,11 +254,30 @@ def train_one(args, cfg, seed, work):
     compiled = time.perf_counter()
     out = os.path.join(run_dir, "run")
     metrics = os.path.join(out, "metrics.jsonl")
-    if os.path.exists(metrics):
-        os.remove(metrics)
+    checkpoint = os.path.join(out, "checkpoint.state")
+    # A checkpoint of this very run (same settings, same compiled model)
+    # continues it; anything else starts over.
+    identity = {"settings": settings(args), "config": cfg.key, "seed": seed,
+                "module": open(prefix + ".manifest.json").read()}
+    identity_path = os.path.join(run_dir, "run-identity.json")
+    resume = False
+    if os.path.exists(checkpoint) and os.path.exists(identity_path):
+        with open(identity_path) as f:
+            resume = json.load(f) == identity
+    if not resume:
+        for stale in (metrics, checkpoint):
+            if os.path.exists(stale):
+                os.remove(stale)
+        with open(identity_path, "w") as f:
+            json.dump(identity, f)
     train_cmd = [os.path.join(bindir, "dq-train"), prefix,
                  "--epochs", str(args.epochs), "--lr", str(args.lr),
                  "--seed", str(seed), "--out", out, "--no-progress"]
+    if resume:
+        log(f"    resuming from {checkpoint}")
+        train_cmd += ["--resume", checkpoint]
+    if args.stop_after_steps is not None:
+        train_cmd += ["--stop-after-steps", str(args.stop_after_steps)]
     if args.limit_train:
         train_cmd += ["--limit-train", str(args.limit_train)]
     if args.limit_test:
@@ -326,15 +388,17 @@ def write_table(args, work_plan, runs, path):
         "|---|---|---|---|---|---|---|" + ("---|" if calibration else ""),
     ]
     for cfg, done in rows:
+        epochs = (f"{s['epochs']} after {s['epochs']} fp32" if cfg.finetune
+                  else str(s['epochs']))
         if not done:
-            lines.append(f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | — | "
+            lines.append(f"| {cfg.scheme} | {cfg.bits} | {epochs} | — | "
                          "not run | | |" + (" |" if calibration else ""))
             continue
         accs = [100 * r["final_test_accuracy"] for r in done]
         secs = [r["compile_seconds"] + r["train_seconds"] for r in done]
         spread = (f"{min(accs):.2f}–{max(accs):.2f}" if len(accs) > 1
                   else "one seed")
-        row = (f"| {cfg.scheme} | {cfg.bits} | {s['epochs']} | "
+        row = (f"| {cfg.scheme} | {cfg.bits} | {epochs} | "
                f"{','.join(str(r['seed']) for r in done)} | "
                f"{statistics.mean(accs):.2f}% | {spread} | "
                f"{statistics.mean(secs) / 60:.1f} min |")
@@ -435,6 +499,12 @@ def main():
                         "dq/dq,lqnets/lqnets (default: every --w-schemes x "
                         "--a-schemes pair)")
     parser.add_argument("--no-fp32", action="store_true")
+    parser.add_argument("--finetune", default="",
+                        help="scheme pairs (e.g. dq/dq,lqnets/lqnets) that "
+                        "also get a row fine-tuned from the fp32 row's final "
+                        "state of the same seed, at every --bits pair")
+    parser.add_argument("--stop-after-steps", type=int, default=None,
+                        help=argparse.SUPPRESS)  # tests: interrupt dq-train
     parser.add_argument("--seeds", default="0", help="seeds of every row")
     parser.add_argument("--seeds-22", default="0,1",
                         help="seeds of the 2/2 row and fp32 (at least two, "
