@@ -11,6 +11,8 @@
 #include "dq/Interfaces/GradientOpInterface.h"
 #include "dq/Interfaces/TensorMath.h"
 
+#include "mlir/IR/AffineMap.h"
+
 namespace mlir::dq::gradient_rules {
 
 /// Base for external models: fills `grads` with nulls, runs the model's
@@ -47,6 +49,35 @@ inline void concatGradients(OpBuilder &b, Location loc, Value dy,
     offset += shape[axis];
   }
 }
+
+/// out[outMap] += x[xMap] * y[yMap], out starting at zeros of `outShape`;
+/// loops missing from `outMap` are reductions.
+Value sumOfProducts(OpBuilder &b, Location loc, Value x, AffineMap xMap,
+                    Value y, AffineMap yMap, AffineMap outMap,
+                    ArrayRef<int64_t> outShape);
+
+/// Geometry of a 2-d sliding window over NHWC data (pads t, b, l, r).
+struct Window {
+  int64_t kh, kw, sh, sw, dh, dw, pt, pb, pl, pr;
+  int64_t extentH() const { return (kh - 1) * dh; }
+  int64_t extentW() const { return (kw - 1) * dw; }
+};
+
+/// The NHWC output gradient dilated by the stride and padded by the kernel
+/// extent so that the input gradient (in padded coordinates) is
+/// sum_k dyp[h + k * d] * flip(w)[k].
+Value spreadOutputGrad(OpBuilder &b, Location loc, Value dy, const Window &w,
+                       int64_t paddedH, int64_t paddedW);
+
+/// `x` reversed along dimensions `dimA` and `dimB` (a kernel's spatial
+/// dims).
+Value flipKernel(OpBuilder &b, Location loc, Value x, unsigned dimA,
+                 unsigned dimB);
+
+/// [KH, KW] constant of window positions pos(kh, kw) = kh * KW + kw, or its
+/// flip (KH-1-kh) * KW + (KW-1-kw) when `flipped`, of type `element`.
+Value windowPositions(OpBuilder &b, Location loc, Type element, int64_t kh,
+                      int64_t kw, bool flipped);
 
 } // namespace mlir::dq::gradient_rules
 

@@ -22,57 +22,17 @@
 
 using namespace mlir;
 using namespace mlir::dq;
+using mlir::dq::gradient_rules::flipKernel;
 using mlir::dq::gradient_rules::Rule;
+using mlir::dq::gradient_rules::spreadOutputGrad;
+using mlir::dq::gradient_rules::sumOfProducts;
+using mlir::dq::gradient_rules::Window;
+using mlir::dq::gradient_rules::windowPositions;
 
 namespace {
 
 RankedTensorType tensorType(ArrayRef<int64_t> shape, Type element) {
   return RankedTensorType::get(shape, element);
-}
-
-/// out[outMap] += x[xMap] * y[yMap] over an iteration space of `numDims`
-/// dims; `parallelDims` are those in `outMap`.
-Value sumOfProducts(OpBuilder &b, Location loc, Value x, AffineMap xMap,
-                    Value y, AffineMap yMap, AffineMap outMap,
-                    ArrayRef<int64_t> outShape) {
-  unsigned numDims = outMap.getNumDims();
-  SmallVector<utils::IteratorType> iterators(numDims,
-                                             utils::IteratorType::reduction);
-  for (AffineExpr e : outMap.getResults())
-    if (auto dim = dyn_cast<AffineDimExpr>(e))
-      iterators[dim.getPosition()] = utils::IteratorType::parallel;
-  Type element = cast<RankedTensorType>(x.getType()).getElementType();
-  auto type = tensorType(outShape, element);
-  Value init = tensormath::splat(b, loc, type, 0.0);
-  auto generic = linalg::GenericOp::create(
-      b, loc, type, ValueRange{x, y}, ValueRange{init},
-      ArrayRef<AffineMap>{xMap, yMap, outMap}, iterators,
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
-        linalg::YieldOp::create(
-            nb, l, arith::AddFOp::create(nb, l, a[2], p).getResult());
-      });
-  return generic.getResult(0);
-}
-
-/// Geometry of a 2-d sliding window over NHWC data.
-struct Window {
-  int64_t kh, kw, sh, sw, dh, dw, pt, pb, pl, pr;
-  int64_t extentH() const { return (kh - 1) * dh; }
-  int64_t extentW() const { return (kw - 1) * dw; }
-};
-
-/// The output gradient dilated by the stride and padded by the kernel
-/// extent so that the input gradient (in padded coordinates) is
-/// sum_k dyp[h + k * d] * flip(w)[k].
-Value spreadOutputGrad(OpBuilder &b, Location loc, Value dy, const Window &w,
-                       int64_t paddedH, int64_t paddedW) {
-  ArrayRef<int64_t> s = tensormath::shapeOf(dy);
-  Value dilated = tensormath::dilate(b, loc, dy, {1, w.sh, w.sw, 1});
-  int64_t bottom = paddedH - (s[1] - 1) * w.sh - 1;
-  int64_t right = paddedW - (s[2] - 1) * w.sw - 1;
-  return tensormath::padZeros(b, loc, dilated, {0, w.extentH(), w.extentW(), 0},
-                              {0, bottom, right, 0});
 }
 
 //===----------------------------------------------------------------------===//
@@ -273,47 +233,6 @@ Window windowOf(ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
                 pad[3]};
 }
 
-/// `x` reversed along dimensions `dimA` and `dimB` (the kernel's spatial
-/// dims).
-Value flipKernel(OpBuilder &b, Location loc, Value x, unsigned dimA,
-                 unsigned dimB) {
-  MLIRContext *ctx = b.getContext();
-  ArrayRef<int64_t> shape = tensormath::shapeOf(x);
-  SmallVector<AffineExpr> exprs;
-  for (unsigned i = 0; i < shape.size(); ++i) {
-    AffineExpr dim = getAffineDimExpr(i, ctx);
-    exprs.push_back(i == dimA || i == dimB
-                        ? getAffineConstantExpr(shape[i] - 1, ctx) - dim
-                        : dim);
-  }
-  auto type = cast<RankedTensorType>(x.getType());
-  Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
-  SmallVector<utils::IteratorType> iterators(shape.size(),
-                                             utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, type, ValueRange{x}, ValueRange{init},
-             ArrayRef<AffineMap>{AffineMap::get(shape.size(), 0, exprs, ctx),
-                                 b.getMultiDimIdentityMap(shape.size())},
-             iterators,
-             [](OpBuilder &nb, Location l, ValueRange a) {
-               linalg::YieldOp::create(nb, l, a[0]);
-             })
-      .getResult(0);
-}
-
-/// [KH, KW] constant of window positions, pos(kh, kw) = kh * KW + kw, or
-/// its flip when `flipped`: (KH-1-kh) * KW + (KW-1-kw).
-Value windowPositions(OpBuilder &b, Location loc, int64_t kh, int64_t kw,
-                      bool flipped) {
-  SmallVector<float> values;
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j)
-      values.push_back(flipped ? (kh - 1 - i) * kw + (kw - 1 - j) : i * kw + j);
-  auto type = tensorType({kh, kw}, b.getF32Type());
-  return arith::ConstantOp::create(
-      b, loc, type, DenseElementsAttr::get(type, ArrayRef(values)));
-}
-
 /// Input gradient of an NHWC convolution (depthwise: weight [KH,KW,C,1]).
 Value convInputGrad(OpBuilder &b, Location loc, Value dy, Value weight,
                     ArrayRef<int64_t> inputShape, const Window &w,
@@ -512,7 +431,8 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
     SmallVector<utils::IteratorType> iterators(4,
                                                utils::IteratorType::parallel);
     iterators.append(2, utils::IteratorType::reduction);
-    Value positions = windowPositions(b, loc, w.kh, w.kw, /*flipped=*/false);
+    Value positions =
+        windowPositions(b, loc, f32, w.kh, w.kw, /*flipped=*/false);
     auto argmax = linalg::GenericOp::create(
         b, loc, TypeRange{outType, outType}, ValueRange{xp, positions},
         ValueRange{bestInit, argInit},
@@ -536,7 +456,7 @@ struct MaxPoolRule : Rule<MaxPoolRule, tosa::MaxPool2dOp> {
     // The window whose spread gradient sits at offset (kh, kw) from here
     // reads this element at its position (KH-1-kh) * KW + (KW-1-kw).
     Value flippedPositions =
-        windowPositions(b, loc, w.kh, w.kw, /*flipped=*/true);
+        windowPositions(b, loc, f32, w.kh, w.kw, /*flipped=*/true);
     auto route = linalg::GenericOp::create(
         b, loc, paddedType, ValueRange{dyp, argp, flippedPositions},
         ValueRange{init},

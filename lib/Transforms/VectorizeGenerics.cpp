@@ -114,6 +114,28 @@ std::optional<std::pair<char, unsigned>> classify(linalg::GenericOp op) {
                         static_cast<unsigned>(iterators.size()));
 }
 
+/// Whether an input is read along the innermost (vector) loop through a dim
+/// other than its last and broadcast over another loop (a transposed matmul
+/// operand): vectorized before unit-dim folding ('p'), its transfer read
+/// gets a broadcasting, transposing permutation map, which the script's
+/// transfer-permutation and broadcast-lowering patterns rewrite into each
+/// other without end. Such ops stay scalar.
+bool readsTransposedBroadcast(linalg::GenericOp op) {
+  return llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *input) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/true))
+      return false;
+    SmallVector<unsigned> dims;
+    for (AffineExpr e : map.getResults())
+      if (auto dim = dyn_cast<AffineDimExpr>(e))
+        dims.push_back(dim.getPosition());
+    unsigned innermost = map.getNumDims() - 1;
+    auto it = llvm::find(dims, innermost);
+    return dims.size() < map.getNumDims() && it != dims.end() &&
+           it != dims.end() - 1;
+  });
+}
+
 /// Marks the multiply-accumulate of a sum-of-products body (`out + x * y`)
 /// contractible, so that it becomes one fused multiply-add: one rounding
 /// instead of two, and half the arithmetic instructions. Every lane and every
@@ -463,6 +485,8 @@ struct VectorizeGenericsPass
           registerTiled.emplace_back(op, *tile);
           return;
         }
+      if (tag->first == 'p' && readsTransposedBroadcast(op))
+        return;
       op->setAttr(tagOf(tag->first, tag->second),
                   UnitAttr::get(&getContext()));
       tags.insert(*tag);

@@ -16,8 +16,9 @@ namespace dq {
 /// Attaches the reverse-mode rules of upstream ops (TOSA, and through
 /// registerLinalgGradientModels those of linalg-form models).
 void registerGradientExternalModels(DialectRegistry &registry);
-/// The rules of the ops of linalg-form models; so far the tensor ops around
-/// the layers (lib/Training/LinalgGradients.cpp).
+/// The rules of the ops of linalg-form models: the linalg named layer ops
+/// (matmul, batch_matmul, NHWC convolutions, sum and max pooling) and the
+/// tensor ops around them (lib/Training/LinalgGradients.cpp).
 void registerLinalgGradientModels(DialectRegistry &registry);
 } // namespace dq
 } // namespace mlir
