@@ -1,7 +1,11 @@
 """Writes a small Fashion-MNIST CNN in linalg form (what tosa-to-linalg-named
 emits for a conv, max-pool and fc network): tensor.pad, linalg
 conv_2d_nhwc_fhwc, tosa.clamp (ReLU), linalg.pooling_nhwc_max,
-tensor.collapse_shape, linalg.matmul, with seeded random weights."""
+tensor.collapse_shape, linalg.matmul, with seeded random weights; with
+--tosa, the same network in TOSA (conv2d with a zero bias, clamp,
+max_pool2d, reshape, matmul).
+
+Usage: linalg_tiny.py BATCH [--tosa]"""
 
 import sys
 
@@ -21,6 +25,24 @@ def main():
     k = (rng.standard_normal((4, 3, 3, 1)) / 3.0).astype(np.float32)
     w = (rng.standard_normal((784, 10)) / 28.0).astype(np.float32)
     n = batch
+    if "--tosa" in sys.argv:
+        w3 = w.reshape(1, 784, 10)
+        print(f"""func.func @model(%x: tensor<{n}x28x28x1xf32>) -> tensor<{n}x10xf32> {{
+  %zp = "tosa.const"() <{{values = dense<0.0> : tensor<1xf32>}}> : () -> tensor<1xf32>
+  %k = "tosa.const"() <{{values = {dense(k)}}}> : () -> tensor<4x3x3x1xf32>
+  %bias = "tosa.const"() <{{values = dense<0.0> : tensor<4xf32>}}> : () -> tensor<4xf32>
+  %c = tosa.conv2d %x, %k, %bias, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>}} : (tensor<{n}x28x28x1xf32>, tensor<4x3x3x1xf32>, tensor<4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<{n}x28x28x4xf32>
+  %r = tosa.clamp %c {{max_val = 3.4e38 : f32, min_val = 0.0 : f32}} : (tensor<{n}x28x28x4xf32>) -> tensor<{n}x28x28x4xf32>
+  %m = tosa.max_pool2d %r {{kernel = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 2, 2>}} : (tensor<{n}x28x28x4xf32>) -> tensor<{n}x14x14x4xf32>
+  %s1 = tosa.const_shape {{values = dense<[1, {n}, 784]> : tensor<3xindex>}} : () -> !tosa.shape<3>
+  %f = tosa.reshape %m, %s1 : (tensor<{n}x14x14x4xf32>, !tosa.shape<3>) -> tensor<1x{n}x784xf32>
+  %w = "tosa.const"() <{{values = {dense(w3)}}}> : () -> tensor<1x784x10xf32>
+  %y = tosa.matmul %f, %w, %zp, %zp : (tensor<1x{n}x784xf32>, tensor<1x784x10xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x{n}x10xf32>
+  %s2 = tosa.const_shape {{values = dense<[{n}, 10]> : tensor<2xindex>}} : () -> !tosa.shape<2>
+  %o = tosa.reshape %y, %s2 : (tensor<1x{n}x10xf32>, !tosa.shape<2>) -> tensor<{n}x10xf32>
+  return %o : tensor<{n}x10xf32>
+}}""")
+        return
     print(f"""func.func @model(%x: tensor<{n}x28x28x1xf32>) -> tensor<{n}x10xf32> {{
   %zero = arith.constant 0.0 : f32
   %p = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {{
