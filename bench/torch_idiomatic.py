@@ -438,6 +438,19 @@ def _bn(c):
     return nn.BatchNorm2d(c, eps=BN_EPSILON, momentum=BN_MOMENTUM)
 
 
+class SubsampledPointwiseConv2d(nn.Conv2d):
+    """A strided 1x1 convolution computed as a stride-1 one on the
+    subsampled input: the same products and sums. PyTorch 1.13's oneDNN
+    corrupts the heap in the backward of a channels-last stride-2 1x1
+    convolution with 4 input channels (seen on an AVX2 AMD EPYC,
+    2026-12-03), so the tiny arch's shortcuts take this form; wider ones
+    keep nn.Conv2d."""
+
+    def forward(self, x):
+        sh, sw = self.stride
+        return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias)
+
+
 class BasicBlock(nn.Module):
     def __init__(self, cin, cout, stride, quant):
         super().__init__()
@@ -456,8 +469,9 @@ class BasicBlock(nn.Module):
         if stride != 1 or cin != cout:
             # The reference's slice to (H-1)x(W-1) before the stride-2 1x1
             # conv drops only pixels that conv never reads.
+            conv = SubsampledPointwiseConv2d if cin < 8 else nn.Conv2d
             self.shortcut = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, 0, bias=True), _bn(cout))
+                conv(cin, cout, 1, stride, 0, bias=True), _bn(cout))
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(self.act1(x))))

@@ -5,6 +5,7 @@
 #include "dialects/dq/DQOps.h"
 #include "dq/Contract/Roles.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -61,8 +62,65 @@ std::optional<LayerOpInfo> mlir::dq::layerOpInfo(Operation *op) {
       .Default([](Operation *) -> Info { return std::nullopt; });
 }
 
+/// A generic over parallel loops only, with one result.
+static linalg::GenericOp parallelGeneric(Operation *op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || generic->getNumResults() != 1 ||
+      generic.getNumLoops() != generic.getNumParallelLoops())
+    return {};
+  return generic;
+}
+
+bool mlir::dq::isElementwiseAdd(Operation *op) {
+  linalg::GenericOp generic = parallelGeneric(op);
+  if (!generic || generic.getNumDpsInputs() != 2)
+    return false;
+  Block *body = generic.getBlock();
+  if (!llvm::hasSingleElement(body->without_terminator()))
+    return false;
+  auto add = dyn_cast<arith::AddFOp>(body->front());
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (!add || yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != add.getResult())
+    return false;
+  Value in0 = body->getArgument(0), in1 = body->getArgument(1);
+  return (add.getLhs() == in0 && add.getRhs() == in1) ||
+         (add.getLhs() == in1 && add.getRhs() == in0);
+}
+
+/// The layer op whose init `generic` broadcasts its only input into (the
+/// payload yields the input unchanged).
+static Operation *broadcastIntoLayerInit(Operation *op) {
+  linalg::GenericOp generic = parallelGeneric(op);
+  if (!generic || generic.getNumDpsInputs() != 1)
+    return nullptr;
+  Block *body = generic.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (!body->without_terminator().empty() || yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != body->getArgument(0))
+    return nullptr;
+  for (OpOperand &use : generic->getResult(0).getUses()) {
+    Operation *user = use.getOwner();
+    auto dps = dyn_cast<DestinationStyleOpInterface>(user);
+    if (dps && dps.isDpsInit(&use) && layerOpInfo(user))
+      return user;
+  }
+  return nullptr;
+}
+
+std::optional<BiasSite> mlir::dq::biasSiteOf(Operation *op) {
+  if (isa<tosa::AddOp>(op) || isElementwiseAdd(op))
+    return BiasSite{op, {0, 1}};
+  if (Operation *layer = broadcastIntoLayerInit(op))
+    return BiasSite{layer, {0}};
+  return std::nullopt;
+}
+
 bool mlir::dq::ownsTrainingState(Operation *op) {
-  return layerOpInfo(op) || isa<tosa::AddOp, BatchNormOp>(op);
+  if (layerOpInfo(op) || isa<BatchNormOp>(op))
+    return true;
+  std::optional<BiasSite> site = biasSiteOf(op);
+  return site && site->namedBy == op;
 }
 
 static std::optional<std::string> firstName(Location loc) {

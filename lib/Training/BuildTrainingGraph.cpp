@@ -225,14 +225,14 @@ static LogicalResult checkCodes(DecodeWeightsOp decode,
 }
 
 LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
-  auto addParam = [&](Operation *op, unsigned operand,
-                      StringRef what) -> LogicalResult {
+  auto addParam = [&](Operation *op, unsigned operand, StringRef what,
+                      Operation *namedBy = nullptr) -> LogicalResult {
     Value v = op->getOperand(operand);
     DenseElementsAttr init = constantOf(v);
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!init || !type || !type.getElementType().isF32())
       return success(); // not a trainable constant: stays as it is
-    std::string base = layerName(op) + "." + what.str();
+    std::string base = layerName(namedBy ? namedBy : op) + "." + what.str();
     StateEntry value{base, Role::Param, type, op, operand, init};
     int valueIndex = addEntry(value);
     params.push_back({valueIndex, addMoments(base, type)});
@@ -291,7 +291,10 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
                              "activation basis");
       if (act->use_empty())
         return WalkResult::advance();
+      // A linalg-form layer reads the quantized activations padded.
       Operation *layer = *act->getUsers().begin();
+      while (isa<tensor::PadOp>(layer) && !layer->use_empty())
+        layer = *layer->getUsers().begin();
       actQuantizers.push_back(
           {act, addEntry({layerName(layer) + ".input" + contract::kBasisSuffix,
                           Role::ActBasis, act.getBasis().getType(), act, 1,
@@ -306,9 +309,9 @@ LogicalResult BuildTrainingGraphPass::collectState(func::FuncOp model) {
         return WalkResult::interrupt();
       return WalkResult::advance();
     }
-    if (isa<tosa::AddOp>(op)) {
-      for (unsigned i = 0; i < 2; ++i)
-        if (failed(addParam(op, i, "bias")))
+    if (std::optional<BiasSite> site = biasSiteOf(op)) {
+      for (unsigned i : site->operands)
+        if (failed(addParam(op, i, "bias", site->namedBy)))
           return WalkResult::interrupt();
       return WalkResult::advance();
     }

@@ -79,6 +79,10 @@ Value flipKernel(OpBuilder &b, Location loc, Value x, unsigned dimA,
 Value windowPositions(OpBuilder &b, Location loc, Type element, int64_t kh,
                       int64_t kw, bool flipped);
 
+/// Attaches the rules of linalg.generic and linalg.reduce, whose scalar
+/// payloads are differentiated symbolically (PayloadGradients.cpp).
+void attachPayloadRules(MLIRContext *ctx);
+
 } // namespace mlir::dq::gradient_rules
 
 #endif // DQ_LIB_TRAINING_GRADIENTRULE_H

@@ -504,5 +504,6 @@ void mlir::dq::registerLinalgGradientModels(DialectRegistry &registry) {
         ConvRule<linalg::DepthwiseConv2DNhwcHwcOp, Layout::HWC>>(*ctx);
     linalg::PoolingNhwcSumOp::attachInterface<SumPoolRule>(*ctx);
     linalg::PoolingNhwcMaxOp::attachInterface<MaxPoolRule>(*ctx);
+    gradient_rules::attachPayloadRules(ctx);
   });
 }

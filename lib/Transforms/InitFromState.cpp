@@ -38,7 +38,8 @@ struct Trainable {
 
 /// The trainable constants in the training graph's order and naming
 /// (BuildTrainingGraph's collectState): layer weights and biases, constant
-/// tosa.add operands, batch norm's four per-channel tensors.
+/// bias sites (tosa.add and its linalg forms), batch norm's four
+/// per-channel tensors.
 SmallVector<Trainable> trainables(FunctionOpInterface func) {
   SmallVector<Trainable> found;
   LayerNamer names;
@@ -47,18 +48,20 @@ SmallVector<Trainable> trainables(FunctionOpInterface func) {
     return type && type.getElementType().isF32() &&
            matchPattern(v, m_Constant());
   };
-  auto add = [&](Operation *op, unsigned operand, StringRef what) {
+  auto add = [&](Operation *op, unsigned operand, StringRef what,
+                 Operation *namedBy = nullptr) {
     if (isF32Constant(op->getOperand(operand)))
-      found.push_back({op, operand, names.nameOf(op) + "." + what.str()});
+      found.push_back(
+          {op, operand, names.nameOf(namedBy ? namedBy : op) + "." + what.str()});
   };
   func.walk([&](Operation *op) {
     if (std::optional<LayerOpInfo> layer = layerOpInfo(op)) {
       add(op, layer->weightOperand, "weight");
       if (layer->biasOperand)
         add(op, *layer->biasOperand, "bias");
-    } else if (isa<tosa::AddOp>(op)) {
-      add(op, 0, "bias");
-      add(op, 1, "bias");
+    } else if (std::optional<BiasSite> site = biasSiteOf(op)) {
+      for (unsigned i : site->operands)
+        add(op, i, "bias", site->namedBy);
     } else if (isa<BatchNormOp>(op)) {
       add(op, 1, "gamma");
       add(op, 2, "beta");

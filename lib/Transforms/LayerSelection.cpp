@@ -5,6 +5,7 @@
 #include "dialects/dq/DQOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Location.h"
@@ -128,7 +129,7 @@ static bool isPerChannelAffine(Operation *op) {
 }
 
 static bool isResidualAdd(Operation *op) {
-  if (!isa<tosa::AddOp, linalg::AddOp>(op))
+  if (!isa<tosa::AddOp, linalg::AddOp>(op) && !isElementwiseAdd(op))
     return false;
   int computed = 0;
   for (Value operand : op->getOperands())
@@ -146,10 +147,15 @@ static bool isResidualAdd(Operation *op) {
 static bool readsSharedInput(Operation *conv) {
   Value input = conv->getOperand(0);
   while (input.hasOneUse()) {
-    auto slice = input.getDefiningOp<tosa::SliceOp>();
-    if (!slice)
+    Operation *producer = input.getDefiningOp();
+    if (auto slice = dyn_cast_or_null<tosa::SliceOp>(producer))
+      input = slice.getInput1();
+    else if (auto slice = dyn_cast_or_null<tensor::ExtractSliceOp>(producer))
+      input = slice.getSource(); // linalg form
+    else if (auto pad = dyn_cast_or_null<tensor::PadOp>(producer))
+      input = pad.getSource();
+    else
       return false;
-    input = slice.getInput1();
   }
   return true;
 }

@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
@@ -25,6 +26,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -446,6 +448,7 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
   // One quantizer per activation value and configuration, shared by the
   // layers that read it (layers with other a-bits get their own).
   llvm::DenseMap<std::pair<Value, Attribute>, Value> quantizedInputs;
+  llvm::SetVector<Operation *> replacedPads;
   for (auto [index, layer] : llvm::enumerate(selected)) {
     for (auto [i, entry] : llvm::enumerate(config.layerBits))
       if (matchesOverride(layer.op, entry.pattern))
@@ -474,21 +477,42 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
     }
     Value &quantized = quantizedInputs[{input, own.act}];
     if (!quantized) {
+      // A linalg-form layer reads an explicitly zero-padded input: quantize
+      // the activations and pad the result, as a TOSA convolution pads its
+      // quantized input, so that the level fits see no padding.
+      auto pad = input.getDefiningOp<tensor::PadOp>();
+      if (pad && !(pad.getConstantPaddingValue() &&
+                   matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat())))
+        pad = {};
+      Value activations = pad ? pad.getSource() : input;
       OpBuilder builder(layer.op);
-      if (Operation *producer = input.getDefiningOp())
+      if (Operation *producer = activations.getDefiningOp())
         builder.setInsertionPointAfter(producer);
       else
-        builder.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
+        builder.setInsertionPointToStart(
+            cast<BlockArgument>(activations).getOwner());
       Location loc = layer.op->getLoc();
       Value basis = arith::ConstantOp::create(
           builder, loc, actBasisType,
           DenseElementsAttr::get(actBasisType, ArrayRef<float>(actBasis)));
       quantized = QuantizeActOp::create(
-          builder, loc, inputType, input, basis,
+          builder, loc, activations.getType(), activations, basis,
           builder.getI64IntegerAttr(layer.inputChannelAxis), own.act);
+      if (pad) {
+        builder.setInsertionPoint(pad);
+        auto padded = cast<tensor::PadOp>(builder.clone(*pad.getOperation()));
+        padded.getSourceMutable().assign(quantized);
+        quantized = padded.getResult();
+      }
     }
     layer.op->setOperand(layer.inputOperand, quantized);
+    if (auto pad = input.getDefiningOp<tensor::PadOp>())
+      replacedPads.insert(pad);
   }
+  // Erased last: quantizedInputs is keyed by their results.
+  for (Operation *pad : replacedPads)
+    if (pad->use_empty())
+      pad->erase();
   return success();
 }
 

@@ -14,6 +14,7 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <optional>
 #include <string>
@@ -39,9 +40,27 @@ struct LayerOpInfo {
 /// The table's entry for `op`, std::nullopt if `op` is not a layer op.
 std::optional<LayerOpInfo> layerOpInfo(Operation *op);
 
+/// Where an op other than a layer op may hold biases: the operands that
+/// are biases when they are f32 constants, and the op whose name prefixes
+/// theirs (`<name>.bias`).
+struct BiasSite {
+  Operation *namedBy = nullptr;
+  llvm::SmallVector<unsigned, 2> operands;
+};
+
+/// tosa.add (either operand, named after the add); in linalg form, the
+/// elementwise add tosa-to-linalg makes of it (named after it) and the
+/// broadcast of a convolution's or matmul's bias into its init
+/// (tosa-to-linalg-named; named after the layer op).
+std::optional<BiasSite> biasSiteOf(Operation *op);
+
+/// A linalg.generic over parallel loops whose payload adds its two inputs
+/// (tosa.add in linalg form).
+bool isElementwiseAdd(Operation *op);
+
 /// True for the ops whose operands become training state and whose name
-/// therefore prefixes state names: layer ops, tosa.add (biases) and
-/// dq.batch_norm.
+/// therefore prefixes state names: layer ops, bias sites named after
+/// themselves and dq.batch_norm.
 bool ownsTrainingState(Operation *op);
 
 /// A layer's name: its dq.name attribute, else the first NameLoc in its

@@ -17,8 +17,10 @@ namespace dq {
 /// registerLinalgGradientModels those of linalg-form models).
 void registerGradientExternalModels(DialectRegistry &registry);
 /// The rules of the ops of linalg-form models: the linalg named layer ops
-/// (matmul, batch_matmul, NHWC convolutions, sum and max pooling) and the
-/// tensor ops around them (lib/Training/LinalgGradients.cpp).
+/// (matmul, batch_matmul, NHWC convolutions, sum and max pooling), the
+/// tensor ops around them (lib/Training/LinalgGradients.cpp) and
+/// linalg.generic / linalg.reduce with arithmetic payloads
+/// (lib/Training/PayloadGradients.cpp).
 void registerLinalgGradientModels(DialectRegistry &registry);
 } // namespace dq
 } // namespace mlir
