@@ -47,13 +47,14 @@ set(DQ_EXPORTED_LIBRARIES
   DQGPU GPU
   DQPipelines Pipelines
   DQImport Import
-  DQRegistration Registration)
+  DQRegistration Registration
+  DQCompile Compile)
 while(DQ_EXPORTED_LIBRARIES)
   list(POP_FRONT DQ_EXPORTED_LIBRARIES target export_name)
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${export_name})
   target_include_directories(${target} INTERFACE $<INSTALL_INTERFACE:include>)
 endwhile()
-install(TARGETS DQNumerics DQRuntime
+install(TARGETS DQNumerics DQRuntime DQCompile
   EXPORT ${DQ_EXPORT_SET}
   ARCHIVE DESTINATION lib${LLVM_LIBDIR_SUFFIX})
 

@@ -10,8 +10,8 @@
 // anything else as damage.
 //
 //===----------------------------------------------------------------------===//
-#ifndef DQ_TOOLS_DQCOMPILE_COMPILECACHE_H
-#define DQ_TOOLS_DQCOMPILE_COMPILECACHE_H
+#ifndef DQ_COMPILE_COMPILECACHE_H
+#define DQ_COMPILE_COMPILECACHE_H
 
 #include "llvm/ADT/StringRef.h"
 
@@ -87,4 +87,4 @@ private:
 
 } // namespace dq::compile
 
-#endif // DQ_TOOLS_DQCOMPILE_COMPILECACHE_H
+#endif // DQ_COMPILE_COMPILECACHE_H

@@ -1,5 +1,5 @@
 //===- CompileCache.cpp - dq-compile's cache of compiled libraries --------===//
-#include "CompileCache.h"
+#include "dq/Compile/CompileCache.h"
 
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Files.h"
