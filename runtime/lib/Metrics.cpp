@@ -1,4 +1,4 @@
-#include "Metrics.h"
+#include "dq/runtime/Metrics.h"
 
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Files.h"
@@ -17,7 +17,7 @@ using dq::runtime::Error;
 using Json = nlohmann::json;
 
 namespace dq {
-namespace train {
+namespace runtime {
 namespace {
 
 /// The contents of `path`: std::nullopt when it does not exist; throws
@@ -156,8 +156,8 @@ void MetricsLog::resume(int64_t step, const Json &header,
                  path_.c_str(), e.what());
     kept.clear();
   }
-  pending_ = (kept.empty() ? header.dump() + "\n" : kept) +
-             resumeLine.dump() + "\n";
+  pending_ =
+      (kept.empty() ? header.dump() + "\n" : kept) + resumeLine.dump() + "\n";
   written_ = false;
 }
 
@@ -171,5 +171,5 @@ void MetricsLog::write(const Json &line) {
   runtime::appendToFile(path_, line.dump() + "\n");
 }
 
-} // namespace train
+} // namespace runtime
 } // namespace dq

@@ -1,11 +1,12 @@
 // dq-train's metrics.jsonl: one JSON object a line. A run starts a fresh
 // file (a header line naming the run and its settings), a "calibration"
-// line after --calibrate, then writes a "step" line every --metrics-every steps and an "epoch" line after each
-// epoch's checkpoint; a resumed run keeps the lines of the run it continues
-// up to the checkpoint's step (a crash after the checkpoint left lines the
-// resumed run will write again) and goes on in the same file.
-#ifndef DQ_TRAIN_METRICS_H
-#define DQ_TRAIN_METRICS_H
+// line after --calibrate, then writes a "step" line every --metrics-every steps
+// and an "epoch" line after each epoch's checkpoint; a resumed run keeps the
+// lines of the run it continues up to the checkpoint's step (a crash after the
+// checkpoint left lines the resumed run will write again) and goes on in the
+// same file.
+#ifndef DQ_RUNTIME_METRICS_H
+#define DQ_RUNTIME_METRICS_H
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@
 #include <string>
 
 namespace dq {
-namespace train {
+namespace runtime {
 
 /// The largest metrics.jsonl a resumed run reads back (a run writes a few
 /// hundred bytes per line).
@@ -47,7 +48,7 @@ private:
   bool written_ = false;
 };
 
-} // namespace train
+} // namespace runtime
 } // namespace dq
 
-#endif // DQ_TRAIN_METRICS_H
+#endif // DQ_RUNTIME_METRICS_H
