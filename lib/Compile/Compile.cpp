@@ -595,12 +595,18 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   if (cuda) {
     if (!options.loweringPipeline.empty())
       fail("--lowering-pipeline and --target cuda cannot be combined");
-    gpuOptions.chip = options.gpuChip;
-    gpuOptions.features = options.gpuFeatures;
-    gpuOptions.format = options.gpuFormat;
-    gpuOptions.sharedMemoryTiles = options.gpuSharedTiles;
-    gpuOptions.deterministic = options.gpuDeterministic;
-    gpuOptions.splitBlocks = options.gpuSplitBlocks;
+    if (options.gpuChip)
+      gpuOptions.chip = *options.gpuChip;
+    if (options.gpuFeatures)
+      gpuOptions.features = *options.gpuFeatures;
+    if (options.gpuFormat)
+      gpuOptions.format = *options.gpuFormat;
+    if (options.gpuSharedTiles)
+      gpuOptions.sharedMemoryTiles = *options.gpuSharedTiles;
+    if (options.gpuDeterministic)
+      gpuOptions.deterministic = *options.gpuDeterministic;
+    if (options.gpuSplitBlocks)
+      gpuOptions.splitBlocks = *options.gpuSplitBlocks;
     gpuOptions.emitCInterface = true;
     gpuOptions.cudaPath = cudaToolkit();
     if (std::optional<std::string> why =

@@ -91,35 +91,38 @@ static cl::opt<std::string> target(
              "plus host code; the model links libdq_cuda_runtime.so, copied "
              "next to it)"),
     cl::init(defaults.target), cl::cat(compileCategory));
+// The --gpu-* flags left out take dq-lower-to-nvvm's defaults
+// (dq/Pipelines/GPUPipeline.h), which their help repeats for the user.
 static cl::opt<std::string> gpuChip("gpu-chip",
-                                    cl::desc("--target cuda: GPU architecture"),
-                                    cl::init(defaults.gpuChip),
+                                    cl::desc("--target cuda: GPU architecture "
+                                             "(default sm_90)"),
                                     cl::cat(compileCategory));
-static cl::opt<std::string> gpuFeatures("gpu-features",
-                                        cl::desc("--target cuda: PTX features"),
-                                        cl::init(defaults.gpuFeatures),
-                                        cl::cat(compileCategory));
+static cl::opt<std::string>
+    gpuFeatures("gpu-features",
+                cl::desc("--target cuda: PTX features (default +ptx80)"),
+                cl::cat(compileCategory));
 static cl::opt<std::string> gpuFormat(
     "gpu-format",
     cl::desc("--target cuda: embed 'isa' (PTX, compiled by the driver at "
              "load; no CUDA toolkit needed), 'bin' (cubin; needs ptxas) or "
-             "'fatbin'"),
-    cl::init(defaults.gpuFormat), cl::cat(compileCategory));
+             "'fatbin' (default isa)"),
+    cl::cat(compileCategory));
 static cl::opt<bool> gpuSharedTiles(
     "gpu-shared-tiles",
     cl::desc("--target cuda: tile convolutions and matmuls in shared memory "
              "(default; =false: one thread per output, global loads)"),
-    cl::init(defaults.gpuSharedTiles), cl::cat(compileCategory));
+    cl::cat(compileCategory));
 static cl::opt<bool> gpuDeterministic(
     "gpu-deterministic",
     cl::desc("--target cuda: sum every reduction in the sequential order "
              "(no atomics): bit-reproducible runs, slower steps"),
-    cl::init(defaults.gpuDeterministic), cl::cat(compileCategory));
+    cl::cat(compileCategory));
 static cl::opt<int64_t> gpuSplitBlocks(
     "gpu-split-blocks",
     cl::desc("--target cuda: blocks to aim for when a tiled reduction with "
-             "few outputs (a weight gradient) is split over blocks"),
-    cl::init(defaults.gpuSplitBlocks), cl::cat(compileCategory));
+             "few outputs (a weight gradient) is split over blocks "
+             "(default 1024)"),
+    cl::cat(compileCategory));
 static cl::opt<std::string> cudaRuntime(
     "cuda-runtime",
     cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "
@@ -201,12 +204,18 @@ int main(int argc, char **argv) {
   options.loweringPipeline = loweringPipeline;
   options.parallel = parallel;
   options.openmpLibrary = openmpLibrary;
-  options.gpuChip = gpuChip;
-  options.gpuFeatures = gpuFeatures;
-  options.gpuFormat = gpuFormat;
-  options.gpuSharedTiles = gpuSharedTiles;
-  options.gpuDeterministic = gpuDeterministic;
-  options.gpuSplitBlocks = gpuSplitBlocks;
+  if (gpuChip.getNumOccurrences() > 0)
+    options.gpuChip = gpuChip;
+  if (gpuFeatures.getNumOccurrences() > 0)
+    options.gpuFeatures = gpuFeatures;
+  if (gpuFormat.getNumOccurrences() > 0)
+    options.gpuFormat = gpuFormat;
+  if (gpuSharedTiles.getNumOccurrences() > 0)
+    options.gpuSharedTiles = gpuSharedTiles;
+  if (gpuDeterministic.getNumOccurrences() > 0)
+    options.gpuDeterministic = gpuDeterministic;
+  if (gpuSplitBlocks.getNumOccurrences() > 0)
+    options.gpuSplitBlocks = gpuSplitBlocks;
   options.cudaRuntime = cudaRuntime;
   options.keepLLVMIR = keepLLVMIR;
   options.noCache = noCache;

@@ -67,10 +67,11 @@ struct CompileOptions {
   /// time; results are bit-identical to serial code).
   bool parallel = !builtOpenMPLibrary().empty();
   std::string openmpLibrary = builtOpenMPLibrary();
-  /// --target cuda.
-  std::string gpuChip = "sm_90", gpuFeatures = "+ptx80", gpuFormat = "isa";
-  bool gpuSharedTiles = true, gpuDeterministic = false;
-  int64_t gpuSplitBlocks = 1024;
+  /// --target cuda; unset: dq-lower-to-nvvm's defaults (the one place they
+  /// are declared, dq/Pipelines/GPUPipeline.h).
+  std::optional<std::string> gpuChip, gpuFeatures, gpuFormat;
+  std::optional<bool> gpuSharedTiles, gpuDeterministic;
+  std::optional<int64_t> gpuSplitBlocks;
   /// Empty: libdq_cuda_runtime.so in ../lib next to the running executable.
   std::string cudaRuntime;
   /// Also write <prefix>.ll (compiles even on a cache hit).
