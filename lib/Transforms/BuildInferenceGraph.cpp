@@ -200,43 +200,18 @@ int64_t wordsFor(int64_t channels) {
   return channels / 64 + (channels % 64 != 0);
 }
 
-/// True when the nearest unipolar code of a constant `basis` is the same
-/// for every x <= 0 (its first step is above 0): clamping below at 0 then
-/// changes no code, NaN included (code 0 either way).
-bool codesIgnoreNegatives(Value basis) {
-  DenseFPElementsAttr attr;
-  if (!matchPattern(basis, m_Constant(&attr)) ||
-      !attr.getElementType().isF32() || attr.getNumElements() < 1 ||
-      attr.getNumElements() > int64_t(::dq::numerics::kMaxBits))
-    return false;
-  std::vector<float> values;
-  for (APFloat v : attr.getValues<APFloat>())
-    values.push_back(v.convertToFloat());
-  ::dq::numerics::LevelTable table(::dq::numerics::Encoding::Unipolar,
-                                   values.data(), values.size());
-  ::dq::numerics::LevelTable::Steps steps = table.steps();
-  return steps.codes[0] == 0 &&
-         (steps.thresholds.empty() || steps.thresholds[0] > 0.0f);
-}
-
 /// The unipolar codes of a quantizer's input (`dq.quantize_act` clamps
-/// below at 0, then takes the nearest level): tosa.clamp + dq.project, or
-/// dq.project alone when the clamp changes no code (a pass over the
-/// activations less).
+/// below at 0, then takes the nearest level): tosa.clamp + dq.project.
 Value activationCodesOf(OpBuilder &b, QuantizeActOp quantize) {
   Location loc = quantize.getLoc();
   Value x = quantize.getInput();
-  auto codesType = RankedTensorType::get(
-      cast<RankedTensorType>(x.getType()).getShape(), b.getIntegerType(8));
-  if (codesIgnoreNegatives(quantize.getBasis()))
-    return ProjectOp::create(b, loc, codesType, x, quantize.getBasis(), Value(),
-                             quantize.getAxis(), Encoding::Unipolar,
-                             Rounding::Nearest, IntegerAttr());
   Value clamped = tosa::ClampOp::create(
       b, loc, x.getType(), x, b.getF32FloatAttr(0.0f),
       b.getF32FloatAttr(std::numeric_limits<float>::max()),
       tosa::NanPropagationModeAttr::get(b.getContext(),
                                         tosa::NanPropagationMode::PROPAGATE));
+  auto codesType = RankedTensorType::get(
+      cast<RankedTensorType>(x.getType()).getShape(), b.getIntegerType(8));
   return ProjectOp::create(b, loc, codesType, clamped, quantize.getBasis(),
                            Value(), quantize.getAxis(), Encoding::Unipolar,
                            Rounding::Nearest, IntegerAttr());

@@ -12,8 +12,6 @@
 
 #include "dq/Conversion/Passes.h"
 
-#include "ProjectSteps.h"
-
 #include "dialects/dq/DQOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -213,19 +211,11 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     int64_t words = type.getShape().back(), perPixel = bits * words;
     int64_t inner = type.getShape()[rank - 2];
 
-    // Codes of a dq.project step function are computed here from its
-    // floats, in registers (ProjectSteps.h).
-    std::optional<project_steps::Steps> steps =
-        project_steps::fusedProjectSteps(op);
-    Value source = steps ? op.getCodes().getDefiningOp<ProjectOp>().getValues()
-                         : op.getCodes();
-    Type sourceElement =
-        cast<RankedTensorType>(source.getType()).getElementType();
     // Zero columns around the row for a padded window (code 0, no bits).
     SmallVector<int64_t> low(rank, 0), high(rank, 0);
     low[rank - 2] = window.padLeft;
     high[rank - 2] = window.padRight;
-    Value codes = padWithZeros(rewriter, loc, source, low, high);
+    Value codes = padWithZeros(rewriter, loc, op.getCodes(), low, high);
     // One iteration per row (the leading dimensions). The result is written
     // in its own shape, so that a pad of it can become its destination
     // (dq-pads-as-destinations, empty-tensor elimination).
@@ -253,8 +243,8 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
     Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
     Value innerIdx = arith::ConstantIndexOp::create(b, loc, inner);
     Value oneIdx = arith::ConstantIndexOp::create(b, loc, 1);
-    Value zeroSource =
-        arith::ConstantOp::create(b, loc, b.getZeroAttr(sourceElement));
+    Value zeroCode =
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(element, 0));
     auto loop = scf::ForOp::create(
         b, loc, zeroIdx, innerIdx, oneIdx, ValueRange{slice},
         [&](OpBuilder &lb, Location l, Value pixel, ValueRange iter) {
@@ -277,10 +267,7 @@ struct PackBitsRowsLowering : OpRewritePattern<PackBitsOp> {
               at.append(
                   {column, arith::ConstantIndexOp::create(lb, l, channel)});
               Value v = vector::TransferReadOp::create(
-                  lb, l, VectorType::get({count}, sourceElement), codes, at,
-                  zeroSource, ArrayRef<bool>{true});
-              if (steps)
-                v = project_steps::stepCode(lb, l, v, *steps, element);
+                  lb, l, vecType, codes, at, zeroCode, ArrayRef<bool>{true});
               for (int64_t k = 0; k < bits; ++k) {
                 Value bit = arith::ConstantOp::create(
                     lb, l,

@@ -11,8 +11,6 @@
 
 #include "dq/Conversion/Passes.h"
 
-#include "ProjectSteps.h"
-
 #include "dialects/dq/DQOps.h"
 #include "dq/Interfaces/TensorMath.h"
 #include "dq/Numerics/Levels.h"
@@ -509,19 +507,9 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
 };
 
 struct ProjectLowering : OpRewritePattern<ProjectOp> {
-  ProjectLowering(MLIRContext *ctx, bool packingFusesSteps)
-      : OpRewritePattern(ctx), packingFusesSteps(packingFusesSteps) {}
-
+  using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ProjectOp op,
                                 PatternRewriter &rewriter) const override {
-    // The CPU packing computes these codes from the floats
-    // (PackBitsRowsLowering): no tensor of codes is written and read back.
-    if (packingFusesSteps && !op->use_empty() &&
-        llvm::all_of(op->getUsers(), [](Operation *user) {
-          auto pack = dyn_cast<PackBitsOp>(user);
-          return pack && project_steps::fusedProjectSteps(pack);
-        }))
-      return rewriter.notifyMatchFailure(op, "fused into its packing");
     Location loc = op.getLoc();
     Encoding encoding = op.getEncoding();
     bool stochastic = op.getRounding() == Rounding::Stochastic;
@@ -600,24 +588,43 @@ struct ProjectLowering : OpRewritePattern<ProjectOp> {
   /// and select per distinct level instead of a chain of distances.
   static LogicalResult lowerWithConstantSteps(ProjectOp op,
                                               PatternRewriter &rewriter) {
-    std::optional<project_steps::Steps> steps =
-        project_steps::constantUnipolarSteps(op);
-    if (!steps)
+    DenseFPElementsAttr basisAttr;
+    if (!matchPattern(op.getBasis(), m_Constant(&basisAttr)) ||
+        !basisAttr.getElementType().isF32() || basisAttr.getNumElements() < 1 ||
+        basisAttr.getNumElements() > int64_t(num::kMaxBits))
       return failure();
+    std::vector<float> basis;
+    for (APFloat v : basisAttr.getValues<APFloat>())
+      basis.push_back(v.convertToFloat());
+    num::LevelTable table(num::Encoding::Unipolar, basis.data(), basis.size());
+    num::LevelTable::Steps steps = table.steps();
     Type codeType = op.getType().getElementType();
-    Value result = elementwise(rewriter, op.getLoc(), op.getValues(), codeType,
-                               [&](BodyBuilder &bb, ValueRange args) {
-                                 return project_steps::stepCode(
-                                     bb.b, bb.loc, args[0], *steps, codeType);
-                               });
+    Value result = elementwise(
+        rewriter, op.getLoc(), op.getValues(), codeType,
+        [&](BodyBuilder &bb, ValueRange args) {
+          Value x = args[0];
+          auto codeConstant = [&](uint32_t c) -> Value {
+            return arith::ConstantOp::create(bb.b, bb.loc,
+                                             bb.b.getIntegerAttr(codeType, c));
+          };
+          // Ascending thresholds: the last one <= x decides (NaN compares
+          // false everywhere and takes code 0, as the scan gives).
+          Value code = codeConstant(steps.codes[0]);
+          for (size_t i = 0; i < steps.thresholds.size(); ++i)
+            code = bb.select(bb.cmpf(arith::CmpFPredicate::OGE, x,
+                                     bb.f32(steps.thresholds[i])),
+                             codeConstant(steps.codes[i + 1]), code);
+          if (steps.codes[0] != 0)
+            code = bb.select(bb.cmpf(arith::CmpFPredicate::UNO, x, x),
+                             codeConstant(0), code);
+          return code;
+        });
     rewriter.replaceOp(op, result);
     return success();
   }
 
   /// Two levels around x (lo <= x < hi, first code among equal levels), then
   /// up with probability (x - lo) / (hi - lo).
-  bool packingFusesSteps;
-
   static Value stochasticCode(BodyBuilder &bb, Value x, int64_t count,
                               function_ref<Value(Value)> levelOf, uint64_t seed,
                               Value counter, Value index) {
@@ -1202,73 +1209,9 @@ struct ConvertDQToLinalgPass
 
 void mlir::dq::populateDQToLinalgConversionPatterns(
     RewritePatternSet &patterns, const BitSerialLowering &bitSerial) {
-  patterns.add<ProjectLowering>(patterns.getContext(), bitSerial.rows);
-  patterns.add<DecodeWeightsLowering, QuantizeActLowering, FitLevelsLowering,
-               BatchNormLowering, BatchNormTrainLowering,
+  patterns.add<DecodeWeightsLowering, QuantizeActLowering, ProjectLowering,
+               FitLevelsLowering, BatchNormLowering, BatchNormTrainLowering,
                SoftmaxCrossEntropyLowering, CountCorrectLowering,
                ChannelWeightsLowering>(patterns.getContext());
   populateBitSerialToLinalgPatterns(patterns, bitSerial);
-}
-
-std::optional<project_steps::Steps>
-project_steps::constantUnipolarSteps(ProjectOp op) {
-  if (op.getEncoding() != Encoding::Unipolar ||
-      op.getRounding() != Rounding::Nearest)
-    return std::nullopt;
-  DenseFPElementsAttr basisAttr;
-  if (!matchPattern(op.getBasis(), m_Constant(&basisAttr)) ||
-      !basisAttr.getElementType().isF32() || basisAttr.getNumElements() < 1 ||
-      basisAttr.getNumElements() > int64_t(num::kMaxBits))
-    return std::nullopt;
-  std::vector<float> basis;
-  for (APFloat v : basisAttr.getValues<APFloat>())
-    basis.push_back(v.convertToFloat());
-  num::LevelTable table(num::Encoding::Unipolar, basis.data(), basis.size());
-  return table.steps();
-}
-
-Value project_steps::stepCode(OpBuilder &b, Location loc, Value x,
-                              const Steps &steps, Type codeType) {
-  auto vector = dyn_cast<VectorType>(x.getType());
-  Type codes = vector ? VectorType::get(vector.getShape(), codeType) : codeType;
-  auto constant = [&](Type type, Attribute element) -> Value {
-    if (auto v = dyn_cast<VectorType>(type))
-      return arith::ConstantOp::create(
-          b, loc, type, DenseElementsAttr::get(cast<ShapedType>(v), element));
-    return arith::ConstantOp::create(b, loc, type, cast<TypedAttr>(element));
-  };
-  auto code = [&](uint32_t c) {
-    return constant(codes, b.getIntegerAttr(codeType, c));
-  };
-  // Ascending thresholds: the last one <= x decides (NaN compares false
-  // everywhere and takes codes[0], which is 0 or is replaced below).
-  Value result = code(steps.codes[0]);
-  for (size_t i = 0; i < steps.thresholds.size(); ++i) {
-    Value threshold =
-        constant(x.getType(), b.getF32FloatAttr(steps.thresholds[i]));
-    Value above =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, threshold);
-    result = arith::SelectOp::create(b, loc, above, code(steps.codes[i + 1]),
-                                     result);
-  }
-  if (steps.codes[0] != 0) {
-    Value isNaN =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
-    result = arith::SelectOp::create(b, loc, isNaN, code(0), result);
-  }
-  return result;
-}
-
-std::optional<project_steps::Steps>
-project_steps::fusedProjectSteps(PackBitsOp pack) {
-  auto project = pack.getCodes().getDefiningOp<ProjectOp>();
-  auto codesType = pack.getCodes().getType();
-  if (!project || !codesType.hasStaticShape() || codesType.getRank() < 3)
-    return std::nullopt;
-  std::optional<Steps> steps = constantUnipolarSteps(project);
-  // A padded zero must take code 0 (no bits).
-  if (!steps || steps->codes[0] != 0 ||
-      (!steps->thresholds.empty() && !(steps->thresholds[0] > 0.0f)))
-    return std::nullopt;
-  return steps;
 }
