@@ -110,6 +110,14 @@ void StageTimer::finish(bool report) {
 //===----------------------------------------------------------------------===//
 
 namespace {
+/// A pipeline option set from `value` when the user gave one (else the
+/// pipeline's default stays).
+template <typename Option, typename T>
+void setIfGiven(Option &option, const std::optional<T> &value) {
+  if (value)
+    option = *value;
+}
+
 [[noreturn]] void fail(const llvm::Twine &message) {
   throw CompileError(message.str());
 }
@@ -595,18 +603,12 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   if (cuda) {
     if (!options.loweringPipeline.empty())
       fail("--lowering-pipeline and --target cuda cannot be combined");
-    if (options.gpuChip)
-      gpuOptions.chip = *options.gpuChip;
-    if (options.gpuFeatures)
-      gpuOptions.features = *options.gpuFeatures;
-    if (options.gpuFormat)
-      gpuOptions.format = *options.gpuFormat;
-    if (options.gpuSharedTiles)
-      gpuOptions.sharedMemoryTiles = *options.gpuSharedTiles;
-    if (options.gpuDeterministic)
-      gpuOptions.deterministic = *options.gpuDeterministic;
-    if (options.gpuSplitBlocks)
-      gpuOptions.splitBlocks = *options.gpuSplitBlocks;
+    setIfGiven(gpuOptions.chip, options.gpuChip);
+    setIfGiven(gpuOptions.features, options.gpuFeatures);
+    setIfGiven(gpuOptions.format, options.gpuFormat);
+    setIfGiven(gpuOptions.sharedMemoryTiles, options.gpuSharedTiles);
+    setIfGiven(gpuOptions.deterministic, options.gpuDeterministic);
+    setIfGiven(gpuOptions.splitBlocks, options.gpuSplitBlocks);
     gpuOptions.emitCInterface = true;
     gpuOptions.cudaPath = cudaToolkit();
     if (std::optional<std::string> why =

@@ -285,11 +285,11 @@ struct PayloadRule : gradient_rules::Rule<PayloadRule<OpTy>, OpTy> {
       // operand's shape, written through the operand's map.
       SmallVector<Value> ins(op->getOperands());
       SmallVector<AffineMap> newMaps(maps);
-      SmallVector<unsigned> dyArgs;
+      SmallVector<std::pair<unsigned, unsigned>> dyArgs; // (result, argument)
       for (auto [j, dy] : llvm::enumerate(dys)) {
         if (!dy)
           continue;
-        dyArgs.push_back(ins.size());
+        dyArgs.push_back({j, ins.size()});
         ins.push_back(dy);
         newMaps.push_back(maps[numInputs + j]);
       }
@@ -316,20 +316,16 @@ struct PayloadRule : gradient_rules::Rule<PayloadRule<OpTy>, OpTy> {
               nb.clone(inner, mapping);
             PayloadTangents tangents(nb, l, mapping.lookup(seed));
             Value acc = args.back();
-            unsigned k = 0;
-            for (auto [j, dy] : llvm::enumerate(dys)) {
-              if (!dy)
-                continue;
+            for (auto [j, arg] : dyArgs) {
               FailureOr<Value> t =
                   tangents.of(mapping.lookupOrDefault(yielded[j]), op);
               if (failed(t)) {
                 built = failure();
                 break;
               }
-              Value dyValue = args[dyArgs[k++]];
               if (*t)
                 acc = arith::AddFOp::create(
-                    nb, l, acc, arith::MulFOp::create(nb, l, dyValue, *t));
+                    nb, l, acc, arith::MulFOp::create(nb, l, args[arg], *t));
             }
             linalg::YieldOp::create(nb, l, acc);
           });

@@ -481,8 +481,8 @@ LogicalResult QuantizePass::quantizeFunction(FunctionOpInterface func,
       // the activations and pad the result, as a TOSA convolution pads its
       // quantized input, so that the level fits see no padding.
       auto pad = input.getDefiningOp<tensor::PadOp>();
-      if (pad && !(pad.getConstantPaddingValue() &&
-                   matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat())))
+      Value padding = pad ? pad.getConstantPaddingValue() : Value();
+      if (!padding || !matchPattern(padding, m_AnyZeroFloat()))
         pad = {};
       Value activations = pad ? pad.getSource() : input;
       OpBuilder builder(layer.op);

@@ -184,6 +184,14 @@ static cl::opt<bool>
                     "optimization, code generation, link, outputs)"),
            cl::init(false), cl::cat(compileCategory));
 
+/// Only a flag given on the command line sets an optional field: left out,
+/// the library's own default (or the pipeline's) applies.
+template <typename T>
+void forwardIfGiven(std::optional<T> &field, const cl::opt<T> &flag) {
+  if (flag.getNumOccurrences() > 0)
+    field = flag.getValue();
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::HideUnrelatedOptions(compileCategory);
@@ -204,23 +212,16 @@ int main(int argc, char **argv) {
   options.loweringPipeline = loweringPipeline;
   options.parallel = parallel;
   options.openmpLibrary = openmpLibrary;
-  if (gpuChip.getNumOccurrences() > 0)
-    options.gpuChip = gpuChip;
-  if (gpuFeatures.getNumOccurrences() > 0)
-    options.gpuFeatures = gpuFeatures;
-  if (gpuFormat.getNumOccurrences() > 0)
-    options.gpuFormat = gpuFormat;
-  if (gpuSharedTiles.getNumOccurrences() > 0)
-    options.gpuSharedTiles = gpuSharedTiles;
-  if (gpuDeterministic.getNumOccurrences() > 0)
-    options.gpuDeterministic = gpuDeterministic;
-  if (gpuSplitBlocks.getNumOccurrences() > 0)
-    options.gpuSplitBlocks = gpuSplitBlocks;
+  forwardIfGiven(options.gpuChip, gpuChip);
+  forwardIfGiven(options.gpuFeatures, gpuFeatures);
+  forwardIfGiven(options.gpuFormat, gpuFormat);
+  forwardIfGiven(options.gpuSharedTiles, gpuSharedTiles);
+  forwardIfGiven(options.gpuDeterministic, gpuDeterministic);
+  forwardIfGiven(options.gpuSplitBlocks, gpuSplitBlocks);
   options.cudaRuntime = cudaRuntime;
   options.keepLLVMIR = keepLLVMIR;
   options.noCache = noCache;
-  if (cacheDir.getNumOccurrences() > 0)
-    options.cacheDir = cacheDir;
+  forwardIfGiven(options.cacheDir, cacheDir);
   options.cacheMaxMiB = cacheMaxMiB;
   options.inputPreset = inputPreset;
   options.inputMean = inputMean;
