@@ -11,7 +11,8 @@
 #   <out>/bench/resnet20-w2a2-b256/<variant>/model.*   the benchmark model
 #   <out>/demo/                          make demo's model (sm_90), dq-train,
 #                                        dq-run (GPU_BUNDLE_DEMO=0: none)
-#   <out>/python/                        dq_reference, the packed-call driver,
+#   <out>/python/                        dq_reference, the packed-call driver
+#                                        and libdq_runtime.so (its C API),
 #                                        compare_devices.py, the benchmark
 #
 # GPU variants: sm_90 (cubin for H100/H200, nothing to compile at load),
@@ -36,10 +37,11 @@ runtime=$lib/libdq_cuda_runtime.so
 # still finds them.
 support=$lib/libDQModelSupport.a
 
-for tool in "$bin/dq-opt" "$bin/dq-compile" "$runtime" "$support"; do
+for tool in "$bin/dq-opt" "$bin/dq-compile" "$runtime" "$support" \
+    "$lib/libdq_runtime.so"; do
   if [[ ! -e $tool ]]; then
-    echo "build-gpu-bundle: $tool is missing (build dq-opt, dq-compile and" \
-         "dq_cuda_runtime; the runtime needs the CUDA toolkit)" >&2
+    echo "build-gpu-bundle: $tool is missing (build dq-opt, dq-compile," \
+         "dq_runtime and dq_cuda_runtime; the last needs the CUDA toolkit)" >&2
     exit 1
   fi
 done
@@ -135,6 +137,8 @@ mkdir -p "$out.tmp/python"
 cp -r "$root/python/dq_reference" "$out.tmp/python/"
 rm -rf "$out.tmp/python/dq_reference/__pycache__"
 cp "$root/python/dq_runtime/packed.py" "$out.tmp/python/dq_packed.py"
+# dq_packed calls the models through the runtime's C API, found next to it.
+cp "$lib/libdq_runtime.so" "$out.tmp/python/"
 cp "$root/python/tools/compare_devices.py" "$root/bench/gpu_throughput.py" \
    "$root/bench/torch_gpu_step.py" "$out.tmp/python/"
 cp "$root/scripts/gpu-check.sh" "$out.tmp/gpu-check.sh"
