@@ -283,21 +283,100 @@ std::string besideTool(llvm::StringRef name) {
   return std::string(path);
 }
 
-/// The module's dq.kind: "training" (also when absent) or "inference".
+bool isModuleKind(llvm::StringRef kind) {
+  return kind == rt::kTrainingKind || kind == rt::kInferenceKind ||
+         kind == rt::kKernelsKind;
+}
+
+/// --kind, else the module's dq.kind: "training" (also when absent),
+/// "inference" or "kernels".
 std::string moduleKind(const CompileOptions &options, ModuleOp module) {
+  std::string expected = std::string("\"") + rt::kTrainingKind + "\", \"" +
+                         rt::kInferenceKind + "\" or \"" + rt::kKernelsKind +
+                         "\"";
+  if (options.kind) {
+    if (!isModuleKind(*options.kind))
+      fail("--kind must be " + expected + ", got '" + *options.kind + "'");
+    return *options.kind;
+  }
   Attribute attr = module->getAttr(::dq::contract::kModuleKindAttr);
   if (!attr)
     return rt::kTrainingKind;
   auto text = dyn_cast<StringAttr>(attr);
-  if (!text || (text.getValue() != rt::kTrainingKind &&
-                text.getValue() != rt::kInferenceKind)) {
+  if (!text || !isModuleKind(text.getValue())) {
     std::string printed;
     llvm::raw_string_ostream os(printed);
     os << attr;
-    fail("'" + options.input + "': dq.kind must be \"" + rt::kTrainingKind +
-         "\" or \"" + rt::kInferenceKind + "\", got " + printed);
+    fail("'" + options.input + "': dq.kind must be " + expected + ", got " +
+         printed);
   }
   return text.str();
+}
+
+/// A kernels library's entry points: every public function with a body,
+/// taking and returning static tensors and scalars of the runtime's dtypes
+/// (index is i64 on the 64-bit hosts dq targets).
+std::map<std::string, rt::EntryPoint>
+kernelEntryPoints(const CompileOptions &options, ModuleOp module) {
+  std::map<std::string, rt::EntryPoint> entries;
+  for (func::FuncOp func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    std::string where = "'" + options.input + "': @" + func.getName().str();
+    auto value = [&](Type type, const std::string &name,
+                     const std::string &what) {
+      rt::EntryValue entry;
+      entry.spec.name = name;
+      Type element = type;
+      auto tensor = dyn_cast<RankedTensorType>(type);
+      if (tensor) {
+        if (!tensor.hasStaticShape())
+          fail(where + ": " + what + " has a dynamic shape; a kernels "
+                                     "library takes static shapes");
+        element = tensor.getElementType();
+        entry.spec.shape.assign(tensor.getShape().begin(),
+                                tensor.getShape().end());
+      } else {
+        entry.scalar = true;
+      }
+      std::optional<rt::DType> dtype;
+      if (element.isF32())
+        dtype = rt::DType::F32;
+      else if (element.isInteger(8))
+        dtype = rt::DType::I8;
+      else if (element.isInteger(32))
+        dtype = rt::DType::I32;
+      else if (element.isInteger(64) || element.isIndex())
+        dtype = rt::DType::I64;
+      if (!dtype || (!tensor && !element.isIntOrIndexOrFloat())) {
+        std::string printed;
+        llvm::raw_string_ostream os(printed);
+        os << type;
+        fail(where + ": " + what + " is " + printed +
+             "; a kernels library takes tensors and scalars of f32, i8, "
+             "i32, i64 or index");
+      }
+      entry.spec.dtype = *dtype;
+      return entry;
+    };
+    rt::EntryPoint entry;
+    entry.symbol = ("dq_" + func.getName()).str();
+    for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+      entry.inputValues.push_back(value(type, "arg" + std::to_string(i),
+                                        "argument " + std::to_string(i)));
+      entry.inputs.push_back(rt::formatEntryValue(entry.inputValues.back()));
+    }
+    for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
+      entry.outputValues.push_back(value(type, "result" + std::to_string(i),
+                                         "result " + std::to_string(i)));
+      entry.outputs.push_back(rt::formatEntryValue(entry.outputValues.back()));
+    }
+    entries[func.getName().str()] = std::move(entry);
+  }
+  if (entries.empty())
+    fail("'" + options.input +
+         "' has no public function with a body to compile (--kind kernels)");
+  return entries;
 }
 
 /// An inference module has exactly one entry point, @predict(images
@@ -406,8 +485,12 @@ std::string cudaToolkit() {
 std::string cacheKey(const CompileOptions &options,
                      const std::string &moduleText,
                      const llvm::TargetMachine &machine, const LinkInputs &link,
-                     const mlir::dq::LowerToNVVMOptions &gpu, bool cuda) {
+                     const mlir::dq::LowerToNVVMOptions &gpu, bool cuda,
+                     const std::string &kind) {
   std::string key = "dq-compile cache key 1\n";
+  // A kernels library exports every public function, a model only its
+  // entry points.
+  key += "kind " + kind + "\n";
   key += processIdentity();
   key += "llvm " LLVM_VERSION_STRING "\n";
   key += "triple " + machine.getTargetTriple().str() + "\n";
@@ -657,11 +740,14 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   auto predict = module->lookupSymbol<func::FuncOp>("predict");
   std::string kind = moduleKind(options, *module);
   bool inference = kind == rt::kInferenceKind;
+  bool kernels = kind == rt::kKernelsKind;
+  if (kernels && cuda)
+    fail("--kind kernels is compiled for --target cpu only");
   if (inference)
     checkInferenceModule(options, init, train, predict);
-  else
+  else if (!kernels)
     rt::checkOutputFile(options.outputPrefix + ".state");
-  if (!inference && (!init || !train || !predict))
+  if (!inference && !kernels && (!init || !train || !predict))
     fail("'" + options.input +
          "' lacks @init_state, @train_step or @predict: run dq-opt "
          "--dq-build-training-graph (training) or --dq-build-inference-graph "
@@ -674,7 +760,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   // The contract the manifest and the runtime rely on, checked first
   // (dq-verify-training-module); its view gives the manifest's state.
   std::optional<mlir::dq::TrainingModule> training;
-  if (!inference) {
+  if (!inference && !kernels) {
     FailureOr<mlir::dq::TrainingModule> view =
         mlir::dq::readTrainingModule(*module);
     if (failed(view))
@@ -711,17 +797,21 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     module->print(os);
   }
   manifest.moduleHash = rt::fnv1a64(text.data(), text.size());
-  if (!inference)
+  if (!inference && !kernels)
     manifest.state = stateSpecs(*training);
-  auto images =
-      cast<RankedTensorType>(predict.getArgumentTypes()[manifest.state.size()]);
-  auto logits = cast<RankedTensorType>(predict.getResultTypes()[0]);
-  manifest.batch = images.getDimSize(0);
-  manifest.imageShape.assign(images.getShape().begin() + 1,
-                             images.getShape().end());
-  manifest.classes = logits.getDimSize(1);
-  manifest.preprocess = preprocessToRecord(options, manifest.imageShape);
-  if (inference)
+  if (!kernels) {
+    auto images = cast<RankedTensorType>(
+        predict.getArgumentTypes()[manifest.state.size()]);
+    auto logits = cast<RankedTensorType>(predict.getResultTypes()[0]);
+    manifest.batch = images.getDimSize(0);
+    manifest.imageShape.assign(images.getShape().begin() + 1,
+                               images.getShape().end());
+    manifest.classes = logits.getDimSize(1);
+    manifest.preprocess = preprocessToRecord(options, manifest.imageShape);
+  }
+  if (kernels)
+    manifest.entryPoints = kernelEntryPoints(options, *module);
+  else if (inference)
     manifest.entryPoints[predict.getName().str()] =
         entryPoint(predict, 0, /*takesState=*/false, /*givesState=*/false);
   else
@@ -730,7 +820,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
           entryPoint(entry.func, manifest.state.size(), entry.takesState,
                      entry.givesState);
   std::vector<rt::HostTensor> initial;
-  if (!inference)
+  if (!inference && !kernels)
     initial = evaluateInitialState(*module, manifest.state);
   // The contract this library is compiled for, embedded so the runtime can
   // check a manifest against the library itself (docs/Runtime.md).
@@ -746,7 +836,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   std::string key, entry;
   std::optional<std::string> cached;
   if (cache) {
-    key = cacheKey(options, text, *machine, link, gpuOptions, cuda);
+    key = cacheKey(options, text, *machine, link, gpuOptions, cuda, kind);
     entry = cache->entryPath(key);
     if (options.keepLLVMIR)
       timer.note("cache: not looked up (--keep-llvm-ir needs the LLVM IR)");
@@ -943,13 +1033,14 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   //    inference model has no state.
   timer.next("write manifest and state");
   rt::writeManifest(options.outputPrefix + ".manifest.json", manifest);
-  if (!inference)
+  if (!inference && !kernels)
     rt::writeStateFile(options.outputPrefix + ".state", manifest.moduleHash,
                        initial, "{}");
   CompileResult result;
   result.manifest = std::move(manifest);
   result.libraryPath = soPath;
   result.inference = inference;
+  result.kernels = kernels;
   return result;
 }
 } // namespace dq::compile

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-__all__ = ["PackedModel", "Spec", "runtime_library"]
+__all__ = ["KernelLibrary", "PackedModel", "Spec", "runtime_library"]
 
 _API_VERSION = 1
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -90,8 +90,9 @@ def runtime_library():
         vp, pp, pp, size, vp, vp, ctypes.c_float, ctypes.c_int64,
         ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int32)]
     lib.dq_model_predict.argtypes = [vp, pp, size, vp, vp]
+    lib.dq_model_call.argtypes = [vp, ctypes.c_char_p, pp, size, pp, size]
     for name in ("dq_model_init_state", "dq_model_train_step",
-                 "dq_model_predict"):
+                 "dq_model_predict", "dq_model_call"):
         getattr(lib, name).restype = ctypes.c_int
     _LIBRARY = lib
     return lib
@@ -113,6 +114,10 @@ class PackedModel(object):
         self.manifest = json.loads(self._lib.dq_model_manifest(handle))
         self.device = self.manifest.get("device", "cpu")
         self.kind = self.manifest.get("kind", "training")
+        if self.kind == "kernels":
+            raise RuntimeError(f"{prefix}: a kernels library (dq-compile "
+                               "--kind kernels), not a model: open it with "
+                               "KernelLibrary")
         self.state_specs = [Spec(s["name"], _NUMPY_DTYPES[s["dtype"]],
                                  s["shape"]) for s in self.manifest["state"]]
         self.batch = self.manifest["batch"]
@@ -180,3 +185,75 @@ class PackedModel(object):
             self._handle, _pointers(inputs), len(inputs), images.ctypes.data,
             logits.ctypes.data))
         return logits
+
+
+def _entry_value(text):
+    """("arg0", dtype, shape, scalar) of a kernels manifest's "arg0 f32[2,3]"
+    (a tensor) or "arg1 f32" (a scalar)."""
+    name, _, kind = text.partition(" ")
+    dtype, bracket, dims = kind.partition("[")
+    shape = tuple(int(d) for d in dims.rstrip("]").split(",") if d)
+    return name, np.dtype(_NUMPY_DTYPES[dtype]), shape, not bracket
+
+
+class KernelLibrary(object):
+    """A kernels library (dq-compile --kind kernels): every public function
+    of the module, called by name with numpy arrays and scalars of the
+    manifest's types; returns None, a value, or a tuple of values."""
+
+    def __init__(self, prefix, threads=0):
+        self.prefix = prefix
+        self._lib = runtime_library()
+        handle = self._lib.dq_model_open(os.fsencode(prefix), threads)
+        if not handle:
+            raise RuntimeError(self._lib.dq_last_error().decode())
+        self._handle = handle
+        self.manifest = json.loads(self._lib.dq_model_manifest(handle))
+        if self.manifest.get("kind") != "kernels":
+            raise RuntimeError(f"{prefix}: a {self.manifest.get('kind')} "
+                               "model, not a kernels library")
+        self.functions = {
+            name: ([_entry_value(t) for t in entry["inputs"]],
+                   [_entry_value(t) for t in entry["outputs"]])
+            for name, entry in self.manifest["entry_points"].items()}
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            self._lib.dq_model_close(handle)
+
+    def call(self, name, *args):
+        if name not in self.functions:
+            raise AttributeError(f"{self.prefix}: no function @{name} "
+                                 f"(has: {', '.join(sorted(self.functions))})")
+        inputs, outputs = self.functions[name]
+        if len(args) != len(inputs):
+            raise TypeError(f"@{name} takes {len(inputs)} arguments, got "
+                            f"{len(args)}")
+        arrays = []
+        for i, (value, (_, dtype, shape, scalar)) in enumerate(
+                zip(args, inputs)):
+            if scalar:
+                arrays.append(np.array(value, dtype))
+                continue
+            array = np.ascontiguousarray(value)
+            if array.dtype != dtype or array.shape != shape:
+                raise TypeError(f"@{name}: argument {i} is {array.dtype}"
+                                f"{list(array.shape)}, expected {dtype}"
+                                f"{list(shape)}")
+            arrays.append(array)
+        results = [np.empty(shape, dtype) for _, dtype, shape, _ in outputs]
+        status = self._lib.dq_model_call(
+            self._handle, name.encode(), _pointers(arrays), len(arrays),
+            _pointers(results), len(results))
+        if status != 0:
+            raise RuntimeError(self._lib.dq_last_error().decode())
+        values = [r[()] if o[3] else r for r, o in zip(results, outputs)]
+        return None if not values else values[0] if len(values) == 1 \
+            else tuple(values)
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name not in self.__dict__.get(
+                "functions", {}):
+            raise AttributeError(name)
+        return lambda *args: self.call(name, *args)

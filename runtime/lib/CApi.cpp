@@ -160,4 +160,20 @@ int dq_model_predict(dq_model *model, const void *const *state,
   });
 }
 
+int dq_model_call(dq_model *model, const char *name,
+                  const void *const *inputs, size_t input_count,
+                  void *const *outputs, size_t output_count) {
+  return guarded([&] {
+    requireModel(model);
+    if (!name)
+      throw dq::runtime::Error("no function name (NULL)");
+    if ((input_count && !inputs) || (output_count && !outputs))
+      throw dq::runtime::Error(std::string(name) +
+                               ": NULL argument or result array");
+    model->model->call(
+        name, std::vector<const void *>(inputs, inputs + input_count),
+        std::vector<void *>(outputs, outputs + output_count));
+  });
+}
+
 } // extern "C"

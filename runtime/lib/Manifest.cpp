@@ -62,12 +62,60 @@ const std::vector<std::string> &requiredEntryPoints(const std::string &kind) {
   static const std::vector<std::string> training = {"train_step", "predict",
                                                     "init_state"};
   static const std::vector<std::string> inference = {"predict"};
+  static const std::vector<std::string> kernels = {};
   if (kind == kTrainingKind)
     return training;
   if (kind == kInferenceKind)
     return inference;
+  if (kind == kKernelsKind)
+    return kernels;
   throw Error("unknown model kind \"" + kind + "\" (expected \"" +
-              kTrainingKind + "\" or \"" + kInferenceKind + "\")");
+              kTrainingKind + "\", \"" + kInferenceKind + "\" or \"" +
+              kKernelsKind + "\")");
+}
+
+std::string formatEntryValue(const EntryValue &value) {
+  return value.spec.name + " " +
+         (value.scalar ? std::string(dtypeName(value.spec.dtype))
+                       : value.spec.typeString());
+}
+
+std::optional<EntryValue> parseEntryValue(const std::string &text) {
+  size_t space = text.find(' ');
+  if (space == std::string::npos || space == 0 ||
+      text.find(' ', space + 1) != std::string::npos)
+    return std::nullopt;
+  EntryValue value;
+  value.spec.name = text.substr(0, space);
+  std::string type = text.substr(space + 1);
+  size_t bracket = type.find('[');
+  value.scalar = bracket == std::string::npos;
+  std::optional<DType> dtype = parseDType(type.substr(0, bracket));
+  if (!dtype)
+    return std::nullopt;
+  value.spec.dtype = *dtype;
+  if (value.scalar)
+    return value;
+  if (type.back() != ']')
+    return std::nullopt;
+  std::string dims = type.substr(bracket + 1, type.size() - bracket - 2);
+  size_t start = 0;
+  while (!dims.empty() && start <= dims.size()) {
+    size_t comma = dims.find(',', start);
+    std::string dim = dims.substr(start, comma == std::string::npos
+                                             ? std::string::npos
+                                             : comma - start);
+    if (dim.empty() || dim.size() > 18 ||
+        dim.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    value.spec.shape.push_back(std::stoll(dim));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  if (!checkedByteSize(value.spec.dtype, value.spec.shape))
+    return std::nullopt;
+  return value;
 }
 
 namespace {
@@ -291,22 +339,27 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
   Manifest manifest;
   if (root.contains("kind")) {
     manifest.kind = reader.string(root, "kind", "kind");
-    if (manifest.kind != kTrainingKind && manifest.kind != kInferenceKind)
+    if (manifest.kind != kTrainingKind && manifest.kind != kInferenceKind &&
+        manifest.kind != kKernelsKind)
       reader.fail("kind", std::string("expected \"") + kTrainingKind +
-                              "\" or \"" + kInferenceKind + "\", got \"" +
-                              manifest.kind + "\"");
+                              "\", \"" + kInferenceKind + "\" or \"" +
+                              kKernelsKind + "\", got \"" + manifest.kind +
+                              "\"");
   }
   manifest.moduleHash = reader.hash(root, "module_hash", "module_hash");
   const json &library = reader.object(root, "library", "library");
   manifest.library.bytes = static_cast<uint64_t>(
       reader.integer(library, "bytes", "library.bytes", 1));
   manifest.library.hash = reader.hash(library, "hash", "library.hash");
-  manifest.batch = reader.integer(root, "batch", "batch", 1);
-  manifest.imageShape = reader.dims(root, "image_shape", "image_shape", 1);
-  if (manifest.imageShape.empty())
-    reader.fail("image_shape",
-                "expected a non-empty array of positive integers");
-  manifest.classes = reader.integer(root, "classes", "classes", 1);
+  // A kernels library has no images or classes.
+  if (!manifest.isKernels()) {
+    manifest.batch = reader.integer(root, "batch", "batch", 1);
+    manifest.imageShape = reader.dims(root, "image_shape", "image_shape", 1);
+    if (manifest.imageShape.empty())
+      reader.fail("image_shape",
+                  "expected a non-empty array of positive integers");
+    manifest.classes = reader.integer(root, "classes", "classes", 1);
+  }
   if (root.contains("device")) {
     manifest.device = reader.string(root, "device", "device");
     if (manifest.device != "cpu" && manifest.device != "cuda")
@@ -340,9 +393,12 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
     manifest.state.push_back(std::move(spec));
   }
   // An inference model's trained tensors are constants in its code.
-  if (manifest.isInference() && !manifest.state.empty())
-    reader.fail("state", "an inference model has no state tensors, the "
-                         "manifest lists " +
+  if (!manifest.state.empty() &&
+      (manifest.isInference() || manifest.isKernels()))
+    reader.fail("state", std::string(manifest.isInference()
+                                         ? "an inference model"
+                                         : "a kernels library") +
+                             " has no state tensors, the manifest lists " +
                              std::to_string(manifest.state.size()));
 
   const json &entryPoints = reader.object(root, "entry_points", "entry_points");
@@ -353,9 +409,31 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                       ? "missing (an inference model has predict)"
                       : "missing (a training model has train_step, predict "
                         "and init_state)");
-  for (auto it = entryPoints.begin(); it != entryPoints.end(); ++it)
-    manifest.entryPoints[it.key()] =
-        parseEntryPoint(reader, it.value(), "entry_points." + it.key());
+  for (auto it = entryPoints.begin(); it != entryPoints.end(); ++it) {
+    std::string field = "entry_points." + it.key();
+    EntryPoint entry = parseEntryPoint(reader, it.value(), field);
+    // A kernels library is called by these signatures alone.
+    if (manifest.isKernels()) {
+      auto values = [&](const std::vector<std::string> &texts,
+                        const std::string &member) {
+        std::vector<EntryValue> parsed;
+        for (size_t i = 0; i < texts.size(); ++i) {
+          std::optional<EntryValue> value = parseEntryValue(texts[i]);
+          if (!value)
+            reader.fail(field + "." + member + "[" + std::to_string(i) + "]",
+                        "expected \"<name> <dtype>\" or \"<name> "
+                        "<dtype>[<dims>]\", got \"" + texts[i] + "\"");
+          parsed.push_back(std::move(*value));
+        }
+        return parsed;
+      };
+      entry.inputValues = values(entry.inputs, "inputs");
+      entry.outputValues = values(entry.outputs, "outputs");
+    }
+    manifest.entryPoints[it.key()] = std::move(entry);
+  }
+  if (manifest.isKernels() && manifest.entryPoints.empty())
+    reader.fail("entry_points", "a kernels library has at least one");
   return manifest;
 }
 
@@ -376,9 +454,11 @@ std::string toJson(const Manifest &manifest) {
   library["bytes"] = manifest.library.bytes;
   library["hash"] = formatModuleHash(manifest.library.hash);
   root["library"] = std::move(library);
-  root["batch"] = manifest.batch;
-  root["image_shape"] = manifest.imageShape;
-  root["classes"] = manifest.classes;
+  if (!manifest.isKernels()) {
+    root["batch"] = manifest.batch;
+    root["image_shape"] = manifest.imageShape;
+    root["classes"] = manifest.classes;
+  }
   if (manifest.device != "cpu")
     root["device"] = manifest.device;
   if (manifest.preprocess)
@@ -432,8 +512,13 @@ std::string modelSignature(const Manifest &manifest) {
         {spec.name, spec.role, dtypeName(spec.dtype), spec.shape}));
   root["state"] = std::move(state);
   ojson symbols = ojson::object();
+  // A kernels library is called by its entry points' signatures, so they
+  // are part of its contract.
   for (const auto &[name, entry] : manifest.entryPoints)
-    symbols[name] = entry.symbol;
+    symbols[name] = manifest.isKernels()
+                        ? ojson::array({entry.symbol, entry.inputs,
+                                        entry.outputs})
+                        : ojson(entry.symbol);
   root["entry_points"] = std::move(symbols);
   return root.dump();
 }

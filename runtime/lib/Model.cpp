@@ -205,6 +205,11 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &prefix,
                 "; use the manifest dq-compile wrote with this library");
   // An inference model has predict only (requiredEntryPoints); entry
   // points a manifest lists beyond its kind's are not called.
+  if (m.isKernels()) {
+    for (const auto &[name, entry] : m.entryPoints)
+      model->kernels_[name] = model->entry(name);
+    return model;
+  }
   model->predict_ = model->entry("predict");
   if (!m.isInference()) {
     model->trainStep_ = model->entry("train_step");
@@ -236,6 +241,13 @@ std::string CompiledModel::deviceDescription() const {
   return std::string("CUDA ") + text;
 }
 
+void requireModel(const CompiledModel &model) {
+  if (model.isKernels())
+    throw Error(model.prefix() + ": a kernels library (dq-compile --kind "
+                                 "kernels), not a model: it has no "
+                                 "train_step or predict to run");
+}
+
 void requireDevice(const CompiledModel &model, const std::string &device) {
   if (device.empty() || device == model.manifest().device)
     return;
@@ -259,6 +271,10 @@ unsigned CompiledModel::threadCount() const {
 }
 
 void CompiledModel::requireTraining(const char *name) const {
+  if (isKernels())
+    throw Error(prefix_ + ": a kernels library (dq-compile --kind kernels) "
+                          "has no " + std::string(name) +
+                "; call its functions by name");
   if (isInference())
     throw Error(prefix_ + ": an inference model (dq-compile of a "
                           "--dq-build-inference-graph module) has no " +
@@ -337,6 +353,8 @@ CompiledModel::trainStep(std::vector<HostTensor> &state, const float *images,
 
 void CompiledModel::predict(const std::vector<HostTensor> &state,
                             const float *images, float *logits) {
+  if (isKernels())
+    requireTraining("predict");
   checkState(state);
   const Manifest &m = manifest_;
   std::vector<int64_t> imageShape = {m.batch};
@@ -377,6 +395,164 @@ void CompiledModel::calibrate(std::vector<HostTensor> &state,
   }
   results.release(call.inputs());
   state = std::move(next);
+}
+
+namespace {
+
+/// C's size and alignment of a scalar of `dtype`; a memref descriptor is
+/// words of 8 bytes.
+size_t scalarAlignment(DType dtype) { return dtypeSize(dtype); }
+
+/// Where each result lives in the C interface's result struct (several
+/// results), laid out as C lays out a struct of descriptors and scalars.
+std::vector<size_t> resultOffsets(const std::vector<EntryValue> &values,
+                                  size_t &bytes) {
+  std::vector<size_t> offsets;
+  size_t offset = 0;
+  for (const EntryValue &value : values) {
+    size_t align = value.scalar ? scalarAlignment(value.spec.dtype) : 8;
+    size_t size = value.scalar ? dtypeSize(value.spec.dtype)
+                               : 8 * (3 + 2 * value.spec.shape.size());
+    offset = (offset + align - 1) / align * align;
+    offsets.push_back(offset);
+    offset += size;
+  }
+  bytes = (offset + 7) / 8 * 8;
+  return offsets;
+}
+
+/// Copies the memref a descriptor describes (any strides) into dense `out`.
+void copyStrided(const int64_t *descriptor, const TensorSpec &spec,
+                 const std::string &where, uint8_t *out) {
+  size_t rank = spec.shape.size();
+  const int64_t *sizes = descriptor + 3, *strides = descriptor + 3 + rank;
+  for (size_t d = 0; d < rank; ++d)
+    if (sizes[d] != spec.shape[d])
+      throw Error(where + ": the compiled code returned size " +
+                  std::to_string(sizes[d]) + " in dimension " +
+                  std::to_string(d) + ", the manifest says " +
+                  spec.typeString());
+  int64_t count = spec.numElements();
+  if (count == 0)
+    return;
+  size_t element = dtypeSize(spec.dtype);
+  const uint8_t *base = reinterpret_cast<const uint8_t *>(descriptor[1]) +
+                        descriptor[2] * int64_t(element);
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t at = 0;
+    for (size_t d = 0; d < rank; ++d)
+      at += index[d] * strides[d];
+    std::memcpy(out + i * element, base + at * int64_t(element), element);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < spec.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
+/// Whether `pointer` lies in a loaded object (a constant global).
+bool inLoadedObject(const void *pointer) {
+  Dl_info info;
+  return dladdr(pointer, &info) != 0;
+}
+
+} // namespace
+
+void CompiledModel::call(const std::string &name,
+                         const std::vector<const void *> &inputs,
+                         const std::vector<void *> &outputs) {
+  if (!isKernels())
+    throw Error(prefix_ + ": call() is for kernels libraries; this is a " +
+                manifest_.kind + " model");
+  auto found = kernels_.find(name);
+  if (found == kernels_.end())
+    throw Error(prefix_ + ": no function '" + name + "'");
+  const EntryPoint &entry = manifest_.entryPoints.at(name);
+  std::string where = prefix_ + ": " + name;
+  if (inputs.size() != entry.inputValues.size() ||
+      outputs.size() != entry.outputValues.size())
+    throw Error(where + " takes " + std::to_string(entry.inputValues.size()) +
+                " arguments and gives " +
+                std::to_string(entry.outputValues.size()) + " results, not " +
+                std::to_string(inputs.size()) + " and " +
+                std::to_string(outputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i] && (entry.inputValues[i].scalar ||
+                       entry.inputValues[i].spec.bytes()))
+      throw Error(where + ": argument " + std::to_string(i) + " is NULL");
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (!outputs[i] && (entry.outputValues[i].scalar ||
+                        entry.outputValues[i].spec.bytes()))
+      throw Error(where + ": result " + std::to_string(i) + " is NULL");
+
+  // The C interface: a pointer to the result (one tensor) or to the struct
+  // of results (several), then the arguments; one scalar result is
+  // returned, and the packed wrapper stores it through the last slot.
+  const std::vector<EntryValue> &results = entry.outputValues;
+  bool returnsScalar = results.size() == 1 && results[0].scalar;
+  size_t resultBytes = 0;
+  std::vector<size_t> offsets = resultOffsets(results, resultBytes);
+  std::vector<int64_t> resultWords(std::max<size_t>(resultBytes / 8, 1), 0);
+  uint8_t *resultBase = reinterpret_cast<uint8_t *>(resultWords.data());
+  std::vector<void *> args;
+  if (!results.empty() && !returnsScalar)
+    args.push_back(resultBase);
+  std::vector<AlignedBuffer> copies;
+  copies.reserve(inputs.size());
+  std::vector<Descriptor> descriptors;
+  descriptors.reserve(inputs.size());
+  std::vector<std::pair<const uint8_t *, const uint8_t *>> inputRanges;
+  std::vector<int64_t> scalars(inputs.size(), 0);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const EntryValue &value = entry.inputValues[i];
+    if (value.scalar) {
+      std::memcpy(&scalars[i], inputs[i], dtypeSize(value.spec.dtype));
+      args.push_back(&scalars[i]);
+      continue;
+    }
+    copies.emplace_back(value.spec.bytes());
+    if (value.spec.bytes())
+      std::memcpy(copies.back().data(), inputs[i], value.spec.bytes());
+    const uint8_t *data = copies.back().data();
+    inputRanges.push_back({data, data + copies.back().size()});
+    descriptors.push_back(Descriptor::input(data, value.spec.shape));
+    args.push_back(descriptors.back().words.data());
+  }
+  if (returnsScalar)
+    args.push_back(resultBase);
+  found->second(args.data());
+
+  if (returnsScalar) {
+    std::memcpy(outputs[0], resultBase, dtypeSize(results[0].spec.dtype));
+    return;
+  }
+  // Every result is copied before any buffer is freed: results may share
+  // one.
+  std::set<void *> owned;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const EntryValue &value = results[i];
+    uint8_t *slot = resultBase + offsets[i];
+    if (value.scalar) {
+      std::memcpy(outputs[i], slot, dtypeSize(value.spec.dtype));
+      continue;
+    }
+    const int64_t *descriptor = reinterpret_cast<const int64_t *>(slot);
+    copyStrided(descriptor, value.spec,
+                where + ": result " + std::to_string(i),
+                static_cast<uint8_t *>(outputs[i]));
+    auto *allocated = reinterpret_cast<uint8_t *>(descriptor[0]);
+    bool isInput = false;
+    for (const auto &[begin, end] : inputRanges)
+      isInput |= allocated >= begin && allocated < end;
+    // MLIR marks returned constant globals with this dead pointer.
+    if (allocated && allocated != reinterpret_cast<uint8_t *>(0xdeadbeef) &&
+        !isInput && !inLoadedObject(allocated))
+      owned.insert(allocated);
+  }
+  for (void *pointer : owned)
+    std::free(pointer);
 }
 
 std::vector<HostTensor> CompiledModel::initState() {

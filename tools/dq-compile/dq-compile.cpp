@@ -36,6 +36,13 @@ static cl::opt<std::string> outputPrefix(
              "and, for a training module, <prefix>.state"),
     cl::value_desc("prefix"), cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string>
+    kind("kind",
+         cl::desc("What the module is, overriding its dq.kind: 'training', "
+                  "'inference' or 'kernels' (every public function an entry "
+                  "point, called through the runtime's C API: test "
+                  "harnesses; CPU only)"),
+         cl::value_desc("kind"), cl::cat(compileCategory));
+static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU: 'host' (this machine's, the default), 'generic' "
                  "(any x86-64), or an LLVM CPU name"),
@@ -202,6 +209,7 @@ int main(int argc, char **argv) {
   dq::compile::CompileOptions options;
   options.input = inputFile;
   options.outputPrefix = outputPrefix;
+  forwardIfGiven(options.kind, kind);
   options.target = target;
   options.cpu = cpu;
   options.optLevel = optLevel;
@@ -239,7 +247,11 @@ int main(int argc, char **argv) {
   }
   timer.finish(timing);
   const rt::Manifest &manifest = result.manifest;
-  if (result.inference)
+  if (result.kernels)
+    llvm::outs() << "dq-compile: wrote " << result.libraryPath << " and "
+                 << outputPrefix << ".manifest.json (kernels: "
+                 << manifest.entryPoints.size() << " functions)\n";
+  else if (result.inference)
     llvm::outs() << "dq-compile: wrote " << result.libraryPath << " and "
                  << outputPrefix << ".manifest.json (inference, batch "
                  << manifest.batch << ", " << manifest.library.bytes

@@ -490,6 +490,7 @@ int run(const Options &o) {
   if (o.inspect)
     return inspect(o);
   std::unique_ptr<CompiledModel> model = CompiledModel::open(o.model, o.threads);
+  requireModel(*model);
   requireDevice(*model, o.device);
   if (!o.device.empty())
     std::printf("dq-run: device: %s\n", model->deviceDescription().c_str());

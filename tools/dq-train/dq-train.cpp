@@ -196,6 +196,7 @@ int run(const Options &o) {
   std::signal(SIGTERM, onInterrupt);
   std::unique_ptr<CompiledModel> model =
       CompiledModel::open(o.model, o.threads);
+  requireModel(*model);
   requireDevice(*model, o.device);
   if (!o.device.empty())
     std::printf("dq-train: device: %s\n", model->deviceDescription().c_str());

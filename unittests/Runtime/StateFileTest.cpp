@@ -1048,7 +1048,7 @@ TEST(ManifestTest, Kind) {
   nlohmann::json unknown = sampleJson();
   unknown["kind"] = "serving";
   EXPECT_TRUE(manifestFails(
-      unknown, {"kind: expected \"training\" or \"inference\", got "
+      unknown, {"kind: expected \"training\", \"inference\" or \"kernels\", got "
                 "\"serving\""}));
   unknown["kind"] = 2;
   EXPECT_TRUE(manifestFails(unknown, {"kind: expected a non-empty string"}));
@@ -1155,3 +1155,19 @@ TEST(ManifestTest, ExtraEntryPointsAndFieldsAreAccepted) {
 }
 
 } // namespace
+
+TEST(ManifestTest, KernelEntryValuesRoundTripAndRejectOtherText) {
+  for (const char *text :
+       {"arg0 f32[2,3]", "arg1 f32", "result0 i64[]", "x i8[0,4]"}) {
+    std::optional<EntryValue> value = parseEntryValue(text);
+    ASSERT_TRUE(value) << text;
+    EXPECT_EQ(formatEntryValue(*value), text);
+  }
+  EXPECT_TRUE(parseEntryValue("arg1 f32")->scalar);
+  EXPECT_FALSE(parseEntryValue("arg0 f32[]")->scalar);
+  for (const char *text :
+       {"", "arg0", "arg0 f64[2]", "arg0 f32[2", "arg0 f32[-1]", "arg0 f32[,]",
+        "arg0 f32[2,]", "a b f32", " f32", "arg0 f32[99999999999999999999]",
+        "arg0 f32[4611686018427387904,4]"})
+    EXPECT_FALSE(parseEntryValue(text)) << text;
+}

@@ -49,6 +49,10 @@ std::string builtOpenMPLibrary();
 struct CompileOptions {
   /// The module (.mlir) and the output prefix (a path ending in a name).
   std::string input, outputPrefix;
+  /// What the module is, overriding its dq.kind attribute: "training",
+  /// "inference" or "kernels" (every public function an entry point, for
+  /// test harnesses; CPU only). Unset: dq.kind, else "training".
+  std::optional<std::string> kind;
   /// "cpu" or "cuda" (GPU kernels plus host code).
   std::string target = "cpu";
   /// Target CPU: "host", "generic" or an LLVM CPU name.
@@ -122,8 +126,8 @@ private:
 struct CompileResult {
   ::dq::runtime::Manifest manifest;
   std::string libraryPath;
-  /// An inference module: no state file.
-  bool inference = false;
+  /// An inference module or a kernels library: no state file.
+  bool inference = false, kernels = false;
 };
 
 /// Compiles `options.input`; throws CompileError (or a runtime error) with

@@ -64,6 +64,15 @@ int dq_model_train_step(dq_model *model, const void *const *state,
 int dq_model_predict(dq_model *model, const void *const *state,
                      size_t state_count, const float *images, float *logits);
 
+/* Calls function `name` of a kernels library (dq-compile --kind kernels):
+ * inputs[i] points to the i-th argument (a tensor's data, or a scalar's
+ * value), outputs[i] to room for the i-th result, each of the type the
+ * manifest's entry point lists ("arg0 f32[2,3]": a tensor; "arg1 f32": a
+ * scalar). Returns 0 on success. */
+int dq_model_call(dq_model *model, const char *name,
+                  const void *const *inputs, size_t input_count,
+                  void *const *outputs, size_t output_count);
+
 #ifdef __cplusplus
 }
 #endif

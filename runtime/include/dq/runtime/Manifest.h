@@ -26,6 +26,11 @@ inline constexpr const char *kModelSignatureSymbol = "dq_model_signature";
 /// trained tensors compiled in as constants, no state).
 inline constexpr const char *kTrainingKind = "training";
 inline constexpr const char *kInferenceKind = "inference";
+/// "kernels": a library of plain functions on tensors and scalars (test
+/// harnesses, gradient checks): every public function of the module is an
+/// entry point, called through CompiledModel::call; no state, batch, image
+/// shape or classes.
+inline constexpr const char *kKernelsKind = "kernels";
 
 inline constexpr uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;
 /// 64-bit FNV-1a; dq-compile hashes the printed training module with it.
@@ -37,12 +42,25 @@ std::string formatModuleHash(uint64_t hash);
 /// digits included, so the text form of a hash is unique).
 std::optional<uint64_t> parseModuleHash(const std::string &text);
 
+/// One argument or result of an entry point: a tensor ("arg0 f32[2,3]",
+/// rank 0 "f32[]") or a scalar passed by value ("arg1 f32", no brackets).
+struct EntryValue {
+  TensorSpec spec;
+  bool scalar = false;
+};
+/// The manifest's text of `value`, and its inverse (nothing for other text).
+std::string formatEntryValue(const EntryValue &value);
+std::optional<EntryValue> parseEntryValue(const std::string &text);
+
 /// A function of the compiled library. `inputs`/`outputs` are the
-/// human-readable signature strings of the manifest ("images f32[128,...]").
+/// human-readable signature strings of the manifest ("images f32[128,...]");
+/// in a kernels manifest each is an EntryValue's text, parsed into
+/// `inputValues`/`outputValues`.
 struct EntryPoint {
   std::string symbol;
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
+  std::vector<EntryValue> inputValues, outputValues;
 };
 
 /// The compiled library a manifest describes: its size and content hash,
@@ -53,7 +71,7 @@ struct LibraryFacts {
 };
 
 struct Manifest {
-  /// kTrainingKind or kInferenceKind. Optional in the file; absent means
+  /// kTrainingKind, kInferenceKind or kKernelsKind. Optional in the file; absent means
   /// "training" (manifests from before the field).
   std::string kind = kTrainingKind;
   uint64_t moduleHash = 0;
@@ -79,6 +97,8 @@ struct Manifest {
   const TensorSpec *findState(const std::string &name) const;
   /// kind == kInferenceKind.
   bool isInference() const { return kind == kInferenceKind; }
+  /// kind == kKernelsKind.
+  bool isKernels() const { return kind == kKernelsKind; }
 };
 
 /// The preprocessing dq-train and dq-run apply for `manifest`: the recorded

@@ -7,6 +7,7 @@
 #include "dq/runtime/Tensor.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,18 @@ public:
   /// The initial state, computed by the compiled @init_state. Throws Error
   /// for an inference model.
   std::vector<HostTensor> initState();
+  /// A kernels library (manifest kind "kernels", dq-compile --kind
+  /// kernels): plain functions, called with call().
+  bool isKernels() const { return manifest_.isKernels(); }
+  /// Calls entry point `name` of a kernels library: `inputs[i]` points to
+  /// the i-th argument (a dense row-major tensor, or a scalar's value) of
+  /// the manifest's type, `outputs[i]` to room for the i-th result (the
+  /// same). Inputs are copied first (compiled code may write into its
+  /// arguments); results are copied out and the buffers the code
+  /// allocated for them freed. Throws Error for a count that does not match
+  /// or another kind of model.
+  void call(const std::string &name, const std::vector<const void *> &inputs,
+            const std::vector<void *> &outputs);
   /// Whether the model has @calibrate (dq-build-training-graph
   /// calibration=true builds it).
   bool canCalibrate() const { return calibrate_ != nullptr; }
@@ -94,8 +107,13 @@ private:
   void *library_ = nullptr;
   Entry trainStep_ = nullptr, predict_ = nullptr, initState_ = nullptr,
         calibrate_ = nullptr;
+  /// The entry points of a kernels library.
+  std::map<std::string, Entry> kernels_;
 };
 
+/// Throws unless `model` is a training or inference model (not a kernels
+/// library, which has no images, logits or state), naming the file.
+void requireModel(const CompiledModel &model);
 /// Throws unless `model` was compiled for `device` ("cpu" or "cuda"; empty:
 /// any), naming the dq-compile option that builds it.
 void requireDevice(const CompiledModel &model, const std::string &device);
