@@ -157,7 +157,8 @@ private:
   std::unique_ptr<llvm::raw_fd_ostream> stream_;
 };
 
-rt::DType dtypeOf(Type element) {
+/// The runtime's dtype of an MLIR element type; nothing for another type.
+std::optional<rt::DType> runtimeDType(Type element) {
   if (element.isF32())
     return rt::DType::F32;
   if (element.isInteger(8))
@@ -166,6 +167,12 @@ rt::DType dtypeOf(Type element) {
     return rt::DType::I32;
   if (element.isInteger(64))
     return rt::DType::I64;
+  return std::nullopt;
+}
+
+rt::DType dtypeOf(Type element) {
+  if (std::optional<rt::DType> dtype = runtimeDType(element))
+    return *dtype;
   std::string text;
   llvm::raw_string_ostream os(text);
   os << element;
@@ -228,16 +235,17 @@ rt::EntryPoint entryPoint(func::FuncOp func, size_t numState, bool takesState,
   rt::EntryPoint entry;
   entry.symbol = ("dq_" + func.getName()).str();
   auto render = [&](Type type, StringRef name) {
-    std::string text = name.str() + " ";
-    llvm::raw_string_ostream os(text);
+    rt::EntryValue value;
+    value.spec.name = name.str();
     if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-      os << rt::dtypeName(dtypeOf(tensor.getElementType())) << "[";
-      llvm::interleave(tensor.getShape(), os, ",");
-      os << "]";
+      value.spec.dtype = dtypeOf(tensor.getElementType());
+      value.spec.shape.assign(tensor.getShape().begin(),
+                              tensor.getShape().end());
     } else {
-      os << rt::dtypeName(dtypeOf(type));
+      value.scalar = true;
+      value.spec.dtype = dtypeOf(type);
     }
-    return text;
+    return rt::formatEntryValue(value);
   };
   ArrayRef<Type> inputs = func.getArgumentTypes();
   ArrayRef<Type> outputs = func.getResultTypes();
@@ -314,8 +322,7 @@ std::string moduleKind(const CompileOptions &options, ModuleOp module) {
 }
 
 /// A kernels library's entry points: every public function with a body,
-/// taking and returning static tensors and scalars of the runtime's dtypes
-/// (index is i64 on the 64-bit hosts dq targets).
+/// taking and returning static tensors and scalars of the runtime's dtypes.
 std::map<std::string, rt::EntryPoint>
 kernelEntryPoints(const CompileOptions &options, ModuleOp module) {
   std::map<std::string, rt::EntryPoint> entries;
@@ -339,16 +346,10 @@ kernelEntryPoints(const CompileOptions &options, ModuleOp module) {
       } else {
         entry.scalar = true;
       }
-      std::optional<rt::DType> dtype;
-      if (element.isF32())
-        dtype = rt::DType::F32;
-      else if (element.isInteger(8))
-        dtype = rt::DType::I8;
-      else if (element.isInteger(32))
-        dtype = rt::DType::I32;
-      else if (element.isInteger(64) || element.isIndex())
-        dtype = rt::DType::I64;
-      if (!dtype || (!tensor && !element.isIntOrIndexOrFloat())) {
+      // index is i64 on the 64-bit hosts dq targets.
+      std::optional<rt::DType> dtype =
+          element.isIndex() ? rt::DType::I64 : runtimeDType(element);
+      if (!dtype) {
         std::string printed;
         llvm::raw_string_ostream os(printed);
         os << type;

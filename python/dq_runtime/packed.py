@@ -103,8 +103,11 @@ def _pointers(arrays):
         *[a.ctypes.data for a in arrays])
 
 
-class PackedModel(object):
-    def __init__(self, prefix, threads=0):
+class _Opened(object):
+    """A library dq_model_open opened and verified; closed with the object.
+    `manifest` is what dq_model_manifest gives."""
+
+    def __init__(self, prefix, threads):
         self.prefix = prefix
         self._lib = runtime_library()
         handle = self._lib.dq_model_open(os.fsencode(prefix), threads)
@@ -112,6 +115,20 @@ class PackedModel(object):
             raise RuntimeError(self._lib.dq_last_error().decode())
         self._handle = handle
         self.manifest = json.loads(self._lib.dq_model_manifest(handle))
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            self._lib.dq_model_close(handle)
+
+    def _check(self, status):
+        if status != 0:
+            raise RuntimeError(self._lib.dq_last_error().decode())
+
+
+class PackedModel(_Opened):
+    def __init__(self, prefix, threads=0):
+        super().__init__(prefix, threads)
         self.device = self.manifest.get("device", "cpu")
         self.kind = self.manifest.get("kind", "training")
         if self.kind == "kernels":
@@ -124,15 +141,6 @@ class PackedModel(object):
         self.image_shape = (self.batch,) + tuple(self.manifest["image_shape"])
         self.classes = self.manifest["classes"]
         self.entries = sorted(self.manifest["entry_points"])
-
-    def __del__(self):
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle:
-            self._lib.dq_model_close(handle)
-
-    def _check(self, status):
-        if status != 0:
-            raise RuntimeError(self._lib.dq_last_error().decode())
 
     def _state_in(self, state, what):
         if len(state) != len(self.state_specs):
@@ -187,40 +195,27 @@ class PackedModel(object):
         return logits
 
 
-def _entry_value(text):
-    """("arg0", dtype, shape, scalar) of a kernels manifest's "arg0 f32[2,3]"
-    (a tensor) or "arg1 f32" (a scalar)."""
-    name, _, kind = text.partition(" ")
-    dtype, bracket, dims = kind.partition("[")
-    shape = tuple(int(d) for d in dims.rstrip("]").split(",") if d)
-    return name, np.dtype(_NUMPY_DTYPES[dtype]), shape, not bracket
+def _entry_value(value):
+    """(name, dtype, shape, scalar) of one of dq_model_manifest's
+    entry_values."""
+    return (value["name"], np.dtype(_NUMPY_DTYPES[value["dtype"]]),
+            tuple(value["shape"]), value["scalar"])
 
 
-class KernelLibrary(object):
+class KernelLibrary(_Opened):
     """A kernels library (dq-compile --kind kernels): every public function
     of the module, called by name with numpy arrays and scalars of the
     manifest's types; returns None, a value, or a tuple of values."""
 
     def __init__(self, prefix, threads=0):
-        self.prefix = prefix
-        self._lib = runtime_library()
-        handle = self._lib.dq_model_open(os.fsencode(prefix), threads)
-        if not handle:
-            raise RuntimeError(self._lib.dq_last_error().decode())
-        self._handle = handle
-        self.manifest = json.loads(self._lib.dq_model_manifest(handle))
+        super().__init__(prefix, threads)
         if self.manifest.get("kind") != "kernels":
             raise RuntimeError(f"{prefix}: a {self.manifest.get('kind')} "
                                "model, not a kernels library")
         self.functions = {
-            name: ([_entry_value(t) for t in entry["inputs"]],
-                   [_entry_value(t) for t in entry["outputs"]])
-            for name, entry in self.manifest["entry_points"].items()}
-
-    def __del__(self):
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle:
-            self._lib.dq_model_close(handle)
+            name: ([_entry_value(v) for v in entry["inputs"]],
+                   [_entry_value(v) for v in entry["outputs"]])
+            for name, entry in self.manifest["entry_values"].items()}
 
     def call(self, name, *args):
         if name not in self.functions:
@@ -243,11 +238,9 @@ class KernelLibrary(object):
                                 f"{list(shape)}")
             arrays.append(array)
         results = [np.empty(shape, dtype) for _, dtype, shape, _ in outputs]
-        status = self._lib.dq_model_call(
+        self._check(self._lib.dq_model_call(
             self._handle, name.encode(), _pointers(arrays), len(arrays),
-            _pointers(results), len(results))
-        if status != 0:
-            raise RuntimeError(self._lib.dq_last_error().decode())
+            _pointers(results), len(results)))
         values = [r[()] if o[3] else r for r, o in zip(results, outputs)]
         return None if not values else values[0] if len(values) == 1 \
             else tuple(values)

@@ -7,6 +7,8 @@
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/Model.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -83,6 +85,32 @@ void stateTo(const std::vector<dq::runtime::HostTensor> &tensors,
   }
 }
 
+/// The manifest's JSON and, for a kernels library, "entry_values": each
+/// entry point's arguments and results parsed ({"name", "dtype", "shape",
+/// "scalar"}), so callers need no parser of the manifest's type text.
+std::string describe(const dq::runtime::Manifest &manifest) {
+  std::string text = dq::runtime::toJson(manifest);
+  if (!manifest.isKernels())
+    return text;
+  using ojson = nlohmann::ordered_json;
+  ojson root = ojson::parse(text);
+  auto values = [](const std::vector<dq::runtime::EntryValue> &list) {
+    ojson array = ojson::array();
+    for (const dq::runtime::EntryValue &value : list)
+      array.push_back({{"name", value.spec.name},
+                       {"dtype", dq::runtime::dtypeName(value.spec.dtype)},
+                       {"shape", value.spec.shape},
+                       {"scalar", value.scalar}});
+    return array;
+  };
+  ojson entries = ojson::object();
+  for (const auto &[name, entry] : manifest.entryPoints)
+    entries[name] = {{"inputs", values(entry.inputValues)},
+                     {"outputs", values(entry.outputValues)}};
+  root["entry_values"] = std::move(entries);
+  return root.dump(2) + "\n";
+}
+
 void requireBuffer(const void *pointer, const char *what) {
   if (!pointer)
     throw dq::runtime::Error(std::string(what) + ": NULL buffer");
@@ -103,7 +131,7 @@ dq_model *dq_model_open(const char *prefix, unsigned threads) {
       throw dq::runtime::Error("no model prefix (NULL)");
     auto opened = std::make_unique<dq_model>();
     opened->model = dq::runtime::CompiledModel::open(prefix, threads);
-    opened->manifestJson = dq::runtime::toJson(opened->model->manifest());
+    opened->manifestJson = describe(opened->model->manifest());
     handle = opened.release();
   });
   return handle;

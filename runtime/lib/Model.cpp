@@ -41,6 +41,28 @@ struct Descriptor {
   }
 };
 
+/// Whether `pointer` lies in a loaded object (a constant global).
+bool inLoadedObject(const void *pointer) {
+  Dl_info info;
+  return dladdr(pointer, &info) != 0;
+}
+
+/// Frees the `allocated` pointers of returned memrefs, once each, after
+/// every result was copied (results may share a buffer). Inputs and
+/// constants stay: MLIR marks returned constant globals with 0xdeadbeef.
+void freeCalleeBuffers(const std::vector<void *> &allocated,
+                       const std::set<const void *> &inputs) {
+  std::set<void *> freed;
+  for (void *pointer : allocated) {
+    if (!pointer || pointer == reinterpret_cast<void *>(0xdeadbeef) ||
+        inputs.count(pointer) || freed.count(pointer) ||
+        inLoadedObject(pointer))
+      continue;
+    freed.insert(pointer);
+    std::free(pointer);
+  }
+}
+
 /// The result descriptors of one call, laid out as the callee writes them.
 class Results {
 public:
@@ -75,18 +97,12 @@ public:
     std::memcpy(out, aligned + w[2] * element, spec.bytes());
   }
 
-  /// Frees the result buffers the callee allocated, once each; buffers that
-  /// are inputs or constants stay.
+  /// Frees the result buffers the callee allocated (freeCalleeBuffers).
   void release(const std::set<const void *> &inputs) {
-    std::set<void *> freed;
-    for (size_t i = 0; i < specs_.size(); ++i) {
-      void *allocated = reinterpret_cast<void *>(words_[offsets_[i]]);
-      // MLIR marks returned constant globals with this dead pointer.
-      if (!allocated || allocated == reinterpret_cast<void *>(0xdeadbeef) ||
-          inputs.count(allocated) || !freed.insert(allocated).second)
-        continue;
-      std::free(allocated);
-    }
+    std::vector<void *> allocated;
+    for (size_t i = 0; i < specs_.size(); ++i)
+      allocated.push_back(reinterpret_cast<void *>(words_[offsets_[i]]));
+    freeCalleeBuffers(allocated, inputs);
   }
 
 private:
@@ -452,12 +468,6 @@ void copyStrided(const int64_t *descriptor, const TensorSpec &spec,
   }
 }
 
-/// Whether `pointer` lies in a loaded object (a constant global).
-bool inLoadedObject(const void *pointer) {
-  Dl_info info;
-  return dladdr(pointer, &info) != 0;
-}
-
 } // namespace
 
 void CompiledModel::call(const std::string &name,
@@ -503,7 +513,7 @@ void CompiledModel::call(const std::string &name,
   copies.reserve(inputs.size());
   std::vector<Descriptor> descriptors;
   descriptors.reserve(inputs.size());
-  std::vector<std::pair<const uint8_t *, const uint8_t *>> inputRanges;
+  std::set<const void *> inputBuffers;
   std::vector<int64_t> scalars(inputs.size(), 0);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const EntryValue &value = entry.inputValues[i];
@@ -516,7 +526,7 @@ void CompiledModel::call(const std::string &name,
     if (value.spec.bytes())
       std::memcpy(copies.back().data(), inputs[i], value.spec.bytes());
     const uint8_t *data = copies.back().data();
-    inputRanges.push_back({data, data + copies.back().size()});
+    inputBuffers.insert(data);
     descriptors.push_back(Descriptor::input(data, value.spec.shape));
     args.push_back(descriptors.back().words.data());
   }
@@ -528,9 +538,7 @@ void CompiledModel::call(const std::string &name,
     std::memcpy(outputs[0], resultBase, dtypeSize(results[0].spec.dtype));
     return;
   }
-  // Every result is copied before any buffer is freed: results may share
-  // one.
-  std::set<void *> owned;
+  std::vector<void *> allocated;
   for (size_t i = 0; i < results.size(); ++i) {
     const EntryValue &value = results[i];
     uint8_t *slot = resultBase + offsets[i];
@@ -542,17 +550,9 @@ void CompiledModel::call(const std::string &name,
     copyStrided(descriptor, value.spec,
                 where + ": result " + std::to_string(i),
                 static_cast<uint8_t *>(outputs[i]));
-    auto *allocated = reinterpret_cast<uint8_t *>(descriptor[0]);
-    bool isInput = false;
-    for (const auto &[begin, end] : inputRanges)
-      isInput |= allocated >= begin && allocated < end;
-    // MLIR marks returned constant globals with this dead pointer.
-    if (allocated && allocated != reinterpret_cast<uint8_t *>(0xdeadbeef) &&
-        !isInput && !inLoadedObject(allocated))
-      owned.insert(allocated);
+    allocated.push_back(reinterpret_cast<void *>(descriptor[0]));
   }
-  for (void *pointer : owned)
-    std::free(pointer);
+  freeCalleeBuffers(allocated, inputBuffers);
 }
 
 std::vector<HostTensor> CompiledModel::initState() {

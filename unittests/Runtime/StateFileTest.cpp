@@ -1048,8 +1048,8 @@ TEST(ManifestTest, Kind) {
   nlohmann::json unknown = sampleJson();
   unknown["kind"] = "serving";
   EXPECT_TRUE(manifestFails(
-      unknown, {"kind: expected \"training\", \"inference\" or \"kernels\", got "
-                "\"serving\""}));
+      unknown, {"kind: expected \"training\", \"inference\" or "
+                "\"kernels\", got \"serving\""}));
   unknown["kind"] = 2;
   EXPECT_TRUE(manifestFails(unknown, {"kind: expected a non-empty string"}));
   // Other entry points of an inference manifest are allowed and ignored.

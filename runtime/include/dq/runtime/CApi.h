@@ -37,8 +37,10 @@ const char *dq_last_error(void);
 dq_model *dq_model_open(const char *prefix, unsigned threads);
 void dq_model_close(dq_model *model);
 
-/* The verified manifest as JSON (the manifest file's fields); valid while
- * the model is open. */
+/* The verified manifest as JSON (the manifest file's fields; for a kernels
+ * library also "entry_values": every entry point's "inputs" and "outputs"
+ * as {"name", "dtype", "shape", "scalar"}); valid while the model is
+ * open. */
 const char *dq_model_manifest(const dq_model *model);
 
 /* The state tensors, in manifest order, are `state` (inputs) and

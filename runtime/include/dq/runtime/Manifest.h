@@ -71,8 +71,8 @@ struct LibraryFacts {
 };
 
 struct Manifest {
-  /// kTrainingKind, kInferenceKind or kKernelsKind. Optional in the file; absent means
-  /// "training" (manifests from before the field).
+  /// kTrainingKind, kInferenceKind or kKernelsKind. Optional in the file;
+  /// absent means "training" (manifests from before the field).
   std::string kind = kTrainingKind;
   uint64_t moduleHash = 0;
   LibraryFacts library;
