@@ -29,7 +29,9 @@ config.substitutions.append(("%python", python))
 config.substitutions.append(("%dq_src", config.dq_src_root))
 config.substitutions.append(("%dq_bin", config.dq_tools_dir))
 config.environment["PYTHONPATH"] = os.path.join(config.dq_src_root, "python")
-# dq_runtime.packed calls models through the runtime's C API.
+# dq_runtime.load compiles with this build's dq-compile; dq_runtime.packed
+# calls models through the runtime's C API.
+config.environment["DQ_COMPILE"] = os.path.join(config.dq_tools_dir, "dq-compile")
 config.environment["DQ_RUNTIME_LIBRARY"] = os.path.join(config.dq_obj_root, "lib",
                                                      "libdq_runtime.so")
 

@@ -1,33 +1,20 @@
-"""Compile MLIR modules of func.func on tensors to native code and call them
-with numpy arrays (the harness of gradient checks and of comparisons against
-the PyTorch reference).
+"""Python's way into dq's compiled code, all of it through the C++ runtime's
+C API (libdq_runtime.so):
 
     import dq_runtime
-    m = dq_runtime.load(mlir_text)          # compile + parse signatures
-    y = m.f(np.ones((2, 3), np.float32))    # -> ndarray, tuple, scalar, None
+    k = dq_runtime.load(mlir_text)          # dq-compile --kind kernels
+    y = k.f(np.ones((2, 3), np.float32))    # -> ndarray, tuple, scalar, None
 
-dq-opt is found from the dq_opt argument, $DQ_OPT, or <repo>/build/bin/dq-opt;
-the LLVM tools from $DQ_LLVM_BIN (default /usr/lib/llvm-22/bin).
+    m = dq_runtime.PackedModel("out/model") # a model dq-compile wrote
+    logits = m.predict(m.init_state(), images)
+
+statefile reads and writes dq's state files and exports.
 """
 
-from .compile import (CompileError, canonicalize, compile_module, find_dq_opt,
-                      find_llvm_tool)
-from .loader import (Function, Module, ScalarType, Signature, TensorType,
-                     check_c_interface, load, parse_signatures, parse_type)
+from .compiler import (CompileError, compile_module, find_dq_opt, find_tool,
+                       load, load_model)
+from .packed import Kernel, KernelLibrary, PackedModel, Spec, Value
 
-__all__ = [
-    "CompileError",
-    "canonicalize",
-    "compile_module",
-    "find_dq_opt",
-    "find_llvm_tool",
-    "Function",
-    "Module",
-    "ScalarType",
-    "Signature",
-    "TensorType",
-    "check_c_interface",
-    "load",
-    "parse_signatures",
-    "parse_type",
-]
+__all__ = ["CompileError", "Kernel", "KernelLibrary", "PackedModel", "Spec",
+           "Value", "compile_module", "find_dq_opt", "find_tool", "load",
+           "load_model"]

@@ -13,6 +13,7 @@ this file).
     state = model.init_state()                       # [ndarray] manifest order
     state, loss, correct = model.train_step(state, images, labels, 0.01, 0)
     logits = model.predict(state, images)
+    state = model.calibrate(state, images, 0, 3)     # calibration=true models
 
 An inference model (manifest "kind": "inference", dq-compile of a
 --dq-build-inference-graph module) has predict only and no state:
@@ -29,7 +30,8 @@ import os
 
 import numpy as np
 
-__all__ = ["KernelLibrary", "PackedModel", "Spec", "runtime_library"]
+__all__ = ["Kernel", "KernelLibrary", "PackedModel", "Spec", "Value",
+           "runtime_library"]
 
 _API_VERSION = 1
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,8 +40,12 @@ _NUMPY_DTYPES = {"f32": np.float32, "i8": np.int8, "i32": np.int32,
 
 
 class Spec(object):
-    def __init__(self, name, dtype, shape):
+    """A tensor of the manifest: name, numpy dtype, shape and, for a state
+    tensor, its role (codes, basis, latent, ...)."""
+
+    def __init__(self, name, dtype, shape, role=None):
         self.name, self.dtype, self.shape = name, np.dtype(dtype), tuple(shape)
+        self.role = role
 
     @property
     def rank(self):
@@ -90,12 +96,21 @@ def runtime_library():
         vp, pp, pp, size, vp, vp, ctypes.c_float, ctypes.c_int64,
         ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int32)]
     lib.dq_model_predict.argtypes = [vp, pp, size, vp, vp]
+    lib.dq_model_calibrate.argtypes = [vp, pp, pp, size, vp, ctypes.c_int64,
+                                       ctypes.c_int64]
     lib.dq_model_call.argtypes = [vp, ctypes.c_char_p, pp, size, pp, size]
     for name in ("dq_model_init_state", "dq_model_train_step",
-                 "dq_model_predict", "dq_model_call"):
+                 "dq_model_predict", "dq_model_calibrate", "dq_model_call"):
         getattr(lib, name).restype = ctypes.c_int
     _LIBRARY = lib
     return lib
+
+
+def _dense(value):
+    """`value` as a C-contiguous array, keeping rank 0 (np.ascontiguousarray
+    makes a 0-d array 1-d)."""
+    array = np.asarray(value)
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
 def _pointers(arrays):
@@ -136,7 +151,8 @@ class PackedModel(_Opened):
                                "--kind kernels), not a model: open it with "
                                "KernelLibrary")
         self.state_specs = [Spec(s["name"], _NUMPY_DTYPES[s["dtype"]],
-                                 s["shape"]) for s in self.manifest["state"]]
+                                 s["shape"], s["role"])
+                            for s in self.manifest["state"]]
         self.batch = self.manifest["batch"]
         self.image_shape = (self.batch,) + tuple(self.manifest["image_shape"])
         self.classes = self.manifest["classes"]
@@ -149,7 +165,7 @@ class PackedModel(_Opened):
                                f"{len(self.state_specs)}")
         arrays = []
         for i, (value, spec) in enumerate(zip(state, self.state_specs)):
-            array = np.ascontiguousarray(value)
+            array = _dense(value)
             if array.dtype != spec.dtype or array.shape != spec.shape:
                 raise RuntimeError(
                     f"{self.prefix}: {what}: state tensor {i} ('{spec.name}')"
@@ -184,6 +200,17 @@ class PackedModel(_Opened):
             ctypes.byref(loss), ctypes.byref(correct)))
         return out, float(loss.value), int(correct.value)
 
+    def calibrate(self, state, images, batches_before, iterations):
+        """The state with the activation bases fitted to one batch (a model
+        built with calibration=true)."""
+        inputs = self._state_in(state, "calibrate")
+        out = self._fresh_state()
+        images = self._images(images)
+        self._check(self._lib.dq_model_calibrate(
+            self._handle, _pointers(inputs), _pointers(out), len(out),
+            images.ctypes.data, batches_before, iterations))
+        return out
+
     def predict(self, state, images):
         """Logits of a batch; `state` is [] for an inference model."""
         inputs = self._state_in(state, "predict")
@@ -195,17 +222,67 @@ class PackedModel(_Opened):
         return logits
 
 
-def _entry_value(value):
-    """(name, dtype, shape, scalar) of one of dq_model_manifest's
-    entry_values."""
-    return (value["name"], np.dtype(_NUMPY_DTYPES[value["dtype"]]),
-            tuple(value["shape"]), value["scalar"])
+def _scalar(value, dtype, where):
+    """A scalar argument as a 0-d array of `dtype`: a numpy scalar of that
+    dtype, or a Python number of its kind that fits (a float argument takes
+    an int too, rounded to nearest); nothing is silently truncated."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.generic):
+        if value.dtype != dtype:
+            raise TypeError(f"{where} is a scalar {dtype}, got a numpy "
+                            f"{value.dtype}")
+        return np.array(value, dtype)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{where} is a scalar {dtype}, got "
+                        f"{type(value).__name__} {value!r}")
+    if dtype.kind == "i":
+        if not isinstance(value, int):
+            raise TypeError(f"{where} is a scalar {dtype}, got float "
+                            f"{value!r}")
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise ValueError(f"{where}: {value} does not fit in {dtype}")
+    return np.array(value, dtype)
+
+
+class Value(Spec):
+    """One argument or result of a kernel: a tensor Spec, or a scalar
+    (shape ())."""
+
+    def __init__(self, value):
+        super().__init__(value["name"], _NUMPY_DTYPES[value["dtype"]],
+                         value["shape"])
+        self.scalar = bool(value["scalar"])
+
+    def __repr__(self):
+        return f"{self.name} {self.dtype}" + \
+            ("" if self.scalar else str(list(self.shape)))
+
+
+class Kernel(object):
+    """One function of a KernelLibrary: `args` and `results` are its Values
+    from the manifest; calling it calls the compiled code."""
+
+    def __init__(self, library, name, args, results):
+        self.library, self.name = library, name
+        self.args, self.results = args, results
+
+    def __repr__(self):
+        return f"@{self.name}({', '.join(map(repr, self.args))}) -> " \
+            f"({', '.join(map(repr, self.results))})"
+
+    def __call__(self, *args):
+        return self.library.call(self.name, *args)
 
 
 class KernelLibrary(_Opened):
     """A kernels library (dq-compile --kind kernels): every public function
     of the module, called by name with numpy arrays and scalars of the
-    manifest's types; returns None, a value, or a tuple of values."""
+    manifest's types; returns None, a value, or a tuple of values.
+
+        k = KernelLibrary("out/k"); k.add(a, b); k["add"].args
+    """
 
     def __init__(self, prefix, threads=0):
         super().__init__(prefix, threads)
@@ -213,40 +290,54 @@ class KernelLibrary(_Opened):
             raise RuntimeError(f"{prefix}: a {self.manifest.get('kind')} "
                                "model, not a kernels library")
         self.functions = {
-            name: ([_entry_value(v) for v in entry["inputs"]],
-                   [_entry_value(v) for v in entry["outputs"]])
+            name: Kernel(self, name, [Value(v) for v in entry["inputs"]],
+                         [Value(v) for v in entry["outputs"]])
             for name, entry in self.manifest["entry_values"].items()}
 
-    def call(self, name, *args):
+    def __getitem__(self, name):
         if name not in self.functions:
-            raise AttributeError(f"{self.prefix}: no function @{name} "
-                                 f"(has: {', '.join(sorted(self.functions))})")
-        inputs, outputs = self.functions[name]
-        if len(args) != len(inputs):
-            raise TypeError(f"@{name} takes {len(inputs)} arguments, got "
+            raise KeyError(f"{self.prefix}: no function @{name} (has: "
+                           f"{', '.join(sorted(self.functions))})")
+        return self.functions[name]
+
+    def call(self, name, *args):
+        kernel = self[name]
+        if len(args) != len(kernel.args):
+            raise TypeError(f"@{name} takes {len(kernel.args)} arguments "
+                            f"({', '.join(map(repr, kernel.args))}), got "
                             f"{len(args)}")
         arrays = []
-        for i, (value, (_, dtype, shape, scalar)) in enumerate(
-                zip(args, inputs)):
-            if scalar:
-                arrays.append(np.array(value, dtype))
+        for i, (value, spec) in enumerate(zip(args, kernel.args)):
+            if spec.scalar:
+                arrays.append(_scalar(value, spec.dtype, f"@{name}: "
+                                      f"argument {i}"))
                 continue
-            array = np.ascontiguousarray(value)
-            if array.dtype != dtype or array.shape != shape:
+            if not isinstance(value, (np.ndarray, np.generic)):
+                raise TypeError(f"@{name}: argument {i} is {spec.dtype}"
+                                f"{list(spec.shape)}, got a "
+                                f"{type(value).__name__} (pass a numpy "
+                                "array)")
+            array = _dense(value)
+            if array.dtype != spec.dtype or array.shape != spec.shape:
                 raise TypeError(f"@{name}: argument {i} is {array.dtype}"
-                                f"{list(array.shape)}, expected {dtype}"
-                                f"{list(shape)}")
+                                f"{list(array.shape)}, expected {spec.dtype}"
+                                f"{list(spec.shape)}")
             arrays.append(array)
-        results = [np.empty(shape, dtype) for _, dtype, shape, _ in outputs]
+        results = [np.empty(r.shape, r.dtype) for r in kernel.results]
         self._check(self._lib.dq_model_call(
             self._handle, name.encode(), _pointers(arrays), len(arrays),
             _pointers(results), len(results)))
-        values = [r[()] if o[3] else r for r, o in zip(results, outputs)]
+        values = [r[()] if spec.scalar else r
+                  for r, spec in zip(results, kernel.results)]
         return None if not values else values[0] if len(values) == 1 \
             else tuple(values)
 
     def __getattr__(self, name):
-        if name.startswith("_") or name not in self.__dict__.get(
-                "functions", {}):
+        functions = self.__dict__.get("functions", {})
+        if name.startswith("_") or name not in functions:
             raise AttributeError(name)
-        return lambda *args: self.call(name, *args)
+        return functions[name]
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.__dict__.get(
+            "functions", {}))

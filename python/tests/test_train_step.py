@@ -11,8 +11,8 @@ For the test network of python/dq_reference/train_case.py (N = 4, 8x8x3,
 
 it runs `dq-opt model.mlir --dq-quantize="w-bits=2 a-bits=2 w-scheme=W
 a-scheme=A [trim=R]" --dq-build-training-graph=calibration=true`, compiles the result with
-python/dq_runtime, maps the state to names with the `dq.state` / `dq.role`
-argument attributes of @train_step, and checks against
+dq-compile, calls it through the runtime (dq_runtime.PackedModel), names the
+state with the manifest's names and roles, and checks against
 python/dq_reference/training.py:
 
   names    the state's names, roles, order, shapes and element types;
@@ -189,69 +189,11 @@ def run_dq_opt(dq_opt, model_path, config):
                        f"  command: {command}\n  stderr:\n{shown}")
 
 
-def function_signature(text, name):
-    """([(type, state, role)] of the arguments, same of the results) of
-    func.func @name in dq-opt's printed output, or None if absent."""
-    sig = dq_runtime.parse_signatures(text).get(name)
-    if sig is None:
-        return None
-
-    def entries(types, attrs):
-        return [(t.text, a.get("dq.state"), a.get("dq.role"))
-                for t, a in zip(types, attrs)]
-
-    return (entries(sig.args, sig.arg_attrs),
-            entries(sig.results, sig.result_attrs))
-
-
 def _type_of(array):
     element = {np.dtype(np.float32): "f32", np.dtype(np.int8): "i8",
                np.dtype(np.int32): "i32"}.get(np.asarray(array).dtype, "?")
     return "tensor<" + "x".join([str(d) for d in np.shape(array)] +
                                 [element]) + ">"
-
-
-def state_from_signatures(text):
-    """[(name, role, type)] of the state, from @train_step's arguments; and
-    a list of problems with the other functions' tags."""
-    problems = []
-    sigs = {}
-    for fn in ("train_step", "init_state", "predict"):
-        sigs[fn] = function_signature(text, fn)
-        if sigs[fn] is None:
-            problems.append(f"no func.func @{fn} in dq-opt's output")
-    if sigs["train_step"] is None:
-        return None, problems
-    args, results = sigs["train_step"]
-    state = [(s, r, t) for t, s, r in args if s is not None]
-    n = len(state)
-    if any(s is None for _, s, _ in args[:n]) or \
-            any(s is not None for _, s, _ in args[n:]):
-        problems.append("@train_step: the dq.state arguments are not all "
-                        "before the others")
-    extra = [t for t, s, _ in args if s is None]
-    want_extra = ["tensor<4x8x8x3xf32>", "tensor<4xi32>", "f32", "i64"]
-    if extra != want_extra:
-        problems.append(f"@train_step: non-state arguments {extra}, want "
-                        f"{want_extra} (images, labels, lr, step)")
-    names = [s for s, _, _ in state]
-    result_types = [t for t, _, _ in results]
-    if result_types[n:] != ["tensor<f32>", "tensor<i32>"] or \
-            len(results) != n + 2:
-        problems.append(f"@train_step: {len(results)} results ending in "
-                        f"{result_types[n:]}; want the {n} state tensors, "
-                        f"then tensor<f32> (loss), tensor<i32> (correct)")
-    for fn, entries in (("@train_step results", results[:n]),
-                        ("@init_state results",
-                         sigs["init_state"][1] if sigs["init_state"] else []),
-                        ("@predict arguments",
-                         sigs["predict"][0][:n] if sigs["predict"] else [])):
-        tags = [s for _, s, _ in entries]
-        if entries and tags != names:
-            problems.append(f"{fn}: dq.state tags differ from @train_step's "
-                            f"arguments (first difference at "
-                            f"{_first_difference(tags, names)})")
-    return state, problems
 
 
 def _first_difference(a, b):
@@ -266,6 +208,10 @@ def _first_difference(a, b):
 # --------------------------------------------------------------------------
 
 class CompiledBackend:
+    """The module compiled by dq-compile and called through the runtime
+    (PackedModel); the state's names and roles are the manifest's, which
+    dq-compile derives from the verified training-module contract."""
+
     def __init__(self, config, model_path, dq_opt, keep_dir=None):
         text = run_dq_opt(dq_opt, model_path, config)
         if keep_dir:
@@ -273,33 +219,30 @@ class CompiledBackend:
             with open(os.path.join(keep_dir, stem + ".train.mlir"), "w",
                       encoding="utf-8") as f:
                 f.write(text)
-        self.spec, self.problems = state_from_signatures(text)
-        if self.spec is None:
-            raise RuntimeError("; ".join(self.problems))
+        self.module = dq_runtime.load_model(text)
+        self.spec = [(s.name, s.role, _type_of(np.empty(s.shape, s.dtype)))
+                     for s in self.module.state_specs]
+        self.problems = []
         self.names = [name for name, _, _ in self.spec]
-        self.module = dq_runtime.load(text, dq_opt=dq_opt)
 
     def _named(self, values):
-        if not isinstance(values, tuple):
-            values = (values,)
         return dict(zip(self.names, values))
 
     def init_state(self):
         return self._named(self.module.init_state())
 
     def train_step(self, state, images, labels, lr, step):
-        out = self.module.train_step(*[state[n] for n in self.names],
-                                     images, labels, float(lr), int(step))
-        n = len(self.names)
-        return (self._named(tuple(out[:n])), np.float32(out[n]),
-                int(out[n + 1]))
+        out, loss, correct = self.module.train_step(
+            [state[n] for n in self.names], images, labels, float(lr),
+            int(step))
+        return self._named(out), np.float32(loss), correct
 
     def predict(self, state, images):
-        return self.module.predict(*[state[n] for n in self.names], images)
+        return self.module.predict([state[n] for n in self.names], images)
 
     def calibrate(self, state, images, batches, iterations):
         return self._named(self.module.calibrate(
-            *[state[n] for n in self.names], images, int(batches),
+            [state[n] for n in self.names], images, int(batches),
             int(iterations)))
 
 

@@ -636,7 +636,7 @@ def test_compiled_inference(dq_opt):
                 ("full precision", text, net),
                 ("w2a2 quantized", quantized.stdout,
                  C.quantized_network(params))):
-            got = dq_runtime.load(module_text, dq_opt=dq_opt).model(images)
+            got = dq_runtime.load(module_text).model(images)
             want = T.predict(ref_net, T.init_state(ref_net), images)
             check(close(got, want, 1e-4, 1e-5),
                   f"compiled @model ({what}) vs training.predict: "

@@ -103,7 +103,7 @@ def run_with_dq_runtime(mlir_path, function, inputs, cache_dir):
     """Compiles to a shared library with dq_runtime and calls it."""
     with tempfile.TemporaryDirectory(prefix="dq_import_check_") as tmp:
         module = dq_runtime.load(os.path.abspath(mlir_path),
-                                 out_dir=cache_dir or tmp)
+                                 os.path.join(cache_dir or tmp, "model"))
         f = module[function]
         return [np.asarray(f(np.ascontiguousarray(x.transpose(0, 2, 3, 1))))
                 for x in inputs]

@@ -55,9 +55,8 @@ def weighted_sum(f, args, dy):
 def check_function(module, name, rng, opts):
     f = getattr(module, name)
     vjp = getattr(module, name + "_vjp")
-    sig = f.signature
     args = []
-    for t in sig.args:
+    for t in f.args:
         if t.dtype.kind != "f":
             raise SystemExit("gradcheck: @{} takes a non-float argument".format(name))
         args.append(rng.uniform(-1.0, 1.0, t.shape).astype(t.dtype))
@@ -127,8 +126,7 @@ def main():
     names = function_names(text)
     if not names:
         sys.exit("gradcheck: no functions in " + opts.file)
-    module = dq_runtime.load(differentiate_all(opts.file, names, dq_opt),
-                             dq_opt=dq_opt)
+    module = dq_runtime.load(differentiate_all(opts.file, names, dq_opt))
     rng = np.random.default_rng(opts.seed)
     failed = [n for n in names if not check_function(module, n, rng, opts)]
     print("gradcheck: {} functions, {} failed".format(len(names), len(failed)))

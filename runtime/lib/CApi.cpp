@@ -188,6 +188,20 @@ int dq_model_predict(dq_model *model, const void *const *state,
   });
 }
 
+int dq_model_calibrate(dq_model *model, const void *const *state,
+                       void *const *next_state, size_t state_count,
+                       const float *images, int64_t batches_before,
+                       int64_t iterations) {
+  return guarded([&] {
+    requireModel(model);
+    requireBuffer(images, "images");
+    std::vector<dq::runtime::HostTensor> tensors =
+        stateFrom(model, state, state_count);
+    model->model->calibrate(tensors, images, batches_before, iterations);
+    stateTo(tensors, next_state, state_count);
+  });
+}
+
 int dq_model_call(dq_model *model, const char *name,
                   const void *const *inputs, size_t input_count,
                   void *const *outputs, size_t output_count) {

@@ -133,12 +133,17 @@ def conv64(a, wt, bias, stride, pad, dil):
 
 
 module = "".join(case_functions(i, c) for i, c in enumerate(CASES))
-m = dq_runtime.load(module)
+# For generic x86-64: on a host with FMA, LLVM fuses the whole-batch
+# lowering's vector multiply-adds (llvm.intr.fmuladd) and not the row
+# kernel's, so the two would agree only to rounding; without FMA they must
+# agree exactly, on any machine.
+GENERIC = ["--cpu=generic"]
+m = dq_runtime.load(module, options=GENERIC)
 # The whole-batch lowering (the GPU pipeline's) computes the same numbers
 # as the CPU's row by row one: lowered to linalg first, then compiled.
 whole_text = subprocess.run([dq_runtime.find_dq_opt(), "-", "--convert-dq-to-linalg=bitserial-rows=false"],
                             input=module, capture_output=True, text=True, check=True).stdout
-whole = dq_runtime.load(whole_text)
+whole = dq_runtime.load(whole_text, options=GENERIC)
 # The row kernel for other vector widths (lanes of 2 and 8 i64; pixel
 # blocks from the register counts; partial channel chunks) is the same
 # computation lane by lane.
@@ -148,7 +153,7 @@ for bits_, registers in ((128, 16), (512, 32)):
                            f"--convert-dq-to-linalg=bitserial-vector-bits={bits_} "
                            f"bitserial-vector-registers={registers}"],
                           input=module, capture_output=True, text=True, check=True).stdout
-    widths[bits_] = dq_runtime.load(text)
+    widths[bits_] = dq_runtime.load(text, options=GENERIC)
 rng = np.random.default_rng(13)
 for i, case in enumerate(CASES):
     n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case

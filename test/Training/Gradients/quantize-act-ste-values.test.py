@@ -17,7 +17,7 @@ import subprocess
 text = subprocess.run([dq_opt, "--dq-differentiate=func=q"], input=MODULE,
                       stdout=subprocess.PIPE, check=True,
                       universal_newlines=True).stdout
-m = dq_runtime.load(text, dq_opt=dq_opt)
+m = dq_runtime.load(text)
 u = np.array([0.5, 1.0], np.float32)           # top level 1.5
 x = np.array([[-1.0, 0.2, 1.5, 1.6], [3.0, 1.49, 0.0, 2.0]], np.float32)
 dy = np.arange(1, 9, dtype=np.float32).reshape(2, 4)

@@ -66,6 +66,15 @@ int dq_model_train_step(dq_model *model, const void *const *state,
 int dq_model_predict(dq_model *model, const void *const *state,
                      size_t state_count, const float *images, float *logits);
 
+/* Activation calibration (a model built with calibration=true has it;
+ * docs/TrainingGraph.md): the state with the activation bases fitted to one
+ * batch of images after `batches_before` batches, `iterations` fits per
+ * quantizer. Returns 0 on success. */
+int dq_model_calibrate(dq_model *model, const void *const *state,
+                       void *const *next_state, size_t state_count,
+                       const float *images, int64_t batches_before,
+                       int64_t iterations);
+
 /* Calls function `name` of a kernels library (dq-compile --kind kernels):
  * inputs[i] points to the i-th argument (a tensor's data, or a scalar's
  * value), outputs[i] to room for the i-th result, each of the type the
