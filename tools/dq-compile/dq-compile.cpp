@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dq/Compile/Compile.h"
+#include "dq/GPU/Options.h"
 
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/Preprocess.h"
@@ -19,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <exception>
+#include <string>
 
 namespace cl = llvm::cl;
 namespace rt = ::dq::runtime;
@@ -98,22 +100,26 @@ static cl::opt<std::string> target(
              "plus host code; the model links libdq_cuda_runtime.so, copied "
              "next to it)"),
     cl::init(defaults.target), cl::cat(compileCategory));
-// The --gpu-* flags left out take dq-lower-to-nvvm's defaults
-// (dq/Pipelines/GPUPipeline.h), which their help repeats for the user.
-static cl::opt<std::string> gpuChip("gpu-chip",
-                                    cl::desc("--target cuda: GPU architecture "
-                                             "(default sm_90)"),
+// The --gpu-* flags left out take dq-lower-to-nvvm's defaults, whose owner
+// (dq/GPU/Options.h) their help quotes.
+static const std::string gpuChipHelp =
+    std::string("--target cuda: GPU architecture (default ") +
+    mlir::dq::kDefaultGPUChip + ")";
+static cl::opt<std::string> gpuChip("gpu-chip", cl::desc(gpuChipHelp),
                                     cl::cat(compileCategory));
-static cl::opt<std::string>
-    gpuFeatures("gpu-features",
-                cl::desc("--target cuda: PTX features (default +ptx80)"),
-                cl::cat(compileCategory));
-static cl::opt<std::string> gpuFormat(
-    "gpu-format",
-    cl::desc("--target cuda: embed 'isa' (PTX, compiled by the driver at "
-             "load; no CUDA toolkit needed), 'bin' (cubin; needs ptxas) or "
-             "'fatbin' (default isa)"),
-    cl::cat(compileCategory));
+static const std::string gpuFeaturesHelp =
+    std::string("--target cuda: PTX features (default ") +
+    mlir::dq::kDefaultGPUFeatures + ")";
+static cl::opt<std::string> gpuFeatures("gpu-features",
+                                        cl::desc(gpuFeaturesHelp),
+                                        cl::cat(compileCategory));
+static const std::string gpuFormatHelp =
+    std::string("--target cuda: embed 'isa' (PTX, compiled by the driver at "
+                "load; no CUDA toolkit needed), 'bin' (cubin; needs ptxas) or "
+                "'fatbin' (default ") +
+    mlir::dq::kDefaultGPUFormat + ")";
+static cl::opt<std::string> gpuFormat("gpu-format", cl::desc(gpuFormatHelp),
+                                      cl::cat(compileCategory));
 static cl::opt<bool> gpuSharedTiles(
     "gpu-shared-tiles",
     cl::desc("--target cuda: tile convolutions and matmuls in shared memory "
@@ -124,12 +130,13 @@ static cl::opt<bool> gpuDeterministic(
     cl::desc("--target cuda: sum every reduction in the sequential order "
              "(no atomics): bit-reproducible runs, slower steps"),
     cl::cat(compileCategory));
-static cl::opt<int64_t> gpuSplitBlocks(
-    "gpu-split-blocks",
-    cl::desc("--target cuda: blocks to aim for when a tiled reduction with "
-             "few outputs (a weight gradient) is split over blocks "
-             "(default 1024)"),
-    cl::cat(compileCategory));
+static const std::string gpuSplitBlocksHelp =
+    "--target cuda: blocks to aim for when a tiled reduction with few "
+    "outputs (a weight gradient) is split over blocks (default " +
+    std::to_string(mlir::dq::kDefaultGPUSplitBlocks) + ")";
+static cl::opt<int64_t> gpuSplitBlocks("gpu-split-blocks",
+                                       cl::desc(gpuSplitBlocksHelp),
+                                       cl::cat(compileCategory));
 static cl::opt<std::string> cudaRuntime(
     "cuda-runtime",
     cl::desc("--target cuda: the libdq_cuda_runtime.so to link (default: "

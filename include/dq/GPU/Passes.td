@@ -60,7 +60,8 @@ def DQGPUMapToLaunches
     themselves (`dq-gpu-device-buffers` then moves the memory to the device).
   }];
   let options = [
-    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+    Option<"blockSize", "block-size", "int64_t",
+           /*default=*/"::mlir::dq::kDefaultGPUBlockSize",
            "Threads per block of the flattened kernels">,
     Option<"sharedMemoryTiles", "shared-memory-tiles", "bool",
            /*default=*/"true",
@@ -68,9 +69,10 @@ def DQGPUMapToLaunches
            "shared memory (false: one thread per output reading global "
            "memory)">,
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
-           /*default=*/"16384",
+           /*default=*/"::mlir::dq::kDefaultGPUSharedMemoryBytes",
            "Shared memory per block for the staged inputs of a tile">,
-    Option<"splitBlocks", "split-blocks", "int64_t", /*default=*/"1024",
+    Option<"splitBlocks", "split-blocks", "int64_t",
+           /*default=*/"::mlir::dq::kDefaultGPUSplitBlocks",
            "Split a tiled reduction's chunks over blocks when its tiles are "
            "fewer than half this many blocks (about this many in all; 132 "
            "SMs of an H100/H200 hold 8 or more blocks each)">,

@@ -3,6 +3,8 @@
 #ifndef DQ_PIPELINES_GPUPIPELINE_H
 #define DQ_PIPELINES_GPUPIPELINE_H
 
+#include "dq/GPU/Options.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -14,24 +16,24 @@ namespace mlir::dq {
 struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("NVIDIA GPU architecture (sm_80, sm_90)"),
-      llvm::cl::init("sm_90")};
+      llvm::cl::init(kDefaultGPUChip)};
   PassOptions::Option<std::string> features{
       *this, "features",
       llvm::cl::desc("PTX features, e.g. +ptx80 (PTX ISA 8.0, CUDA 12)"),
-      llvm::cl::init("+ptx80")};
+      llvm::cl::init(kDefaultGPUFeatures)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("What gpu-module-to-binary embeds: 'isa' (PTX, compiled "
                      "by the driver when loaded; needs no CUDA toolkit), "
                      "'bin' (cubin, needs ptxas) or 'fatbin'"),
-      llvm::cl::init("isa")};
+      llvm::cl::init(kDefaultGPUFormat)};
   PassOptions::Option<int> optLevel{
       *this, "opt-level", llvm::cl::desc("Optimization level of the kernels"),
       llvm::cl::init(3)};
   PassOptions::Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block of the elementwise/reduction kernels"),
-      llvm::cl::init(256)};
+      llvm::cl::init(kDefaultGPUBlockSize)};
   PassOptions::Option<bool> sharedMemoryTiles{
       *this, "shared-memory-tiles",
       llvm::cl::desc("Tile convolutions and matmuls, staging their shared "
@@ -40,12 +42,12 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
   PassOptions::Option<int64_t> sharedMemoryBytes{
       *this, "shared-memory-bytes",
       llvm::cl::desc("Shared memory per block for a tile's staged inputs"),
-      llvm::cl::init(16384)};
+      llvm::cl::init(kDefaultGPUSharedMemoryBytes)};
   PassOptions::Option<int64_t> splitBlocks{
       *this, "split-blocks",
       llvm::cl::desc("Blocks to aim for when a tiled reduction (a weight "
                      "gradient) is split over blocks"),
-      llvm::cl::init(1024)};
+      llvm::cl::init(kDefaultGPUSplitBlocks)};
   PassOptions::Option<bool> deterministic{
       *this, "deterministic",
       llvm::cl::desc("Every reduction in the sequential order (no atomics): "
