@@ -22,6 +22,8 @@ packages=(
   python3-matplotlib
   # fuzzing: libFuzzer, AddressSanitizer and UBSan (make fuzz, docs/Fuzzing.md)
   clang-22 libclang-rt-22-dev
+  # oneDNN, the convolution library bench/onednn_convs.cpp measures (issue 14)
+  libdnnl-dev
   # data for the demo and the data-loader tests
   dataset-fashion-mnist
 )
