@@ -108,6 +108,8 @@ if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
 # oneDNN (libdnnl-dev): bench/onednn_convs.cpp.
 if os.path.exists("/usr/include/dnnl.hpp") and shutil.which("g++"):
     config.available_features.add("onednn")
+if os.path.exists(os.path.join(config.dq_tools_dir, "DQConvLibraryTests")):
+    config.available_features.add("conv-library")
 if os.path.exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")
 if config.enable_unittests:
