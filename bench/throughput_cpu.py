@@ -110,6 +110,8 @@ def compile_dq(args, net, precision, work):
     train = os.path.join(d, "train.mlir")
     prefix = os.path.join(d, "model")
     text = R.emit_mlir(net, args.batch)
+    # The compile options are part of what a kept model must match.
+    text += "".join(f"// dq-compile {a}\n" for a in args.dq_compile_arg)
     bindir = os.path.join(args.build, "bin")
     compiler = os.path.join(bindir, "dq-compile")
     # A kept --work-dir reuses a model compiled from the same IR by the
@@ -130,7 +132,7 @@ def compile_dq(args, net, precision, work):
     t0 = time.perf_counter()
     check_run([os.path.join(bindir, "dq-opt"), model] + passes +
               ["-o", train])
-    check_run([compiler, train, "-o", prefix])
+    check_run([compiler, train, "-o", prefix] + args.dq_compile_arg)
     log(f"  {precision}: dq-opt + dq-compile {time.perf_counter() - t0:.1f} s")
     return prefix
 
@@ -225,6 +227,9 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--cxx", default=os.environ.get("CXX", "c++"))
     parser.add_argument("--step-timer", help="prebuilt bench/step_timer")
+    parser.add_argument("--dq-compile-arg", action="append", default=[],
+                        help="an option for dq-compile, such as "
+                        "--dq-compile-arg=--conv-library (repeatable)")
     parser.add_argument("--work-dir", help="keep compiled models here "
                         "(default: a temporary directory)")
     args = parser.parse_args()

@@ -85,6 +85,9 @@ endif()
 
 # dq-compile links models against these, found in ../lib next to it.
 install(TARGETS DQModelSupport ARCHIVE DESTINATION lib${LLVM_LIBDIR_SUFFIX})
+if(TARGET DQConvLibrary)
+  install(TARGETS DQConvLibrary ARCHIVE DESTINATION lib${LLVM_LIBDIR_SUFFIX})
+endif()
 install(TARGETS dq_runtime LIBRARY DESTINATION lib${LLVM_LIBDIR_SUFFIX})
 if(TARGET dq_cuda_runtime)
   install(TARGETS dq_cuda_runtime LIBRARY DESTINATION lib${LLVM_LIBDIR_SUFFIX})

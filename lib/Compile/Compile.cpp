@@ -429,6 +429,8 @@ void checkInferenceModule(const CompileOptions &options, func::FuncOp init,
 struct LinkInputs {
   std::string cc;
   std::string support;
+  /// --conv-library: dq's oneDNN convolutions (libDQConvLibrary.a).
+  std::string convLibrary;
   bool linkOpenMP = false;
   /// --target cuda: the runtime linked, and its copy next to the model.
   std::string cudaRuntime, modelRuntime;
@@ -441,27 +443,36 @@ LinkInputs findLinkInputs(const CompileOptions &options, bool cuda,
   if (!cc)
     fail("no C compiler driver 'cc' on PATH to link the shared library");
   inputs.cc = *cc;
-  inputs.support = options.supportLibrary;
-  if (inputs.support.empty())
-    inputs.support = besideTool("libDQModelSupport.a");
-  // GPU models do their work in kernels; no OpenMP on the host.
-  inputs.linkOpenMP = options.parallel && !cuda;
+  // `given`, or `name` in ../lib next to the running tool; it must exist.
+  auto builtFile = [](const std::string &given, const char *name,
+                      const std::string &what, const std::string &remedy) {
+    std::string path = given.empty() ? besideTool(name) : given;
+    if (!llvm::sys::fs::exists(path))
+      fail(what + " '" + path + "' not found" + remedy);
+    return path;
+  };
+  if (options.useConvLibrary)
+    inputs.convLibrary = builtFile(
+        options.convLibrary, "libDQConvLibrary.a", "convolution library",
+        ": dq was built without oneDNN (install libdnnl-dev and rebuild) or "
+        "pass --conv-library-path");
+  // GPU models do their work in kernels; no OpenMP on the host. The
+  // convolution library runs its chunks on OpenMP threads.
+  inputs.linkOpenMP =
+      (options.parallel || !inputs.convLibrary.empty()) && !cuda;
   if (inputs.linkOpenMP && !llvm::sys::fs::exists(options.openmpLibrary))
     fail("OpenMP runtime '" + options.openmpLibrary +
          "' not found (install libomp, pass --openmp-library, or compile "
          "serial code with --parallel=false)");
-  if (!llvm::sys::fs::exists(inputs.support))
-    fail("model support library '" + inputs.support +
-         "' not found (build the DQModelSupport target or pass "
-         "--support-library)");
+  inputs.support = builtFile(options.supportLibrary, "libDQModelSupport.a",
+                             "model support library",
+                             " (build the DQModelSupport target or pass "
+                             "--support-library)");
   if (cuda) {
-    inputs.cudaRuntime = options.cudaRuntime;
-    if (inputs.cudaRuntime.empty())
-      inputs.cudaRuntime = besideTool("libdq_cuda_runtime.so");
-    if (!llvm::sys::fs::exists(inputs.cudaRuntime))
-      fail("CUDA runtime '" + inputs.cudaRuntime +
-           "' not found (build the dq_cuda_runtime target, which needs the "
-           "CUDA toolkit, or pass --cuda-runtime)");
+    inputs.cudaRuntime = builtFile(
+        options.cudaRuntime, "libdq_cuda_runtime.so", "CUDA runtime",
+        " (build the dq_cuda_runtime target, which needs the CUDA toolkit, "
+        "or pass --cuda-runtime)");
     llvm::SmallString<256> copy(llvm::sys::path::parent_path(soPath));
     llvm::sys::path::append(copy, "libdq_cuda_runtime.so");
     inputs.modelRuntime = std::string(copy);
@@ -545,6 +556,9 @@ std::string cacheKey(const CompileOptions &options,
   if (link.linkOpenMP)
     key += "openmp-library " + options.openmpLibrary + " " +
            fileContentIdentity(options.openmpLibrary) + "\n";
+  if (!link.convLibrary.empty())
+    key += "conv-library " + link.convLibrary + " " +
+           fileContentIdentity(link.convLibrary) + "\n";
   key += "support-library " + link.support + " " +
          fileContentIdentity(link.support) + "\n";
   key += "cc " + fileStatIdentity(link.cc) + "\n";
@@ -683,6 +697,9 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   bool cuda = options.target == "cuda";
   if (!cuda && options.target != "cpu")
     fail("--target must be 'cpu' or 'cuda', got '" + options.target + "'");
+  if (options.useConvLibrary && options.target != "cpu")
+    fail("--conv-library is for the CPU target (oneDNN on the host); GPU "
+         "models run their convolutions in their own kernels");
   mlir::dq::LowerToNVVMOptions gpuOptions;
   if (cuda) {
     if (!options.loweringPipeline.empty())
@@ -892,6 +909,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       lowerOptions.emitCInterface = true;
       lowerOptions.parallel = options.parallel;
       lowerOptions.opsPerFunction = options.opsPerFunction;
+      lowerOptions.convLibrary = !link.convLibrary.empty();
       // Register tiles sized for the target's vector registers.
       const llvm::MCSubtargetInfo *subtarget = machine->getMCSubtargetInfo();
       if (subtarget->checkFeatures("+avx512f")) {
@@ -991,6 +1009,9 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
                                          linked.path()};
     for (const std::unique_ptr<TemporaryFile> &object : objects)
       args.push_back(object->path());
+    // Before the libraries it needs (oneDNN, libstdc++).
+    if (!link.convLibrary.empty())
+      args.push_back(link.convLibrary);
     for (llvm::StringRef arg :
          {llvm::StringRef(link.support), llvm::StringRef("-lm"),
           llvm::StringRef("-Wl,--no-undefined")})
@@ -1003,6 +1024,11 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       args.push_back(options.openmpLibrary);
       args.push_back(rpath);
     }
+    // After the OpenMP runtime: oneDNN's OpenMP calls then bind to libomp,
+    // the runtime dq's own loops use, unless a process loaded libgomp first.
+    if (!link.convLibrary.empty())
+      for (llvm::StringRef arg : {"-ldnnl", "-lstdc++"})
+        args.push_back(arg);
     if (cuda) {
       args.push_back(link.modelRuntime);
       args.push_back("-Wl,-rpath,$ORIGIN");

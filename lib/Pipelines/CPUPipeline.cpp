@@ -58,6 +58,9 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   bitSerial.vectorBits = options.vectorBits;
   bitSerial.vectorRegisters = options.vectorRegisters;
   addModelToLinalgPasses(pm, bitSerial);
+  // Convolutions a library runs; dq's loop passes leave them alone.
+  if (options.convLibrary)
+    pm.addNestedPass<func::FuncOp>(createDQMarkLibraryConvs());
   // A loop order that keeps the output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
   // One parallel loop of each large generic becomes an scf.forall, later an
@@ -93,6 +96,8 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   // canonicalizer drops the self-copy (else a strided runtime copy).
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  if (options.convLibrary)
+    pm.addPass(createDQCallLibraryConvs());
   // Distributed loops (of dq-parallelize-generics and of lowerings that
   // tile their own work, such as dq.bitserial_conv2d) run on threads, or
   // in order in serial code.

@@ -240,33 +240,38 @@ Value convInputGrad(OpBuilder &b, Location loc, Value dy, Value weight,
   MLIRContext *ctx = b.getContext();
   int64_t paddedH = inputShape[1] + w.pt + w.pb;
   int64_t paddedW = inputShape[2] + w.pl + w.pr;
-  Value dyp = spreadOutputGrad(b, loc, dy, w, paddedH, paddedW);
+  Value spread = spreadOutputGrad(b, loc, dy, w, paddedH, paddedW);
+  // Only the rows and columns of the unpadded input: the correlation then
+  // computes no output that the forward padding would crop (on the 7x7
+  // stage of a ResNet, 9x9 outputs for 7x7).
+  ArrayRef<int64_t> spreadShape = tensormath::shapeOf(spread);
+  Value dyp = tensormath::slice(
+      b, loc, spread, {0, w.pt, w.pl, 0},
+      {spreadShape[0], inputShape[1] + w.extentH(),
+       inputShape[2] + w.extentW(), spreadShape[3]});
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   auto c = [&](int64_t v) { return getAffineConstantExpr(v, ctx); };
-  SmallVector<int64_t> outShape = {inputShape[0], paddedH, paddedW,
-                                   inputShape[3]};
+  SmallVector<int64_t> outShape(inputShape.begin(), inputShape.end());
   // Kernel dims as plain loop dims keep the indexing maps invertible.
   Value flipped = depthwise ? flipKernel(b, loc, weight, 0, 1)
                             : flipKernel(b, loc, weight, 1, 2);
-  Value dxPadded;
+  Value dx;
   if (!depthwise) {
     // dims: n h w c kh kw o
     AffineMap dyMap = AffineMap::get(
         7, 0, {d(0), d(1) + d(4) * w.dh, d(2) + d(5) * w.dw, d(6)}, ctx);
     AffineMap wMap = AffineMap::get(7, 0, {d(6), d(4), d(5), d(3)}, ctx);
     AffineMap outMap = AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx);
-    dxPadded =
-        sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
+    dx = sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
   } else {
     // dims: n h w c kh kw
     AffineMap dyMap = AffineMap::get(
         6, 0, {d(0), d(1) + d(4) * w.dh, d(2) + d(5) * w.dw, d(3)}, ctx);
     AffineMap wMap = AffineMap::get(6, 0, {d(4), d(5), d(3), c(0)}, ctx);
     AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
-    dxPadded =
-        sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
+    dx = sumOfProducts(b, loc, dyp, dyMap, flipped, wMap, outMap, outShape);
   }
-  return tensormath::slice(b, loc, dxPadded, {0, w.pt, w.pl, 0}, inputShape);
+  return dx;
 }
 
 /// Weight gradient of an NHWC convolution.

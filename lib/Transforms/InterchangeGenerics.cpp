@@ -87,7 +87,11 @@ struct InterchangeGenericsPass
           InterchangeGenericsPass> {
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> generics;
-    getOperation()->walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    // A library's contractions (dq-mark-library-convs) keep their loops.
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (!op.getLibraryCall())
+        generics.push_back(op);
+    });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : generics) {
       SmallVector<unsigned> order = chooseOrder(op);

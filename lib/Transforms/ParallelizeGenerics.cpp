@@ -97,7 +97,8 @@ struct ParallelizeGenericsPass
     };
     SmallVector<Work> work;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (op->getParentOfType<scf::ForallOp>())
+      // A library call (dq-mark-library-convs) runs its own threads.
+      if (op->getParentOfType<scf::ForallOp>() || op.getLibraryCall())
         return;
       if (op->getNumResults() == 1 && dq::matchFill(op->getResult(0)) &&
           !op->getResult(0).use_empty() &&

@@ -64,7 +64,8 @@ std::optional<std::pair<char, unsigned>> classify(linalg::GenericOp op) {
   // A lowering that knows the recipe does not fit its generic says so (the
   // bit packing of dq.pack_bits: its index-dependent shifts over a short
   // word loop blow the vectorizer's IR up instead of speeding it up).
-  if (op->hasAttr(dq::kKeepScalarAttr))
+  // A library's contraction (dq-mark-library-convs) becomes a call.
+  if (op->hasAttr(dq::kKeepScalarAttr) || op.getLibraryCall())
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   if (iterators.empty() || iterators.back() != utils::IteratorType::parallel ||

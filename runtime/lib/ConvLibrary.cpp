@@ -1,10 +1,8 @@
 //===- ConvLibrary.cpp - convolutions of compiled models in oneDNN --------===//
 //
-// dq/runtime/ConvLibrary.h. Measured in bench/onednn_convs.cpp and
-// bench/RESULTS-throughput.md (2026-12-04): on one core oneDNN runs a
-// ResNet-20 step's convolutions about 1.7x faster than dq's own kernels
-// (an estimate from that section), and the fixed-chunk schedule used here
-// costs nothing against the library's own threading.
+// dq/runtime/ConvLibrary.h, behind dq-compile --conv-library. What it is
+// worth against dq's own kernels and the idiomatic PyTorch step:
+// bench/RESULTS-throughput.md (2026-12-04).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +13,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
@@ -374,6 +374,30 @@ extern "C" int32_t _mlir_ciface_dq_conv2d_weight_grad_accumulate_f32(
       return -1;
     return weightGrad(x, d, w, g);
   });
+}
+
+namespace {
+[[noreturn]] void failInModel(const char *call) {
+  std::fprintf(stderr, "dq: %s failed in a compiled model: %s\n", call,
+               lastError.c_str());
+  std::abort();
+}
+} // namespace
+
+extern "C" void _mlir_ciface_dq_model_conv2d_accumulate_f32(
+    DQMemRef4F32 *in, DQMemRef4F32 *weights, DQMemRef4F32 *out, int64_t sy,
+    int64_t sx, int64_t dy, int64_t dx) {
+  if (_mlir_ciface_dq_conv2d_accumulate_f32(in, weights, out, sy, sx, dy,
+                                            dx) != 0)
+    failInModel("dq_conv2d_accumulate_f32");
+}
+
+extern "C" void _mlir_ciface_dq_model_conv2d_weight_grad_accumulate_f32(
+    DQMemRef4F32 *in, DQMemRef4F32 *grad, DQMemRef4F32 *weights, int64_t sy,
+    int64_t sx, int64_t dy, int64_t dx) {
+  if (_mlir_ciface_dq_conv2d_weight_grad_accumulate_f32(in, grad, weights, sy,
+                                                        sx, dy, dx) != 0)
+    failInModel("dq_conv2d_weight_grad_accumulate_f32");
 }
 
 extern "C" const char *dq_conv_last_error(void) { return lastError.c_str(); }

@@ -71,6 +71,18 @@ static cl::opt<int64_t> opsPerFunction(
              "compiles each function on one thread in superlinear time "
              "(default 1500; 0: never; CPU target; same results)"),
     cl::init(defaults.opsPerFunction), cl::cat(compileCategory));
+static cl::opt<bool> convLibrary(
+    "conv-library",
+    cl::desc("Run f32 convolutions and their gradients in oneDNN instead of "
+             "dq's generated loops (CPU target; the model then needs "
+             "libdnnl; results independent of the thread count, last bits "
+             "differ from dq's loops)"),
+    cl::init(false), cl::cat(compileCategory));
+static cl::opt<std::string> convLibraryPath(
+    "conv-library-path",
+    cl::desc("libDQConvLibrary.a for --conv-library (default: ../lib next "
+             "to dq-compile)"),
+    cl::init(""), cl::cat(compileCategory));
 static cl::opt<std::string> supportLibrary(
     "support-library",
     cl::desc("The model support archive linked into every model (default: "
@@ -224,6 +236,8 @@ int main(int argc, char **argv) {
   options.codegenPartitions = codegenPartitions;
   options.opsPerFunction = opsPerFunction;
   options.supportLibrary = supportLibrary;
+  options.useConvLibrary = convLibrary;
+  options.convLibrary = convLibraryPath;
   options.loweringPipeline = loweringPipeline;
   options.parallel = parallel;
   options.openmpLibrary = openmpLibrary;

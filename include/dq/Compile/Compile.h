@@ -65,6 +65,11 @@ struct CompileOptions {
   int64_t opsPerFunction = 1500;
   /// Empty: libDQModelSupport.a in ../lib next to the running executable.
   std::string supportLibrary;
+  /// f32 convolutions and their gradients in oneDNN (dq-mark-library-convs;
+  /// CPU target): links `convLibrary` (empty: libDQConvLibrary.a in ../lib
+  /// next to the running executable), libdnnl and the OpenMP runtime.
+  bool useConvLibrary = false;
+  std::string convLibrary;
   /// Replaces dq-lower-to-llvm when set (experiments).
   std::string loweringPipeline;
   /// OpenMP loops, linking `openmpLibrary` (the model then needs it at run

@@ -39,6 +39,12 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "(dq-vectorize-generics' register tiles; dq-compile "
                      "sets it from the target CPU)"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> convLibrary{
+      *this, "conv-library",
+      llvm::cl::desc("Run f32 convolutions and their gradients in oneDNN "
+                     "(dq-mark-library-convs, dq-call-library-convs; the "
+                     "code then needs dq's DQConvLibrary and libdnnl)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> opsPerFunction{
       *this, "ops-per-function",
       llvm::cl::desc("Functions larger than this many operations are cut "

@@ -302,6 +302,55 @@ def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
   ];
 }
 
+def DQMarkLibraryConvs : Pass<"dq-mark-library-convs",
+                              "::mlir::func::FuncOp"> {
+  let summary = "Marks the convolution contractions that a library runs";
+  let description = [{
+    Finds the two contractions that every f32 convolution and convolution
+    gradient of a model is (a generalized `linalg.conv_2d_nhwc_hwcf`; the
+    input and weight gradients of lib/Training/TosaGradients.cpp), each over
+    an explicitly padded input, and sets their `library_call`:
+
+    - `dq_conv2d_accumulate_f32`: `out[n, y, x, co] += in[n, y*sy + ky*dy,
+      x*sx + kx*dx, ci] * w[...]`, with `w` indexed by any permutation of
+      `(ky, kx, ci, co)` (forward: HWCF; input gradient: the flipped kernel,
+      `(ci, ky, kx, co)` of the spread output gradient's correlation);
+    - `dq_conv2d_weight_grad_accumulate_f32`: `w[...] += in[n, y*sy + ky*dy,
+      x*sx + kx*dx, ci] * g[n, y, x, co]`.
+
+    Only generics whose body is exactly one multiply and one add into the
+    output, on static rank-4 f32 tensors, match; anything fused into them
+    keeps them on dq's own kernels. dq's loop passes leave marked generics
+    alone, and `dq-call-library-convs` turns them into calls after
+    bufferization. Values change in the last bits (the library's summation
+    order); docs/Runtime.md says what a build guarantees.
+
+    Before: `linalg.generic {indexing_maps = [(n,y,x,co,ky,kx,ci) ->
+    (n, y + ky, x + kx, ci), ... -> (ky, kx, ci, co), ... -> (n, y, x, co)]}`.
+    After: the same generic with `library_call = "dq_conv2d_accumulate_f32"`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def DQCallLibraryConvs : Pass<"dq-call-library-convs", "::mlir::ModuleOp"> {
+  let summary = "Replaces marked convolution generics on buffers by calls "
+                "into dq's convolution library";
+  let description = [{
+    Run after bufferization. Every `linalg.generic` on memrefs whose
+    `library_call` `dq-mark-library-convs` set becomes a `func.call` of
+    `dq_model_conv2d_accumulate_f32` or
+    `dq_model_conv2d_weight_grad_accumulate_f32` (dq/runtime/ConvLibrary.h,
+    declared here with `llvm.emit_c_interface`) on fully dynamic strided
+    views: the input, the weights transposed to `(ky, kx, ci, co)` order,
+    the output or gradient, then the strides and dilations. The library
+    accumulates into the destination like the generic does. A marked
+    generic whose maps no longer have a convolution's form is an error.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def DQPadsAsDestinations : Pass<"dq-pads-as-destinations",
                                  "::mlir::func::FuncOp"> {
   let summary = "Turns constant pads into fills their source is inserted "

@@ -53,6 +53,18 @@ int32_t _mlir_ciface_dq_conv2d_weight_grad_accumulate_f32(
     DQMemRef4F32 *in, DQMemRef4F32 *grad, DQMemRef4F32 *weights, int64_t sy,
     int64_t sx, int64_t dy, int64_t dx);
 
+/* What compiled models call (dq-call-library-convs): the same, with a
+ * failure (which compile-time shape checks leave to the library itself,
+ * such as memory) reported on stderr, then abort. */
+void _mlir_ciface_dq_model_conv2d_accumulate_f32(DQMemRef4F32 *in,
+                                                 DQMemRef4F32 *weights,
+                                                 DQMemRef4F32 *out,
+                                                 int64_t sy, int64_t sx,
+                                                 int64_t dy, int64_t dx);
+void _mlir_ciface_dq_model_conv2d_weight_grad_accumulate_f32(
+    DQMemRef4F32 *in, DQMemRef4F32 *grad, DQMemRef4F32 *weights, int64_t sy,
+    int64_t sx, int64_t dy, int64_t dx);
+
 /* The last error of the calling thread ("" if none). */
 const char *dq_conv_last_error(void);
 
