@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Attributes `perf` samples of a compiled dq model to the linalg-level ops.
 
-The model must be built with line tables pointing into a snapshot of the IR
-(see bench/profile_ops.sh: snapshot-op-locations after the tensor-level
-linalg pipeline, ensure-debug-info-scope-on-llvm-func at the end). Every
-sampled source line of the snapshot is charged to the top-level op of the
-function it lies in (the op whose text contains that line: region bodies of
-linalg.generic belong to the generic).
+Build the model with `dq-compile --profile-locations=SNAP.mlir` (CPU): the
+linalg-on-tensors IR is written to SNAP.mlir and the library gets line
+tables into it. Every sampled source line of the snapshot is charged to the
+top-level op of the function it lies in (the op whose text contains that
+line: region bodies of linalg.generic belong to the generic).
 
+    perf record -o perf.data bench/step_timer ... PREFIX
     perf report -i perf.data --sort srcline --stdio -F overhead,srcline \
-        | bench/attribute_profile.py SNAPSHOT.mlir [--top N]
+        | bench/attribute_profile.py SNAP.mlir [--top N] [--by-kind]
+
+--by-kind: shares summed by op kind (op name and iterator types), the
+rows then give their op count.
 """
 import re
 import sys
@@ -17,6 +20,7 @@ from collections import defaultdict
 
 snap = sys.argv[1]
 top = 30
+by_kind = '--by-kind' in sys.argv
 if '--top' in sys.argv:
     top = int(sys.argv[sys.argv.index('--top') + 1])
 lines = open(snap).read().split('\n')
@@ -68,6 +72,19 @@ for row in sys.stdin:
         per_op[owner.get(ln, 0)] += pct
     else:
         other[re.sub(r'\+\d+$', '', src)] += pct
+
+if by_kind:
+    kinds = defaultdict(lambda: [0.0, 0])
+    for start, pct in per_op.items():
+        desc = describe(start) if start else '(no line)'
+        kind = desc.split(' maps=')[0]
+        kinds[kind][0] += pct
+        kinds[kind][1] += 1
+    print(f'{"%":>6}  {"ops":>5}  kind')
+    for kind, (pct, count) in sorted(kinds.items(), key=lambda kv: -kv[1][0])[:top]:
+        print(f'{pct:6.2f}  {count:5d}  {kind}')
+    print(f'{sum(other.values()):6.2f}  outside the model (kernel page faults, memcpy, ...)')
+    sys.exit(0)
 
 print(f'{"%":>6}  {"line":>5}  {"func":<11} op')
 for start, pct in sorted(per_op.items(), key=lambda kv: -kv[1])[:top]:

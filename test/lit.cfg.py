@@ -48,7 +48,7 @@ config.substitutions.append(("%mlir_runner_libs", runner_libs))
 
 tool_dirs = [config.dq_tools_dir, config.llvm_tools_dir]
 tools = ["dq-opt", "dq-compile", "dq-train", "dq-run", "mlir-runner", "mlir-translate",
-         "not", "count", "split-file"]
+         "not", "count", "split-file", "llvm-dwarfdump"]
 # dq-import is built only where LibTorch was found.
 if os.path.exists(os.path.join(config.dq_tools_dir, "dq-import")):
     tools.append("dq-import")

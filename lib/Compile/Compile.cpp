@@ -26,6 +26,7 @@
 #include "dq/runtime/StateFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -700,6 +701,12 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   if (options.useConvLibrary && options.target != "cpu")
     fail("--conv-library is for the CPU target (oneDNN on the host); GPU "
          "models run their convolutions in their own kernels");
+  if (!options.profileLocations.empty()) {
+    if (options.target != "cpu" || !options.loweringPipeline.empty())
+      fail("--profile-locations is for the CPU target's own pipeline (not "
+           "with --target cuda or --lowering-pipeline)");
+    rt::checkOutputFile(options.profileLocations);
+  }
   mlir::dq::LowerToNVVMOptions gpuOptions;
   if (cuda) {
     if (!options.loweringPipeline.empty())
@@ -858,6 +865,8 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     entry = cache->entryPath(key);
     if (options.keepLLVMIR)
       timer.note("cache: not looked up (--keep-llvm-ir needs the LLVM IR)");
+    else if (!options.profileLocations.empty())
+      timer.note("cache: not looked up (--profile-locations writes the IR)");
     else
       cached = cache->lookup(key, signature, llvm::errs());
   }
@@ -879,7 +888,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     manifest.library.bytes = cached->size();
     manifest.library.hash = rt::fnv1a64(cached->data(), cached->size());
   } else {
-    if (cache && !options.keepLLVMIR)
+    if (cache && !options.keepLLVMIR && options.profileLocations.empty())
       timer.note("cache: miss " + entry);
     timer.showProgress();
 
@@ -910,6 +919,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       lowerOptions.parallel = options.parallel;
       lowerOptions.opsPerFunction = options.opsPerFunction;
       lowerOptions.convLibrary = !link.convLibrary.empty();
+      lowerOptions.profileLocations = options.profileLocations;
       // Register tiles sized for the target's vector registers.
       const llvm::MCSubtargetInfo *subtarget = machine->getMCSubtargetInfo();
       if (subtarget->checkFeatures("+avx512f")) {
@@ -927,6 +937,9 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       fail("cannot parse --lowering-pipeline");
     }
     pm.addPass(mlir::dq::createDQPackEntryPoints());
+    // After the wrappers exist: each function gets its own subprogram.
+    if (!options.profileLocations.empty())
+      pm.addPass(LLVM::createDIScopeForLLVMFuncOpPass());
     if (failed(pm.run(*module)))
       fail("lowering '" + options.input + "' to LLVM failed");
 
@@ -1040,7 +1053,8 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       fail("linking '" + soPath + "' failed" +
            (linkError.empty() ? "" : ": " + linkError));
     manifest.library = rt::libraryFactsOf(linked.path());
-    if (cache) {
+    // A library with line tables into a dump is not the one others ask for.
+    if (cache && options.profileLocations.empty()) {
       timer.next("cache store");
       auto bytes =
           llvm::MemoryBuffer::getFile(linked.path(), /*IsText=*/false,

@@ -61,6 +61,14 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   // Convolutions a library runs; dq's loop passes leave them alone.
   if (options.convLibrary)
     pm.addNestedPass<func::FuncOp>(createDQMarkLibraryConvs());
+  // Ops write into fills of new tensors, not into copies of constants.
+  pm.addNestedPass<func::FuncOp>(createDQFillSplatDestinations());
+  // Profiles read by op: every later op keeps a location in this dump.
+  if (!options.profileLocations.empty()) {
+    LocationSnapshotOptions snapshot;
+    snapshot.fileName = options.profileLocations;
+    pm.addPass(createLocationSnapshot(snapshot));
+  }
   // A loop order that keeps the output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
   // One parallel loop of each large generic becomes an scf.forall, later an

@@ -73,6 +73,49 @@ void lookThroughUnitDimsView(Value &source, std::vector<int64_t> &low,
   high = std::move(fullHigh);
 }
 
+/// `padded` with `padding` written into its border only: the interior
+/// (`low` + `interior` along each dimension) is what the source fills. One
+/// slab per side of each padded dimension, each slab spanning the interior
+/// of the dimensions before it and all of those after it, so no element is
+/// written twice. Each slab is an extract_slice, a fill and an insert_slice
+/// back into the same place, which bufferization does in place.
+Value fillBorder(RewriterBase &rewriter, Location loc, Value padding,
+                 Value padded, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
+                 ArrayRef<int64_t> interior) {
+  auto type = cast<RankedTensorType>(padded.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> ones(rank, rewriter.getIndexAttr(1));
+  auto fillSlab = [&](int64_t dim, int64_t begin, int64_t width) {
+    SmallVector<OpFoldResult> offsets, sizes;
+    SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t offset = d < dim ? low[d] : 0;
+      int64_t size = d < dim ? interior[d] : type.getDimSize(d);
+      if (d == dim) {
+        offset = begin;
+        size = width;
+      }
+      offsets.push_back(rewriter.getIndexAttr(offset));
+      sizes.push_back(rewriter.getIndexAttr(size));
+      shape.push_back(size);
+    }
+    auto slabType = RankedTensorType::get(shape, type.getElementType());
+    Value slab = tensor::ExtractSliceOp::create(rewriter, loc, slabType,
+                                                padded, offsets, sizes, ones);
+    Value filled =
+        linalg::FillOp::create(rewriter, loc, padding, slab).getResult(0);
+    padded = tensor::InsertSliceOp::create(rewriter, loc, filled, padded,
+                                           offsets, sizes, ones);
+  };
+  for (int64_t d = 0; d < rank; ++d) {
+    if (low[d] > 0)
+      fillSlab(d, 0, low[d]);
+    if (high[d] > 0)
+      fillSlab(d, low[d] + interior[d], high[d]);
+  }
+  return padded;
+}
+
 struct PadsAsDestinationsPass
     : public mlir::dq::impl::DQPadsAsDestinationsBase<PadsAsDestinationsPass> {
   void runOnOperation() override {
@@ -139,8 +182,8 @@ struct PadsAsDestinationsPass
       Value padding = arith::ConstantOp::create(rewriter, loc, group.padding);
       Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                             type.getElementType());
-      Value filled =
-          linalg::FillOp::create(rewriter, loc, padding, empty).getResult(0);
+      Value filled = fillBorder(rewriter, loc, padding, empty, low, high,
+                                sourceType.getShape());
       if (producer)
         rewriter.setInsertionPointAfter(producer);
       SmallVector<OpFoldResult> offsets, sizes, strides;

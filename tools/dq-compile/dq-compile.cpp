@@ -159,6 +159,14 @@ static cl::opt<bool>
                cl::desc("Also write <prefix>.ll (the optimized LLVM IR); "
                         "compiles even when the cache holds the library"),
                cl::init(defaults.keepLLVMIR), cl::cat(compileCategory));
+static cl::opt<std::string> profileLocations(
+    "profile-locations",
+    cl::desc("CPU: write the linalg-level IR to this file and give the "
+             "library line tables into it, so that `perf report --sort "
+             "srcline` names the ops (bench/attribute_profile.py; not "
+             "cached)"),
+    cl::value_desc("file"), cl::init(defaults.profileLocations),
+    cl::cat(compileCategory));
 static cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("The compile cache: a library compiled before from the same "
@@ -249,6 +257,7 @@ int main(int argc, char **argv) {
   forwardIfGiven(options.gpuSplitBlocks, gpuSplitBlocks);
   options.cudaRuntime = cudaRuntime;
   options.keepLLVMIR = keepLLVMIR;
+  options.profileLocations = profileLocations;
   options.noCache = noCache;
   forwardIfGiven(options.cacheDir, cacheDir);
   options.cacheMaxMiB = cacheMaxMiB;

@@ -85,6 +85,9 @@ struct CompileOptions {
   std::string cudaRuntime;
   /// Also write <prefix>.ll (compiles even on a cache hit).
   bool keepLLVMIR = false;
+  /// CPU target: the linalg-level IR is written to this file and the
+  /// library gets line tables into it, for profilers (never cached).
+  std::string profileLocations;
   /// The cache: off with `noCache`; the default directory when `cacheDir`
   /// is not set (a directory that is set and unusable is reported).
   bool noCache = false;

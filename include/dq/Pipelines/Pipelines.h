@@ -51,6 +51,13 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "into outlined pieces of about this size "
                      "(dq-split-functions; 0: never)"),
       llvm::cl::init(1500)};
+  PassOptions::Option<std::string> profileLocations{
+      *this, "profile-locations",
+      llvm::cl::desc("Write the linalg-on-tensors IR to this file and point "
+                     "every op's location into it (snapshot-op-locations), "
+                     "so that line tables attribute machine code to those "
+                     "ops (bench/attribute_profile.py)"),
+      llvm::cl::init("")};
 };
 
 /// The front shared by the CPU and GPU pipelines: dq and TOSA to linalg on

@@ -351,14 +351,43 @@ def DQCallLibraryConvs : Pass<"dq-call-library-convs", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def DQFillSplatDestinations : Pass<"dq-fill-splat-destinations",
+                                    "::mlir::func::FuncOp"> {
+  let summary = "Gives every op that writes into a splat constant tensor a "
+                "fill of a new tensor instead";
+  let description = [{
+    A static splat `arith.constant` of tensor type that is the destination
+    of a destination-style op (the `outs` of a linalg op, the destination of
+    a `tensor.insert_slice`) becomes, for each such use, a `linalg.fill` of
+    a new `tensor.empty` with the splat value. Bufferized, a constant is a
+    read-only global, so each of those uses was a new buffer plus a copy of
+    the whole global; a fill is a memset, or no code at all where
+    `dq-vectorize-generics` starts a register tile's accumulators from the
+    fill's value. For an `insert_slice` the fill goes before the producer
+    of the inserted value, so that `eliminate-empty-tensors` can let the
+    producer write into it. Constants that only ops read stay constants.
+    Values are unchanged.
+
+    Before: `%acc = arith.constant dense<0.0> : tensor<8x16xf32>` and
+    `linalg.generic ... outs(%acc : tensor<8x16xf32>)`.
+    After: `%e = tensor.empty() : tensor<8x16xf32>`,
+    `%f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x16xf32>)` just
+    before the generic, and `outs(%f : tensor<8x16xf32>)`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def DQPadsAsDestinations : Pass<"dq-pads-as-destinations",
                                  "::mlir::func::FuncOp"> {
   let summary = "Turns constant pads into fills their source is inserted "
                 "into, so the source's producer can write in place";
   let description = [{
     A `tensor.pad` with a constant padding value and static sizes becomes a
-    `linalg.fill` of the padded shape, placed just before the op that
-    produces the source, and a `tensor.insert_slice` of the source into it.
+    new tensor of the padded shape whose border alone is filled (one
+    `linalg.fill` of an extracted slab per padded side, inserted back),
+    placed just before the op that produces the source, and a
+    `tensor.insert_slice` of the source into its interior.
     Pads of one source with the same widths and value become one. Run
     `eliminate-empty-tensors` afterwards: the producer (an elementwise
     generic, or the `scf.forall` around it) then writes straight into the
@@ -368,7 +397,9 @@ def DQPadsAsDestinations : Pass<"dq-pads-as-destinations",
 
     Before: `%y = linalg.generic ... outs(%e)` then
     `%p = tensor.pad %y low[0, 1, 1, 0] high[0, 1, 1, 0]` (yield 0.0).
-    After: `%f = linalg.fill ins(%zero) outs(%e2)` before the generic, and
+    After: before the generic, `%e2 = tensor.empty()` of the padded shape
+    and, per side, `%s = tensor.extract_slice %e2[0, 0, 0, 0] [n, 1, w, c]`,
+    `linalg.fill ins(%zero) outs(%s)` inserted back (giving `%f`); after it,
     `%p = tensor.insert_slice %y into %f[0, 1, 1, 0] [...] [1, 1, 1, 1]`.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
