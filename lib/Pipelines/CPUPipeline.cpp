@@ -63,6 +63,8 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createDQMarkLibraryConvs());
   // Ops write into fills of new tensors, not into copies of constants.
   pm.addNestedPass<func::FuncOp>(createDQFillSplatDestinations());
+  // Quantizer bodies read their level tables once per op, not per element.
+  pm.addNestedPass<func::FuncOp>(createDQHoistBodyExtracts());
   // Profiles read by op: every later op keeps a location in this dump.
   if (!options.profileLocations.empty()) {
     LocationSnapshotOptions snapshot;

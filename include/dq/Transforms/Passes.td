@@ -351,6 +351,26 @@ def DQCallLibraryConvs : Pass<"dq-call-library-convs", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def DQHoistBodyExtracts : Pass<"dq-hoist-body-extracts",
+                                "::mlir::func::FuncOp"> {
+  let summary = "Moves the loop-invariant tensor.extract ops of "
+                "linalg.generic bodies in front of the op";
+  let description = [{
+    A `tensor.extract` in the body of a `linalg.generic` whose tensor and
+    indices are all defined outside the op reads the same scalar for every
+    element: the level tables and quantization ranges that quantizer bodies
+    read at constant positions. It moves in front of the generic, whose body
+    then uses the scalar. Left in the body, each becomes a load in the
+    innermost loop that LLVM cannot hoist or vectorize around, because
+    nothing tells it that the loop's stores leave the table alone. Values
+    are unchanged.
+
+    Before: `linalg.generic ... { %l = tensor.extract %levels[%c1] ... }`.
+    After: `%l = tensor.extract %levels[%c1]` then
+    `linalg.generic ... { ... uses %l ... }`.
+  }];
+}
+
 def DQFillSplatDestinations : Pass<"dq-fill-splat-destinations",
                                     "::mlir::func::FuncOp"> {
   let summary = "Gives every op that writes into a splat constant tensor a "
