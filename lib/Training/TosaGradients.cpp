@@ -88,8 +88,12 @@ struct ClampRule : Rule<ClampRule, tosa::ClampOp> {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     // Pass-through strictly inside the bounds (PyTorch's relu/hardtanh).
+    // The clamped value is inside exactly when the input is (the bounds
+    // themselves are outside, NaN compares false either way), and the
+    // mask reads it instead: the step keeps the clamp's output anyway, and
+    // the input, read by nothing else, fuses into the clamp.
     grads[0] = tensormath::map(
-        b, loc, {op.getInput(), dys[0]}, type,
+        b, loc, {op.getOutput(), dys[0]}, type,
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Type t = a[0].getType();
           Value loV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, lo));
