@@ -136,10 +136,8 @@ struct ParallelizeGenericsPass
         auto tiledOp = cast<linalg::GenericOp>(tiled->tiledOps.front());
         OpOperand *tiledInit = tiledOp.getDpsInitOperand(0);
         rewriter.setInsertionPoint(tiledOp);
-        Value filled =
-            linalg::FillOp::create(rewriter, fill->op->getLoc(), fill->value,
-                                   tiledInit->get())
-                .getResult(0);
+        Value filled = dq::recreateFill(rewriter, fill->op->getLoc(), *fill,
+                                        tiledInit->get());
         rewriter.modifyOpInPlace(tiledOp, [&] { tiledInit->set(filled); });
       }
       rewriter.replaceOp(op, tiled->replacements);

@@ -41,10 +41,27 @@ std::optional<Fill> mlir::dq::matchFill(Value tensor) {
     return Fill{fill, fill.getInputs()[0], fill.getOutputs()[0]};
   auto generic = tensor.getDefiningOp<linalg::GenericOp>();
   if (!generic || generic.getNumDpsInits() != 1 ||
-      generic.getNumDpsInputs() != 0 ||
-      generic.getNumReductionLoops() != 0)
+      generic.getNumDpsInputs() > 1 || generic.getNumReductionLoops() != 0)
     return std::nullopt;
   Block &body = generic.getRegion().front();
+  if (generic.getNumDpsInputs() == 1) {
+    // A broadcast along the last dimension: out[..., c] = in[c].
+    OpOperand *input = generic.getDpsInputOperand(0);
+    OpOperand *init = generic.getDpsInitOperand(0);
+    auto inputType = dyn_cast<RankedTensorType>(input->get().getType());
+    auto initType = cast<RankedTensorType>(init->get().getType());
+    unsigned last = generic.getNumLoops() - 1;
+    AffineMap inputMap = generic.getMatchingIndexingMap(input);
+    if (!inputType || inputType.getRank() != 1 || !initType.hasStaticShape() ||
+        !generic.getMatchingIndexingMap(init).isIdentity() ||
+        inputMap.getNumResults() != 1 ||
+        inputMap.getResult(0) != getAffineDimExpr(last, generic.getContext()) ||
+        body.getOperations().size() != 1 ||
+        cast<linalg::YieldOp>(body.getTerminator()).getValues()[0] !=
+            body.getArgument(0))
+      return std::nullopt;
+    return Fill{generic, input->get(), init->get(), /*alongLastDim=*/true};
+  }
   Value yielded = cast<linalg::YieldOp>(body.getTerminator()).getValues()[0];
   if (yielded.getParentRegion() == &generic.getRegion())
     return std::nullopt;
@@ -53,6 +70,28 @@ std::optional<Fill> mlir::dq::matchFill(Value tensor) {
     if (!isa<linalg::IndexOp>(inner) || !inner.use_empty())
       return std::nullopt;
   return Fill{generic, yielded, generic.getDpsInitOperand(0)->get()};
+}
+
+Value mlir::dq::recreateFill(OpBuilder &b, Location loc, const Fill &fill,
+                             Value destination) {
+  if (!fill.alongLastDim)
+    return linalg::FillOp::create(b, loc, fill.value, destination)
+        .getResult(0);
+  auto type = cast<RankedTensorType>(destination.getType());
+  unsigned rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx)),
+      AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{fill.value},
+             ValueRange{destination}, maps, iterators,
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, args[0]);
+             })
+      .getResult(0);
 }
 
 /// Whether `op` can be emitted as register-tiled vector code: every operand

@@ -346,6 +346,18 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
   std::optional<dq::Fill> fill = dq::matchFill(init);
   Value destination = fill ? fill->destination : init;
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  // Every row starts from the same vector: one broadcast, or one read of
+  // a bias broadcast's vector along the output's contiguous dimension
+  // (the vector loop: the output map ends with it).
+  Value start;
+  if (fill && fill->alongLastDim)
+    start = vector::TransferReadOp::create(
+        rewriter, loc, emitter.vectorOf(init), fill->value,
+        ValueRange{arith::ConstantIndexOp::create(rewriter, loc, 0)},
+        /*padding=*/std::nullopt, ArrayRef<bool>{true});
+  else if (fill)
+    start = vector::BroadcastOp::create(rewriter, loc, emitter.vectorOf(init),
+                                        fill->value);
 
   auto outerBody = [&](OpBuilder &b, Location l, ValueRange parallelIvs,
                        ValueRange outerArgs) -> scf::ValueVector {
@@ -367,8 +379,7 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
     SmallVector<Value> starts;
     for (int64_t row = 0; row < rows; ++row) {
       if (fill) {
-        starts.push_back(vector::BroadcastOp::create(
-            b, l, emitter.vectorOf(init), fill->value));
+        starts.push_back(start);
         continue;
       }
       starts.push_back(

@@ -162,3 +162,34 @@ func.func @filled_conv(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>) ->
   } -> tensor<2x28x28x16xf32>
   return %r : tensor<2x28x28x16xf32>
 }
+
+// The same with a bias broadcast as the start: it moves onto each slice,
+// still a broadcast of the whole bias along the contiguous dimension.
+// CHECK-LABEL: func.func @bias_conv
+// CHECK-NOT: linalg.generic
+// CHECK: scf.forall
+// CHECK:   linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg2 : tensor<16xf32>) outs(%{{.*}} : tensor<1x28x28x16xf32>)
+// CHECK:   linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @bias_conv(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>, %bias: tensor<16xf32>) -> tensor<2x28x28x16xf32> {
+  %e = tensor.empty() : tensor<2x28x28x16xf32>
+  %init = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (c)>, affine_map<(n, h, w, c) -> (n, h, w, c)>],
+                          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : tensor<16xf32>) outs(%e : tensor<2x28x28x16xf32>) {
+  ^bb0(%b: f32, %out: f32):
+    linalg.yield %b : f32
+  } -> tensor<2x28x28x16xf32>
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x30x30x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<2x28x28x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x28x28x16xf32>
+  return %r : tensor<2x28x28x16xf32>
+}

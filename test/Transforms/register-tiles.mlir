@@ -119,3 +119,63 @@ func.func @filled(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>) -> tens
   } -> tensor<2x28x28x16xf32>
   return %r : tensor<2x28x28x16xf32>
 }
+
+// An output that starts as a bias broadcast along the contiguous dimension
+// (out[n, h, w, c] = bias[c]) starts every row from one read of the bias
+// vector: no read of the output, and the broadcast goes.
+// CHECK-LABEL: func.func @bias_started
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x28x28x16xf32>
+// CHECK: %[[START:.*]] = vector.transfer_read %arg2[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<16xf32>, vector<16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[EMPTY]])
+// CHECK-NOT: vector.transfer_read %{{.*}} : tensor<2x28x28x16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[START]], %{{.*}} = %[[START]], {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-7: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<2x28x28x16xf32>
+func.func @bias_started(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>, %bias: tensor<16xf32>) -> tensor<2x28x28x16xf32> {
+  %e = tensor.empty() : tensor<2x28x28x16xf32>
+  %init = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (c)>, affine_map<(n, h, w, c) -> (n, h, w, c)>],
+                          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : tensor<16xf32>) outs(%e : tensor<2x28x28x16xf32>) {
+  ^bb0(%b: f32, %out: f32):
+    linalg.yield %b : f32
+  } -> tensor<2x28x28x16xf32>
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x30x30x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<2x28x28x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x28x28x16xf32>
+  return %r : tensor<2x28x28x16xf32>
+}
+
+// A broadcast along another dimension is not a start vector: the output
+// is read.
+// CHECK-LABEL: func.func @row_broadcast
+// CHECK: linalg.generic
+// CHECK: vector.transfer_read %{{.*}} : tensor<2x28x28x16xf32>, vector<16xf32>
+func.func @row_broadcast(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>, %rowv: tensor<28xf32>) -> tensor<2x28x28x16xf32> {
+  %e = tensor.empty() : tensor<2x28x28x16xf32>
+  %init = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (w)>, affine_map<(n, h, w, c) -> (n, h, w, c)>],
+                          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%rowv : tensor<28xf32>) outs(%e : tensor<2x28x28x16xf32>) {
+  ^bb0(%b: f32, %out: f32):
+    linalg.yield %b : f32
+  } -> tensor<2x28x28x16xf32>
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x30x30x16xf32>, tensor<3x3x16x16xf32>) outs(%init : tensor<2x28x28x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x28x28x16xf32>
+  return %r : tensor<2x28x28x16xf32>
+}

@@ -43,13 +43,22 @@ std::optional<RegisterTile> chooseRegisterTile(linalg::GenericOp op,
                                                const VectorTarget &target);
 
 /// A tensor initialized to one value: a linalg.fill, or its generic form
-/// (all loops parallel, the body yields a value from outside it).
+/// (all loops parallel, the body yields a value from outside it); or to a
+/// vector along its last dimension, the same for every other index (a
+/// bias broadcast: a generic whose one input, of rank 1, is read at the
+/// last loop index and yielded as it is).
 struct Fill {
   Operation *op;
-  Value value;       // the scalar every element takes
+  Value value;       // the scalar every element takes, or the vector
   Value destination; // the tensor it fills
+  bool alongLastDim = false; // `value` is the rank-1 tensor broadcast
 };
 std::optional<Fill> matchFill(Value tensor);
+
+/// `fill` again, on `destination` (a slice of its destination that keeps
+/// the last dimension whole); returns the filled tensor.
+Value recreateFill(OpBuilder &b, Location loc, const Fill &fill,
+                   Value destination);
 
 } // namespace mlir::dq
 
