@@ -23,22 +23,25 @@ namespace mlir::dq {
 using namespace mlir;
 
 namespace {
+/// Moves the reads in `generic`'s body whose table and position all come
+/// from outside the op in front of it.
+void hoistInvariantExtracts(linalg::GenericOp generic) {
+  Region &body = generic.getRegion();
+  SmallVector<tensor::ExtractOp> invariant;
+  body.walk([&](tensor::ExtractOp extract) {
+    if (llvm::all_of(extract->getOperands(), [&](Value operand) {
+          return !body.isAncestor(operand.getParentRegion());
+        }))
+      invariant.push_back(extract);
+  });
+  for (tensor::ExtractOp extract : invariant)
+    extract->moveBefore(generic);
+}
+
 struct HoistBodyExtractsPass
     : public mlir::dq::impl::DQHoistBodyExtractsBase<HoistBodyExtractsPass> {
   void runOnOperation() override {
-    getOperation().walk([](linalg::GenericOp generic) {
-      Region &body = generic.getRegion();
-      SmallVector<tensor::ExtractOp> invariant;
-      body.walk([&](tensor::ExtractOp extract) {
-        // Only reads whose table and position come from outside the op.
-        if (llvm::all_of(extract->getOperands(), [&](Value operand) {
-              return !body.isAncestor(operand.getParentRegion());
-            }))
-          invariant.push_back(extract);
-      });
-      for (tensor::ExtractOp extract : invariant)
-        extract->moveBefore(generic);
-    });
+    getOperation().walk(hoistInvariantExtracts);
   }
 };
 } // namespace
