@@ -36,6 +36,44 @@ bool isCostly(linalg::GenericOp producer, int64_t maxOps) {
   return ops > maxOps;
 }
 
+/// Whether `producer` is elementwise work cheap enough to compute again in
+/// each of its consumers rather than write once and read back: one result,
+/// all loops parallel, at most `maxOps` operations, no table lookup; and
+/// every user a generic that reads each of its elements once.
+bool isSharedAndCheap(linalg::GenericOp producer, int64_t maxOps) {
+  if (producer->getNumResults() != 1 || producer->hasOneUse() ||
+      producer->use_empty() || producer.getNumReductionLoops() != 0 ||
+      isCostly(producer, maxOps))
+    return false;
+  return llvm::all_of(producer->getUses(), [](OpOperand &use) {
+    auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
+    return consumer && consumer.isDpsInput(&use) &&
+           consumer.getMatchingIndexingMap(&use).isPermutation();
+  });
+}
+
+/// Gives each consumer of a cheap shared producer a copy of its own, which
+/// one-use fusion then fuses: the producer's tensor is never written and
+/// read back. Returns whether anything was copied.
+bool copySharedProducers(Operation *root, int64_t maxOps) {
+  SmallVector<linalg::GenericOp> shared;
+  root->walk([&](linalg::GenericOp producer) {
+    if (isSharedAndCheap(producer, maxOps))
+      shared.push_back(producer);
+  });
+  IRRewriter rewriter(root->getContext());
+  for (linalg::GenericOp producer : shared) {
+    for (OpOperand &use : llvm::make_early_inc_range(producer->getUses())) {
+      rewriter.setInsertionPoint(use.getOwner());
+      Operation *copy = rewriter.clone(*producer);
+      rewriter.modifyOpInPlace(use.getOwner(),
+                               [&] { use.set(copy->getResult(0)); });
+    }
+    rewriter.eraseOp(producer);
+  }
+  return !shared.empty();
+}
+
 struct FuseElementwisePass
     : public mlir::dq::impl::DQFuseElementwiseBase<FuseElementwisePass> {
   using DQFuseElementwiseBase::DQFuseElementwiseBase;
@@ -70,8 +108,17 @@ struct FuseElementwisePass
     context->getLoadedDialect<linalg::LinalgDialect>()
         ->getCanonicalizationPatterns(patterns);
     linalg::populateConstantFoldLinalgOperations(patterns, oneUse);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    if (failed(applyPatternsGreedily(getOperation(), frozen)))
       return signalPassFailure();
+    // Shared producers: copied per consumer, then fused; their own
+    // producers may become shared in turn, so a few rounds.
+    for (int round = 0;
+         maxSharedOps > 0 && round < 4 &&
+         copySharedProducers(getOperation(), maxSharedOps);
+         ++round)
+      if (failed(applyPatternsGreedily(getOperation(), frozen)))
+        return signalPassFailure();
   }
 };
 

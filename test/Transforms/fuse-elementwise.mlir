@@ -1,5 +1,6 @@
 // RUN: dq-opt %s --split-input-file --dq-fuse-elementwise | FileCheck %s
 // RUN: dq-opt %s --split-input-file --dq-fuse-elementwise="max-recomputed-ops=0" | FileCheck %s --check-prefix=ZERO
+// RUN: dq-opt %s --split-input-file --dq-fuse-elementwise="max-shared-ops=0" | FileCheck %s --check-prefix=SHARED
 
 // A table lookup (the decode of weight codes) feeding a contraction that
 // reads each weight once per row of the input stays unfused: fused, it
@@ -106,4 +107,45 @@ func.func @cheap_into_contraction(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) ->
     linalg.yield %s : f32
   } -> tensor<8x4xf32>
   return %y : tensor<8x4xf32>
+}
+
+// -----
+
+// A cheap elementwise producer read once per element by two consumers (an
+// elementwise op and a reduction, as a batch norm's normalized values are
+// by its gradient) is copied into both and fused there: its tensor is not
+// written. With max-shared-ops=0 it stays shared.
+// CHECK-LABEL: func.func @shared_cheap
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// SHARED-LABEL: func.func @shared_cheap
+// SHARED-COUNT-3: linalg.generic
+func.func @shared_cheap(%x: tensor<8x16xf32>, %dy: tensor<8x16xf32>, %m: tensor<16xf32>) -> (tensor<8x16xf32>, tensor<16xf32>) {
+  %e = tensor.empty() : tensor<8x16xf32>
+  %xhat = linalg.generic {indexing_maps = [affine_map<(i, c) -> (i, c)>, affine_map<(i, c) -> (c)>, affine_map<(i, c) -> (i, c)>],
+                          iterator_types = ["parallel", "parallel"]}
+      ins(%x, %m : tensor<8x16xf32>, tensor<16xf32>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.subf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<8x16xf32>
+  %prod = linalg.generic {indexing_maps = [affine_map<(i, c) -> (i, c)>, affine_map<(i, c) -> (i, c)>, affine_map<(i, c) -> (i, c)>],
+                          iterator_types = ["parallel", "parallel"]}
+      ins(%xhat, %dy : tensor<8x16xf32>, tensor<8x16xf32>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<8x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<16xf32>) -> tensor<16xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, c) -> (i, c)>, affine_map<(i, c) -> (c)>],
+                         iterator_types = ["reduction", "parallel"]}
+      ins(%xhat : tensor<8x16xf32>) outs(%acc : tensor<16xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %r = arith.addf %a, %out : f32
+    linalg.yield %r : f32
+  } -> tensor<16xf32>
+  return %prod, %sum : tensor<8x16xf32>, tensor<16xf32>
 }

@@ -234,11 +234,23 @@ def DQFuseElementwise : Pass<"dq-fuse-elementwise"> {
     and keeps the contraction from vectorizing; unfused, it runs once per
     element into a tensor the contraction reads. Results are bit-identical
     either way: the same operations on the same values.
+
+    A cheap elementwise producer (at most `max-shared-ops` operations, no
+    lookup) whose several consumers are all generics reading each of its
+    elements once is copied into each consumer and fused there, so that its
+    tensor (a batch-norm's normalized activations, read again by the
+    gradient's reductions and elementwise ops) is neither written nor read
+    back: a few operations recomputed per element instead of a pass over
+    memory.
   }];
   let options = [
     Option<"maxRecomputedOps", "max-recomputed-ops", "int64_t", "4",
            "Largest producer body (operations besides the yield) fused into "
            "a consumer that recomputes it">,
+    Option<"maxSharedOps", "max-shared-ops", "int64_t", "6",
+           "Largest body of an elementwise producer with several consumers, "
+           "each of which reads each element once, that is copied into "
+           "every consumer instead of written and read back (0: never)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
