@@ -15,9 +15,12 @@ line: region bodies of linalg.generic belong to the generic).
 rows then give their op count.
 """
 import re
+import signal
 import sys
 from collections import defaultdict
 
+# Piped into head: stop quietly.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 snap = sys.argv[1]
 top = 30
 by_kind = '--by-kind' in sys.argv
