@@ -858,6 +858,11 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
   //    these options by this dq, when there is a sound one.
   timer.next("cache lookup");
   std::optional<CompileCache> cache = openCache(options, timer);
+  // A library with line tables into a dump is not the one others ask for.
+  if (cache && !options.profileLocations.empty()) {
+    timer.note("cache: not looked up (--profile-locations writes the IR)");
+    cache.reset();
+  }
   std::string key, entry;
   std::optional<std::string> cached;
   if (cache) {
@@ -865,8 +870,6 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     entry = cache->entryPath(key);
     if (options.keepLLVMIR)
       timer.note("cache: not looked up (--keep-llvm-ir needs the LLVM IR)");
-    else if (!options.profileLocations.empty())
-      timer.note("cache: not looked up (--profile-locations writes the IR)");
     else
       cached = cache->lookup(key, signature, llvm::errs());
   }
@@ -888,7 +891,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     manifest.library.bytes = cached->size();
     manifest.library.hash = rt::fnv1a64(cached->data(), cached->size());
   } else {
-    if (cache && !options.keepLLVMIR && options.profileLocations.empty())
+    if (cache && !options.keepLLVMIR)
       timer.note("cache: miss " + entry);
     timer.showProgress();
 
@@ -1053,8 +1056,7 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       fail("linking '" + soPath + "' failed" +
            (linkError.empty() ? "" : ": " + linkError));
     manifest.library = rt::libraryFactsOf(linked.path());
-    // A library with line tables into a dump is not the one others ask for.
-    if (cache && options.profileLocations.empty()) {
+    if (cache) {
       timer.next("cache store");
       auto bytes =
           llvm::MemoryBuffer::getFile(linked.path(), /*IsText=*/false,

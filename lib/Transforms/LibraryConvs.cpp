@@ -294,6 +294,12 @@ std::string mlir::dq::modelSymbolOf(const LibraryConv &conv) {
 }
 
 bool mlir::dq::isLibraryConvCall(llvm::StringRef name) {
-  return name == "dq_conv2d_accumulate_f32" ||
-         name == "dq_conv2d_weight_grad_accumulate_f32";
+  for (LibraryConv::Kind kind :
+       {LibraryConv::Kind::Forward, LibraryConv::Kind::WeightGrad}) {
+    LibraryConv conv;
+    conv.kind = kind;
+    if (name == libraryCallOf(conv))
+      return true;
+  }
+  return false;
 }
