@@ -150,53 +150,84 @@ mlir::dq::chooseRegisterTile(linalg::GenericOp op,
   if (!element)
     return std::nullopt;
   int64_t lanes = std::max<int64_t>(1, target.bits / element.getWidth());
-  int64_t vectorsPerRow = llvm::divideCeil(ranges[vectorLoop], lanes);
-  // Accumulators plus one loaded vector per row part and a broadcast.
-  int64_t maxRows = (target.registers - vectorsPerRow - 2) / vectorsPerRow;
-  maxRows = std::min<int64_t>(maxRows, 8);
-  if (maxRows < 2)
-    return std::nullopt;
-  std::optional<RegisterTile> best;
-  bool bestShares = false;
-  for (unsigned r = 0; r < vectorLoop; ++r) {
-    // Rows are distinct outputs: reordering them keeps every sum's order.
-    if (iterators[r] != utils::IteratorType::parallel || ranges[r] < 2 ||
-        !outMap.isFunctionOfDim(r))
+  int64_t range = ranges[vectorLoop];
+  // Tiles rows x columns, compared by (whether one vector load serves every
+  // row, multiply-adds per loaded or broadcast operand, accumulators, width).
+  struct Candidate {
+    RegisterTile tile;
+    bool shares;
+    int64_t vectors;
+  };
+  auto better = [](const Candidate &a, const Candidate &b) {
+    if (a.shares != b.shares)
+      return a.shares;
+    // rows*v / (rows+v) compared exactly.
+    int64_t ra = a.tile.rows, rb = b.tile.rows;
+    int64_t lhs = ra * a.vectors * (rb + b.vectors);
+    int64_t rhs = rb * b.vectors * (ra + a.vectors);
+    if (lhs != rhs)
+      return lhs > rhs;
+    if (ra * a.vectors != rb * b.vectors)
+      return ra * a.vectors > rb * b.vectors;
+    if (a.vectors != b.vectors)
+      return a.vectors > b.vectors;
+    return ra >= rb; // the later loop on a tie, as before
+  };
+  // Column widths: the whole loop, or a multiple of the vector width that
+  // divides it.
+  SmallVector<int64_t> widths = {range};
+  for (int64_t columns = lanes; columns < range; columns += lanes)
+    if (range % columns == 0)
+      widths.push_back(columns);
+  std::optional<Candidate> best;
+  for (int64_t columns : widths) {
+    int64_t vectors = llvm::divideCeil(columns, lanes);
+    // Accumulators plus one loaded vector per row part and a broadcast.
+    int64_t maxRows = (target.registers - vectors - 2) / vectors;
+    maxRows = std::min<int64_t>(maxRows, 8);
+    if (maxRows < 2)
       continue;
-    // Each operand's access must be linear in `r`, and not mix `r` with
-    // the vector loop.
-    bool ok = true, shares = true;
-    for (AffineMap map : op.getIndexingMapsArray())
-      for (AffineExpr e : map.getResults()) {
-        auto cr = linearCoefficient(e, r), cv = linearCoefficient(e, vectorLoop);
-        if (!cr || !cv || (*cr && *cv))
-          ok = false;
-      }
-    if (!ok)
-      continue;
-    // Whether the vector operand (an input walking the vector loop) is
-    // independent of `r`, so that one load serves R rows.
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      AffineMap map = op.getMatchingIndexingMap(input);
-      if (!map.isFunctionOfDim(vectorLoop))
+    for (unsigned r = 0; r < vectorLoop; ++r) {
+      // Rows are distinct outputs: reordering them keeps every sum's order.
+      if (iterators[r] != utils::IteratorType::parallel || ranges[r] < 2 ||
+          !outMap.isFunctionOfDim(r))
         continue;
-      if (map.isFunctionOfDim(r))
-        shares = false;
-    }
-    int64_t rows = 1;
-    for (int64_t d = maxRows; d >= 2; --d)
-      if (ranges[r] % d == 0) {
-        rows = d;
-        break;
+      // Each operand's access must be linear in `r`, and not mix `r` with
+      // the vector loop.
+      bool ok = true, shares = true;
+      for (AffineMap map : op.getIndexingMapsArray())
+        for (AffineExpr e : map.getResults()) {
+          auto cr = linearCoefficient(e, r),
+               cv = linearCoefficient(e, vectorLoop);
+          if (!cr || !cv || (*cr && *cv))
+            ok = false;
+        }
+      if (!ok)
+        continue;
+      // Whether the vector operand (an input walking the vector loop) is
+      // independent of `r`, so that one load serves R rows.
+      for (OpOperand *input : op.getDpsInputOperands()) {
+        AffineMap map = op.getMatchingIndexingMap(input);
+        if (!map.isFunctionOfDim(vectorLoop))
+          continue;
+        if (map.isFunctionOfDim(r))
+          shares = false;
       }
-    if (rows < 2)
-      continue;
-    if (!best || (shares && !bestShares) ||
-        (shares == bestShares && rows >= best->rows)) {
-      best = RegisterTile{r, rows};
-      bestShares = shares;
+      int64_t rows = 1;
+      for (int64_t d = maxRows; d >= 2; --d)
+        if (ranges[r] % d == 0) {
+          rows = d;
+          break;
+        }
+      if (rows < 2)
+        continue;
+      Candidate candidate{RegisterTile{r, rows, columns}, shares, vectors};
+      if (!best || better(candidate, *best))
+        best = candidate;
     }
   }
-  return best;
+  if (!best)
+    return std::nullopt;
+  return best->tile;
 }
 

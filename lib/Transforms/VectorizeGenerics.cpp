@@ -174,10 +174,16 @@ struct RowEmitter {
   unsigned rank, vectorLoop;
   int64_t width;
 
-  RowEmitter(linalg::GenericOp op, unsigned r) : op(op), r(r) {
+  RowEmitter(linalg::GenericOp op, const dq::RegisterTile &tile)
+      : op(op), r(tile.loop), width(tile.columns) {
     rank = op.getNumLoops();
     vectorLoop = rank - 1;
-    width = op.getStaticLoopRanges()[vectorLoop];
+  }
+
+  /// Whether the tile covers only a block of the vector loop, which then
+  /// becomes a loop of its own stepped by `width`.
+  bool blocksColumns() {
+    return width < op.getStaticLoopRanges()[vectorLoop];
   }
 
   VectorType vectorOf(Value tensor) const {
@@ -186,13 +192,14 @@ struct RowEmitter {
   }
 
   /// Indices of an operand read through `map` at `dims` (the vector loop
-  /// at 0).
+  /// at the tile's first column).
   SmallVector<Value> indices(OpBuilder &b, Location l, AffineMap map,
                              ValueRange dims) const {
     SmallVector<Value> result;
     for (AffineExpr e : map.getResults()) {
+      // The vector loop appears only as a whole index (isRegisterTileable).
       if (dq::linearCoefficient(e, vectorLoop).value_or(0) != 0) {
-        result.push_back(arith::ConstantIndexOp::create(b, l, 0));
+        result.push_back(dims[vectorLoop]);
         continue;
       }
       result.push_back(affine::AffineApplyOp::create(
@@ -250,17 +257,32 @@ struct RowEmitter {
 /// others broadcast. loop-invariant-subset-hoisting later keeps the
 /// accumulators in registers across the innermost reduction loops.
 void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
-                       unsigned r, int64_t rows) {
+                       const dq::RegisterTile &tile) {
   Location loc = op.getLoc();
-  RowEmitter emitter(op, r);
+  RowEmitter emitter(op, tile);
+  unsigned r = tile.loop;
+  int64_t rows = tile.rows;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   rewriter.setInsertionPoint(op);
-  SmallVector<Value> lbs, ubs, steps;
+  // The loops in nest order: every loop but the vector loop, and a loop
+  // over column blocks after the last parallel one (reductions inside it
+  // keep their accumulators in registers).
+  SmallVector<unsigned> order;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  unsigned columnsAt = 0;
   for (unsigned d = 0; d < emitter.vectorLoop; ++d) {
+    order.push_back(d);
+    if (iterators[d] == utils::IteratorType::parallel)
+      columnsAt = order.size();
+  }
+  if (emitter.blocksColumns())
+    order.insert(order.begin() + columnsAt, emitter.vectorLoop);
+  SmallVector<Value> lbs, ubs, steps;
+  for (unsigned d : order) {
+    int64_t step = d == r ? rows : d == emitter.vectorLoop ? emitter.width : 1;
     lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
     ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, ranges[d]));
-    steps.push_back(
-        arith::ConstantIndexOp::create(rewriter, loc, d == r ? rows : 1));
+    steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, step));
   }
   Value init = op.getDpsInitOperand(0)->get();
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
@@ -270,8 +292,9 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
     Value zero = arith::ConstantIndexOp::create(b, l, 0);
     SmallVector<Value> shared(op.getNumDpsInputs());
     for (int64_t row = 0; row < rows; ++row) {
-      SmallVector<Value> dims(ivs.begin(), ivs.end());
-      dims.push_back(zero);
+      SmallVector<Value> dims(emitter.rank, zero);
+      for (auto [d, iv] : llvm::zip(order, ivs))
+        dims[d] = iv;
       if (row > 0)
         dims[r] = arith::AddIOp::create(
             b, l, ivs[r], arith::ConstantIndexOp::create(b, l, row));
@@ -315,9 +338,11 @@ bool reductionsInnermost(linalg::GenericOp op) {
 /// uses it.
 /// The sums add the same terms in the same order as emitRegisterTiled's.
 void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
-                                  unsigned r, int64_t rows) {
+                                  const dq::RegisterTile &tile) {
   Location loc = op.getLoc();
-  RowEmitter emitter(op, r);
+  RowEmitter emitter(op, tile);
+  unsigned r = tile.loop;
+  int64_t rows = tile.rows;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   rewriter.setInsertionPoint(op);
@@ -326,13 +351,17 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
     (iterators[d] == utils::IteratorType::parallel ? parallelDims
                                                    : reductionDims)
         .push_back(d);
+  // Column blocks: the innermost parallel loop.
+  if (emitter.blocksColumns())
+    parallelDims.push_back(emitter.vectorLoop);
   auto bounds = [&](ArrayRef<unsigned> dims, SmallVector<Value> &lbs,
                     SmallVector<Value> &ubs, SmallVector<Value> &steps) {
     for (unsigned d : dims) {
+      int64_t step =
+          d == r ? rows : d == emitter.vectorLoop ? emitter.width : 1;
       lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
       ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, ranges[d]));
-      steps.push_back(
-          arith::ConstantIndexOp::create(rewriter, loc, d == r ? rows : 1));
+      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, step));
     }
   };
   SmallVector<Value> outerLbs, outerUbs, outerSteps, innerLbs, innerUbs,
@@ -349,13 +378,19 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
   // Every row starts from the same vector: one broadcast, or one read of
   // a bias broadcast's vector along the output's contiguous dimension
   // (the vector loop: the output map ends with it).
+  // With column blocks, the bias vector is read per block, in the loop.
   Value start;
-  if (fill && fill->alongLastDim)
-    start = vector::TransferReadOp::create(
-        rewriter, loc, emitter.vectorOf(init), fill->value,
-        ValueRange{arith::ConstantIndexOp::create(rewriter, loc, 0)},
-        /*padding=*/std::nullopt, ArrayRef<bool>{true});
-  else if (fill)
+  auto readBias = [&](OpBuilder &b, Location l, Value column) {
+    return vector::TransferReadOp::create(b, l, emitter.vectorOf(init),
+                                          fill->value, ValueRange{column},
+                                          /*padding=*/std::nullopt,
+                                          ArrayRef<bool>{true})
+        .getResult();
+  };
+  if (fill && fill->alongLastDim && !emitter.blocksColumns())
+    start = readBias(rewriter, loc,
+                     arith::ConstantIndexOp::create(rewriter, loc, 0));
+  else if (fill && !fill->alongLastDim)
     start = vector::BroadcastOp::create(rewriter, loc, emitter.vectorOf(init),
                                         fill->value);
 
@@ -377,9 +412,12 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
     };
     SmallVector<Value> zeros(reductionDims.size(), zero);
     SmallVector<Value> starts;
+    Value blockStart = start;
+    if (fill && !blockStart)
+      blockStart = readBias(b, l, dimsOf(0, zeros)[emitter.vectorLoop]);
     for (int64_t row = 0; row < rows; ++row) {
       if (fill) {
-        starts.push_back(start);
+        starts.push_back(blockStart);
         continue;
       }
       starts.push_back(
@@ -506,9 +544,9 @@ struct VectorizeGenericsPass
     IRRewriter rewriter(&getContext());
     for (auto &[op, tile] : registerTiled) {
       if (reductionsInnermost(op))
-        emitRegisterTiledInRegisters(rewriter, op, tile.loop, tile.rows);
+        emitRegisterTiledInRegisters(rewriter, op, tile);
       else
-        emitRegisterTiled(rewriter, op, tile.loop, tile.rows);
+        emitRegisterTiled(rewriter, op, tile);
     }
     if (tags.empty())
       return;

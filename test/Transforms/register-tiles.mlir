@@ -179,3 +179,61 @@ func.func @row_broadcast(%x: tensor<2x30x30x16xf32>, %w: tensor<3x3x16x16xf32>, 
   } -> tensor<2x28x28x16xf32>
   return %r : tensor<2x28x28x16xf32>
 }
+
+// 64 output channels take eight 256-bit registers a row, leaving none for
+// a second row: the tile covers a block of 32 channels (4 registers) for 2
+// images, over a loop of column blocks inside the pixel loops; the bias
+// each accumulator starts from is read at the block. With 512-bit
+// registers a whole row (4 registers) fits next to others: no column loop.
+// AVX2-LABEL: func.func @wide_channels
+// AVX2: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %c2
+// AVX2: scf.for %[[CO:.*]] = %{{.*}} to %{{.*}} step %c32
+// AVX2: vector.transfer_read %{{.*}}[%[[CO]]]{{.*}} : tensor<64xf32>, vector<32xf32>
+// AVX2: vector.transfer_read %{{.*}}, %[[CO]]]{{.*}} : tensor<3x3x64x64xf32>, vector<32xf32>
+// AVX2-COUNT-2: vector.transfer_write %{{.*}} : vector<32xf32>, tensor<4x7x7x64xf32>
+// CHECK-LABEL: func.func @wide_channels
+// CHECK-NOT: step %c32
+// CHECK: vector.transfer_read %{{.*}} : tensor<3x3x64x64xf32>, vector<64xf32>
+func.func @wide_channels(%x: tensor<4x9x9x64xf32>, %w: tensor<3x3x64x64xf32>, %bias: tensor<64xf32>) -> tensor<4x7x7x64xf32> {
+  %e = tensor.empty() : tensor<4x7x7x64xf32>
+  %init = linalg.generic {
+      indexing_maps = [affine_map<(n, h, w, c) -> (c)>, affine_map<(n, h, w, c) -> (n, h, w, c)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : tensor<64xf32>) outs(%e : tensor<4x7x7x64xf32>) {
+  ^bb0(%b: f32, %o: f32):
+    linalg.yield %b : f32
+  } -> tensor<4x7x7x64xf32>
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<4x9x9x64xf32>, tensor<3x3x64x64xf32>) outs(%init : tensor<4x7x7x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x7x7x64xf32>
+  return %r : tensor<4x7x7x64xf32>
+}
+
+// Accumulators in memory (reductions outside the parallel loops): the
+// column loop goes inside the last parallel loop.
+// AVX2-LABEL: func.func @wide_weight_gradient
+// AVX2: step %c2
+// AVX2: scf.for %[[CO:.*]] = %{{.*}} to %{{.*}} step %c32
+// AVX2-COUNT-2: vector.transfer_write %{{.*}}, %[[CO]]] {{.*}} : vector<32xf32>, tensor<3x3x64x64xf32>
+func.func @wide_weight_gradient(%x: tensor<4x9x9x64xf32>, %dy: tensor<4x7x7x64xf32>, %init: tensor<3x3x64x64xf32>) -> tensor<3x3x64x64xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh + kh, ow + kw, ci)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (n, oh, ow, co)>,
+                       affine_map<(n, oh, ow, kh, kw, ci, co) -> (kh, kw, ci, co)>],
+      iterator_types = ["reduction", "reduction", "reduction", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %dy : tensor<4x9x9x64xf32>, tensor<4x7x7x64xf32>) outs(%init : tensor<3x3x64x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x3x64x64xf32>
+  return %r : tensor<3x3x64x64xf32>
+}

@@ -28,6 +28,11 @@ struct RegisterTile {
   /// The loop stepped by `rows` (a parallel loop, not the innermost one).
   unsigned loop;
   int64_t rows;
+  /// The elements of the vector (innermost) loop one tile covers: the whole
+  /// loop, or a divisor of it that is a multiple of the vector width when
+  /// a whole row of accumulators would not leave registers for rows (64
+  /// channels take eight 256-bit registers a row).
+  int64_t columns;
 };
 
 /// The coefficient of `dim` in `expr` if `expr` is linear in the loop dims
@@ -38,7 +43,8 @@ std::optional<int64_t> linearCoefficient(AffineExpr expr, unsigned dim);
 /// reduce into one output along its loops in order, its innermost loop
 /// parallel and walked by each operand only as its last, unit-stride index
 /// (or not at all), its body elementwise arithmetic. The order of every
-/// sum stays that of the loops.
+/// sum stays that of the loops. Of the candidate tiles the one with the
+/// most multiply-adds per loaded or broadcast operand wins.
 std::optional<RegisterTile> chooseRegisterTile(linalg::GenericOp op,
                                                const VectorTarget &target);
 
