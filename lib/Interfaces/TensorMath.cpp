@@ -238,6 +238,26 @@ Value tensormath::slice(OpBuilder &b, Location loc, Value x,
                                         st);
 }
 
+Value tensormath::stridedSlice(OpBuilder &b, Location loc, Value x,
+                               ArrayRef<int64_t> offsets,
+                               ArrayRef<int64_t> sizes,
+                               ArrayRef<int64_t> strides) {
+  return tensor::ExtractSliceOp::create(
+      b, loc, withShape(x, sizes), x, getAsIndexOpFoldResult(b.getContext(), offsets),
+      getAsIndexOpFoldResult(b.getContext(), sizes),
+      getAsIndexOpFoldResult(b.getContext(), strides));
+}
+
+Value tensormath::insertStrided(OpBuilder &b, Location loc, Value x,
+                                Value into, ArrayRef<int64_t> offsets,
+                                ArrayRef<int64_t> strides) {
+  MLIRContext *ctx = b.getContext();
+  return tensor::InsertSliceOp::create(
+      b, loc, x, into, getAsIndexOpFoldResult(ctx, offsets),
+      getAsIndexOpFoldResult(ctx, shapeOf(x)),
+      getAsIndexOpFoldResult(ctx, strides));
+}
+
 Value tensormath::insertIntoZeros(OpBuilder &b, Location loc, Value x,
                                   ArrayRef<int64_t> shape,
                                   ArrayRef<int64_t> offsets) {

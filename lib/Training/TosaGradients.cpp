@@ -237,10 +237,126 @@ Window windowOf(ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
                 pad[3]};
 }
 
+/// The input rows (or columns) of one phase of a strided convolution's
+/// input gradient: the inputs i with (i + pad) % stride == phase, which only
+/// kernel taps k % stride == phase reach.
+struct Phase {
+  int64_t first = 0;  // the first such input
+  int64_t count = 0;  // how many there are
+  int64_t taps = 0;   // kernel taps k == phase (mod stride)
+  int64_t base = 0;   // the offset of those taps in the flipped kernel
+  int64_t origin = 0; // (first + pad - phase) / stride: its output row
+};
+
+Phase phaseOf(int64_t phase, int64_t stride, int64_t pad, int64_t kernel,
+              int64_t inputSize) {
+  Phase p;
+  p.first = ((phase - pad) % stride + stride) % stride;
+  p.count =
+      p.first < inputSize ? (inputSize - p.first + stride - 1) / stride : 0;
+  p.taps = phase < kernel ? (kernel - phase + stride - 1) / stride : 0;
+  if (p.taps > 0)
+    p.base = kernel - 1 - phase - stride * (p.taps - 1);
+  p.origin = (p.first + pad - phase) / stride;
+  return p;
+}
+
+/// Input gradient of a strided, undilated convolution, one phase (pair of
+/// input row and column residues mod the stride) at a time: phase (a, b)
+/// correlates the output gradient with the kernel taps (a + s*t, b + s*u)
+/// only. The classic form correlates the stride-dilated output gradient
+/// with the whole kernel, and stride*stride - 1 of every stride*stride
+/// products it computes are products with inserted zeros. The nonzero
+/// terms of every sum come in the same order (taps in flipped-kernel
+/// order, then output channels), so the results are the same.
+Value convInputGradByPhases(OpBuilder &b, Location loc, Value dy,
+                            Value weight, ArrayRef<int64_t> inputShape,
+                            const Window &w, bool depthwise) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> dyShape = tensormath::shapeOf(dy);
+  SmallVector<Phase> rows, cols;
+  for (int64_t a = 0; a < w.sh; ++a)
+    rows.push_back(phaseOf(a, w.sh, w.pt, w.kh, inputShape[1]));
+  for (int64_t a = 0; a < w.sw; ++a)
+    cols.push_back(phaseOf(a, w.sw, w.pl, w.kw, inputShape[2]));
+  // One zero-padded output gradient serves every phase: a phase's row m
+  // reads output rows origin + m - t for its taps t.
+  auto pads = [](ArrayRef<Phase> phases, int64_t size) {
+    int64_t low = 0, high = 0;
+    for (const Phase &p : phases) {
+      if (p.taps == 0 || p.count == 0)
+        continue;
+      low = std::max(low, p.taps - 1 - p.origin);
+      high = std::max(high, p.origin + p.count - size);
+    }
+    return std::make_pair(low, high);
+  };
+  auto [padTop, padBottom] = pads(rows, dyShape[1]);
+  auto [padLeft, padRight] = pads(cols, dyShape[2]);
+  Value dyp = tensormath::padZeros(b, loc, dy, {0, padTop, padLeft, 0},
+                                   {0, padBottom, padRight, 0});
+  Value flipped = depthwise ? flipKernel(b, loc, weight, 0, 1)
+                            : flipKernel(b, loc, weight, 1, 2);
+  ArrayRef<int64_t> kShape = tensormath::shapeOf(flipped);
+  Type element = cast<RankedTensorType>(dy.getType()).getElementType();
+  // Inputs no tap reaches (the odd rows of a 1x1 kernel's) get zeros.
+  auto reached = [](const Phase &p) { return p.taps > 0 || p.count == 0; };
+  Value dx = tensor::EmptyOp::create(b, loc, inputShape, element);
+  if (!llvm::all_of(rows, reached) || !llvm::all_of(cols, reached)) {
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getFloatAttr(element, 0.0));
+    dx = linalg::FillOp::create(b, loc, zero, dx).getResult(0);
+  }
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  for (const Phase &r : rows)
+    for (const Phase &c : cols) {
+      if (!r.taps || !c.taps || !r.count || !c.count)
+        continue;
+      // Flipped-kernel index base + s*t is tap kernel-1-(base + s*t).
+      Value taps =
+          depthwise
+              ? tensormath::stridedSlice(
+                    b, loc, flipped, {r.base, c.base, 0, 0},
+                    {r.taps, c.taps, kShape[2], kShape[3]}, {w.sh, w.sw, 1, 1})
+              : tensormath::stridedSlice(
+                    b, loc, flipped, {0, r.base, c.base, 0},
+                    {kShape[0], r.taps, c.taps, kShape[3]}, {1, w.sh, w.sw, 1});
+      int64_t offH = r.origin - (r.taps - 1) + padTop;
+      int64_t offW = c.origin - (c.taps - 1) + padLeft;
+      SmallVector<int64_t> outShape = {inputShape[0], r.count, c.count,
+                                       inputShape[3]};
+      AffineMap outMap;
+      AffineMap dyMap, wMap;
+      if (!depthwise) {
+        // dims: n h w c t u o
+        dyMap = AffineMap::get(
+            7, 0, {d(0), d(1) + d(4) + offH, d(2) + d(5) + offW, d(6)}, ctx);
+        wMap = AffineMap::get(7, 0, {d(6), d(4), d(5), d(3)}, ctx);
+        outMap = AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx);
+      } else {
+        // dims: n h w c t u
+        dyMap = AffineMap::get(
+            6, 0, {d(0), d(1) + d(4) + offH, d(2) + d(5) + offW, d(3)}, ctx);
+        wMap = AffineMap::get(
+            6, 0, {d(4), d(5), d(3), getAffineConstantExpr(0, ctx)}, ctx);
+        outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+      }
+      Value part =
+          sumOfProducts(b, loc, dyp, dyMap, taps, wMap, outMap, outShape);
+      dx = tensormath::insertStrided(b, loc, part, dx,
+                                     {0, r.first, c.first, 0},
+                                     {1, w.sh, w.sw, 1});
+    }
+  return dx;
+}
+
 /// Input gradient of an NHWC convolution (depthwise: weight [KH,KW,C,1]).
 Value convInputGrad(OpBuilder &b, Location loc, Value dy, Value weight,
                     ArrayRef<int64_t> inputShape, const Window &w,
                     bool depthwise) {
+  if ((w.sh > 1 || w.sw > 1) && w.dh == 1 && w.dw == 1)
+    return convInputGradByPhases(b, loc, dy, weight, inputShape, w,
+                                 depthwise);
   MLIRContext *ctx = b.getContext();
   int64_t paddedH = inputShape[1] + w.pt + w.pb;
   int64_t paddedW = inputShape[2] + w.pl + w.pr;

@@ -62,6 +62,17 @@ Value dilate(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> stride);
 Value slice(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> offsets,
             ArrayRef<int64_t> sizes);
 
+/// The static slice of `x` at `offsets` with `sizes`, taking every
+/// `strides[d]`-th element along dimension d.
+Value stridedSlice(OpBuilder &b, Location loc, Value x,
+                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
+                   ArrayRef<int64_t> strides);
+
+/// `x` written into `into` at `offsets`, its elements `strides[d]` apart
+/// along dimension d.
+Value insertStrided(OpBuilder &b, Location loc, Value x, Value into,
+                    ArrayRef<int64_t> offsets, ArrayRef<int64_t> strides);
+
 /// `x` written into a zero tensor of `shape` at `offsets` (the adjoint of
 /// slice).
 Value insertIntoZeros(OpBuilder &b, Location loc, Value x,
