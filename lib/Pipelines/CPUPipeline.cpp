@@ -73,6 +73,12 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   }
   // A loop order that keeps the output in cache (bit-identical results).
   pm.addNestedPass<func::FuncOp>(createDQInterchangeGenerics());
+  // Sums over every loop but the innermost (batch-norm statistics, level
+  // histograms) get a parallel loop over a fixed number of chunks.
+  DQSplitReductionsOptions reductionOptions;
+  reductionOptions.chunks = options.reductionChunks;
+  reductionOptions.minIterations = options.minParallelIterations;
+  pm.addNestedPass<func::FuncOp>(createDQSplitReductions(reductionOptions));
   // One parallel loop of each large generic becomes an scf.forall, later an
   // OpenMP work-sharing loop (bit-identical for any thread count).
   if (options.parallel) {

@@ -241,6 +241,15 @@ struct RowEmitter {
     }
     mapping.map(body.getArgument(op.getNumDpsInputs()), acc);
     for (Operation &inner : body.without_terminator()) {
+      // Scalars from outside the op (a hoisted constant or table entry)
+      // are the same in every lane.
+      for (Value operand : inner.getOperands())
+        if (!mapping.contains(operand) &&
+            !op.getRegion().isAncestor(operand.getParentRegion()))
+          mapping.map(operand,
+                      vector::BroadcastOp::create(
+                          b, l, VectorType::get({width}, operand.getType()),
+                          operand));
       Operation *clone = b.clone(inner, mapping);
       Type element = inner.getResult(0).getType();
       clone->getResult(0).setType(VectorType::get({width}, element));

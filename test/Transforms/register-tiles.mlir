@@ -237,3 +237,26 @@ func.func @wide_weight_gradient(%x: tensor<4x9x9x64xf32>, %dy: tensor<4x7x7x64xf
   } -> tensor<3x3x64x64xf32>
   return %r : tensor<3x3x64x64xf32>
 }
+
+// A body may use a scalar from outside the op (a threshold hoisted out of
+// it): each row uses it broadcast to the lanes.
+// CHECK-LABEL: func.func @outside_scalar
+// CHECK: step %c8
+// CHECK: %[[T:.*]] = vector.broadcast %arg3 : f32 to vector<16xf32>
+// CHECK: arith.cmpf olt, %{{.*}}, %[[T]] : vector<16xf32>
+func.func @outside_scalar(%x: tensor<16x64xf32>, %y: tensor<64x16xf32>, %init: tensor<16x16xf32>, %t: f32) -> tensor<16x16xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, k, j) -> (i, k)>,
+                       affine_map<(i, k, j) -> (k, j)>,
+                       affine_map<(i, k, j) -> (i, j)>],
+      iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %y : tensor<16x64xf32>, tensor<64x16xf32>) outs(%init : tensor<16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %below = arith.cmpf olt, %a, %t : f32
+    %m = arith.select %below, %a, %t : f32
+    %p = arith.mulf %m, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
+}

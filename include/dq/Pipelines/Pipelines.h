@@ -27,6 +27,14 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       *this, "min-parallel-iterations",
       llvm::cl::desc("Smallest iteration space distributed over threads"),
       llvm::cl::init(32768)};
+  PassOptions::Option<int64_t> reductionChunks{
+      *this, "reduction-chunks",
+      llvm::cl::desc("Reductions with no parallel loop (per-channel sums, "
+                     "level-fit histograms) are split into at most this "
+                     "many partial sums added in a fixed order "
+                     "(dq-split-reductions; results depend on it, never on "
+                     "the thread count; 0: the loops' order)"),
+      llvm::cl::init(16)};
   PassOptions::Option<int64_t> vectorBits{
       *this, "vector-bits",
       llvm::cl::desc("Width of the target's vector registers in bits "

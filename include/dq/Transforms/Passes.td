@@ -275,6 +275,50 @@ def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DQSplitReductions : Pass<"dq-split-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Splits large reductions that have no parallel loop to "
+                "distribute into partial sums over a fixed number of chunks";
+  let description = [{
+    Run after `dq-interchange-generics` and before
+    `dq-parallelize-generics`. A `linalg.generic` with static loop ranges
+    and at least `min-iterations` iterations whose outermost loop is a
+    reduction, and whose other loops are reductions except the innermost
+    (or have a single iteration), has nothing for `dq-parallelize-generics`
+    to distribute: the per-channel sums of batch norm and bias gradients
+    (`[n, h, w, c] -> [c]`) and the level-fit histograms. Such an op, when
+    every output is updated by one add (`arith.addf` or `arith.addi`) and
+    every input reads the outermost loop as one whole index or not at all,
+    becomes two ops:
+
+    - the partial sums: a new outermost parallel loop over `chunks` chunks
+      (the largest divisor of the outermost range not above `chunks`), each
+      reducing its part of the outermost loop into zeros of
+      `[chunks, ...output]`; the inputs read along that loop are
+      `tensor.expand_shape`d, so every indexing map stays a projection;
+    - the combine: the original output plus the partial sums in chunk order.
+
+    The chunk count is fixed by the build, never by the thread count, so
+    results do not depend on the number of threads; they are not the naive
+    loop order's (the sum is reassociated into chunks). `chunks=0` keeps
+    every op as it is.
+
+    Before: `linalg.generic` `[reduction x3, parallel]` over
+    128x28x28x16 into `tensor<16xf32>`.
+    After: `linalg.generic` `[parallel, reduction x4, parallel]` over
+    16x8x28x28x16 into `tensor<16x16xf32>`, then `linalg.generic`
+    `[reduction, parallel]` adding the 16 partials into the original output.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"16",
+           "Most chunks a reduction is split into (0 or 1: none)">,
+    Option<"minIterations", "min-iterations", "int64_t", "32768",
+           "Smallest iteration space (product of the loop ranges) split">,
+  ];
+}
+
 def DQParallelizeGenerics : Pass<"dq-parallelize-generics"> {
   let summary = "Distributes the outermost parallel loop of large generics "
                 "over threads";

@@ -1,0 +1,267 @@
+//===- SplitReductions.cpp - dq-split-reductions --------------------------===//
+//
+// A per-channel sum over a batch (batch-norm statistics, bias gradients) or
+// a level-fit histogram reduces over every loop but its innermost: it has
+// no parallel loop for dq-parallelize-generics to distribute, so one thread
+// ran it while the others waited. Split along the outermost reduced loop
+// into a fixed number of chunks, the partial sums are an op with a parallel
+// loop over the chunks; a small op then adds them in chunk order. The
+// chunk count is fixed by the build, not by the thread count, so results
+// still do not depend on the number of threads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dq/Transforms/Passes.h"
+
+#include "dq/Support/Checks.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+namespace mlir::dq {
+#define GEN_PASS_DEF_DQSPLITREDUCTIONS
+#include "dq/Transforms/Passes.h.inc"
+} // namespace mlir::dq
+
+using namespace mlir;
+
+namespace {
+
+/// The add that folds each output's block argument into its yielded value,
+/// per output; empty if some output is updated any other way.
+SmallVector<Operation *> outputAdds(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  SmallVector<Operation *> adds;
+  for (auto [i, out] : llvm::enumerate(op.getRegionOutputArgs())) {
+    if (!out.hasOneUse())
+      return {};
+    Operation *add = *out.getUsers().begin();
+    if (!isa<arith::AddFOp, arith::AddIOp>(add) ||
+        yield.getValues()[i] != add->getResult(0) ||
+        !add->getResult(0).hasOneUse())
+      return {};
+    adds.push_back(add);
+  }
+  return adds;
+}
+
+/// The number of chunks to split `op`'s outermost loop into, or 0 if `op`
+/// is not a reduction to split: static, large, reducing along its
+/// outermost loop, with no other loop but the innermost that
+/// dq-parallelize-generics could distribute, every input reading the
+/// outermost loop as one whole index or not at all.
+int64_t chunksFor(linalg::GenericOp op, int64_t maxChunks,
+                  int64_t minIterations) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (ranges.size() < 2 || llvm::any_of(ranges, ShapedType::isDynamic) ||
+      iterators.front() != utils::IteratorType::reduction ||
+      !op.hasPureTensorSemantics() || op.getNumDpsInits() == 0)
+    return 0;
+  int64_t iterations = 1;
+  for (int64_t range : ranges)
+    iterations *= range;
+  if (iterations < minIterations)
+    return 0;
+  for (unsigned d = 0; d + 1 < ranges.size(); ++d)
+    if (iterators[d] == utils::IteratorType::parallel && ranges[d] >= 2)
+      return 0;
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    bool isInit = op.isDpsInit(&operand);
+    unsigned uses = 0;
+    for (AffineExpr e : map.getResults()) {
+      if (!e.isFunctionOfDim(0))
+        continue;
+      if (isInit || !isa<AffineDimExpr>(e))
+        return 0;
+      ++uses;
+    }
+    if (uses > 1)
+      return 0;
+  }
+  if (outputAdds(op).empty())
+    return 0;
+  for (int64_t chunks = std::min(maxChunks, ranges[0]); chunks >= 2; --chunks)
+    if (ranges[0] % chunks == 0)
+      return chunks;
+  return 0;
+}
+
+/// `map` over the split op's loops (chunk, the rest of loop 0, the other
+/// loops): loop 0 becomes the pair (chunk, rest) where it is a whole index.
+AffineMap splitMap(AffineMap map, MLIRContext *ctx) {
+  unsigned rank = map.getNumDims() + 1;
+  SmallVector<AffineExpr> results;
+  for (AffineExpr e : map.getResults()) {
+    if (e == getAffineDimExpr(0, ctx)) {
+      results.push_back(getAffineDimExpr(0, ctx));
+      results.push_back(getAffineDimExpr(1, ctx));
+      continue;
+    }
+    results.push_back(e.shiftDims(map.getNumDims(), 1));
+  }
+  return AffineMap::get(rank, 0, results, ctx);
+}
+
+void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
+                    int64_t chunks) {
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  int64_t range = op.getStaticLoopRanges()[0];
+  int64_t perChunk = range / chunks;
+  rewriter.setInsertionPoint(op);
+
+  // Inputs read along loop 0 get that dimension split in two.
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    Value value = input->get();
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    std::optional<unsigned> at;
+    for (auto [i, e] : llvm::enumerate(map.getResults()))
+      if (e == getAffineDimExpr(0, ctx))
+        at = i;
+    if (at && type) {
+      SmallVector<int64_t> shape;
+      SmallVector<ReassociationIndices> groups;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        if (d == static_cast<int64_t>(*at)) {
+          groups.push_back({int64_t(shape.size()), int64_t(shape.size()) + 1});
+          shape.push_back(chunks);
+          shape.push_back(perChunk);
+          continue;
+        }
+        groups.push_back({int64_t(shape.size())});
+        shape.push_back(type.getDimSize(d));
+      }
+      value = tensor::ExpandShapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get(shape, type.getElementType()), value, groups);
+    }
+    inputs.push_back(value);
+    maps.push_back(splitMap(map, ctx));
+  }
+
+  // Partial sums [chunks, ...] from zeros.
+  SmallVector<Value> partials;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    auto type = cast<RankedTensorType>(init.get().getType());
+    SmallVector<int64_t> shape = {chunks};
+    llvm::append_range(shape, type.getShape());
+    Type element = type.getElementType();
+    Value zero = arith::ConstantOp::create(rewriter, loc, element,
+                                           rewriter.getZeroAttr(element));
+    Value empty = tensor::EmptyOp::create(rewriter, loc, shape, element);
+    partials.push_back(
+        linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0));
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    SmallVector<AffineExpr> results = {getAffineDimExpr(0, ctx)};
+    for (AffineExpr e : map.getResults())
+      results.push_back(e.shiftDims(map.getNumDims(), 1));
+    maps.push_back(AffineMap::get(map.getNumDims() + 1, 0, results, ctx));
+  }
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel};
+  llvm::append_range(iterators, op.getIteratorTypesArray());
+  auto split = linalg::GenericOp::create(
+      rewriter, loc, TypeRange(ValueRange(partials)), inputs, partials, maps,
+      iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), split.getRegion(),
+                              split.getRegion().begin());
+  // Loop indices move one place; loop 0 is chunk * perChunk + rest.
+  SmallVector<linalg::IndexOp> indices;
+  split.getRegion().walk([&](linalg::IndexOp index) {
+    indices.push_back(index);
+  });
+  for (linalg::IndexOp index : indices) {
+    rewriter.setInsertionPoint(index);
+    uint64_t dim = index.getDim();
+    if (dim != 0) {
+      rewriter.replaceOpWithNewOp<linalg::IndexOp>(index, dim + 1);
+      continue;
+    }
+    Value chunk = linalg::IndexOp::create(rewriter, loc, 0);
+    Value rest = linalg::IndexOp::create(rewriter, loc, 1);
+    Value start = arith::MulIOp::create(
+        rewriter, loc, chunk,
+        arith::ConstantIndexOp::create(rewriter, loc, perChunk));
+    rewriter.replaceOpWithNewOp<arith::AddIOp>(index, start, rest);
+  }
+
+  // init + partial[0] + partial[1] + ..., in chunk order.
+  rewriter.setInsertionPointAfter(split);
+  SmallVector<Operation *> adds = outputAdds(split);
+  // Every output has one rank (outputsOfOneRank).
+  SmallVector<Value> inits = op.getDpsInits();
+  unsigned outRank =
+      cast<RankedTensorType>(inits.front().getType()).getRank();
+  SmallVector<AffineMap> combineMaps;
+  for (unsigned i = 0; i < partials.size(); ++i)
+    combineMaps.push_back(AffineMap::getMultiDimIdentityMap(outRank + 1, ctx));
+  for (unsigned i = 0; i < inits.size(); ++i)
+    combineMaps.push_back(
+        AffineMap::getMultiDimIdentityMap(outRank + 1, ctx).dropResult(0));
+  SmallVector<utils::IteratorType> combineIterators(
+      outRank + 1, utils::IteratorType::parallel);
+  combineIterators[0] = utils::IteratorType::reduction;
+  auto combine = linalg::GenericOp::create(
+      rewriter, loc, op.getResultTypes(), split.getResults(), inits,
+      combineMaps, combineIterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        SmallVector<Value> sums;
+        unsigned n = adds.size();
+        for (unsigned i = 0; i < n; ++i) {
+          Operation *sum = b.clone(*adds[i]);
+          sum->setOperands({args[n + i], args[i]});
+          sums.push_back(sum->getResult(0));
+        }
+        linalg::YieldOp::create(b, l, sums);
+      });
+  rewriter.replaceOp(op, combine.getResults());
+}
+
+/// Whether every output of `op` has the same rank.
+bool outputsOfOneRank(linalg::GenericOp op) {
+  auto rankOf = [](OpOperand &init) {
+    return cast<RankedTensorType>(init.get().getType()).getRank();
+  };
+  auto inits = op.getDpsInitsMutable();
+  return llvm::all_of(inits, [&](OpOperand &init) {
+    return rankOf(init) == rankOf(*inits.begin());
+  });
+}
+
+struct SplitReductionsPass
+    : public mlir::dq::impl::DQSplitReductionsBase<SplitReductionsPass> {
+  using DQSplitReductionsBase::DQSplitReductionsBase;
+
+  void runOnOperation() override {
+    Location loc = getOperation()->getLoc();
+    if (failed(dq::checkOption(loc, "dq-split-reductions", "chunks",
+                               int64_t(chunks), 0,
+                               std::numeric_limits<int32_t>::max())) ||
+        failed(dq::checkOption(loc, "dq-split-reductions", "min-iterations",
+                               int64_t(minIterations), 1,
+                               std::numeric_limits<int64_t>::max())))
+      return signalPassFailure();
+    if (chunks < 2)
+      return;
+    SmallVector<std::pair<linalg::GenericOp, int64_t>> work;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (int64_t n = chunksFor(op, chunks, minIterations);
+          n && outputsOfOneRank(op))
+        work.emplace_back(op, n);
+    });
+    IRRewriter rewriter(&getContext());
+    for (auto [op, n] : work)
+      splitReduction(rewriter, op, n);
+  }
+};
+} // namespace
