@@ -4,7 +4,9 @@
 // The backward computations are linalg on tensors. Convolution and pooling
 // adjoints use the classic form: dilate the output gradient by the stride,
 // pad it by the kernel extent, correlate with the flipped kernel, and crop
-// the forward padding.
+// the forward padding; a strided, undilated convolution's input gradient
+// instead correlates one stride phase at a time with the taps that reach
+// it, skipping the dilation's zeros.
 //
 //===----------------------------------------------------------------------===//
 

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -185,11 +186,31 @@ Value asDynamicView(OpBuilder &b, Location loc, Value memref) {
   return memref::CastOp::create(b, loc, type, memref);
 }
 
+/// Whether `op` reads a strided slice or its result is inserted with
+/// strides (the phases of a strided convolution's input gradient): after
+/// bufferization those are views with non-unit strides, which the
+/// library's memory descriptors do not take.
+bool touchesStridedViews(linalg::GenericOp op) {
+  auto unitStrides = [](ArrayRef<int64_t> strides) {
+    return llvm::all_of(strides, [](int64_t s) { return s == 1; });
+  };
+  for (Value input : op.getDpsInputs())
+    if (auto slice = input.getDefiningOp<tensor::ExtractSliceOp>();
+        slice && !unitStrides(slice.getStaticStrides()))
+      return true;
+  for (Operation *user : op->getUsers())
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(user);
+        insert && !unitStrides(insert.getStaticStrides()))
+      return true;
+  return false;
+}
+
 struct MarkLibraryConvsPass
     : public mlir::dq::impl::DQMarkLibraryConvsBase<MarkLibraryConvsPass> {
   void runOnOperation() override {
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (op.getLibraryCall() || !op.hasPureTensorSemantics())
+      if (op.getLibraryCall() || !op.hasPureTensorSemantics() ||
+          touchesStridedViews(op))
         return;
       if (auto conv = mlir::dq::matchLibraryConv(op))
         op.setLibraryCallAttr(

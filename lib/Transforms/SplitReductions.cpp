@@ -32,13 +32,28 @@ using namespace mlir;
 
 namespace {
 
-/// The add that folds each output's block argument into its yielded value,
-/// per output; empty if some output is updated any other way.
+/// Whether `op`'s output `init` is written along the split loop (an
+/// elementwise result fused with the sums): it is then written by the
+/// partial op in place, not summed.
+bool alongSplitLoop(linalg::GenericOp op, OpOperand &init) {
+  return op.getMatchingIndexingMap(&init).isFunctionOfDim(0);
+}
+
+/// The add that folds each summed output's block argument into its yielded
+/// value, one per output (null for outputs along the split loop); empty if
+/// some summed output is updated any other way, or there is none.
 SmallVector<Operation *> outputAdds(linalg::GenericOp op) {
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   SmallVector<Operation *> adds;
-  for (auto [i, out] : llvm::enumerate(op.getRegionOutputArgs())) {
+  bool anySum = false;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    if (alongSplitLoop(op, init)) {
+      adds.push_back(nullptr);
+      continue;
+    }
+    unsigned i = init.getOperandNumber() - op.getNumDpsInputs();
+    BlockArgument out = op.getMatchingBlockArgument(&init);
     if (!out.hasOneUse())
       return {};
     Operation *add = *out.getUsers().begin();
@@ -47,15 +62,19 @@ SmallVector<Operation *> outputAdds(linalg::GenericOp op) {
         !add->getResult(0).hasOneUse())
       return {};
     adds.push_back(add);
+    anySum = true;
   }
+  if (!anySum)
+    return {};
   return adds;
 }
 
 /// The number of chunks to split `op`'s outermost loop into, or 0 if `op`
 /// is not a reduction to split: static, large, reducing along its
 /// outermost loop, with no other loop but the innermost that
-/// dq-parallelize-generics could distribute, every input reading the
-/// outermost loop as one whole index or not at all.
+/// dq-parallelize-generics could distribute, every operand reading the
+/// outermost loop as one whole index or not at all, its summed outputs of
+/// one rank.
 int64_t chunksFor(linalg::GenericOp op, int64_t maxChunks,
                   int64_t minIterations) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -74,12 +93,11 @@ int64_t chunksFor(linalg::GenericOp op, int64_t maxChunks,
       return 0;
   for (OpOperand &operand : op->getOpOperands()) {
     AffineMap map = op.getMatchingIndexingMap(&operand);
-    bool isInit = op.isDpsInit(&operand);
     unsigned uses = 0;
     for (AffineExpr e : map.getResults()) {
       if (!e.isFunctionOfDim(0))
         continue;
-      if (isInit || !isa<AffineDimExpr>(e))
+      if (!isa<AffineDimExpr>(e))
         return 0;
       ++uses;
     }
@@ -88,6 +106,15 @@ int64_t chunksFor(linalg::GenericOp op, int64_t maxChunks,
   }
   if (outputAdds(op).empty())
     return 0;
+  std::optional<int64_t> rank;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    if (alongSplitLoop(op, init))
+      continue;
+    int64_t r = cast<RankedTensorType>(init.get().getType()).getRank();
+    if (rank && *rank != r)
+      return 0;
+    rank = r;
+  }
   for (int64_t chunks = std::min(maxChunks, ranges[0]); chunks >= 2; --chunks)
     if (ranges[0] % chunks == 0)
       return chunks;
@@ -110,12 +137,55 @@ AffineMap splitMap(AffineMap map, MLIRContext *ctx) {
   return AffineMap::get(rank, 0, results, ctx);
 }
 
+/// The reassociation that splits dimension `at` of a rank-`rank` tensor in
+/// two.
+SmallVector<ReassociationIndices> splitGroups(int64_t rank, int64_t at) {
+  SmallVector<ReassociationIndices> groups;
+  int64_t next = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == at) {
+      groups.push_back({next, next + 1});
+      next += 2;
+      continue;
+    }
+    groups.push_back({next++});
+  }
+  return groups;
+}
+
+/// `value` with its dimension read through loop 0 of `map` split into
+/// [chunks, perChunk]; `value` itself if `map` does not read loop 0.
+Value expandAlongSplitLoop(RewriterBase &rewriter, Location loc, Value value,
+                           AffineMap map, int64_t chunks, int64_t perChunk) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  std::optional<int64_t> at;
+  for (auto [i, e] : llvm::enumerate(map.getResults()))
+    if (e == getAffineDimExpr(0, map.getContext()))
+      at = i;
+  if (!at || !type)
+    return value;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d == *at) {
+      shape.push_back(chunks);
+      shape.push_back(perChunk);
+      continue;
+    }
+    shape.push_back(type.getDimSize(d));
+  }
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, type.getElementType()),
+      value, splitGroups(type.getRank(), *at));
+}
+
 void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
                     int64_t chunks) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   int64_t range = op.getStaticLoopRanges()[0];
   int64_t perChunk = range / chunks;
+  // The body's adds move into the split op with the region.
+  SmallVector<Operation *> adds = outputAdds(op);
   rewriter.setInsertionPoint(op);
 
   // Inputs read along loop 0 get that dimension split in two.
@@ -123,36 +193,22 @@ void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<AffineMap> maps;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    Value value = input->get();
-    auto type = dyn_cast<RankedTensorType>(value.getType());
-    std::optional<unsigned> at;
-    for (auto [i, e] : llvm::enumerate(map.getResults()))
-      if (e == getAffineDimExpr(0, ctx))
-        at = i;
-    if (at && type) {
-      SmallVector<int64_t> shape;
-      SmallVector<ReassociationIndices> groups;
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        if (d == static_cast<int64_t>(*at)) {
-          groups.push_back({int64_t(shape.size()), int64_t(shape.size()) + 1});
-          shape.push_back(chunks);
-          shape.push_back(perChunk);
-          continue;
-        }
-        groups.push_back({int64_t(shape.size())});
-        shape.push_back(type.getDimSize(d));
-      }
-      value = tensor::ExpandShapeOp::create(
-          rewriter, loc,
-          RankedTensorType::get(shape, type.getElementType()), value, groups);
-    }
-    inputs.push_back(value);
+    inputs.push_back(expandAlongSplitLoop(rewriter, loc, input->get(), map,
+                                          chunks, perChunk));
     maps.push_back(splitMap(map, ctx));
   }
 
-  // Partial sums [chunks, ...] from zeros.
-  SmallVector<Value> partials;
+  // Summed outputs become partial sums [chunks, ...] from zeros; outputs
+  // along loop 0 are written in place, split like the inputs.
+  SmallVector<Value> outs;
   for (OpOperand &init : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    if (alongSplitLoop(op, init)) {
+      outs.push_back(expandAlongSplitLoop(rewriter, loc, init.get(), map,
+                                          chunks, perChunk));
+      maps.push_back(splitMap(map, ctx));
+      continue;
+    }
     auto type = cast<RankedTensorType>(init.get().getType());
     SmallVector<int64_t> shape = {chunks};
     llvm::append_range(shape, type.getShape());
@@ -160,9 +216,8 @@ void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
     Value zero = arith::ConstantOp::create(rewriter, loc, element,
                                            rewriter.getZeroAttr(element));
     Value empty = tensor::EmptyOp::create(rewriter, loc, shape, element);
-    partials.push_back(
+    outs.push_back(
         linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0));
-    AffineMap map = op.getMatchingIndexingMap(&init);
     SmallVector<AffineExpr> results = {getAffineDimExpr(0, ctx)};
     for (AffineExpr e : map.getResults())
       results.push_back(e.shiftDims(map.getNumDims(), 1));
@@ -170,16 +225,15 @@ void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
   }
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel};
   llvm::append_range(iterators, op.getIteratorTypesArray());
-  auto split = linalg::GenericOp::create(
-      rewriter, loc, TypeRange(ValueRange(partials)), inputs, partials, maps,
-      iterators);
+  auto split = linalg::GenericOp::create(rewriter, loc,
+                                         TypeRange(ValueRange(outs)), inputs,
+                                         outs, maps, iterators);
   rewriter.inlineRegionBefore(op.getRegion(), split.getRegion(),
                               split.getRegion().begin());
   // Loop indices move one place; loop 0 is chunk * perChunk + rest.
   SmallVector<linalg::IndexOp> indices;
-  split.getRegion().walk([&](linalg::IndexOp index) {
-    indices.push_back(index);
-  });
+  split.getRegion().walk(
+      [&](linalg::IndexOp index) { indices.push_back(index); });
   for (linalg::IndexOp index : indices) {
     rewriter.setInsertionPoint(index);
     uint64_t dim = index.getDim();
@@ -195,47 +249,55 @@ void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
     rewriter.replaceOpWithNewOp<arith::AddIOp>(index, start, rest);
   }
 
-  // init + partial[0] + partial[1] + ..., in chunk order.
+  // Each summed output: init + partial[0] + partial[1] + ..., in chunk
+  // order, in one op; the outputs along loop 0 get their shape back.
   rewriter.setInsertionPointAfter(split);
-  SmallVector<Operation *> adds = outputAdds(split);
-  // Every output has one rank (outputsOfOneRank).
-  SmallVector<Value> inits = op.getDpsInits();
-  unsigned outRank =
-      cast<RankedTensorType>(inits.front().getType()).getRank();
-  SmallVector<AffineMap> combineMaps;
-  for (unsigned i = 0; i < partials.size(); ++i)
-    combineMaps.push_back(AffineMap::getMultiDimIdentityMap(outRank + 1, ctx));
-  for (unsigned i = 0; i < inits.size(); ++i)
-    combineMaps.push_back(
-        AffineMap::getMultiDimIdentityMap(outRank + 1, ctx).dropResult(0));
+  SmallVector<Value> partials, inits, results(op.getNumResults());
+  SmallVector<Operation *> sumAdds;
+  SmallVector<unsigned> summed;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    unsigned i = init.getOperandNumber() - op.getNumDpsInputs();
+    if (!adds[i]) {
+      AffineMap map = op.getMatchingIndexingMap(&init);
+      unsigned at = 0;
+      for (auto [k, e] : llvm::enumerate(map.getResults()))
+        if (e == getAffineDimExpr(0, ctx))
+          at = k;
+      results[i] = tensor::CollapseShapeOp::create(
+          rewriter, loc, init.get().getType(), split.getResult(i),
+          splitGroups(map.getNumResults(), at));
+      continue;
+    }
+    partials.push_back(split.getResult(i));
+    inits.push_back(init.get());
+    sumAdds.push_back(adds[i]);
+    summed.push_back(i);
+  }
+  unsigned outRank = cast<RankedTensorType>(inits.front().getType()).getRank();
+  SmallVector<AffineMap> combineMaps(
+      partials.size(), AffineMap::getMultiDimIdentityMap(outRank + 1, ctx));
+  combineMaps.append(
+      inits.size(),
+      AffineMap::getMultiDimIdentityMap(outRank + 1, ctx).dropResult(0));
   SmallVector<utils::IteratorType> combineIterators(
       outRank + 1, utils::IteratorType::parallel);
   combineIterators[0] = utils::IteratorType::reduction;
   auto combine = linalg::GenericOp::create(
-      rewriter, loc, op.getResultTypes(), split.getResults(), inits,
+      rewriter, loc, TypeRange(ValueRange(inits)), partials, inits,
       combineMaps, combineIterators,
       [&](OpBuilder &b, Location l, ValueRange args) {
         SmallVector<Value> sums;
-        unsigned n = adds.size();
-        for (unsigned i = 0; i < n; ++i) {
-          Operation *sum = b.clone(*adds[i]);
-          sum->setOperands({args[n + i], args[i]});
+        unsigned n = sumAdds.size();
+        for (unsigned k = 0; k < n; ++k) {
+          Operation *sum = b.clone(*sumAdds[k]);
+          sum->setOperands({args[n + k], args[k]});
           sums.push_back(sum->getResult(0));
         }
         linalg::YieldOp::create(b, l, sums);
       });
-  rewriter.replaceOp(op, combine.getResults());
-}
-
-/// Whether every output of `op` has the same rank.
-bool outputsOfOneRank(linalg::GenericOp op) {
-  auto rankOf = [](OpOperand &init) {
-    return cast<RankedTensorType>(init.get().getType()).getRank();
-  };
-  auto inits = op.getDpsInitsMutable();
-  return llvm::all_of(inits, [&](OpOperand &init) {
-    return rankOf(init) == rankOf(*inits.begin());
-  });
+  for (auto [k, i] : llvm::enumerate(summed))
+    results[i] = combine.getResult(k);
+  rewriter.replaceOp(op, results);
 }
 
 struct SplitReductionsPass
@@ -255,8 +317,7 @@ struct SplitReductionsPass
       return;
     SmallVector<std::pair<linalg::GenericOp, int64_t>> work;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (int64_t n = chunksFor(op, chunks, minIterations);
-          n && outputsOfOneRank(op))
+      if (int64_t n = chunksFor(op, chunks, minIterations))
         work.emplace_back(op, n);
     });
     IRRewriter rewriter(&getContext());

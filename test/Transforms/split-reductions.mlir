@@ -76,6 +76,33 @@ func.func @histogram(%codes: tensor<12x60x64xi8>, %x: tensor<12x60x64xf32>, %sca
 
 // -----
 
+// A sum fused with the elementwise value it sums (a residual gradient
+// accumulated, then summed per channel): that output is written along the
+// batch loop, so the partial op writes it in place (split like the inputs,
+// then collapsed back) and only the sum gets a combine.
+// CHECK-LABEL: func.func @fused_elementwise
+// CHECK: %[[ACC:.*]] = tensor.expand_shape %arg1 {{\[}}[0, 1], [2], [3], [4]] output_shape [16, 8, 14, 14, 32]
+// CHECK: %[[PARTS:.*]]:2 = linalg.generic
+// CHECK-SAME: outs(%[[ACC]], %{{.*}} : tensor<16x8x14x14x32xf32>, tensor<16x1x1x1x32xf32>)
+// CHECK: %[[WHOLE:.*]] = tensor.collapse_shape %[[PARTS]]#0 {{\[}}[0, 1], [2], [3], [4]] : tensor<16x8x14x14x32xf32> into tensor<128x14x14x32xf32>
+// CHECK: %[[SUM:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[PARTS]]#1 : tensor<16x1x1x1x32xf32>) outs(%arg2 : tensor<1x1x1x32xf32>)
+// CHECK: return %[[WHOLE]], %[[SUM]]
+func.func @fused_elementwise(%x: tensor<128x14x14x32xf32>, %acc: tensor<128x14x14x32xf32>, %init: tensor<1x1x1x32xf32>) -> (tensor<128x14x14x32xf32>, tensor<1x1x1x32xf32>) {
+  %r:2 = linalg.generic {
+      indexing_maps = [affine_map<(n, h, w, c) -> (n, h, w, c)>, affine_map<(n, h, w, c) -> (n, h, w, c)>, affine_map<(n, h, w, c) -> (0, 0, 0, c)>],
+      iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+      ins(%x : tensor<128x14x14x32xf32>) outs(%acc, %init : tensor<128x14x14x32xf32>, tensor<1x1x1x32xf32>) {
+  ^bb0(%in: f32, %out: f32, %sum: f32):
+    %v = arith.addf %out, %in : f32
+    %s = arith.addf %v, %sum : f32
+    linalg.yield %v, %s : f32, f32
+  } -> (tensor<128x14x14x32xf32>, tensor<1x1x1x32xf32>)
+  return %r#0, %r#1 : tensor<128x14x14x32xf32>, tensor<1x1x1x32xf32>
+}
+
+// -----
+
 // Left alone: an op with a parallel loop to distribute (the batch), one
 // that updates its output other than by an add (a max), one whose input
 // reads the batch loop inside an expression (a window), and a small one.

@@ -375,8 +375,10 @@ def DQMarkLibraryConvs : Pass<"dq-mark-library-convs",
       x*sx + kx*dx, ci] * g[n, y, x, co]`.
 
     Only generics whose body is exactly one multiply and one add into the
-    output, on static rank-4 f32 tensors, match; anything fused into them
-    keeps them on dq's own kernels. dq's loop passes leave marked generics
+    output, on static rank-4 f32 tensors, match; anything fused into them,
+    and a strided slice read or a strided insert of the result (the stride
+    phases of a strided convolution's input gradient), keeps them on dq's
+    own kernels. dq's loop passes leave marked generics
     alone, and `dq-call-library-convs` turns them into calls after
     bufferization. Values change in the last bits (the library's summation
     order); docs/Runtime.md says what a build guarantees.
