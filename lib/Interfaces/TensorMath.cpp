@@ -228,24 +228,18 @@ Value tensormath::slice(OpBuilder &b, Location loc, Value x,
                         ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
   if (shapeOf(x) == sizes)
     return x;
-  SmallVector<OpFoldResult> o, s, st;
-  for (size_t d = 0; d < sizes.size(); ++d) {
-    o.push_back(b.getIndexAttr(offsets[d]));
-    s.push_back(b.getIndexAttr(sizes[d]));
-    st.push_back(b.getIndexAttr(1));
-  }
-  return tensor::ExtractSliceOp::create(b, loc, withShape(x, sizes), x, o, s,
-                                        st);
+  return stridedSlice(b, loc, x, offsets, sizes,
+                      SmallVector<int64_t>(sizes.size(), 1));
 }
 
 Value tensormath::stridedSlice(OpBuilder &b, Location loc, Value x,
                                ArrayRef<int64_t> offsets,
                                ArrayRef<int64_t> sizes,
                                ArrayRef<int64_t> strides) {
+  MLIRContext *ctx = b.getContext();
   return tensor::ExtractSliceOp::create(
-      b, loc, withShape(x, sizes), x, getAsIndexOpFoldResult(b.getContext(), offsets),
-      getAsIndexOpFoldResult(b.getContext(), sizes),
-      getAsIndexOpFoldResult(b.getContext(), strides));
+      b, loc, withShape(x, sizes), x, getAsIndexOpFoldResult(ctx, offsets),
+      getAsIndexOpFoldResult(ctx, sizes), getAsIndexOpFoldResult(ctx, strides));
 }
 
 Value tensormath::insertStrided(OpBuilder &b, Location loc, Value x,
@@ -263,14 +257,9 @@ Value tensormath::insertIntoZeros(OpBuilder &b, Location loc, Value x,
                                   ArrayRef<int64_t> offsets) {
   if (shapeOf(x) == shape)
     return x;
-  SmallVector<OpFoldResult> o, s, st;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    o.push_back(b.getIndexAttr(offsets[d]));
-    s.push_back(b.getIndexAttr(shapeOf(x)[d]));
-    st.push_back(b.getIndexAttr(1));
-  }
   Value zeros = splat(b, loc, withShape(x, shape), 0.0);
-  return tensor::InsertSliceOp::create(b, loc, x, zeros, o, s, st);
+  return insertStrided(b, loc, x, zeros, offsets,
+                       SmallVector<int64_t>(shape.size(), 1));
 }
 
 Value tensormath::alongAxis(OpBuilder &b, Location loc, Value v, int64_t axis,

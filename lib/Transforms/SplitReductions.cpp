@@ -137,6 +137,14 @@ AffineMap splitMap(AffineMap map, MLIRContext *ctx) {
   return AffineMap::get(rank, 0, results, ctx);
 }
 
+/// The result of `map` that is loop 0 as a whole index, if any.
+std::optional<unsigned> splitLoopResult(AffineMap map) {
+  for (auto [i, e] : llvm::enumerate(map.getResults()))
+    if (e == getAffineDimExpr(0, map.getContext()))
+      return i;
+  return std::nullopt;
+}
+
 /// The reassociation that splits dimension `at` of a rank-`rank` tensor in
 /// two.
 SmallVector<ReassociationIndices> splitGroups(int64_t rank, int64_t at) {
@@ -158,15 +166,12 @@ SmallVector<ReassociationIndices> splitGroups(int64_t rank, int64_t at) {
 Value expandAlongSplitLoop(RewriterBase &rewriter, Location loc, Value value,
                            AffineMap map, int64_t chunks, int64_t perChunk) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  std::optional<int64_t> at;
-  for (auto [i, e] : llvm::enumerate(map.getResults()))
-    if (e == getAffineDimExpr(0, map.getContext()))
-      at = i;
+  std::optional<unsigned> at = splitLoopResult(map);
   if (!at || !type)
     return value;
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < type.getRank(); ++d) {
-    if (d == *at) {
+    if (d == int64_t(*at)) {
       shape.push_back(chunks);
       shape.push_back(perChunk);
       continue;
@@ -259,13 +264,9 @@ void splitReduction(RewriterBase &rewriter, linalg::GenericOp op,
     unsigned i = init.getOperandNumber() - op.getNumDpsInputs();
     if (!adds[i]) {
       AffineMap map = op.getMatchingIndexingMap(&init);
-      unsigned at = 0;
-      for (auto [k, e] : llvm::enumerate(map.getResults()))
-        if (e == getAffineDimExpr(0, ctx))
-          at = k;
       results[i] = tensor::CollapseShapeOp::create(
           rewriter, loc, init.get().getType(), split.getResult(i),
-          splitGroups(map.getNumResults(), at));
+          splitGroups(map.getNumResults(), *splitLoopResult(map)));
       continue;
     }
     partials.push_back(split.getResult(i));

@@ -186,6 +186,12 @@ struct RowEmitter {
     return width < op.getStaticLoopRanges()[vectorLoop];
   }
 
+  /// The step of loop `d` in the emitted nest: the tile's rows on `r`, its
+  /// columns on the vector loop, 1 elsewhere.
+  int64_t stepOf(unsigned d, int64_t rows) const {
+    return d == r ? rows : d == vectorLoop ? width : 1;
+  }
+
   VectorType vectorOf(Value tensor) const {
     return VectorType::get(
         {width}, cast<RankedTensorType>(tensor.getType()).getElementType());
@@ -288,7 +294,7 @@ void emitRegisterTiled(RewriterBase &rewriter, linalg::GenericOp op,
     order.insert(order.begin() + columnsAt, emitter.vectorLoop);
   SmallVector<Value> lbs, ubs, steps;
   for (unsigned d : order) {
-    int64_t step = d == r ? rows : d == emitter.vectorLoop ? emitter.width : 1;
+    int64_t step = emitter.stepOf(d, rows);
     lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
     ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, ranges[d]));
     steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, step));
@@ -366,8 +372,7 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
   auto bounds = [&](ArrayRef<unsigned> dims, SmallVector<Value> &lbs,
                     SmallVector<Value> &ubs, SmallVector<Value> &steps) {
     for (unsigned d : dims) {
-      int64_t step =
-          d == r ? rows : d == emitter.vectorLoop ? emitter.width : 1;
+      int64_t step = emitter.stepOf(d, rows);
       lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
       ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, ranges[d]));
       steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, step));
