@@ -24,7 +24,10 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instruction.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -66,6 +69,22 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                        start)
       .count();
+}
+
+/// Scalar selects whose condition compares floating-point values get
+/// !unpredictable: they decide on tensor data (the branchless level searches
+/// of the quantizers, argmin over levels), which no branch predictor follows.
+/// Without it CodeGenPrepare and the X86 cmov converter turn the selects of
+/// a search whose compares read a table into branches, and each element then
+/// pays a misprediction per probe (8 per element for 256 levels).
+void markValueSelectsUnpredictable(Module &module) {
+  MDNode *unpredictable = MDBuilder(module.getContext()).createUnpredictable();
+  for (Function &function : module)
+    for (Instruction &instruction : instructions(function))
+      if (auto *select = dyn_cast<SelectInst>(&instruction))
+        if (!select->getType()->isVectorTy() &&
+            isa<FCmpInst>(select->getCondition()))
+          select->setMetadata(LLVMContext::MD_unpredictable, unpredictable);
 }
 
 /// The optimizer of mlir::makeOptimizingTransformer (the pipeline dq-compile
@@ -115,6 +134,7 @@ Error optimize(Module &module, TargetMachine &machine, unsigned optLevel) {
   builder.crossRegisterProxies(lam, fam, cgam, mam);
   ModulePassManager passes = builder.buildPerModuleDefaultPipeline(level);
   passes.run(module, mam);
+  markValueSelectsUnpredictable(module);
   return Error::success();
 }
 
