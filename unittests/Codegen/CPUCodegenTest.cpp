@@ -247,3 +247,30 @@ TEST_F(CPUCodegen, UnknownCPUsAreErrors) {
 }
 
 } // namespace
+
+TEST_F(CPUCodegen, FloatDecidedSelectsAreMarkedUnpredictable) {
+  // A select on a float compare decides on tensor data (a level search);
+  // one on an integer compare (an index clamp) is left to the heuristics.
+  constexpr const char *text = R"ir(
+define i64 @pick(float %x, float %y, i64 %a, i64 %b, i64 %n) {
+  %c = fcmp ole float %x, %y
+  %s = select i1 %c, i64 %a, i64 %b
+  %d = icmp eq i64 %n, 7
+  %t = select i1 %d, i64 %s, i64 %n
+  ret i64 %t
+}
+)ir";
+  std::string ir;
+  compile(1, 1, &ir, text);
+  unsigned marked = 0, unmarked = 0;
+  llvm::StringRef rest(ir);
+  while (!rest.empty()) {
+    auto [line, tail] = rest.split('\n');
+    rest = tail;
+    if (!line.contains(" select "))
+      continue;
+    (line.contains("!unpredictable") ? marked : unmarked) += 1;
+  }
+  EXPECT_EQ(marked, 1u) << ir;
+  EXPECT_EQ(unmarked, 1u) << ir;
+}

@@ -14,7 +14,12 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
     * `dq.decode_weights`: a `[channels x 2^K]` level table, then a gather
       of each code's level;
     * `dq.quantize_act`: a `[2^K]` level table, then per element a scan for
-      the nearest level (ties to the larger);
+      the nearest level (ties to the larger); above 16 levels a binary
+      search in the sorted table. A nearest unipolar `dq.project` of
+      `max(x, 0)` on the same basis later in the block (the activation fit
+      of a training step) is lowered with it: one generic yields both the
+      level and the code, bit for bit what the two give apart, so a step
+      searches each activation once;
     * `dq.project`: the same scan returning the code (nearest), or the two
       levels around the value and a counter-based random number
       (stochastic); nearest on a constant unipolar basis (an inference

@@ -464,10 +464,75 @@ struct DecodeWeightsLowering : OpRewritePattern<DecodeWeightsOp> {
   }
 };
 
+/// x when `value` is max(x, +0) computed elementwise by a linalg.generic
+/// (the training graph's clamp in front of an activation fit); null
+/// otherwise.
+Value clampedAtZeroOf(Value value) {
+  auto generic = value.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic->getNumResults() != 1 ||
+      generic.getNumLoops() != generic.getNumParallelLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return {};
+  Block &body = generic.getRegion().front();
+  auto max = body.getTerminator()->getOperand(0).getDefiningOp<arith::MaximumFOp>();
+  if (!max)
+    return {};
+  Value arg = body.getArgument(0);
+  Value other = max.getLhs() == arg   ? max.getRhs()
+                : max.getRhs() == arg ? max.getLhs()
+                                      : Value();
+  FloatAttr zero;
+  if (!other || !matchPattern(other, m_Constant(&zero)) ||
+      !zero.getValue().isPosZero())
+    return {};
+  return generic.getDpsInputOperand(0)->get();
+}
+
+/// The nearest unipolar projection of max(x, 0) on the basis of `act`
+/// (the activation fit of the training graph), later in the same block: it
+/// repeats the quantizer's search exactly (the quantizer clamps x below at
+/// 0 too, and a search cannot tell -0 from +0), so both are lowered as one.
+ProjectOp sharedProjection(QuantizeActOp act) {
+  for (Operation *user : act.getInput().getUsers()) {
+    auto clamp = dyn_cast<linalg::GenericOp>(user);
+    if (!clamp || clamp->getNumResults() != 1 ||
+        clampedAtZeroOf(clamp->getResult(0)) != act.getInput())
+      continue;
+    for (Operation *clampUser : clamp->getResult(0).getUsers()) {
+      auto project = dyn_cast<ProjectOp>(clampUser);
+      if (project && project.getValues() == clamp->getResult(0) &&
+          project.getBasis() == act.getBasis() &&
+          project.getEncoding() == Encoding::Unipolar &&
+          project.getRounding() == Rounding::Nearest &&
+          project.getAxis() == act.getAxis() &&
+          project->getBlock() == act->getBlock() &&
+          act->isBeforeInBlock(project))
+        return project;
+    }
+  }
+  return {};
+}
+
+/// The quantizer that lowers `project` together with itself, if any.
+QuantizeActOp sharingQuantizer(ProjectOp project) {
+  Value x = clampedAtZeroOf(project.getValues());
+  if (!x)
+    return {};
+  for (Operation *user : x.getUsers())
+    if (auto act = dyn_cast<QuantizeActOp>(user))
+      if (sharedProjection(act) == project)
+        return act;
+  return {};
+}
+
 struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QuantizeActOp op,
                                 PatternRewriter &rewriter) const override {
+    if (ProjectOp project = sharedProjection(op))
+      return lowerWithProjection(op, project, rewriter);
     Location loc = op.getLoc();
     Value table =
         buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
@@ -504,12 +569,79 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
     rewriter.replaceOp(op, result);
     return success();
   }
+
+  /// One search for the quantizer and the projection of its activation
+  /// fit: an elementwise generic yielding the level (NaN stays NaN) and the
+  /// code (NaN: code 0), bit for bit what the two lowerings give apart.
+  static LogicalResult lowerWithProjection(QuantizeActOp op, ProjectOp project,
+                                           PatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    Value table =
+        buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
+    int64_t count = numCodes(op.getConfig().getBits());
+    auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
+    SortedLevels sorted;
+    if (count > kScanCodes)
+      sorted = sortLevelTable(rewriter, loc, table, /*withCodes=*/true);
+    Value x = op.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    Type codeType = project.getType().getElementType();
+    unsigned rank = type.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc,
+        TypeRange{type, RankedTensorType::get(type.getShape(), codeType)},
+        ValueRange{x, minLevels, maxLevels},
+        ValueRange{emptyLike(rewriter, loc, x, type.getElementType()),
+                   emptyLike(rewriter, loc, x, codeType)},
+        ArrayRef<AffineMap>{identity, scalar, scalar, identity, identity},
+        iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          BodyBuilder bb{nb, nloc};
+          Value v = args[0];
+          Value clamped =
+              bb.select(bb.cmpf(arith::CmpFPredicate::OLT, v, bb.f32(0.0)),
+                        bb.f32(0.0), v);
+          Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, v, v);
+          Value level, code;
+          if (sorted.levels) {
+            auto [nearest, pos] = searchNearest(
+                bb, clamped, count,
+                [&](Value p) { return bb.extract(sorted.levels, {p}); },
+                args[1], args[2]);
+            level = nearest;
+            code = bb.select(isNaN, bb.i32(0), bb.extract(sorted.codes, {pos}));
+          } else {
+            auto [nearest, index] = scanNearest(
+                bb, clamped, count,
+                [&](Value c) { return bb.extract(table, {c}); }, args[1],
+                args[2]);
+            level = nearest;
+            code = arith::IndexCastUIOp::create(nb, nloc, nb.getI32Type(),
+                                                index);
+          }
+          Value narrow = arith::IndexCastUIOp::create(
+              nb, nloc, codeType,
+              arith::IndexCastUIOp::create(nb, nloc, nb.getIndexType(), code));
+          linalg::YieldOp::create(
+              nb, nloc, ValueRange{bb.select(isNaN, v, level), narrow});
+        });
+    rewriter.replaceOp(project, generic.getResult(1));
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
 };
 
 struct ProjectLowering : OpRewritePattern<ProjectOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ProjectOp op,
                                 PatternRewriter &rewriter) const override {
+    // Lowered with the quantizer whose search it repeats.
+    if (sharingQuantizer(op))
+      return failure();
     Location loc = op.getLoc();
     Encoding encoding = op.getEncoding();
     bool stochastic = op.getRounding() == Rounding::Stochastic;
