@@ -527,54 +527,16 @@ QuantizeActOp sharingQuantizer(ProjectOp project) {
   return {};
 }
 
+/// dq.quantize_act: per element a clamp at 0, then the nearest level (a
+/// scan up to 16 levels, a binary search in the sorted table above); NaN
+/// passes. With the projection of its activation fit (sharedProjection) one
+/// generic yields the level and the code (NaN: code 0), bit for bit what the
+/// two lowerings give apart.
 struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QuantizeActOp op,
                                 PatternRewriter &rewriter) const override {
-    if (ProjectOp project = sharedProjection(op))
-      return lowerWithProjection(op, project, rewriter);
-    Location loc = op.getLoc();
-    Value table =
-        buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
-    int64_t count = numCodes(op.getConfig().getBits());
-    auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
-    Value sorted;
-    if (count > kScanCodes)
-      sorted = sortLevelTable(rewriter, loc, table, /*withCodes=*/false).levels;
-    Value result = elementwise(
-        rewriter, loc, op.getInput(), op.getType().getElementType(),
-        [&](BodyBuilder &bb, ValueRange args) {
-          Value x = args[0];
-          // Clamp below at 0; NaN stays NaN.
-          Value clamped =
-              bb.select(bb.cmpf(arith::CmpFPredicate::OLT, x, bb.f32(0.0)),
-                        bb.f32(0.0), x);
-          Value level;
-          if (sorted)
-            level = searchNearest(
-                        bb, clamped, count,
-                        [&](Value p) { return bb.extract(sorted, {p}); },
-                        args[1], args[2])
-                        .first;
-          else
-            level = scanNearest(
-                        bb, clamped, count,
-                        [&](Value c) { return bb.extract(table, {c}); },
-                        args[1], args[2])
-                        .first;
-          Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, x, x);
-          return bb.select(isNaN, x, level);
-        },
-        ValueRange{minLevels, maxLevels}, op.getAxis());
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-
-  /// One search for the quantizer and the projection of its activation
-  /// fit: an elementwise generic yielding the level (NaN stays NaN) and the
-  /// code (NaN: code 0), bit for bit what the two lowerings give apart.
-  static LogicalResult lowerWithProjection(QuantizeActOp op, ProjectOp project,
-                                           PatternRewriter &rewriter) {
+    ProjectOp project = sharedProjection(op);
     Location loc = op.getLoc();
     Value table =
         buildLevelTable(rewriter, loc, op.getBasis(), Encoding::Unipolar);
@@ -582,30 +544,33 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
     auto [minLevels, maxLevels] = levelRange(rewriter, loc, table);
     SortedLevels sorted;
     if (count > kScanCodes)
-      sorted = sortLevelTable(rewriter, loc, table, /*withCodes=*/true);
+      sorted = sortLevelTable(rewriter, loc, table, /*withCodes=*/bool(project));
     Value x = op.getInput();
     auto type = cast<RankedTensorType>(x.getType());
-    Type codeType = project.getType().getElementType();
     unsigned rank = type.getRank();
-    MLIRContext *ctx = rewriter.getContext();
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
-    AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
+    AffineMap scalar = AffineMap::get(rank, 0, {}, rewriter.getContext());
+    SmallVector<Type> resultTypes = {type};
+    SmallVector<Value> inits = {emptyLike(rewriter, loc, x, type.getElementType())};
+    SmallVector<AffineMap> maps = {identity, scalar, scalar, identity};
+    Type codeType;
+    if (project) {
+      codeType = project.getType().getElementType();
+      resultTypes.push_back(RankedTensorType::get(type.getShape(), codeType));
+      inits.push_back(emptyLike(rewriter, loc, x, codeType));
+      maps.push_back(identity);
+    }
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
     auto generic = linalg::GenericOp::create(
-        rewriter, loc,
-        TypeRange{type, RankedTensorType::get(type.getShape(), codeType)},
-        ValueRange{x, minLevels, maxLevels},
-        ValueRange{emptyLike(rewriter, loc, x, type.getElementType()),
-                   emptyLike(rewriter, loc, x, codeType)},
-        ArrayRef<AffineMap>{identity, scalar, scalar, identity, identity},
-        iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        rewriter, loc, resultTypes, ValueRange{x, minLevels, maxLevels}, inits,
+        maps, iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
           BodyBuilder bb{nb, nloc};
           Value v = args[0];
+          // Clamp below at 0; NaN stays NaN.
           Value clamped =
               bb.select(bb.cmpf(arith::CmpFPredicate::OLT, v, bb.f32(0.0)),
                         bb.f32(0.0), v);
-          Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, v, v);
           Value level, code;
           if (sorted.levels) {
             auto [nearest, pos] = searchNearest(
@@ -613,23 +578,28 @@ struct QuantizeActLowering : OpRewritePattern<QuantizeActOp> {
                 [&](Value p) { return bb.extract(sorted.levels, {p}); },
                 args[1], args[2]);
             level = nearest;
-            code = bb.select(isNaN, bb.i32(0), bb.extract(sorted.codes, {pos}));
+            code = pos;
           } else {
-            auto [nearest, index] = scanNearest(
+            std::tie(level, code) = scanNearest(
                 bb, clamped, count,
                 [&](Value c) { return bb.extract(table, {c}); }, args[1],
                 args[2]);
-            level = nearest;
-            code = arith::IndexCastUIOp::create(nb, nloc, nb.getI32Type(),
-                                                index);
           }
-          Value narrow = arith::IndexCastUIOp::create(
-              nb, nloc, codeType,
-              arith::IndexCastUIOp::create(nb, nloc, nb.getIndexType(), code));
-          linalg::YieldOp::create(
-              nb, nloc, ValueRange{bb.select(isNaN, v, level), narrow});
+          Value isNaN = bb.cmpf(arith::CmpFPredicate::UNO, v, v);
+          // The search gives a sorted position: its code (NaN: code 0, as
+          // the scan gives).
+          if (project && sorted.levels)
+            code = arith::IndexCastUIOp::create(
+                nb, nloc, nb.getIndexType(),
+                bb.select(isNaN, bb.i32(0), bb.extract(sorted.codes, {code})));
+          SmallVector<Value> yields = {bb.select(isNaN, v, level)};
+          if (project)
+            yields.push_back(
+                arith::IndexCastUIOp::create(nb, nloc, codeType, code));
+          linalg::YieldOp::create(nb, nloc, yields);
         });
-    rewriter.replaceOp(project, generic.getResult(1));
+    if (project)
+      rewriter.replaceOp(project, generic.getResult(1));
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
