@@ -85,5 +85,12 @@ def DQ_Rounding : I32EnumAttr<"Rounding",
   let cppNamespace = "::mlir::dq";
 }
 
+def DQ_Reduction : I32EnumAttr<"Reduction",
+    "how dq.all_reduce combines the processes' tensors", [
+      I32EnumAttrCase<"Sum", 0, "sum">,
+      I32EnumAttrCase<"Mean", 1, "mean">
+    ]> {
+  let cppNamespace = "::mlir::dq";
+}
 
 #endif // DQ_BASE_TD

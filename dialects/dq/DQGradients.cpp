@@ -83,16 +83,23 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
   Value sumDy = tensormath::sumPerChannel(b, loc, dy, axis);
   Value sumDyXHat = tensormath::sumPerChannel(
       b, loc, tensormath::mul(b, loc, dy, xHat), axis);
+  // gamma and beta get this process's share; the training graph reduces
+  // parameter gradients over the processes itself.
   if (needed[2])
     grads[2] = sumDy;
   if (needed[1])
     grads[1] = sumDyXHat;
   if (needed[0]) {
-    // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
-    Value meanDy = tensormath::alongAxis(
-        b, loc, tensormath::scale(b, loc, sumDy, 1.0 / count), axis, rank);
-    Value meanDyXHat = tensormath::alongAxis(
-        b, loc, tensormath::scale(b, loc, sumDyXHat, 1.0 / count), axis, rank);
+    // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)),
+    // the means over the whole (cross-replica: every process's) batch.
+    Value meanDy = tensormath::scale(b, loc, sumDy, 1.0 / count);
+    Value meanDyXHat = tensormath::scale(b, loc, sumDyXHat, 1.0 / count);
+    if (getCrossReplica()) {
+      meanDy = AllReduceOp::create(b, loc, meanDy, Reduction::Mean);
+      meanDyXHat = AllReduceOp::create(b, loc, meanDyXHat, Reduction::Mean);
+    }
+    meanDy = tensormath::alongAxis(b, loc, meanDy, axis, rank);
+    meanDyXHat = tensormath::alongAxis(b, loc, meanDyXHat, axis, rank);
     Value scaleB = tensormath::alongAxis(
         b, loc, tensormath::mul(b, loc, getGamma(), invStd), axis, rank);
     Value centered =
@@ -138,5 +145,16 @@ SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange resultGrads,
         return arith::MulFOp::create(
             nb, l, arith::SubFOp::create(nb, l, softmax, onehot), a[3]);
       });
+  return success();
+}
+
+LogicalResult AllReduceOp::buildGradients(OpBuilder &b, ValueRange resultGrads,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  // For a loss summed over the processes, every process's input reaches
+  // every process's result: the same all-reduce of the result gradients.
+  grads.assign(1, Value());
+  if (needed[0] && resultGrads[0])
+    grads[0] = AllReduceOp::create(b, getLoc(), resultGrads[0], getReduction());
   return success();
 }

@@ -298,6 +298,14 @@ LogicalResult ChannelWeightsOp::verify() {
 // PackBitsOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult AllReduceOp::verify() {
+  if (getReduction() == Reduction::Mean &&
+      !isa<FloatType>(getInput().getType().getElementType()))
+    return emitOpError("a mean all-reduce takes float tensors, not ")
+           << getInput().getType();
+  return success();
+}
+
 LogicalResult PackBitsOp::verify() {
   auto codes = getCodes().getType();
   auto packed = getPacked().getType();

@@ -157,6 +157,11 @@ def DQ_FitLevelsOp : DQ_Op<"fit_levels", [Pure,
     with weight 0 is left out of the fit. The solve is computed from per-code
     histograms, so empty codes are harmless (`ridge > 0`).
 
+    `cross_replica`: the elements are those of every process of a
+    data-parallel run (the histograms are summed over the processes with
+    `dq.all_reduce` before the solve), so every process gets the fit of the
+    whole batch. In a single process it is the plain fit.
+
     ```mlir
     %v1 = dq.fit_levels %codes, %w, %v0 axis = 0 bipolar ridge = 1.0e-4
             : (tensor<16x72xi8>, tensor<16x72xf32>, tensor<16x2xf32>)
@@ -171,11 +176,12 @@ def DQ_FitLevelsOp : DQ_Op<"fit_levels", [Pure,
                        DQ_FloatTensor:$previous,
                        Optional<DQ_FloatTensor>:$weights,
                        I64Attr:$axis, DQ_Encoding:$encoding,
-                       DefaultValuedAttr<F64Attr, "1.0e-4">:$ridge);
+                       DefaultValuedAttr<F64Attr, "1.0e-4">:$ridge,
+                       UnitAttr:$cross_replica);
   let results = (outs DQ_FloatTensor:$result);
   let assemblyFormat = [{
     $codes `,` $targets `,` $previous (`weights` $weights^)? `axis` `=` $axis
-    $encoding `ridge` `=` $ridge attr-dict
+    $encoding `ridge` `=` $ridge (`cross_replica` $cross_replica^)? attr-dict
     `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -227,6 +233,13 @@ def DQ_BatchNormTrainOp : DQ_Op<"batch_norm_train", [Pure,
     averages. Differentiable in `input`, `gamma` and `beta` (through the
     statistics).
 
+    `cross_replica` (synchronized batch norm): the batch is that of every
+    process of a data-parallel run, each holding an equal share; the
+    statistics are `dq.all_reduce mean`s of the per-process ones (the
+    variance centred on the global mean), and the gradient's two channel
+    sums are all-reduced likewise, so N processes with batch B compute the
+    batch norm of one batch of N*B. In a single process it is the plain op.
+
     ```mlir
     %y, %m, %v = dq.batch_norm_train %x, %gamma, %beta axis = 3
                    epsilon = 1.000000e-05
@@ -236,12 +249,14 @@ def DQ_BatchNormTrainOp : DQ_Op<"batch_norm_train", [Pure,
   }];
   let arguments = (ins DQ_FloatTensor:$input, DQ_FloatTensor:$gamma,
                        DQ_FloatTensor:$beta, I64Attr:$axis,
-                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon,
+                       UnitAttr:$cross_replica);
   let results = (outs DQ_FloatTensor:$result, DQ_FloatTensor:$batch_mean,
                       DQ_FloatTensor:$batch_var);
   let assemblyFormat = [{
     $input `,` $gamma `,` $beta `axis` `=` $axis `epsilon` `=` $epsilon
-    attr-dict `:` functional-type(operands, results)
+    (`cross_replica` $cross_replica^)? attr-dict
+    `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
@@ -308,6 +323,10 @@ def DQ_ChannelWeightsOp : DQ_Op<"channel_weights", [Pure]> {
     error when its index is lower). The normalization uses all channels,
     before trimming.
 
+    `cross_replica`: the means are over the batch of every process of a
+    data-parallel run (`dq.all_reduce mean` of the per-process means, equal
+    shares), so every process gets the same weights.
+
     ```mlir
     %w = dq.channel_weights %x, %u axis = 3 trim = 1.250000e-01
            epsilon = 1.000000e-08
@@ -317,12 +336,59 @@ def DQ_ChannelWeightsOp : DQ_Op<"channel_weights", [Pure]> {
   let arguments = (ins DQ_FloatTensor:$input, DQ_FloatTensor:$basis,
                        I64Attr:$axis,
                        DefaultValuedAttr<F64Attr, "0.0">:$trim,
-                       DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon,
+                       UnitAttr:$cross_replica);
   let results = (outs DQ_FloatTensor:$weights);
   let assemblyFormat = [{
     $input `,` $basis `axis` `=` $axis `trim` `=` $trim `epsilon` `=`
-    $epsilon attr-dict `:` functional-type(operands, results)
+    $epsilon (`cross_replica` $cross_replica^)? attr-dict
+    `:` functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// all_reduce (data parallelism)
+//===----------------------------------------------------------------------===//
+
+def DQ_AllReduceOp : DQ_Op<"all_reduce", [
+    AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<DQ_GradientOpInterface>]> {
+  let summary = "combines a tensor across the processes of a data-parallel run";
+  let description = [{
+    Every process of the run calls it with a tensor of the same type and
+    gets, element by element, the `sum` of all of them, or their `mean`
+    (the sum divided by the number of processes; f32 and f64 only). In a
+    single process it
+    is the identity. The processes must reach their all-reduces in the same
+    order (the compiled step does: they run the same code).
+
+    Not `Pure`: it communicates, so it is neither removed nor reordered
+    with other all-reduces; nothing folds it.
+
+    Gradient (for a loss that is the sum of the processes' losses): the
+    same all-reduce of the result's gradient.
+
+    On CPU it bufferizes to a call of the model library's
+    `dq_model_all_reduce_*`, which runs the collective the host process
+    gave the model (dq-train under `mpirun`: MPI) and does nothing when
+    none was given (docs/Runtime.md, "Data parallelism").
+
+    ```mlir
+    %g = dq.all_reduce %grad mean : tensor<16x3x3x8xf32>
+    %c = dq.all_reduce %correct sum : tensor<i32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32, F64, I32]>:$input,
+                       DQ_Reduction:$reduction);
+  let results = (outs RankedTensorOf<[F32, F64, I32]>:$result);
+  let assemblyFormat = [{
+    $input $reduction attr-dict `:` type($input)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::dq::Reduction":$reduction),
+    [{ build($_builder, $_state, input.getType(), input, reduction); }]>
+  ];
   let hasVerifier = 1;
 }
 

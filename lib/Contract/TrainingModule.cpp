@@ -256,6 +256,7 @@ FailureOr<TrainingModule> Reader::read() {
     return logitsSlot.error() << "the logits must be tensor<" << batch
                               << "xKxf32>, got " << logitsSlot.type();
 
+  view.dataParallel = module->hasAttr(kDataParallelAttrName);
   view.entryPoints = {{view.initState, false, true},
                       {train, true, true},
                       {predict, true, false}};

@@ -3,6 +3,7 @@
 #include "dq/Registration.h"
 
 #include "dialects/dq/DQDialect.h"
+#include "dq/Conversion/DQToLinalg/AllReduceBufferization.h"
 #include "dq/Conversion/Passes.h"
 #include "dq/GPU/Passes.h"
 #include "dq/Pipelines/GPUPipeline.h"
@@ -20,6 +21,7 @@
 void mlir::dq::registerDQDialects(DialectRegistry &registry) {
   registry.insert<DQDialect>();
   registerGradientExternalModels(registry);
+  registerAllReduceBufferizationModel(registry);
   // gpu-module-to-binary (dq-lower-to-nvvm) serializes kernels through the
   // NVVM target and the LLVM IR translations, which a tool's usual
   // registration need not include.

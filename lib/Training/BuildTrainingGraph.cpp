@@ -376,6 +376,8 @@ Value BuildTrainingGraphPass::cloneModel(OpBuilder &b, func::FuncOp model,
                       bn.getVar().getType()},
             mapping.lookup(bn.getInput()), state[entry->gamma],
             state[entry->beta], bn.getAxisAttr(), bn.getEpsilonAttr());
+        // Synchronized batch norm: the statistics of the whole batch.
+        train.setCrossReplica(dataParallel);
         mapping.map(bn.getResult(), train.getResult());
         continue;
       }
@@ -500,11 +502,16 @@ Value BuildTrainingGraphPass::fitActBasis(OpBuilder &b, Location loc,
         act.getAxisAttr(),
         b.getF64FloatAttr(config.getTrim().convertToDouble()),
         b.getF64FloatAttr(trimEpsilon));
+    cast<ChannelWeightsOp>(weights.getDefiningOp())
+        .setCrossReplica(dataParallel);
   }
-  return FitLevelsOp::create(b, loc, u.getType(), codes, x, u, weights,
-                             act.getAxisAttr(),
-                             EncodingAttr::get(ctx, Encoding::Unipolar),
-                             b.getF64FloatAttr(ridge));
+  // Data-parallel: one fit of the whole batch, the same in every process.
+  auto fit = FitLevelsOp::create(b, loc, u.getType(), codes, x, u, weights,
+                                 act.getAxisAttr(),
+                                 EncodingAttr::get(ctx, Encoding::Unipolar),
+                                 b.getF64FloatAttr(ridge));
+  fit.setCrossReplica(dataParallel);
+  return fit;
 }
 
 void BuildTrainingGraphPass::buildCalibrate(OpBuilder &b, func::FuncOp model) {
@@ -624,6 +631,16 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
   auto grads = buildReverseMode(b, *block, {loss}, {one}, wrt);
   if (failed(grads))
     return failure();
+  // Data-parallel: each process has the gradient of its share of the
+  // batch's losses; their mean is the gradient of the whole batch's mean
+  // loss. Loss and correct are reported for the whole batch.
+  if (dataParallel) {
+    for (Value &g : *grads)
+      if (g)
+        g = AllReduceOp::create(b, loc, g, Reduction::Mean);
+    loss = AllReduceOp::create(b, loc, loss, Reduction::Mean);
+    correct = AllReduceOp::create(b, loc, correct, Reduction::Sum);
+  }
 
   // 4. Updates, all from the values before the step.
   SmallVector<Value> next(state.begin(), state.end());
@@ -851,6 +868,12 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     next[a.basis] = blend(u, fitted, actMomentum);
   }
 
+  // Data-parallel: the number of processes (an all-reduced 1), for the
+  // unbiasing of the running variances over the whole batch.
+  Value processes;
+  if (dataParallel && !batchNorms.empty())
+    processes = AllReduceOp::create(b, loc, tmath::splat(b, loc, lossType, 1.0),
+                                    Reduction::Sum);
   for (BatchNorm &bn : batchNorms) {
     auto train = cast<BatchNormTrainOp>(
         mapping.lookup(bn.op.getResult()).getDefiningOp());
@@ -860,8 +883,31 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
     double bm = bnMomentum;
     next[bn.runningMean] =
         blend(state[bn.runningMean], train.getBatchMean(), 1.0 - bm);
-    Value unbiased = tmath::scale(b, loc, train.getBatchVar(),
-                                  count / std::max(count - 1.0, 1.0));
+    Value unbiased;
+    if (processes) {
+      // n / (n - 1) with n = processes * count, the whole batch's count.
+      Value factor = tmath::map(
+          b, loc, {processes}, lossType,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Type t = a[0].getType();
+            Value n = arith::MulFOp::create(
+                nb, l, a[0], arith::ConstantOp::create(
+                                 nb, l, nb.getFloatAttr(t, count)));
+            Value one = arith::ConstantOp::create(nb, l, nb.getFloatAttr(t, 1.0));
+            Value nMinusOne = arith::MaximumFOp::create(
+                nb, l, arith::SubFOp::create(nb, l, n, one), one);
+            return arith::DivFOp::create(nb, l, n, nMinusOne);
+          });
+      unbiased = tmath::map(
+          b, loc, {train.getBatchVar(), factor},
+          cast<RankedTensorType>(train.getBatchVar().getType()),
+          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            return arith::MulFOp::create(nb, l, a[0], a[1]);
+          });
+    } else {
+      unbiased = tmath::scale(b, loc, train.getBatchVar(),
+                              count / std::max(count - 1.0, 1.0));
+    }
     next[bn.runningVar] = blend(state[bn.runningVar], unbiased, 1.0 - bm);
   }
 
@@ -972,6 +1018,8 @@ void BuildTrainingGraphPass::runOnOperation() {
 
   OpBuilder b(module.getBodyRegion());
   b.setInsertionPointToEnd(module.getBody());
+  if (dataParallel)
+    module->setAttr(kDataParallelAttrName, b.getUnitAttr());
   buildInitState(b, model.getLoc());
   if (failed(buildTrainStep(b, model)))
     return signalPassFailure();

@@ -58,7 +58,14 @@ struct TrainingModule {
   /// The image batch @train_step and @predict take, and @predict's logits
   /// [batch x classes].
   RankedTensorType images, logits;
+  /// Built with dq-build-training-graph data-parallel=true (the module
+  /// attribute kDataParallelAttrName): @train_step all-reduces across the
+  /// processes of a run.
+  bool dataParallel = false;
 };
+
+/// The unit module attribute of a data-parallel training module.
+inline constexpr char kDataParallelAttrName[] = "dq.data_parallel";
 
 /// The function names of the entry points.
 inline constexpr char kInitStateName[] = "init_state";

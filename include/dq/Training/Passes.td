@@ -69,6 +69,16 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
       result, so later quantizers see calibrated inputs. Only the
       activation bases change.
 
+    With `data-parallel=true` the step is that of one batch spread over the
+    processes of a data-parallel run (docs/Runtime.md, "Data
+    parallelism"): every weight and parameter gradient is a
+    `dq.all_reduce mean` before the updates, the batch norms are
+    `cross_replica` (synchronized), the activation fits and their channel
+    weights are `cross_replica`, the running variance's unbiasing uses the
+    whole batch, and the returned loss (mean) and `correct` (sum) are those
+    of the whole batch. `@calibrate`'s fits are `cross_replica` too. Every
+    process's state stays the same.
+
     Every state tensor is tagged `{dq.state = "<layer>.<what>", dq.role =
     "<role>"}`; docs/TrainingGraph.md lists names, roles and order.
 
@@ -124,6 +134,12 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
            "Also build @calibrate (activation calibration from data; "
            "dq-train --calibrate); off by default: it adds about a third "
            "to the compile time of a training step">,
+    Option<"dataParallel", "data-parallel", "bool", "false",
+           "Build a step for data-parallel training (dq-train under mpirun): "
+           "gradients, batch-norm statistics and the activation fits are "
+           "all-reduced (dq.all_reduce) so that N processes with batch B "
+           "take the step of one process with batch N*B; a single process "
+           "runs it unchanged">,
   ];
   let dependentDialects = ["::mlir::dq::DQDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -895,6 +895,11 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
       weightHist = histOp.getResult(0);
       sumHist = histOp.getResult(1);
     }
+    // The fit of every process's elements: their histograms summed.
+    if (op.getCrossReplica()) {
+      weightHist = AllReduceOp::create(rewriter, loc, weightHist, Reduction::Sum);
+      sumHist = AllReduceOp::create(rewriter, loc, sumHist, Reduction::Sum);
+    }
 
     // 2. One ridge-regularized K x K solve per fit, from the histograms.
     double ridge = op.getRidge().convertToDouble();
@@ -1057,11 +1062,19 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     Value x = op.getInput();
     int64_t axis = op.getAxis();
     int64_t rank = tmath::shapeOf(x).size();
-    Value mean = channelMean(rewriter, loc, x, axis);
+    // Cross-replica: the mean of the processes' means (equal shares), and
+    // the variance centred on that global mean, likewise.
+    auto global = [&](Value perProcess) -> Value {
+      return op.getCrossReplica() ? AllReduceOp::create(rewriter, loc,
+                                                        perProcess,
+                                                        Reduction::Mean)
+                                  : perProcess;
+    };
+    Value mean = global(channelMean(rewriter, loc, x, axis));
     Value centered = tmath::sub(
         rewriter, loc, x, tmath::alongAxis(rewriter, loc, mean, axis, rank));
-    Value var = channelMean(
-        rewriter, loc, tmath::mul(rewriter, loc, centered, centered), axis);
+    Value var = global(channelMean(
+        rewriter, loc, tmath::mul(rewriter, loc, centered, centered), axis));
     Value y = normalize(rewriter, loc, x, op.getGamma(), op.getBeta(), mean,
                         var, axis, op.getEpsilon().convertToDouble());
     rewriter.replaceOp(op, {y, mean, var});
@@ -1175,8 +1188,15 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
     int64_t channels = type.getDimSize(axis);
     double epsilon = op.getEpsilon().convertToDouble();
     double trim = op.getTrim().convertToDouble();
-    Value energy =
-        channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis);
+    // Cross-replica: means over every process's batch (equal shares).
+    auto global = [&](Value perProcess) -> Value {
+      return op.getCrossReplica() ? AllReduceOp::create(rewriter, loc,
+                                                        perProcess,
+                                                        Reduction::Mean)
+                                  : perProcess;
+    };
+    Value energy = global(
+        channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis));
     auto channelType = RankedTensorType::get({channels}, type.getElementType());
     auto plusEps = [&](Value v) {
       return tmath::map(rewriter, loc, {v}, channelType,
@@ -1211,8 +1231,8 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
       Value quantized = QuantizeActOp::create(
           rewriter, loc, type, x, op.getBasis(), op.getAxisAttr(), actConfig);
       Value diff = tmath::sub(rewriter, loc, x, quantized);
-      Value error = channelMean(rewriter, loc,
-                                tmath::mul(rewriter, loc, diff, diff), axis);
+      Value error = global(channelMean(
+          rewriter, loc, tmath::mul(rewriter, loc, diff, diff), axis));
       Value relative =
           tmath::map(rewriter, loc, {error, denom}, channelType,
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -1296,7 +1316,8 @@ struct ConvertDQToLinalgPass
             applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
     WalkResult remaining = getOperation()->walk([](Operation *op) {
-      if (isa<DQDialect>(op->getDialect())) {
+      // dq.all_reduce stays: it bufferizes to a call of the model library.
+      if (isa<DQDialect>(op->getDialect()) && !isa<AllReduceOp>(op)) {
         op->emitError() << "convert-dq-to-linalg could not lower this op";
         return WalkResult::interrupt();
       }
