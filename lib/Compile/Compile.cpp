@@ -793,6 +793,10 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     training = std::move(*view);
     // The GPU pipeline maps no host loops yet, and @calibrate's fit
     // iterations are one.
+    if (cuda && training->dataParallel)
+      fail("a data-parallel training module (dq-build-training-graph "
+           "data-parallel=true) compiles for --target cpu only: the GPU "
+           "pipeline does not lower dq.all_reduce yet");
     if (cuda && training->calibrate) {
       llvm::errs() << "dq-compile: note: @calibrate is not compiled for "
                       "--target cuda (its fit loop is not mapped to the GPU "
@@ -822,8 +826,10 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     module->print(os);
   }
   manifest.moduleHash = rt::fnv1a64(text.data(), text.size());
-  if (!inference && !kernels)
+  if (!inference && !kernels) {
     manifest.state = stateSpecs(*training);
+    manifest.dataParallel = training->dataParallel;
+  }
   if (!kernels) {
     auto images = cast<RankedTensorType>(
         predict.getArgumentTypes()[manifest.state.size()]);

@@ -367,6 +367,13 @@ Manifest parseManifest(const std::string &jsonText, const std::string &source) {
                                 manifest.device + "\"");
   }
 
+  if (root.contains("data_parallel")) {
+    const json &flag = root["data_parallel"];
+    if (!flag.is_boolean())
+      reader.fail("data_parallel", "expected true or false");
+    manifest.dataParallel = flag.get<bool>();
+  }
+
   if (root.contains("preprocess")) {
     if (manifest.imageShape.size() != 3)
       reader.fail("preprocess", "layout NHWC needs an image_shape [H, W, C], "
@@ -461,6 +468,8 @@ std::string toJson(const Manifest &manifest) {
   }
   if (manifest.device != "cpu")
     root["device"] = manifest.device;
+  if (manifest.dataParallel)
+    root["data_parallel"] = true;
   if (manifest.preprocess)
     root["preprocess"] = ojson::parse(preprocessToJson(*manifest.preprocess));
   ojson state = ojson::array();
@@ -506,6 +515,8 @@ std::string modelSignature(const Manifest &manifest) {
   root["image_shape"] = manifest.imageShape;
   root["classes"] = manifest.classes;
   root["device"] = manifest.device;
+  if (manifest.dataParallel)
+    root["data_parallel"] = true;
   ojson state = ojson::array();
   for (const TensorSpec &spec : manifest.state)
     state.push_back(ojson::array(

@@ -286,6 +286,17 @@ unsigned CompiledModel::threadCount() const {
   return threads > 0 ? static_cast<unsigned>(threads) : 1;
 }
 
+void CompiledModel::setCollectives(const DQCollectives *collectives) {
+  auto set = reinterpret_cast<DQSetCollectivesFn>(
+      dlsym(library_, "dq_model_set_collectives"));
+  if (!set)
+    throw Error(prefix_ + ".so has no dq_model_set_collectives: it does not "
+                          "all-reduce, so it cannot train with other "
+                          "processes (build it with dq-build-training-graph "
+                          "data-parallel=true)");
+  set(collectives);
+}
+
 void CompiledModel::requireTraining(const char *name) const {
   if (isKernels())
     throw Error(prefix_ + ": a kernels library (dq-compile --kind kernels) "

@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -199,7 +200,8 @@ std::string newRunId() {
 /// run's options and dataset before it is used.
 StartPoint readProgress(const std::string &path, const std::string &metadata,
                         const TrainOptions &o, size_t trainImages,
-                        size_t perEpoch, int64_t batch, int64_t totalSteps) {
+                        size_t perEpoch, int64_t batch, int64_t totalSteps,
+                        int processes) {
   Json meta = Json::parse(metadata, nullptr, false);
   if (meta.is_discarded() || !meta.is_object() || !meta.contains("step"))
     throw Error(path + ": not a dq-train checkpoint (no training progress in "
@@ -232,6 +234,16 @@ StartPoint readProgress(const std::string &path, const std::string &metadata,
     throw Error(path + ": the checkpoint was written with other "
                        "--seed/--epochs/--lr/--limit-train values; resume "
                        "with the same ones");
+  // Another number of processes is another batch, so another schedule.
+  int64_t written = meta.contains("processes")
+                        ? integer("processes", 1, 1 << 20)
+                        : 1;
+  if (written != processes)
+    throw Error(path + ": the checkpoint was written by a run of " +
+                std::to_string(written) + " process" +
+                (written == 1 ? "" : "es") + ", this one has " +
+                std::to_string(processes) + ": resume with " +
+                std::to_string(written));
   StartPoint p;
   p.epoch = static_cast<int>(integer("epoch", 0, o.epochs));
   p.batchInEpoch = static_cast<size_t>(
@@ -302,10 +314,55 @@ StartPoint readProgress(const std::string &path, const std::string &metadata,
   return p;
 }
 
+/// The processes of a data-parallel run must run the same library on the
+/// same data with the same options, or their all-reduces would combine
+/// unrelated steps: compared before anything is read or written.
+void checkProcessesAgree(Communicator &comm, const Manifest &m,
+                         const TrainOptions &o) {
+  auto bitsOf = [](double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return bits;
+  };
+  auto textHash = [](const std::string &text) {
+    return fnv1a64(text.data(), text.size());
+  };
+  const std::pair<const char *, uint64_t> facts[] = {
+      {"the model (its manifest's module hash)", m.moduleHash},
+      {"the compiled library (its hash)", m.library.hash},
+      {"--dataset", textHash(o.dataset)},
+      {"--seed", o.seed},
+      {"--epochs", static_cast<uint64_t>(o.epochs)},
+      {"--lr", bitsOf(o.lr)},
+      {"--limit-train", o.limitTrain},
+      {"--limit-test", o.limitTest},
+      {"--no-augment", o.augment ? 1u : 0u},
+      {"--calibrate", static_cast<uint64_t>(o.calibrateBatches)},
+      {"--calibrate-iterations", static_cast<uint64_t>(o.calibrateIterations)},
+      {"--resume", textHash(o.resume)},
+      {"--stop-after-steps", static_cast<uint64_t>(o.stopAfterSteps)}};
+  std::vector<uint64_t> values, min, max;
+  for (const auto &fact : facts)
+    values.push_back(fact.second);
+  comm.minMax(values, min, max);
+  for (size_t i = 0; i < values.size(); ++i)
+    if (min[i] != max[i])
+      throw Error(std::string("the ") + std::to_string(comm.size()) +
+                  " processes of this run (" + comm.describe() +
+                  ") disagree about " + facts[i].first +
+                  ": every process must train the same compiled model with "
+                  "the same options; nothing was written");
+}
+
 } // namespace
 
 TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
-                               const volatile std::sig_atomic_t *interrupted) {
+                               const volatile std::sig_atomic_t *interrupted,
+                               Communicator &comm) {
+  // A data-parallel run: every process trains the same model on its share
+  // of each batch; the first one (rank 0) writes every file.
+  const int processes = comm.size();
+  const bool lead = comm.rank() == 0;
   if (model.isInference())
     throw Error(model.prefix() +
                 ": an inference model (dq-compile of a "
@@ -324,6 +381,19 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                          "resuming: the checkpoint's state was calibrated "
                          "when its run started\n");
   const Manifest &m = model.manifest();
+  if (processes > 1) {
+    if (!m.dataParallel)
+      throw Error(model.prefix() + " was not built for data-parallel "
+                  "training, so its " + std::to_string(processes) +
+                  " processes (" + comm.describe() +
+                  ") would each train alone: build its training module with "
+                  "dq-build-training-graph data-parallel=true and compile it, "
+                  "or run one process");
+    model.setCollectives(comm.collectives());
+    checkProcessesAgree(comm, m, o);
+  }
+  // The batch of one step: every process's share.
+  const int64_t globalBatch = m.batch * processes;
   std::string metadata;
   std::string statePath =
       o.resume.empty() ? model.prefix() + ".state" : o.resume;
@@ -343,8 +413,11 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
   // Before anything is written or long work starts: the directory, and a
   // lock so that a second run on the same --out stops instead of
   // interleaving its files with this one's.
-  createDirectories(o.out);
-  DirectoryLock lock(o.out, "dq-train.lock", "--out");
+  std::optional<DirectoryLock> lock;
+  if (lead) {
+    createDirectories(o.out);
+    lock.emplace(o.out, "dq-train.lock", "--out");
+  }
 
   Dataset train = loadNamedDataset(o.dataset, o.data, /*train=*/true);
   Dataset test = loadNamedDataset(o.dataset, o.data, /*train=*/false);
@@ -368,11 +441,20 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                   "the test set (" + test.source + ")");
   if (!fewer.empty())
     std::fprintf(stderr, "dq-train: warning: %s\n", fewer.c_str());
-  if (train.count < static_cast<size_t>(m.batch))
+  if (train.count < static_cast<size_t>(globalBatch))
     throw Error("the training set has " + std::to_string(train.count) +
-                " images, fewer than one batch of " + std::to_string(m.batch));
+                " images, fewer than one batch of " +
+                std::to_string(globalBatch) +
+                (processes > 1 ? " (" + std::to_string(m.batch) + " on each of " +
+                                     std::to_string(processes) + " processes)"
+                               : std::string()));
 
-  BatchSampler sampler(train.count, m.batch, o.seed);
+  // The batches of the whole run; this process takes its share of each.
+  BatchSampler sampler(train.count, globalBatch, o.seed);
+  auto shareOf = [&](const std::vector<size_t> &indices) {
+    auto first = indices.begin() + comm.rank() * m.batch;
+    return std::vector<size_t>(first, first + m.batch);
+  };
   size_t perEpoch = sampler.batchesPerEpoch();
   int64_t totalSteps = static_cast<int64_t>(perEpoch) * o.epochs;
 
@@ -380,8 +462,8 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
   StartPoint start;
   std::string runId = newRunId();
   if (!o.resume.empty()) {
-    start = readProgress(o.resume, metadata, o, train.count, perEpoch, m.batch,
-                         totalSteps);
+    start = readProgress(o.resume, metadata, o, train.count, perEpoch,
+                         globalBatch, totalSteps, processes);
     if (!start.runId.empty())
       runId = start.runId;
   }
@@ -389,9 +471,11 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
   std::string checkpointPath = o.out + "/checkpoint.state";
   std::string metricsPath = o.out + "/metrics.jsonl";
   // Checked now, not after the first epoch's work.
-  for (const std::string &file : {checkpointPath, metricsPath,
-                                  o.out + "/final.state", o.out + "/model.dqm"})
-    checkOutputFile(file);
+  if (lead)
+    for (const std::string &file : {checkpointPath, metricsPath,
+                                    o.out + "/final.state",
+                                    o.out + "/model.dqm"})
+      checkOutputFile(file);
 
   int64_t step = start.step;
   // The epoch so far (restored from a mid-epoch checkpoint, so an epoch's
@@ -413,6 +497,10 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
 
   // A new run starts a new metrics.jsonl; a resumed one continues its own.
   MetricsLog metrics(metricsPath, runId);
+  auto writeMetrics = [&](const Json &line) {
+    if (lead)
+      metrics.write(line);
+  };
   Json header = {{"kind", "run"},
                  {"run", runId},
                  {"format", "dq-train metrics"},
@@ -420,7 +508,8 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"model", model.prefix()},
                  {"dataset", o.dataset},
                  {"classes", m.classes},
-                 {"batch", m.batch},
+                 {"batch", globalBatch},
+                 {"processes", processes},
                  {"train_images", train.count},
                  {"test_images", test.count},
                  {"epochs", o.epochs},
@@ -433,7 +522,8 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"calibrate_batches", o.calibrateBatches},
                  {"calibrate_iterations", o.calibrateIterations},
                  {"started", utcNow()}};
-  if (o.resume.empty())
+  if (!lead) {
+  } else if (o.resume.empty())
     metrics.startFresh(header);
   else
     metrics.resume(start.step, header,
@@ -451,6 +541,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"epochs", o.epochs},
                  {"lr", o.lr},
                  {"train_images", train.count},
+                 {"processes", processes},
                  {"run", runId},
                  {"epoch_loss_sum", lossSum},
                  {"epoch_correct", correct},
@@ -461,7 +552,8 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"window_loss_sum", windowLossSum},
                  {"window_correct", windowCorrect},
                  {"preprocess", Json::parse(preprocessToJson(input))}};
-    writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
+    if (lead)
+      writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
     lastCheckpointStep = step;
   };
   // Why a step's result cannot be kept, naming only files that exist.
@@ -484,7 +576,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
   size_t imageSize = train.imageElements();
   std::vector<float> images(m.batch * imageSize);
   std::vector<int32_t> labels(m.batch);
-  Progress progress{o.progress};
+  Progress progress{o.progress && lead};
   size_t stepsThisRun = 0;
   double lastTestAccuracy = NAN;
 
@@ -493,6 +585,8 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
   if (calibrating) {
     auto calibrationStart = std::chrono::steady_clock::now();
     std::vector<Batch> batches = sampler.batches(0);
+    for (Batch &batch : batches)
+      batch.indices = shareOf(batch.indices);
     int64_t count = o.calibrateBatches;
     if (count > static_cast<int64_t>(batches.size())) {
       std::fprintf(stderr,
@@ -524,13 +618,14 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  "dq-train: calibrated the activation quantizers on %lld "
                  "batches (%lld images, %.1f s): test acc %.2f%% -> %.2f%%\n",
                  static_cast<long long>(count),
-                 static_cast<long long>(count * m.batch), seconds, 100 * before,
+                 static_cast<long long>(count * globalBatch), seconds,
+                 100 * before,
                  100 * after);
-    metrics.write({{"kind", "calibration"},
+    writeMetrics({{"kind", "calibration"},
                    {"run", runId},
                    {"step", 0},
                    {"batches", count},
-                   {"images", count * m.batch},
+                   {"images", count * globalBatch},
                    {"test_accuracy_before", before},
                    {"test_accuracy", after},
                    {"seconds", seconds}});
@@ -541,9 +636,14 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
     size_t firstBatch = epoch == start.epoch ? start.batchInEpoch : 0;
     auto epochStart = std::chrono::steady_clock::now();
     for (size_t b = firstBatch; b < batches.size(); ++b) {
-      if (*interrupted ||
-          (o.stopAfterSteps >= 0 &&
-           stepsThisRun == static_cast<size_t>(o.stopAfterSteps))) {
+      bool stop = *interrupted ||
+                  (o.stopAfterSteps >= 0 &&
+                   stepsThisRun == static_cast<size_t>(o.stopAfterSteps));
+      // The processes stop at the same step, or the others would wait in
+      // that step's all-reduces forever.
+      if (processes > 1)
+        stop = comm.any(stop);
+      if (stop) {
         progress.endLine();
         checkpoint(epoch, b);
         std::fprintf(stderr,
@@ -553,7 +653,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                      checkpointPath.c_str());
         return TrainStatus::Interrupted;
       }
-      const std::vector<size_t> &idx = batches[b].indices;
+      const std::vector<size_t> idx = shareOf(batches[b].indices);
       if (o.augment)
         augment(train, idx, epoch, o.seed, images.data());
       else
@@ -582,13 +682,13 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
       ++stepsThisRun;
       lossSum += r.loss;
       correct += r.correct;
-      seen += m.batch;
+      seen += globalBatch;
       ++windowSteps;
       windowLossSum += r.loss;
       windowCorrect += r.correct;
       if (o.metricsEvery > 0 &&
           (step % o.metricsEvery == 0 || step == totalSteps)) {
-        metrics.write(
+        writeMetrics(
             {{"kind", "step"},
              {"run", runId},
              {"step", step},
@@ -597,7 +697,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
              {"steps", windowSteps},
              {"loss", windowLossSum / windowSteps},
              {"accuracy",
-              static_cast<double>(windowCorrect) / (windowSteps * m.batch)},
+              static_cast<double>(windowCorrect) / (windowSteps * globalBatch)},
              {"lr", cosineRate(o.lr, step - 1, totalSteps)}, // this step's
              {"time", trainSeconds()}});
         windowSteps = 0;
@@ -606,7 +706,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
       }
       size_t done = b + 1;
       progress.update(epoch, o.epochs, done, batches.size(),
-                      lossSum / (seen / m.batch),
+                      lossSum / (seen / globalBatch),
                       static_cast<double>(correct) / seen, stepsThisRun,
                       static_cast<size_t>(totalSteps - step));
     }
@@ -616,7 +716,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - epochStart)
                          .count();
-    size_t trained = seen / m.batch;
+    size_t trained = seen / globalBatch;
     double trainLoss = trained ? lossSum / trained : NAN;
     double trainAccuracy = seen ? double(correct) / seen : NAN;
     Json line = {{"kind", "epoch"},
@@ -640,17 +740,20 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
     lossSum = 0;
     correct = seen = 0;
     checkpoint(epoch + 1, 0);
-    metrics.write(line);
+    writeMetrics(line);
   }
   if (std::isnan(lastTestAccuracy)) // resumed from a finished run
     lastTestAccuracy = accuracy(model, state, test);
   // Never from a non-finite state: it was checked when loaded and after
   // every step.
-  writeStateFile(
-      o.out + "/final.state", m.moduleHash, state,
-      Json({{"preprocess", Json::parse(preprocessToJson(input))}}).dump());
-  // What inference needs, codes packed to their bit width (dq-run reads it).
-  writeExport(o.out + "/model.dqm", m, state);
+  if (lead) {
+    writeStateFile(
+        o.out + "/final.state", m.moduleHash, state,
+        Json({{"preprocess", Json::parse(preprocessToJson(input))}}).dump());
+    // What inference needs, codes packed to their bit width (dq-run reads
+    // it).
+    writeExport(o.out + "/model.dqm", m, state);
+  }
   double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
           .count();
@@ -658,6 +761,8 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
       o.epochs == 0
           ? std::string("calibrated only")
           : std::to_string(o.epochs) + (o.epochs == 1 ? " epoch" : " epochs");
+  if (!lead)
+    return TrainStatus::Finished;
   std::printf("dq-train: %s, test accuracy %.2f%%, %s, final state "
               "%s/final.state\n",
               trained.c_str(), 100 * lastTestAccuracy,

@@ -8,7 +8,11 @@
 #include "dq/runtime/Error.h"
 #include "dq/runtime/Model.h"
 #include "dq/runtime/Trainer.h"
+#ifdef DQ_HAVE_MPI
+#include "dq/runtime/MpiCommunicator.h"
+#endif
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cfloat>
@@ -73,7 +77,11 @@ const char *kUsage =
     "                      (dq-compile --target); prints the device used\n"
     "  --progress/--no-progress  progress bar (default: when stderr is a tty)\n"
     "  --stop-after-steps N      stop as if interrupted after N steps "
-    "(tests)\n";
+    "(tests)\n"
+    "Data-parallel training: `mpirun -np N dq-train MODEL ...` with a model\n"
+    "built with dq-build-training-graph data-parallel=true; each process\n"
+    "takes its share of every batch of N x the model's batch, rank 0 writes\n"
+    "the files and reports (docs/Runtime.md, \"Data parallelism\").\n";
 
 [[noreturn]] void usageError(const std::string &message) {
   throw Error(message + "\n" + kUsage);
@@ -189,7 +197,7 @@ Options parseOptions(int argc, char **argv) {
   return o;
 }
 
-int run(const Options &o) {
+int run(const Options &o, Communicator &comm) {
   // From the start, so Ctrl-C during loading still ends with a checkpoint
   // at the first step boundary instead of killing the process.
   std::signal(SIGINT, onInterrupt);
@@ -200,16 +208,56 @@ int run(const Options &o) {
   requireDevice(*model, o.device);
   if (!o.device.empty())
     std::printf("dq-train: device: %s\n", model->deviceDescription().c_str());
-  return train(*model, o, &interrupted) == TrainStatus::Finished ? 0 : 130;
+  return train(*model, o, &interrupted, comm) == TrainStatus::Finished ? 0
+                                                                     : 130;
+}
+
+/// Ranks after the first write nothing to the terminal: one progress
+/// display. Their errors still reach it, through a copy of stderr.
+int quietenFollower(int rank) {
+  if (rank == 0)
+    return STDERR_FILENO;
+  int errors = dup(STDERR_FILENO);
+  int null = open("/dev/null", O_WRONLY);
+  if (null >= 0) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+  }
+  return errors >= 0 ? errors : STDERR_FILENO;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
+  std::unique_ptr<Communicator> mpi;
+  int errors = STDERR_FILENO;
   try {
-    return run(parseOptions(argc, argv));
+    if (launchedByMpi()) {
+#ifdef DQ_HAVE_MPI
+      mpi = openMpiCommunicator(&argc, &argv);
+#else
+      if (const char *size = std::getenv("OMPI_COMM_WORLD_SIZE");
+          size && std::string(size) != "1")
+        throw Error("started by mpirun with " + std::string(size) +
+                    " processes, but this dq-train was built without MPI "
+                    "(install libopenmpi-dev and build again)");
+#endif
+    }
+    Communicator &comm = mpi ? *mpi : singleProcess();
+    errors = quietenFollower(comm.rank());
+    Options options = parseOptions(argc, argv);
+    return run(options, comm);
   } catch (const std::exception &e) {
-    std::fprintf(stderr, "dq-train: %s\n", e.what());
+    std::string who = mpi ? "dq-train: rank " + std::to_string(mpi->rank()) +
+                                " of " + std::to_string(mpi->size()) + ": "
+                          : "dq-train: ";
+    dprintf(errors, "%s%s\n", who.c_str(), e.what());
+    // The others may be waiting in a collective for this one: end the run.
+    if (mpi && mpi->size() > 1)
+      mpi->abortRun(1);
     return 1;
   }
 }

@@ -82,6 +82,10 @@ struct Manifest {
   /// Where the compiled code runs: "cpu" or "cuda" (dq-compile --target).
   /// Optional in the file; absent means "cpu".
   std::string device = "cpu";
+  /// train_step all-reduces across the processes of a run (dq-build-
+  /// training-graph data-parallel=true; dq-train under mpirun). Optional
+  /// in the file (written only when true); absent means false.
+  bool dataParallel = false;
   /// How images are made from pixels (Preprocess.h), as dq-compile recorded
   /// it; nothing in a manifest from before the field (effectivePreprocess
   /// then gives what the tools applied before). Not part of the library's

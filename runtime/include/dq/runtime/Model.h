@@ -3,6 +3,7 @@
 #ifndef DQ_RUNTIME_MODEL_H
 #define DQ_RUNTIME_MODEL_H
 
+#include "dq/runtime/Collectives.h"
 #include "dq/runtime/Manifest.h"
 #include "dq/runtime/Tensor.h"
 
@@ -56,6 +57,11 @@ public:
   /// omp_get_max_threads); 1 for serial code and GPU models, whose host code
   /// has no OpenMP.
   unsigned threadCount() const;
+
+  /// Gives a data-parallel model (manifest data_parallel) the collectives
+  /// of its run's processes; until then, or with null, its all-reduces are
+  /// the identity. Throws Error for a model without them.
+  void setCollectives(const DQCollectives *collectives);
 
   struct StepResult {
     float loss = 0;

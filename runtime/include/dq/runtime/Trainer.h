@@ -14,6 +14,7 @@
 #ifndef DQ_RUNTIME_TRAINER_H
 #define DQ_RUNTIME_TRAINER_H
 
+#include "dq/runtime/Communicator.h"
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Model.h"
 
@@ -64,8 +65,16 @@ enum class TrainStatus {
 /// stdout. Throws Error for bad input (the data, a checkpoint of another
 /// run, an inference model) and for a diverged step, naming the last good
 /// checkpoint; nothing of a failed step is written.
+///
+/// With a communicator of several processes (dq-train under mpirun), each
+/// takes its share of every batch of `size() * batch` images (the seeded
+/// order of one process with that batch, rank r taking images [r * batch,
+/// (r + 1) * batch) of each), the model's all-reduces combine them, and
+/// only rank 0 writes files and reports. The model must be data-parallel
+/// and every process must run it with the same options (checked first).
 TrainStatus train(CompiledModel &model, const TrainOptions &options,
-                  const volatile std::sig_atomic_t *interrupted);
+                  const volatile std::sig_atomic_t *interrupted,
+                  Communicator &comm = singleProcess());
 
 } // namespace runtime
 } // namespace dq
