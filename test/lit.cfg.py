@@ -114,6 +114,16 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
     config.available_features.add("fashion-mnist")
 if config.enable_unittests:
     config.available_features.add("unittests")
+# Data-parallel dq-train (Open MPI, libopenmpi-dev + openmpi-bin): `mpi`,
+# and %mpirun, which runs N processes on this machine whatever its cores
+# (root included: CI machines run as root).
+if getattr(config, "dq_have_mpi", False) and shutil.which("mpirun"):
+    config.available_features.add("mpi")
+config.substitutions.append((
+    "%mpirun",
+    "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+    "OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 "
+    "mpirun -x OMP_NUM_THREADS=1 -np"))
 # dq-compile links parallel models against an OpenMP runtime.
 if getattr(config, "dq_openmp_library", "").endswith((".so", ".so.5")):
     config.available_features.add("openmp")
