@@ -1,0 +1,52 @@
+// RUN: dq-opt %s --convert-dq-to-linalg | FileCheck %s
+
+// cross_replica: the batch statistics are all-reduced between the
+// per-process sums and what is computed from them; dq.all_reduce itself
+// is left for bufferization.
+
+// CHECK-LABEL: func.func @batch_norm
+// The mean of the processes' means, then the variance about it.
+// CHECK: %[[MEAN:.*]] = dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// CHECK: tosa.reshape %[[MEAN]]
+// CHECK: %[[VAR:.*]] = dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// CHECK: return %{{.*}}, %[[MEAN]], %[[VAR]]
+func.func @batch_norm(%x: tensor<2x4x4x8xf32>, %c: tensor<8xf32>)
+    -> (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %y, %m, %v = dq.batch_norm_train %x, %c, %c axis = 3 epsilon = 1.0e-5 cross_replica
+      : (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %y, %m, %v : tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// CHECK-LABEL: func.func @local_batch_norm
+// CHECK-NOT: dq.all_reduce
+// CHECK: return
+func.func @local_batch_norm(%x: tensor<2x4x4x8xf32>, %c: tensor<8xf32>)
+    -> (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %y, %m, %v = dq.batch_norm_train %x, %c, %c axis = 3 epsilon = 1.0e-5
+      : (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %y, %m, %v : tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// The channel energies and (with trim) the quantization errors.
+// CHECK-LABEL: func.func @channel_weights
+// CHECK-COUNT-2: dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// CHECK-NOT: dq.all_reduce
+// CHECK: return
+func.func @channel_weights(%x: tensor<2x4x4x8xf32>, %u: tensor<2xf32>) -> tensor<8xf32> {
+  %w = dq.channel_weights %x, %u axis = 3 trim = 0.25 epsilon = 1.0e-8 cross_replica
+      : (tensor<2x4x4x8xf32>, tensor<2xf32>) -> tensor<8xf32>
+  return %w : tensor<8xf32>
+}
+
+// The per-code histograms, summed before the solve.
+// CHECK-LABEL: func.func @fit_levels
+// CHECK: %[[HIST:.*]]:2 = linalg.generic
+// CHECK: %[[W:.*]] = dq.all_reduce %[[HIST]]#0 sum : tensor<4xf64>
+// CHECK: %[[T:.*]] = dq.all_reduce %[[HIST]]#1 sum : tensor<4xf64>
+// CHECK: tensor.extract %[[W]]
+// CHECK: tensor.extract %[[T]]
+func.func @fit_levels(%k: tensor<2x4x4x8xi8>, %x: tensor<2x4x4x8xf32>, %u: tensor<2xf32>) -> tensor<2xf32> {
+  %f = dq.fit_levels %k, %x, %u axis = 3 unipolar ridge = 1.0e-4 cross_replica
+      : (tensor<2x4x4x8xi8>, tensor<2x4x4x8xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %f : tensor<2xf32>
+}

@@ -1,0 +1,60 @@
+// RUN: dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true calibration=true" | FileCheck %s
+// RUN: dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true calibration=true" | dq-opt --dq-verify-training-module > /dev/null
+// RUN: dq-opt %s --dq-quantize --dq-build-training-graph | FileCheck %s --check-prefix=OFF
+
+// data-parallel=true (docs/Runtime.md, "Data parallelism"): the module is
+// marked, the batch norm is synchronized (its gradient's channel means
+// all-reduced too), every gradient is a mean all-reduce before the
+// updates, the activation fit and its channel weights are cross_replica,
+// the running variance is unbiased over the whole batch (the process count
+// is an all-reduced 1), and the loss and correct count are the whole
+// batch's.
+
+// CHECK: module attributes {dq.data_parallel}
+// CHECK-LABEL: func.func @train_step(
+// CHECK: dq.batch_norm_train %{{.*}} cross_replica
+// CHECK: %[[LOSS:.*]] = dq.softmax_cross_entropy
+// CHECK: %[[CORRECT:.*]] = dq.count_correct
+// The batch norm's gradient: the means of dy and dy * x_hat.
+// CHECK: dq.all_reduce %{{.*}} mean : tensor<4xf32>
+// CHECK: dq.all_reduce %{{.*}} mean : tensor<4xf32>
+// The gradients of the body weights (quantized), the stem weights and bias,
+// and the batch norm's gamma and beta, then the loss and correct count.
+// CHECK: dq.all_reduce %{{.*}} mean : tensor<4x3x3x4xf32>
+// CHECK: dq.all_reduce %{{.*}} mean : tensor<4x3x3x2xf32>
+// CHECK: %[[LOSS_ALL:.*]] = dq.all_reduce %[[LOSS]] mean : tensor<f32>
+// CHECK: %[[CORRECT_ALL:.*]] = dq.all_reduce %[[CORRECT]] sum : tensor<i32>
+// CHECK: dq.channel_weights {{.*}} cross_replica
+// CHECK: dq.fit_levels {{.*}} unipolar ridge = {{.*}} cross_replica
+// CHECK: %[[N:.*]] = dq.all_reduce %{{.*}} sum : tensor<f32>
+// CHECK: linalg.generic {{.*}} ins(%[[N]] : tensor<f32>)
+// CHECK: return {{.*}}, %[[LOSS_ALL]], %[[CORRECT_ALL]] : {{.*}}, tensor<f32>, tensor<i32>
+// The calibration fits are the whole batch's too.
+// CHECK-LABEL: func.func @calibrate(
+// CHECK: dq.fit_levels {{.*}} cross_replica
+
+// OFF-NOT: dq.data_parallel
+// OFF-NOT: dq.all_reduce
+// OFF-NOT: cross_replica
+
+func.func @model(%x: tensor<2x4x4x2xf32>) -> tensor<2x3xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %w0 = "tosa.const"() <{values = dense<0.5> : tensor<4x3x3x2xf32>}> : () -> tensor<4x3x3x2xf32>
+  %b0 = "tosa.const"() <{values = dense<0.0> : tensor<4xf32>}> : () -> tensor<4xf32>
+  %y0 = tosa.conv2d %x, %w0, %b0, %zp, %zp {acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>} : (tensor<2x4x4x2xf32>, tensor<4x3x3x2xf32>, tensor<4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x4x4x4xf32> loc("stem")
+  %g = "tosa.const"() <{values = dense<1.0> : tensor<4xf32>}> : () -> tensor<4xf32>
+  %be = "tosa.const"() <{values = dense<0.0> : tensor<4xf32>}> : () -> tensor<4xf32>
+  %mn = "tosa.const"() <{values = dense<0.0> : tensor<4xf32>}> : () -> tensor<4xf32>
+  %vr = "tosa.const"() <{values = dense<1.0> : tensor<4xf32>}> : () -> tensor<4xf32>
+  %bn = dq.batch_norm %y0, %g, %be, %mn, %vr axis = 3 epsilon = 1.0e-5 : (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32> loc("bn")
+  %r0 = tosa.clamp %bn {min_val = 0.0 : f32, max_val = 3.4e38 : f32} : (tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32>
+  %w1 = "tosa.const"() <{values = dense<-0.2> : tensor<4x3x3x4xf32>}> : () -> tensor<4x3x3x4xf32>
+  %y1 = tosa.conv2d %r0, %w1, %b0, %zp, %zp {acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>} : (tensor<2x4x4x4xf32>, tensor<4x3x3x4xf32>, tensor<4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x4x4x4xf32> loc("body")
+  %s = tosa.const_shape {values = dense<[1, 2, 64]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %f = tosa.reshape %y1, %s : (tensor<2x4x4x4xf32>, !tosa.shape<3>) -> tensor<1x2x64xf32>
+  %w2 = "tosa.const"() <{values = dense<0.1> : tensor<1x64x3xf32>}> : () -> tensor<1x64x3xf32>
+  %o = tosa.matmul %f, %w2, %zp, %zp : (tensor<1x2x64xf32>, tensor<1x64x3xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x3xf32> loc("fc")
+  %s2 = tosa.const_shape {values = dense<[2, 3]> : tensor<2xindex>} : () -> !tosa.shape<2>
+  %o2 = tosa.reshape %o, %s2 : (tensor<1x2x3xf32>, !tosa.shape<2>) -> tensor<2x3xf32>
+  return %o2 : tensor<2x3xf32>
+}
