@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <limits>
 
@@ -95,8 +96,10 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
     Value meanDy = tensormath::scale(b, loc, sumDy, 1.0 / count);
     Value meanDyXHat = tensormath::scale(b, loc, sumDyXHat, 1.0 / count);
     if (getCrossReplica()) {
-      meanDy = AllReduceOp::create(b, loc, meanDy, Reduction::Mean);
-      meanDyXHat = AllReduceOp::create(b, loc, meanDyXHat, Reduction::Mean);
+      SmallVector<Value> global = AllReduceOp::createJoint(
+          b, loc, {meanDy, meanDyXHat}, Reduction::Mean);
+      meanDy = global[0];
+      meanDyXHat = global[1];
     }
     meanDy = tensormath::alongAxis(b, loc, meanDy, axis, rank);
     meanDyXHat = tensormath::alongAxis(b, loc, meanDyXHat, axis, rank);
@@ -157,4 +160,41 @@ LogicalResult AllReduceOp::buildGradients(OpBuilder &b, ValueRange resultGrads,
   if (needed[0] && resultGrads[0])
     grads[0] = AllReduceOp::create(b, getLoc(), resultGrads[0], getReduction());
   return success();
+}
+
+SmallVector<Value> AllReduceOp::createJoint(OpBuilder &b, Location loc,
+                                            ValueRange values,
+                                            Reduction reduction) {
+  if (values.size() == 1)
+    return {AllReduceOp::create(b, loc, values[0], reduction)};
+  Type element = cast<RankedTensorType>(values[0].getType()).getElementType();
+  int64_t total = 0;
+  for (Value v : values)
+    total += cast<RankedTensorType>(v.getType()).getNumElements();
+  Value joint = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{total},
+                                        element);
+  int64_t offset = 0;
+  for (Value v : values) {
+    int64_t n = cast<RankedTensorType>(v.getType()).getNumElements();
+    Value flat = tensormath::reshape(b, loc, v, {n});
+    joint = tensor::InsertSliceOp::create(
+        b, loc, flat, joint, ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    offset += n;
+  }
+  Value reduced = AllReduceOp::create(b, loc, joint, reduction);
+  SmallVector<Value> results;
+  offset = 0;
+  for (Value v : values) {
+    auto type = cast<RankedTensorType>(v.getType());
+    int64_t n = type.getNumElements();
+    Value piece = tensor::ExtractSliceOp::create(
+        b, loc, reduced, ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    results.push_back(tensormath::reshape(b, loc, piece, type.getShape()));
+    offset += n;
+  }
+  return results;
 }

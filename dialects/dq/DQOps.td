@@ -389,6 +389,14 @@ def DQ_AllReduceOp : DQ_Op<"all_reduce", [
     OpBuilder<(ins "::mlir::Value":$input, "::mlir::dq::Reduction":$reduction),
     [{ build($_builder, $_state, input.getType(), input, reduction); }]>
   ];
+  let extraClassDeclaration = [{
+    /// The all-reduces of `values` (tensors of one element type) as one
+    /// call: flattened into one buffer, reduced, and taken apart again, so
+    /// a step makes a few large calls rather than one per tensor.
+    static ::llvm::SmallVector<::mlir::Value>
+    createJoint(::mlir::OpBuilder &builder, ::mlir::Location loc,
+                ::mlir::ValueRange values, ::mlir::dq::Reduction reduction);
+  }];
   let hasVerifier = 1;
 }
 

@@ -634,11 +634,20 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
   // Data-parallel: each process has the gradient of its share of the
   // batch's losses; their mean is the gradient of the whole batch's mean
   // loss. Loss and correct are reported for the whole batch.
+  // One call for all of them (and the loss), one for the count.
   if (dataParallel) {
+    SmallVector<Value> local;
+    for (Value g : *grads)
+      if (g)
+        local.push_back(g);
+    local.push_back(loss);
+    SmallVector<Value> global =
+        AllReduceOp::createJoint(b, loc, local, Reduction::Mean);
+    unsigned next = 0;
     for (Value &g : *grads)
       if (g)
-        g = AllReduceOp::create(b, loc, g, Reduction::Mean);
-    loss = AllReduceOp::create(b, loc, loss, Reduction::Mean);
+        g = global[next++];
+    loss = global[next];
     correct = AllReduceOp::create(b, loc, correct, Reduction::Sum);
   }
 

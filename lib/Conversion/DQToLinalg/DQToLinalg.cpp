@@ -897,8 +897,10 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
     }
     // The fit of every process's elements: their histograms summed.
     if (op.getCrossReplica()) {
-      weightHist = AllReduceOp::create(rewriter, loc, weightHist, Reduction::Sum);
-      sumHist = AllReduceOp::create(rewriter, loc, sumHist, Reduction::Sum);
+      SmallVector<Value> global = AllReduceOp::createJoint(
+          rewriter, loc, {weightHist, sumHist}, Reduction::Sum);
+      weightHist = global[0];
+      sumHist = global[1];
     }
 
     // 2. One ridge-regularized K x K solve per fit, from the histograms.

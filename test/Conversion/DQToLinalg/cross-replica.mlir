@@ -41,10 +41,11 @@ func.func @channel_weights(%x: tensor<2x4x4x8xf32>, %u: tensor<2xf32>) -> tensor
 // The per-code histograms, summed before the solve.
 // CHECK-LABEL: func.func @fit_levels
 // CHECK: %[[HIST:.*]]:2 = linalg.generic
-// CHECK: %[[W:.*]] = dq.all_reduce %[[HIST]]#0 sum : tensor<4xf64>
-// CHECK: %[[T:.*]] = dq.all_reduce %[[HIST]]#1 sum : tensor<4xf64>
-// CHECK: tensor.extract %[[W]]
-// CHECK: tensor.extract %[[T]]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0] [4] [1]
+// CHECK: %[[JOINT:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[4] [4] [1]
+// CHECK: %[[BOTH:.*]] = dq.all_reduce %[[JOINT]] sum : tensor<8xf64>
+// CHECK: tensor.extract_slice %[[BOTH]][0] [4] [1]
+// CHECK: tensor.extract_slice %[[BOTH]][4] [4] [1]
 func.func @fit_levels(%k: tensor<2x4x4x8xi8>, %x: tensor<2x4x4x8xf32>, %u: tensor<2xf32>) -> tensor<2xf32> {
   %f = dq.fit_levels %k, %x, %u axis = 3 unipolar ridge = 1.0e-4 cross_replica
       : (tensor<2x4x4x8xi8>, tensor<2x4x4x8xf32>, tensor<2xf32>) -> tensor<2xf32>

@@ -15,14 +15,14 @@
 // CHECK: dq.batch_norm_train %{{.*}} cross_replica
 // CHECK: %[[LOSS:.*]] = dq.softmax_cross_entropy
 // CHECK: %[[CORRECT:.*]] = dq.count_correct
-// The batch norm's gradient: the means of dy and dy * x_hat.
-// CHECK: dq.all_reduce %{{.*}} mean : tensor<4xf32>
-// CHECK: dq.all_reduce %{{.*}} mean : tensor<4xf32>
-// The gradients of the body weights (quantized), the stem weights and bias,
-// and the batch norm's gamma and beta, then the loss and correct count.
-// CHECK: dq.all_reduce %{{.*}} mean : tensor<4x3x3x4xf32>
-// CHECK: dq.all_reduce %{{.*}} mean : tensor<4x3x3x2xf32>
-// CHECK: %[[LOSS_ALL:.*]] = dq.all_reduce %[[LOSS]] mean : tensor<f32>
+// The batch norm's gradient: the means of dy and dy * x_hat, in one call.
+// CHECK: dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// The gradients (body weights 144 and bias 4, stem weights 72 and bias 4,
+// fc 192, gamma and beta 4 + 4) and the loss, in one call; then the
+// correct count.
+// CHECK: %[[JOINT:.*]] = dq.all_reduce %{{.*}} mean : tensor<425xf32>
+// CHECK: %[[LOSS_SLICE:.*]] = tensor.extract_slice %[[JOINT]][424] [1] [1]
+// CHECK: %[[LOSS_ALL:.*]] = tosa.reshape %[[LOSS_SLICE]]
 // CHECK: %[[CORRECT_ALL:.*]] = dq.all_reduce %[[CORRECT]] sum : tensor<i32>
 // CHECK: dq.channel_weights {{.*}} cross_replica
 // CHECK: dq.fit_levels {{.*}} unipolar ridge = {{.*}} cross_replica
