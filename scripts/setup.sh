@@ -24,6 +24,8 @@ packages=(
   clang-22 libclang-rt-22-dev
   # oneDNN, the convolution library bench/onednn_convs.cpp measures (issue 14)
   libdnnl-dev
+  # data-parallel dq-train (mpirun; docs/Runtime.md, "Data parallelism")
+  libopenmpi-dev openmpi-bin
   # data for the demo and the data-loader tests
   dataset-fashion-mnist
 )
