@@ -509,7 +509,6 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"dataset", o.dataset},
                  {"classes", m.classes},
                  {"batch", globalBatch},
-                 {"processes", processes},
                  {"train_images", train.count},
                  {"test_images", test.count},
                  {"epochs", o.epochs},
@@ -522,6 +521,9 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"calibrate_batches", o.calibrateBatches},
                  {"calibrate_iterations", o.calibrateIterations},
                  {"started", utcNow()}};
+  // Only a data-parallel run says how many processes took each batch.
+  if (processes > 1)
+    header["processes"] = processes;
   if (!lead) {
   } else if (o.resume.empty())
     metrics.startFresh(header);
@@ -541,7 +543,6 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"epochs", o.epochs},
                  {"lr", o.lr},
                  {"train_images", train.count},
-                 {"processes", processes},
                  {"run", runId},
                  {"epoch_loss_sum", lossSum},
                  {"epoch_correct", correct},
@@ -552,6 +553,9 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                  {"window_loss_sum", windowLossSum},
                  {"window_correct", windowCorrect},
                  {"preprocess", Json::parse(preprocessToJson(input))}};
+    // Absent means one process (checkpoints from before the field).
+    if (processes > 1)
+      meta["processes"] = processes;
     if (lead)
       writeStateFile(checkpointPath, m.moduleHash, state, meta.dump());
     lastCheckpointStep = step;
