@@ -119,11 +119,12 @@ if config.enable_unittests:
 # (root included: CI machines run as root).
 if getattr(config, "dq_have_mpi", False) and shutil.which("mpirun"):
     config.available_features.add("mpi")
-config.substitutions.append((
-    "%mpirun",
-    "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-    "OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 "
-    "mpirun -x OMP_NUM_THREADS=1 -np"))
+for name, value in (("OMPI_ALLOW_RUN_AS_ROOT", "1"),
+                    ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
+                    ("OMPI_MCA_btl", "self,vader"),
+                    ("OMPI_MCA_rmaps_base_oversubscribe", "1")):
+    config.environment[name] = value
+config.substitutions.append(("%mpirun", "mpirun -x OMP_NUM_THREADS=1 -np"))
 # dq-compile links parallel models against an OpenMP runtime.
 if getattr(config, "dq_openmp_library", "").endswith((".so", ".so.5")):
     config.available_features.add("openmp")

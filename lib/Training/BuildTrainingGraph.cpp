@@ -907,12 +907,7 @@ LogicalResult BuildTrainingGraphPass::buildTrainStep(OpBuilder &b,
                 nb, l, arith::SubFOp::create(nb, l, n, one), one);
             return arith::DivFOp::create(nb, l, n, nMinusOne);
           });
-      unbiased = tmath::map(
-          b, loc, {train.getBatchVar(), factor},
-          cast<RankedTensorType>(train.getBatchVar().getType()),
-          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            return arith::MulFOp::create(nb, l, a[0], a[1]);
-          });
+      unbiased = tmath::mul(b, loc, train.getBatchVar(), factor);
     } else {
       unbiased = tmath::scale(b, loc, train.getBatchVar(),
                               count / std::max(count - 1.0, 1.0));

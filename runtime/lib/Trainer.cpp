@@ -524,10 +524,9 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
   // Only a data-parallel run says how many processes took each batch.
   if (processes > 1)
     header["processes"] = processes;
-  if (!lead) {
-  } else if (o.resume.empty())
+  if (lead && o.resume.empty())
     metrics.startFresh(header);
-  else
+  else if (lead)
     metrics.resume(start.step, header,
                    {{"kind", "resume"},
                     {"run", runId},

@@ -1019,6 +1019,15 @@ Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis) {
                       1.0 / count);
 }
 
+/// A per-process batch mean as the mean over every process's batch (equal
+/// shares) when the op is cross_replica; itself otherwise.
+Value meanOverProcesses(OpBuilder &b, Location loc, Value perProcess,
+                        bool crossReplica) {
+  return crossReplica
+             ? AllReduceOp::create(b, loc, perProcess, Reduction::Mean)
+             : perProcess;
+}
+
 /// (x - mean) * rsqrt(var + eps) * gamma + beta, per channel.
 Value normalize(OpBuilder &b, Location loc, Value x, Value gamma, Value beta,
                 Value mean, Value var, int64_t axis, double epsilon) {
@@ -1064,13 +1073,10 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     Value x = op.getInput();
     int64_t axis = op.getAxis();
     int64_t rank = tmath::shapeOf(x).size();
-    // Cross-replica: the mean of the processes' means (equal shares), and
-    // the variance centred on that global mean, likewise.
-    auto global = [&](Value perProcess) -> Value {
-      return op.getCrossReplica() ? AllReduceOp::create(rewriter, loc,
-                                                        perProcess,
-                                                        Reduction::Mean)
-                                  : perProcess;
+    // Cross-replica: the mean of the processes' means, and the variance
+    // centred on that global mean, likewise.
+    auto global = [&](Value perProcess) {
+      return meanOverProcesses(rewriter, loc, perProcess, op.getCrossReplica());
     };
     Value mean = global(channelMean(rewriter, loc, x, axis));
     Value centered = tmath::sub(
@@ -1190,12 +1196,8 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
     int64_t channels = type.getDimSize(axis);
     double epsilon = op.getEpsilon().convertToDouble();
     double trim = op.getTrim().convertToDouble();
-    // Cross-replica: means over every process's batch (equal shares).
-    auto global = [&](Value perProcess) -> Value {
-      return op.getCrossReplica() ? AllReduceOp::create(rewriter, loc,
-                                                        perProcess,
-                                                        Reduction::Mean)
-                                  : perProcess;
+    auto global = [&](Value perProcess) {
+      return meanOverProcesses(rewriter, loc, perProcess, op.getCrossReplica());
     };
     Value energy = global(
         channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis));

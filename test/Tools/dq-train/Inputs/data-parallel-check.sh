@@ -18,9 +18,7 @@ env OMP_NUM_THREADS=1 dq-train "$name-64" "${common[@]}" --out "$name-1p" \
   > "$name-1p.log" 2>&1 || status=$?
 [ "$status" = 130 ] || { cat "$name-1p.log"; exit 1; }
 status=0
-env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-  OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 \
-  mpirun -x OMP_NUM_THREADS=1 -np 2 dq-train "$name-32" "${common[@]}" \
+mpirun -x OMP_NUM_THREADS=1 -np 2 dq-train "$name-32" "${common[@]}" \
   --out "$name-2p" > "$name-2p.log" 2>&1 || status=$?
 [ "$status" = 130 ] || { cat "$name-2p.log"; exit 1; }
 "$python" "$close" \
