@@ -19,6 +19,8 @@ Prints one row per model and stage, then the totals. The export itself
     bench/compile.py --models resnet20 --batch 8      # quicker
     bench/compile.py --variant "unsplit=--ops-per-function 0" --variant default=
                                                       # before/after rows
+    bench/compile.py --compiler before=old/bin/dq-compile --variant after=
+                                                      # against an earlier build
 """
 
 import argparse
@@ -72,6 +74,11 @@ def main():
         "--variant", action="append", metavar="NAME=ARGS",
         help="a compile row named compile:NAME with these extra dq-compile "
              "arguments (repeatable; default: one row, no extra arguments)")
+    parser.add_argument(
+        "--compiler", action="append", metavar="NAME=PATH",
+        help="a compile row named compile:NAME run by this dq-compile instead "
+             "of the build's (e.g. a copy of an earlier build's bin/ and lib/, "
+             "for before/after rows in one run; repeatable)")
     parser.add_argument("--cached", action="store_true",
                         help="also time a cached recompile (a cache hit)")
     args = parser.parse_args()
@@ -81,6 +88,14 @@ def main():
         if not sep or not name:
             sys.exit(f"compile-bench: --variant '{v}': expected NAME=ARGS")
         variants.append((f"compile:{name}", shlex.split(extra)))
+    compilers = {}
+    for c in args.compiler or []:
+        name, sep, path = c.partition("=")
+        if not sep or not name or not os.access(path, os.X_OK):
+            sys.exit(f"compile-bench: --compiler '{c}': expected NAME=PATH of "
+                     "an executable dq-compile")
+        compilers[f"compile:{name}"] = os.path.abspath(path)
+        variants.append((f"compile:{name}", []))
     if not variants:
         variants = [("compile", [])]
     models = [m for m in args.models.split(",") if m]
@@ -123,7 +138,8 @@ def main():
             compile_cmd = [os.path.join(bindir, "dq-compile"), train]
             # --no-cache: a cache hit would time a copy, not a compile.
             for name, extra in variants:
-                stages.append((name, compile_cmd + [
+                tool = compilers.get(name)
+                stages.append((name, ([tool, train] if tool else compile_cmd) + [
                     "-o", f"{prefix}.{name.replace(':', '-')}",
                     "--no-cache"] + extra))
             cache = os.path.join(work, f"{model}.cache")

@@ -37,6 +37,7 @@
 #include "llvm/Pass.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/StandardInstrumentations.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Threading.h"
@@ -52,6 +53,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <numeric>
 #include <optional>
 
@@ -138,6 +140,64 @@ Error optimize(Module &module, TargetMachine &machine, unsigned optLevel) {
   return Error::success();
 }
 
+/// The outlined bodies of the OpenMP parallel regions (the microtasks that
+/// __kmpc_fork_call runs on the threads) and every function they call.
+SmallPtrSet<const Function *, 32> parallelCode(Module &module) {
+  SmallPtrSet<const Function *, 32> reached;
+  SmallVector<const Function *> worklist;
+  if (Function *fork = module.getFunction("__kmpc_fork_call"))
+    for (const User *user : fork->users())
+      if (const auto *call = dyn_cast<CallBase>(user))
+        if (call->getCalledFunction() == fork && call->arg_size() > 2)
+          if (const auto *microtask = dyn_cast<Function>(
+                  call->getArgOperand(2)->stripPointerCasts()))
+            worklist.push_back(microtask);
+  while (!worklist.empty()) {
+    const Function *function = worklist.pop_back_val();
+    if (!reached.insert(function).second)
+      continue;
+    for (const Instruction &instruction : instructions(*function))
+      if (const auto *call = dyn_cast<CallBase>(&instruction))
+        if (const Function *callee = call->getCalledFunction())
+          if (!callee->isDeclaration())
+            worklist.push_back(callee);
+  }
+  return reached;
+}
+
+/// Serial code of a parallel module gets optsize (CodegenOptions::
+/// sizeOptimizeSerialCode). A module without parallel regions is left
+/// alone: there the serial code is all of the work.
+void sizeOptimizeSerialCode(Module &module) {
+  SmallPtrSet<const Function *, 32> parallel = parallelCode(module);
+  if (parallel.empty())
+    return;
+  for (Function &function : module)
+    if (!function.isDeclaration() && !parallel.contains(&function) &&
+        !function.hasFnAttribute(Attribute::OptimizeNone) &&
+        !function.hasFnAttribute(Attribute::MinSize))
+      function.addFnAttr(Attribute::OptimizeForSize);
+}
+
+/// A basic block of a few thousand memory operations (a register tile, the
+/// spills of a call with thousands of arguments) makes the instruction
+/// schedulers' dependence graph quadratic: SUnit::addPred was 44 % of the
+/// code generation of such a function. LLVM bounds the tracked memory
+/// operations at -dag-maps-huge-region (1000 by default); 100 cut the code
+/// generation of a ResNet-20 training step by a third and left its step time
+/// unchanged (bench/RESULTS-compile.md). Set once, unless the host program
+/// set the option itself.
+void boundSchedulerMemoryMaps() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto &registered = cl::getRegisteredOptions();
+    auto it = registered.find("dag-maps-huge-region");
+    if (it == registered.end() || it->second->getNumOccurrences() > 0)
+      return;
+    (void)it->second->addOccurrence(0, it->first, "100");
+  });
+}
+
 /// The glue functions get optnone (and noinline, which optnone needs): the
 /// code generator selects their instructions without the DAG combiner.
 void markGlue(Module &module, ArrayRef<std::string> names) {
@@ -145,7 +205,10 @@ void markGlue(Module &module, ArrayRef<std::string> names) {
     Function *function = module.getFunction(name);
     if (!function || function->isDeclaration())
       continue;
+    // optnone excludes the other optimization attributes.
     function->removeFnAttr(Attribute::AlwaysInline);
+    function->removeFnAttr(Attribute::OptimizeForSize);
+    function->removeFnAttr(Attribute::MinSize);
     function->addFnAttr(Attribute::NoInline);
     function->addFnAttr(Attribute::OptimizeNone);
   }
@@ -477,6 +540,9 @@ Expected<CodegenResult> compileToObjects(std::unique_ptr<Module> module,
                                          const TargetSpec &spec,
                                          const CodegenOptions &options) {
   CodegenResult result;
+  boundSchedulerMemoryMaps();
+  if (options.sizeOptimizeSerialCode)
+    sizeOptimizeSerialCode(*module);
   unsigned definitions = 0;
   for (const Function &function : *module)
     definitions += function.isDeclaration() ? 0 : 1;

@@ -274,3 +274,71 @@ define i64 @pick(float %x, float %y, i64 %a, i64 %b, i64 %n) {
   EXPECT_EQ(marked, 1u) << ir;
   EXPECT_EQ(unmarked, 1u) << ir;
 }
+
+namespace {
+
+/// An OpenMP parallel region as the MLIR translation emits it: the outlined
+/// body (the microtask) passed to __kmpc_fork_call, calling a helper.
+constexpr const char *kParallelModule = R"ir(
+%ident = type { i32, i32, i32, i32, ptr }
+@loc = private unnamed_addr constant %ident zeroinitializer
+
+declare void @__kmpc_fork_call(ptr, i32, ptr, ...)
+
+define internal void @helper(ptr %out, i64 %i) noinline {
+  %p = getelementptr float, ptr %out, i64 %i
+  store float 1.0, ptr %p
+  ret void
+}
+
+define internal void @microtask(ptr %tid, ptr %bound, ptr %out) {
+  call void @helper(ptr %out, i64 0)
+  ret void
+}
+
+define void @serial(ptr %out, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %next, %loop ]
+  %p = getelementptr float, ptr %out, i64 %i
+  store float 2.0, ptr %p
+  %next = add i64 %i, 1
+  %done = icmp eq i64 %next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  call void (ptr, i32, ptr, ...) @__kmpc_fork_call(ptr @loc, i32 1, ptr @microtask, ptr %out)
+  ret void
+}
+)ir";
+
+/// The functions of `ir` (printed LLVM IR) that have optsize.
+std::set<std::string> sizeOptimized(const std::string &ir) {
+  llvm::LLVMContext context;
+  llvm::SMDiagnostic error;
+  std::unique_ptr<llvm::Module> module =
+      llvm::parseAssemblyString(ir, error, context);
+  EXPECT_TRUE(module) << error.getMessage().str();
+  std::set<std::string> names;
+  if (module)
+    for (const llvm::Function &function : *module)
+      if (function.hasFnAttribute(llvm::Attribute::OptimizeForSize))
+        names.insert(function.getName().str());
+  return names;
+}
+
+} // namespace
+
+TEST_F(CPUCodegen, SerialCodeOfParallelModulesIsOptimizedForSize) {
+  for (unsigned partitions : {1u, 3u}) {
+    std::string ir;
+    compile(partitions, 1, &ir, kParallelModule);
+    // The parallel region's body and what it calls keep the full
+    // optimization; the serial function gets optsize.
+    EXPECT_EQ(sizeOptimized(ir), std::set<std::string>{"serial"}) << ir;
+  }
+  // Without parallel regions the serial code is all of the work.
+  std::string ir;
+  compile(1, 1, &ir);
+  EXPECT_TRUE(sizeOptimized(ir).empty()) << ir;
+}
