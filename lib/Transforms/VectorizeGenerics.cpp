@@ -29,6 +29,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <set>
+#include <tuple>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQVECTORIZEGENERICS
@@ -466,17 +467,62 @@ void emitRegisterTiledInRegisters(RewriterBase &rewriter, linalg::GenericOp op,
     rewriter.eraseOp(fill->op);
 }
 
-std::string tagOf(char kind, unsigned rank) {
-  return "dq_vec" + std::string(1, kind) + std::to_string(rank);
+/// One tiling recipe of the transform script: kind ('c' or 'p', see
+/// classify), loop count, and the innermost loop's tile (0: whole).
+struct VectorTag {
+  char kind;
+  unsigned rank;
+  int64_t innerTile;
+  bool operator<(const VectorTag &other) const {
+    return std::tie(kind, rank, innerTile) <
+           std::tie(other.kind, other.rank, other.innerTile);
+  }
+};
+
+/// Vector registers an innermost loop may fill before it is tiled.
+constexpr int64_t kMaxVectorRegisters = 8;
+
+/// The tile of the innermost (vector) loop: its whole length, unless that
+/// is more than `maxLanes` elements, then the largest divisor of it that is
+/// at most `maxLanes` and a multiple of the register's lanes (whole tiles
+/// only: the vectorizer needs static sizes). 0: the whole loop. A
+/// 1280-channel loop vectorized whole became one vector<1280xf32> per
+/// operand, 160 registers' worth of straight-line code and shuffles
+/// (MobileNetV2's level ranges); tiles keep it a loop. Each lane is still
+/// one output element, so sums keep their order.
+int64_t innermostTile(linalg::GenericOp op, int64_t vectorBits,
+                      int64_t maxRegisters) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ranges.empty() || ShapedType::isDynamic(ranges.back()))
+    return 0;
+  int64_t length = ranges.back();
+  Type element = getElementTypeOrSelf(op.getDpsInits().front().getType());
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() == 0)
+    return 0;
+  int64_t lanes =
+      std::max<int64_t>(1, vectorBits / element.getIntOrFloatBitWidth());
+  int64_t maxLanes = lanes * maxRegisters;
+  if (length <= maxLanes)
+    return 0;
+  for (int64_t tile = maxLanes - maxLanes % lanes; tile >= lanes;
+       tile -= lanes)
+    if (length % tile == 0)
+      return tile;
+  return 0;
+}
+
+std::string tagOf(char kind, unsigned rank, int64_t innerTile) {
+  return "dq_vec" + std::string(1, kind) + std::to_string(rank) + "_" +
+         std::to_string(innerTile);
 }
 
 /// The transform script for the tagged ranks.
-std::string buildScript(const std::set<std::pair<char, unsigned>> &tags) {
+std::string buildScript(const std::set<VectorTag> &tags) {
   std::string tiles, vectorizeParallel, vectorizeConv;
-  for (auto [kind, rank] : tags) {
-    std::string tag = tagOf(kind, rank);
+  for (auto [kind, rank, innerTile] : tags) {
+    std::string tag = tagOf(kind, rank, innerTile);
     SmallVector<std::string> sizes(rank - 1, "1");
-    sizes.push_back("0");
+    sizes.push_back(std::to_string(innerTile));
     SmallVector<std::string> loops(rank - 1, "!transform.any_op");
     tiles += "    %m_" + tag +
              " = transform.structured.match ops{[\"linalg.generic\"]} "
@@ -488,11 +534,11 @@ std::string buildScript(const std::set<std::pair<char, unsigned>> &tags) {
              " : !transform.any_op -> !transform.any_op {\n"
              "    ^bb0(%op: !transform.any_op):\n"
              "      %tiled, %loops:" +
-             std::to_string(rank - 1) +
+             std::to_string(rank - 1 + (innerTile ? 1 : 0)) +
              " = transform.structured.tile_using_for %op tile_sizes [" +
              llvm::join(sizes, ", ") +
              "] : (!transform.any_op) -> (!transform.any_op, " +
-             llvm::join(loops, ", ") +
+             llvm::join(loops, ", ") + (innerTile ? ", !transform.any_op" : "") +
              ")\n"
              "      transform.yield %tiled : !transform.any_op\n"
              "    }\n";
@@ -535,7 +581,7 @@ struct VectorizeGenericsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::set<std::pair<char, unsigned>> tags;
+    std::set<VectorTag> tags;
     SmallVector<std::pair<linalg::GenericOp, dq::RegisterTile>> registerTiled;
     module.walk([&](linalg::GenericOp op) {
       auto tag = classify(op);
@@ -551,9 +597,11 @@ struct VectorizeGenericsPass
         }
       if (tag->first == 'p' && readsTransposedBroadcast(op))
         return;
-      op->setAttr(tagOf(tag->first, tag->second),
+      VectorTag vectorTag{tag->first, tag->second,
+                          innermostTile(op, vectorBits, kMaxVectorRegisters)};
+      op->setAttr(tagOf(vectorTag.kind, vectorTag.rank, vectorTag.innerTile),
                   UnitAttr::get(&getContext()));
-      tags.insert(*tag);
+      tags.insert(vectorTag);
     });
     IRRewriter rewriter(&getContext());
     for (auto &[op, tile] : registerTiled) {
@@ -582,8 +630,8 @@ struct VectorizeGenericsPass
       return signalPassFailure();
     // Tags are scaffolding for the script only.
     module.walk([&](linalg::GenericOp op) {
-      for (auto [kind, rank] : tags)
-        op->removeAttr(tagOf(kind, rank));
+      for (auto [kind, rank, innerTile] : tags)
+        op->removeAttr(tagOf(kind, rank, innerTile));
     });
   }
 };
