@@ -502,8 +502,10 @@ def DQVectorizeGenerics : Pass<"dq-vectorize-generics", "::mlir::ModuleOp"> {
     `loop-invariant-subset-hoisting` keep them in registers across the
     inner reductions. Every other
     `linalg.generic` with a reduction whose innermost loop is parallel (and
-    whose body has no nested loops) is tiled to 1 in every other loop, its
-    unit dimensions are folded, and the tile is vectorized; the vector ops
+    whose body has no nested loops) is tiled to 1 in every other loop (and
+    its innermost loop, when longer than 8 registers' lanes, by the largest
+    multiple of the lanes that divides it and fills at most 8 registers),
+    its unit dimensions are folded, and the tile is vectorized; the vector ops
     are lowered to simple forms (transfer permutations, inner-parallel
     multi-reductions, outer-product contractions) so `convert-vector-to-llvm`
     can handle them (a transform-dialect script run by the interpreter).
