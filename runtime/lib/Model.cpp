@@ -4,6 +4,8 @@
 // memref descriptor, or a scalar).
 #include "dq/runtime/Model.h"
 
+#include "dq/runtime/Communicator.h"
+
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
 
@@ -611,11 +613,34 @@ std::vector<int> predictClasses(CompiledModel &model,
 
 double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
                 const Dataset &data) {
-  std::vector<int> predicted = predictClasses(model, state, data);
-  size_t correct = 0;
-  for (size_t i = 0; i < data.count; ++i)
-    correct += predicted[i] == data.labels[i];
-  return static_cast<double>(correct) / data.count;
+  return accuracy(model, state, data, singleProcess());
+}
+
+double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
+                const Dataset &data, Communicator &comm) {
+  const Manifest &m = model.manifest();
+  BatchSampler sampler(data.count, m.batch, 0);
+  std::vector<float> images(m.batch * data.imageElements());
+  std::vector<float> logits(m.batch * m.classes);
+  std::vector<uint64_t> correct = {0};
+  std::vector<Batch> batches = sampler.evalBatches();
+  const size_t processes = static_cast<size_t>(comm.size());
+  for (size_t k = static_cast<size_t>(comm.rank()); k < batches.size();
+       k += processes) {
+    const Batch &batch = batches[k];
+    gatherBatch(data, batch.indices, images.data());
+    model.predict(state, images.data(), logits.data());
+    for (size_t i = 0; i < batch.valid; ++i) {
+      const float *row = &logits[i * m.classes];
+      int best = 0;
+      for (int c = 1; c < m.classes; ++c)
+        if (row[c] > row[best])
+          best = c;
+      correct[0] += best == data.labels[batch.indices[i]];
+    }
+  }
+  comm.sum(correct);
+  return static_cast<double>(correct[0]) / data.count;
 }
 
 } // namespace runtime

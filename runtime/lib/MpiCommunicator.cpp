@@ -47,6 +47,13 @@ public:
           "MPI_Allreduce (max)");
   }
 
+  void sum(std::vector<uint64_t> &values) override {
+    check(MPI_Allreduce(MPI_IN_PLACE, values.data(),
+                        static_cast<int>(values.size()), MPI_UINT64_T, MPI_SUM,
+                        MPI_COMM_WORLD),
+          "MPI_Allreduce (sum)");
+  }
+
   void abortRun(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
 
   bool any(bool flag) override {

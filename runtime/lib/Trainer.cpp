@@ -598,7 +598,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                    static_cast<long long>(count), batches.size());
       count = static_cast<int64_t>(batches.size());
     }
-    double before = accuracy(model, state, test);
+    double before = accuracy(model, state, test, comm);
     for (int64_t k = 0; k < count; ++k) {
       if (*interrupted) {
         std::fprintf(stderr, "dq-train: interrupted while calibrating; "
@@ -612,7 +612,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
         !bad.empty())
       throw Error("calibration made state tensor '" + bad[0].tensor + "' " +
                   bad[0].what + "; nothing was written");
-    double after = accuracy(model, state, test);
+    double after = accuracy(model, state, test, comm);
     lastTestAccuracy = after;
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - calibrationStart)
@@ -714,7 +714,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
                       static_cast<size_t>(totalSteps - step));
     }
     progress.endLine();
-    double testAccuracy = accuracy(model, state, test);
+    double testAccuracy = accuracy(model, state, test, comm);
     lastTestAccuracy = testAccuracy;
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - epochStart)
@@ -746,7 +746,7 @@ TrainStatus dq::runtime::train(CompiledModel &model, const TrainOptions &o,
     writeMetrics(line);
   }
   if (std::isnan(lastTestAccuracy)) // resumed from a finished run
-    lastTestAccuracy = accuracy(model, state, test);
+    lastTestAccuracy = accuracy(model, state, test, comm);
   // Never from a non-finite state: it was checked when loaded and after
   // every step.
   if (lead) {

@@ -40,6 +40,9 @@ public:
                       std::vector<uint64_t> &max) {
     min = max = values;
   }
+  /// The element-wise sums of `values` over the processes, in place (exact:
+  /// integers).
+  virtual void sum(std::vector<uint64_t> &values) { (void)values; }
   /// Whether any process passed true.
   virtual bool any(bool flag) { return flag; }
   /// Ends every process of the run with `code` (after an error in this

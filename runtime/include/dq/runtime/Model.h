@@ -136,6 +136,15 @@ std::vector<int> predictClasses(CompiledModel &model,
 double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
                 const Dataset &data);
 
+class Communicator;
+
+/// The same, evaluated by the processes of a data-parallel run together:
+/// process r predicts batches r, r + N, ... of the N processes' and the
+/// correct counts are summed, so the fraction is the same for any process
+/// count, in 1/N of the time. Every process of the run must call it.
+double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
+                const Dataset &data, Communicator &comm);
+
 } // namespace runtime
 } // namespace dq
 
