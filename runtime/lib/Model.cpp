@@ -588,26 +588,42 @@ std::vector<HostTensor> CompiledModel::initState() {
 namespace dq {
 namespace runtime {
 
-std::vector<int> predictClasses(CompiledModel &model,
-                                const std::vector<HostTensor> &state,
-                                const Dataset &data) {
+namespace {
+
+/// Predicts eval batches first, first + stride, ... of `data` and calls
+/// `onImage(image index, predicted class)` for each valid image.
+template <typename OnImage>
+void predictBatches(CompiledModel &model, const std::vector<HostTensor> &state,
+                    const Dataset &data, size_t first, size_t stride,
+                    OnImage onImage) {
   const Manifest &m = model.manifest();
   BatchSampler sampler(data.count, m.batch, 0);
   std::vector<float> images(m.batch * data.imageElements());
   std::vector<float> logits(m.batch * m.classes);
-  std::vector<int> predicted(data.count);
-  for (const Batch &batch : sampler.evalBatches()) {
+  std::vector<Batch> batches = sampler.evalBatches();
+  for (size_t k = first; k < batches.size(); k += stride) {
+    const Batch &batch = batches[k];
     gatherBatch(data, batch.indices, images.data());
     model.predict(state, images.data(), logits.data());
     for (size_t i = 0; i < batch.valid; ++i) {
       const float *row = &logits[i * m.classes];
       int best = 0;
-      for (int k = 1; k < m.classes; ++k)
-        if (row[k] > row[best])
-          best = k;
-      predicted[batch.indices[i]] = best;
+      for (int c = 1; c < m.classes; ++c)
+        if (row[c] > row[best])
+          best = c;
+      onImage(batch.indices[i], best);
     }
   }
+}
+
+} // namespace
+
+std::vector<int> predictClasses(CompiledModel &model,
+                                const std::vector<HostTensor> &state,
+                                const Dataset &data) {
+  std::vector<int> predicted(data.count);
+  predictBatches(model, state, data, 0, 1,
+                 [&](size_t image, int best) { predicted[image] = best; });
   return predicted;
 }
 
@@ -618,27 +634,12 @@ double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
 
 double accuracy(CompiledModel &model, const std::vector<HostTensor> &state,
                 const Dataset &data, Communicator &comm) {
-  const Manifest &m = model.manifest();
-  BatchSampler sampler(data.count, m.batch, 0);
-  std::vector<float> images(m.batch * data.imageElements());
-  std::vector<float> logits(m.batch * m.classes);
   std::vector<uint64_t> correct = {0};
-  std::vector<Batch> batches = sampler.evalBatches();
-  const size_t processes = static_cast<size_t>(comm.size());
-  for (size_t k = static_cast<size_t>(comm.rank()); k < batches.size();
-       k += processes) {
-    const Batch &batch = batches[k];
-    gatherBatch(data, batch.indices, images.data());
-    model.predict(state, images.data(), logits.data());
-    for (size_t i = 0; i < batch.valid; ++i) {
-      const float *row = &logits[i * m.classes];
-      int best = 0;
-      for (int c = 1; c < m.classes; ++c)
-        if (row[c] > row[best])
-          best = c;
-      correct[0] += best == data.labels[batch.indices[i]];
-    }
-  }
+  predictBatches(model, state, data, static_cast<size_t>(comm.rank()),
+                 static_cast<size_t>(comm.size()),
+                 [&](size_t image, int best) {
+                   correct[0] += best == data.labels[image];
+                 });
   comm.sum(correct);
   return static_cast<double>(correct[0]) / data.count;
 }
