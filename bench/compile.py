@@ -87,17 +87,15 @@ def main():
         name, sep, extra = v.partition("=")
         if not sep or not name:
             sys.exit(f"compile-bench: --variant '{v}': expected NAME=ARGS")
-        variants.append((f"compile:{name}", shlex.split(extra)))
-    compilers = {}
+        variants.append((f"compile:{name}", None, shlex.split(extra)))
     for c in args.compiler or []:
         name, sep, path = c.partition("=")
         if not sep or not name or not os.access(path, os.X_OK):
             sys.exit(f"compile-bench: --compiler '{c}': expected NAME=PATH of "
                      "an executable dq-compile")
-        compilers[f"compile:{name}"] = os.path.abspath(path)
-        variants.append((f"compile:{name}", []))
+        variants.append((f"compile:{name}", os.path.abspath(path), []))
     if not variants:
-        variants = [("compile", [])]
+        variants = [("compile", None, [])]
     models = [m for m in args.models.split(",") if m]
     for m in models:
         if m not in INPUTS:
@@ -137,8 +135,7 @@ def main():
             ]
             compile_cmd = [os.path.join(bindir, "dq-compile"), train]
             # --no-cache: a cache hit would time a copy, not a compile.
-            for name, extra in variants:
-                tool = compilers.get(name)
+            for name, tool, extra in variants:
                 stages.append((name, ([tool, train] if tool else compile_cmd) + [
                     "-o", f"{prefix}.{name.replace(':', '-')}",
                     "--no-cache"] + extra))

@@ -511,16 +511,17 @@ int64_t innermostTile(linalg::GenericOp op, int64_t vectorBits,
   return 0;
 }
 
-std::string tagOf(char kind, unsigned rank, int64_t innerTile) {
-  return "dq_vec" + std::string(1, kind) + std::to_string(rank) + "_" +
-         std::to_string(innerTile);
+std::string tagOf(const VectorTag &tag) {
+  return "dq_vec" + std::string(1, tag.kind) + std::to_string(tag.rank) +
+         "_" + std::to_string(tag.innerTile);
 }
 
 /// The transform script for the tagged ranks.
 std::string buildScript(const std::set<VectorTag> &tags) {
   std::string tiles, vectorizeParallel, vectorizeConv;
-  for (auto [kind, rank, innerTile] : tags) {
-    std::string tag = tagOf(kind, rank, innerTile);
+  for (const VectorTag &vectorTag : tags) {
+    auto [kind, rank, innerTile] = vectorTag;
+    std::string tag = tagOf(vectorTag);
     SmallVector<std::string> sizes(rank - 1, "1");
     sizes.push_back(std::to_string(innerTile));
     SmallVector<std::string> loops(rank - 1, "!transform.any_op");
@@ -599,8 +600,7 @@ struct VectorizeGenericsPass
         return;
       VectorTag vectorTag{tag->first, tag->second,
                           innermostTile(op, vectorBits, kMaxVectorRegisters)};
-      op->setAttr(tagOf(vectorTag.kind, vectorTag.rank, vectorTag.innerTile),
-                  UnitAttr::get(&getContext()));
+      op->setAttr(tagOf(vectorTag), UnitAttr::get(&getContext()));
       tags.insert(vectorTag);
     });
     IRRewriter rewriter(&getContext());
@@ -630,8 +630,8 @@ struct VectorizeGenericsPass
       return signalPassFailure();
     // Tags are scaffolding for the script only.
     module.walk([&](linalg::GenericOp op) {
-      for (auto [kind, rank, innerTile] : tags)
-        op->removeAttr(tagOf(kind, rank, innerTile));
+      for (const VectorTag &tag : tags)
+        op->removeAttr(tagOf(tag));
     });
   }
 };

@@ -5,7 +5,6 @@
 #include "dq/runtime/Model.h"
 
 #include "dq/runtime/Communicator.h"
-
 #include "dq/runtime/Dataset.h"
 #include "dq/runtime/Error.h"
 

@@ -66,11 +66,6 @@ struct CodegenOptions {
   /// passes thousands of arguments, which SelectionDAG's store merging
   /// takes seconds over, to no benefit.
   std::vector<std::string> glueFunctions;
-  /// Functions outside the OpenMP parallel regions are optimized for size
-  /// when the module has parallel regions: the loops they keep are the ones
-  /// below the parallel threshold (small), and unrolling and vectorizing
-  /// them made twice the machine code of the parallel kernels.
-  bool sizeOptimizeSerialCode = true;
   /// When set, the optimized LLVM IR is printed here (all partitions
   /// linked into one module).
   llvm::raw_ostream *optimizedIR = nullptr;
