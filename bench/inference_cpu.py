@@ -25,6 +25,13 @@ bit-serial model is faster).
     bench/inference_cpu.py --arch resnet20 --precisions W1A2 W2A2 W4A4 \\
         --batches 1 128 --threads 1 2
     bench/inference_cpu.py --arch tiny --precisions W2A2 --batches 2 --runs 3
+
+--baseline-compiler PATH also compiles the same bit-serial module with
+another dq-compile (an earlier build) and times it in the same run: a
+before/after column and its ratio (> 1: this build is faster). --rounds N
+times the dq libraries N times in turn (this build, the baseline, the
+float model, again) and reports the median of the rounds' medians: on a
+noisy VM a single series of each can differ by 30 % from the next.
 """
 
 import argparse
@@ -130,6 +137,10 @@ def build(args, work, precision, batch):
         log("  compiled {} in {:.1f} s, {} bytes".format(os.path.basename(prefix), time.time() - start,
                                                          os.path.getsize(prefix + ".so")))
         prefixes[kind] = prefix
+        if kind == "bitserial" and args.baseline_compiler:
+            baseline = prefix + ".baseline"
+            check_run([args.baseline_compiler, mlir, "-o", baseline, "--no-cache"])
+            prefixes["baseline"] = baseline
     return prefixes
 
 
@@ -147,11 +158,18 @@ def main():
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="time the dq libraries this many times in turn (median of the medians)")
     parser.add_argument("--train-batch", type=int, default=128,
                         help="batch of the training graph the models come from")
     parser.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    parser.add_argument("--baseline-compiler", metavar="PATH",
+                        help="another dq-compile (an earlier build): its bit-serial library is timed "
+                             "in the same run")
     parser.add_argument("--work", help="directory for the compiled models (default: a temporary one)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     for p in args.precisions:
         if not (p.startswith("W") and "A" in p):
             parser.error("precision {!r}: expected WxAy, e.g. W2A2".format(p))
@@ -167,19 +185,29 @@ def main():
             log("bench: {} batch {}".format(precision, batch))
             prefixes = build(args, work, precision, batch)
             for threads in args.threads:
-                bits = time_dq(args, prefixes["bitserial"], threads)
-                decoded = time_dq(args, prefixes["float"], threads)
+                kinds = [k for k in ("bitserial", "baseline", "float") if k in prefixes]
+                series = {k: [] for k in kinds}
+                for _ in range(args.rounds):
+                    for k in kinds:
+                        series[k].append(time_dq(args, prefixes[k], threads))
+                medians = {k: statistics.median(v) for k, v in series.items()}
+                bits, decoded = medians["bitserial"], medians["float"]
+                baseline = medians.get("baseline")
                 torch_ms, layout = time_torch(args.arch, batch, threads, args.runs, args.warmup)
-                rows.append((precision, batch, threads, bits, decoded, torch_ms, layout))
-                log("  {} threads: bit-serial {:.3f} ms, dq float {:.3f} ms, torch {:.3f} ms ({})".format(
-                    threads, bits, decoded, torch_ms, layout))
+                rows.append((precision, batch, threads, bits, baseline, decoded, torch_ms, layout))
+                log("  {} threads: bit-serial {:.3f} ms{}, dq float {:.3f} ms, torch {:.3f} ms ({})".format(
+                    threads, bits, "" if baseline is None else " (baseline {:.3f} ms)".format(baseline),
+                    decoded, torch_ms, layout))
 
-    print("| precision | batch | threads | dq bit-serial ms (ms/image) | dq decoded float ms | "
-          "PyTorch fp32 ms | torch / bit-serial | dq float / bit-serial |")
-    print("|---|---|---|---|---|---|---|---|")
-    for precision, batch, threads, bits, decoded, torch_ms, layout in rows:
-        print("| {} | {} | {} | {:.2f} ({:.3f}) | {:.2f} | {:.2f} ({}) | {:.2f} | {:.2f} |".format(
-            precision, batch, threads, bits, bits / batch, decoded, torch_ms,
+    compare = args.baseline_compiler is not None
+    print("| precision | batch | threads | dq bit-serial ms (ms/image) | "
+          + ("baseline bit-serial ms | baseline / this | " if compare else "")
+          + "dq decoded float ms | PyTorch fp32 ms | torch / bit-serial | dq float / bit-serial |")
+    print("|---" * (10 if compare else 8) + "|")
+    for precision, batch, threads, bits, baseline, decoded, torch_ms, layout in rows:
+        before = "{:.2f} | {:.2f} | ".format(baseline, baseline / bits) if compare else ""
+        print("| {} | {} | {} | {:.2f} ({:.3f}) | {}{:.2f} | {:.2f} ({}) | {:.2f} | {:.2f} |".format(
+            precision, batch, threads, bits, bits / batch, before, decoded, torch_ms,
             layout, torch_ms / bits, decoded / bits))
 
 

@@ -543,7 +543,8 @@ Expected<CodegenResult> compileToObjects(std::unique_ptr<Module> module,
                                          const CodegenOptions &options) {
   CodegenResult result;
   boundSchedulerMemoryMaps();
-  sizeOptimizeSerialCode(*module);
+  if (options.sizeOptimizeSerialCode)
+    sizeOptimizeSerialCode(*module);
   unsigned definitions = 0;
   for (const Function &function : *module)
     definitions += function.isDeclaration() ? 0 : 1;

@@ -941,6 +941,16 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
         lowerOptions.vectorBits = 128;
         lowerOptions.vectorRegisters = 16;
       }
+      // Without VPOPCNTQ a vector ctpop of i64 lanes ends in a PSADBW per
+      // word; the byte-count kernel pays it once per output.
+      if (machine->getTargetTriple().isX86() &&
+          !subtarget->checkFeatures("+avx512vpopcntdq")) {
+        int64_t bits = lowerOptions.vectorBits;
+        lowerOptions.bitserialByteCounts =
+            (bits == 512 && subtarget->checkFeatures("+avx512bw")) ||
+            (bits == 256 && subtarget->checkFeatures("+avx2")) ||
+            (bits == 128 && subtarget->checkFeatures("+ssse3"));
+      }
       mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
     } else if (failed(parsePassPipeline(options.loweringPipeline, pm))) {
       fail("cannot parse --lowering-pipeline");
@@ -983,6 +993,10 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     codegen.optLevel = options.optLevel;
     codegen.partitions = options.codegenPartitions;
     codegen.threads = options.codegenThreads;
+    // Inference runs at batch 1 too, where no loop is parallel: its serial
+    // code is the model (the step functions of the activation codes ran
+    // 1.5x slower for size).
+    codegen.sizeOptimizeSerialCode = !inference;
     // The C-interface and packed wrappers of the entry points: one call
     // with a few thousand arguments each (every state tensor's memref
     // descriptor).

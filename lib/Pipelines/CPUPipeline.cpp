@@ -27,6 +27,7 @@ void mlir::dq::addModelToLinalgPasses(OpPassManager &pm,
   dqOptions.bitserialRows = bitSerial.rows;
   dqOptions.bitserialVectorBits = bitSerial.vectorBits;
   dqOptions.bitserialVectorRegisters = bitSerial.vectorRegisters;
+  dqOptions.bitserialByteCounts = bitSerial.byteCounts;
   pm.addPass(createConvertDQToLinalg(dqOptions));
   TosaToLinalgNamedOptions namedOptions;
   // CPU: a filter contiguous in the output channel suits the vectorized
@@ -57,6 +58,7 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   BitSerialLowering bitSerial;
   bitSerial.vectorBits = options.vectorBits;
   bitSerial.vectorRegisters = options.vectorRegisters;
+  bitSerial.byteCounts = options.bitserialByteCounts;
   addModelToLinalgPasses(pm, bitSerial);
   // Convolutions a library runs; dq's loop passes leave them alone.
   if (options.convLibrary)
@@ -123,6 +125,12 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createForallToForLoopPass());
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
+  // The bit-serial kernel's byte counts summed per lane by PSADBW.
+  if (options.bitserialByteCounts) {
+    DQX86ByteSumsOptions byteSumOptions;
+    byteSumOptions.vectorBits = options.vectorBits;
+    pm.addNestedPass<func::FuncOp>(createDQX86ByteSums(byteSumOptions));
+  }
   // Returned constants and arguments are cloned by the deallocation
   // pipeline; lower those clones too.
   pm.addPass(createConvertBufferizationToMemRefPass());

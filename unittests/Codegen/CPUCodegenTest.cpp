@@ -113,9 +113,11 @@ protected:
 
   CodegenResult compile(unsigned partitions, unsigned threads,
                         std::string *ir = nullptr,
-                        const char *text = kModule) {
+                        const char *text = kModule,
+                        bool sizeOptimizeSerialCode = true) {
     llvm::LLVMContext context;
     CodegenOptions options;
+    options.sizeOptimizeSerialCode = sizeOptimizeSerialCode;
     options.partitions = partitions;
     options.threads = threads;
     options.glueFunctions = {"_mlir_ciface_step", "dq_step"};
@@ -341,4 +343,8 @@ TEST_F(CPUCodegen, SerialCodeOfParallelModulesIsOptimizedForSize) {
   std::string ir;
   compile(1, 1, &ir);
   EXPECT_TRUE(sizeOptimized(ir).empty()) << ir;
+  // Off (inference libraries): nothing is optimized for size.
+  std::string off;
+  compile(1, 1, &off, kParallelModule, /*sizeOptimizeSerialCode=*/false);
+  EXPECT_TRUE(sizeOptimized(off).empty()) << off;
 }

@@ -66,6 +66,12 @@ struct CodegenOptions {
   /// passes thousands of arguments, which SelectionDAG's store merging
   /// takes seconds over, to no benefit.
   std::vector<std::string> glueFunctions;
+  /// Serial code of a module with parallel regions gets optsize (see
+  /// sizeOptimizeSerialCode in CPUCodegen.cpp): for training steps, whose
+  /// serial loops are small per-step work. Inference libraries keep it
+  /// off: at batch 1 every loop is below the parallel threshold, so the
+  /// serial code is the whole model.
+  bool sizeOptimizeSerialCode = true;
   /// When set, the optimized LLVM IR is printed here (all partitions
   /// linked into one module).
   llvm::raw_ostream *optimizedIR = nullptr;

@@ -63,6 +63,13 @@ def ConvertDQToLinalg : Pass<"convert-dq-to-linalg"> {
            "int64_t", "16",
            "Number of the target's vector registers (the row kernel's "
            "pixel block; dq-lower-to-llvm passes its vector-registers)">,
+    Option<"bitserialByteCounts", "bitserial-byte-counts", "bool", "false",
+           "For x86 without VPOPCNTDQ (AVX2, AVX-512BW): the row kernel "
+           "counts bits per byte (a nibble table, VPSHUFB) and sums a "
+           "lane's bytes once per output instead of once per word (a "
+           "vector.multi_reduction that dq-x86-byte-sums makes PSADBW); "
+           "windows of more than 31 words keep i64 sums; dq-lower-to-llvm "
+           "passes its bitserial-byte-counts">,
   ];
 }
 

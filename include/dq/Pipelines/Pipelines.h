@@ -47,6 +47,14 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "(dq-vectorize-generics' register tiles; dq-compile "
                      "sets it from the target CPU)"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> bitserialByteCounts{
+      *this, "bitserial-byte-counts",
+      llvm::cl::desc("x86 without a vector popcount: dq.bitserial_conv2d's "
+                     "kernel counts bits per byte (nibble-table VPSHUFB) and "
+                     "sums a lane's bytes once per output (PSADBW, by "
+                     "dq-x86-byte-sums); "
+                     "dq-compile sets it from the target CPU"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> convLibrary{
       *this, "conv-library",
       llvm::cl::desc("Run f32 convolutions and their gradients in oneDNN "

@@ -409,6 +409,44 @@ def DQCallLibraryConvs : Pass<"dq-call-library-convs", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def DQX86ByteSums : Pass<"dq-x86-byte-sums", "::mlir::func::FuncOp"> {
+  let summary = "Turns sums of groups of 8 zero-extended bytes into x86 "
+                "PSADBW";
+  let description = [{
+    A `vector.multi_reduction <add>` over the inner dimension of
+    `arith.extui(vector.shape_cast(%bytes : vector<(8L)xi8> to
+    vector<Lx8xi8>))` to `vector<Lxi64>` (the byte counts of
+    dq.bitserial_conv2d's kernel with `bitserial-byte-counts`) is one
+    PSADBW against zeros: `llvm.x86.sse2.psad.bw` (L = 2),
+    `llvm.x86.avx2.psad.bw` (L = 4) or `llvm.x86.avx512.psad.bw.512`
+    (L = 8), plus the reduction's accumulator unless it is zero. LLVM
+    forms PSADBW only for whole-vector reductions; for these it emits a
+    shuffle tree per lane. Reductions wider than `vector-bits` stay as
+    they are. Values are unchanged (exact integer sums). x86 only: the
+    intrinsics exist nowhere else. Runs after buffer deallocation, which
+    rejects operations without declared memory effects.
+
+    Before:
+    ```mlir
+    %g = vector.shape_cast %b : vector<32xi8> to vector<4x8xi8>
+    %w = arith.extui %g : vector<4x8xi8> to vector<4x8xi64>
+    %s = vector.multi_reduction <add>, %w, %zero [1]
+           : vector<4x8xi64> to vector<4xi64>
+    ```
+    After:
+    ```mlir
+    %s = llvm.call_intrinsic "llvm.x86.avx2.psad.bw"(%b, %zeros)
+           : (vector<32xi8>, vector<32xi8>) -> vector<4xi64>
+    ```
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", "128",
+           "Widest PSADBW of the target: 128 (SSE2), 256 (AVX2), 512 "
+           "(AVX-512BW)">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def DQHoistBodyExtracts : Pass<"dq-hoist-body-extracts",
                                 "::mlir::func::FuncOp"> {
   let summary = "Moves the loop-invariant tensor.extract ops of "

@@ -574,18 +574,31 @@ struct BitserialConv {
 /// per-channel coefficients v[o, k] u[j] and written into the output row:
 /// no buffer of sums exists. Q (the popcounts of the activation planes) is
 /// one small generic per row.
+///
+/// With byte counts (x86 without VPOPCNTQ) the sums are bytes: each nibble
+/// of W & A is counted by one table lookup (VPSHUFB; the weights' nibbles
+/// are masked, so LLVM knows the index has 4 bits), the low nibbles
+/// against the activation word and the high ones against the word shifted
+/// right by 4 (computed once per layer), and the byte counts add up over
+/// the window (at most 8 per word: at most 31 words). A reduction of each
+/// lane's 8 bytes per sum and pixel follows (one PSADBW on x86, by
+/// dq-x86-byte-sums).
 struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
-  BitserialConv2DRowKernel(MLIRContext *ctx, int64_t vectorBits,
-                           int64_t vectorRegisters)
-      : OpRewritePattern(ctx, /*benefit=*/2), lanes(vectorBits / 64),
-        registers(vectorRegisters) {}
+  BitserialConv2DRowKernel(MLIRContext *ctx, const BitSerialLowering &options)
+      : OpRewritePattern(ctx, /*benefit=*/2), lanes(options.vectorBits / 64),
+        registers(options.vectorRegisters), byteCounts(options.byteCounts) {}
 
-  /// Pixels per block: the B x K x Ka sums, K weight vectors, a broadcast
-  /// word and a product fit the vector registers; a block that divides the
-  /// row avoids a tail of single pixels.
-  int64_t pixelBlock(const BitserialConv &c) const {
+  /// Words a byte count can add up: 8 bits each, at most 255.
+  static constexpr int64_t kMaxByteCountWords = 255 / 8;
+
+  /// Pixels per block: the B x K x Ka sums, the weight vectors (K, or 2K
+  /// nibble halves with byte counts), a broadcast word and a product fit
+  /// the vector registers; a block that divides the row avoids a tail of
+  /// single pixels.
+  int64_t pixelBlock(const BitserialConv &c, bool bytes) const {
     int64_t planes = c.bits * c.actBits;
-    int64_t most = std::clamp<int64_t>((registers - c.bits - 2) / planes, 1, 8);
+    int64_t fixed = bytes ? 2 * c.bits + 4 : c.bits + 2;
+    int64_t most = std::clamp<int64_t>((registers - fixed) / planes, 1, 8);
     most = std::min(most, c.ow);
     for (int64_t b = most; 2 * b >= most; --b)
       if (c.ow % b == 0)
@@ -603,13 +616,43 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
     int64_t span = c.dilation[0] * (c.kh - 1) + 1;
     int64_t paddedWidth =
         op.getInput().getType().getDimSize(2) + c.pad[2] + c.pad[3];
-    int64_t block = pixelBlock(c);
+    // Byte counts also keep the weights' nibble halves in registers: where
+    // one pixel's sums and those do not fit (W4A4 with 16 registers), the
+    // i64 form, which spills less, was faster.
+    int64_t planes = c.bits * c.actBits;
+    bool bytes = byteCounts && c.kh * c.kw * c.words <= kMaxByteCountWords &&
+                 planes + 2 * c.bits + 4 <= registers;
+    int64_t block = pixelBlock(c, bytes);
     int64_t chunks = llvm::divideCeil(c.channels, lanes);
     // A partial last chunk reads zero weights past O and writes only O.
     bool inBounds = c.channels % lanes == 0;
     auto sumType = VectorType::get({lanes}, c.i64);
     auto countType = VectorType::get({lanes}, rewriter.getI32Type());
     auto floatType = VectorType::get({lanes}, c.f32);
+    auto byteType = VectorType::get({lanes * 8}, rewriter.getI8Type());
+    // The input words shifted right by 4: their low nibbles are the high
+    // nibbles of the words, what the weights' high nibbles meet.
+    Value shiftedInput;
+    if (bytes) {
+      auto inputType = cast<RankedTensorType>(c.input.getType());
+      AffineMap identity =
+          AffineMap::getMultiDimIdentityMap(inputType.getRank(), c.ctx);
+      Value init = tensor::EmptyOp::create(rewriter, loc, inputType.getShape(),
+                                           c.i64);
+      shiftedInput =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{inputType}, ValueRange{c.input},
+              ValueRange{init}, ArrayRef<AffineMap>{identity, identity},
+              SmallVector<IteratorType>(inputType.getRank(), kParallel),
+              [&](OpBuilder &nb, Location l, ValueRange args) {
+                Value four = arith::ConstantOp::create(
+                    nb, l, nb.getI64IntegerAttr(4));
+                linalg::YieldOp::create(
+                    nb, l,
+                    ValueRange{arith::ShRUIOp::create(nb, l, args[0], four)});
+              })
+              .getResult(0);
+    }
 
     // v as [K, O]: a chunk of one plane's coefficients is one vector read.
     Value basisInit = tensor::EmptyOp::create(
@@ -635,14 +678,19 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
     Value firstRow =
         arith::MulIOp::create(b, loc, row, index(b, loc, c.stride[0]));
     auto oneI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
-    Value rows = tensor::ExtractSliceOp::create(
-        b, loc,
-        RankedTensorType::get({span, paddedWidth, c.actBits, c.words}, c.i64),
-        c.input, ArrayRef<OpFoldResult>{image, firstRow, zeroI, zeroI, zeroI},
-        ArrayRef<OpFoldResult>{
-            oneI, b.getIndexAttr(span), b.getIndexAttr(paddedWidth),
-            b.getIndexAttr(c.actBits), b.getIndexAttr(c.words)},
-        ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI, oneI});
+    auto rowsOf = [&](Value input) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc,
+          RankedTensorType::get({span, paddedWidth, c.actBits, c.words},
+                                c.i64),
+          input, ArrayRef<OpFoldResult>{image, firstRow, zeroI, zeroI, zeroI},
+          ArrayRef<OpFoldResult>{
+              oneI, b.getIndexAttr(span), b.getIndexAttr(paddedWidth),
+              b.getIndexAttr(c.actBits), b.getIndexAttr(c.words)},
+          ArrayRef<OpFoldResult>{oneI, oneI, oneI, oneI, oneI});
+    };
+    Value rows = rowsOf(c.input);
+    Value shiftedRows = bytes ? rowsOf(shiftedInput) : Value();
     Value ones = c.inputPopcounts(b, loc, rows, /*wholeBatch=*/false);
     SmallVector<OpFoldResult> rowOffsets = {image, row, zeroI, zeroI};
     SmallVector<OpFoldResult> rowSizes = {oneI, oneI, b.getIndexAttr(c.ow),
@@ -660,6 +708,16 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
         b, loc, DenseElementsAttr::get(sumType, b.getI64IntegerAttr(0)));
     Value oneShift = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(sumType, b.getI64IntegerAttr(1)));
+    auto byteSplat = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(byteType, b.getI8IntegerAttr(v)));
+    };
+    Value zeroBytes, nibbleMask, nibbleShift;
+    if (bytes) {
+      zeroBytes = byteSplat(0);
+      nibbleMask = byteSplat(0x0f);
+      nibbleShift = byteSplat(4);
+    }
 
     auto chunkLoop = scf::ForOp::create(
         b, loc, index(b, loc, 0), index(b, loc, chunks), index(b, loc, 1),
@@ -688,8 +746,8 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
           // words, combined and written into `rowTensor`.
           auto pixels = [&](OpBuilder &pb, Location pl, Value first,
                             int64_t count, Value rowTensor) -> Value {
-            int64_t planes = c.bits * c.actBits;
-            SmallVector<Value> init(count * planes, zeroSums);
+            SmallVector<Value> init(count * planes,
+                                    bytes ? zeroBytes : zeroSums);
             SmallVector<Value> lbs(3, index(pb, pl, 0));
             SmallVector<Value> ubs = {index(pb, pl, c.kh), index(pb, pl, c.kw),
                                       index(pb, pl, c.words)};
@@ -699,13 +757,28 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
                 [&](OpBuilder &nb, Location nl, ValueRange ivs,
                     ValueRange sums) -> scf::ValueVector {
                   Value tapH = ivs[0], tapW = ivs[1], word = ivs[2];
-                  SmallVector<Value> weights;
-                  for (int64_t k = 0; k < c.bits; ++k)
-                    weights.push_back(vector::TransferReadOp::create(
+                  // Byte counts: the low and the high nibbles of each
+                  // weight vector, as bytes.
+                  SmallVector<Value> weights, weightsHigh;
+                  for (int64_t k = 0; k < c.bits; ++k) {
+                    Value weight = vector::TransferReadOp::create(
                         nb, nl, sumType, c.weight,
                         ValueRange{tapH, tapW, index(nb, nl, k), word,
                                    firstChannel},
-                        zeroWord, ArrayRef<bool>{inBounds}));
+                        zeroWord, ArrayRef<bool>{inBounds});
+                    if (!bytes) {
+                      weights.push_back(weight);
+                      continue;
+                    }
+                    Value asBytes =
+                        vector::BitCastOp::create(nb, nl, byteType, weight);
+                    weights.push_back(
+                        arith::AndIOp::create(nb, nl, asBytes, nibbleMask));
+                    weightsHigh.push_back(arith::AndIOp::create(
+                        nb, nl,
+                        arith::ShRUIOp::create(nb, nl, asBytes, nibbleShift),
+                        nibbleMask));
+                  }
                   Value inputRow = arith::MulIOp::create(
                       nb, nl, tapH, index(nb, nl, c.dilation[0]));
                   Value tapColumn = arith::MulIOp::create(
@@ -720,23 +793,53 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
                                               index(nb, nl, c.stride[1])),
                         tapColumn);
                     for (int64_t j = 0; j < c.actBits; ++j) {
-                      Value activation = tensor::ExtractOp::create(
-                          nb, nl, rows,
-                          ValueRange{inputRow, column, index(nb, nl, j), word});
-                      Value broadcast = vector::BroadcastOp::create(
-                          nb, nl, sumType, activation);
+                      SmallVector<Value> at = {inputRow, column,
+                                               index(nb, nl, j), word};
+                      auto broadcastOf = [&](Value source) -> Value {
+                        Value splat = vector::BroadcastOp::create(
+                            nb, nl, sumType,
+                            tensor::ExtractOp::create(nb, nl, source, at));
+                        if (!bytes)
+                          return splat;
+                        return vector::BitCastOp::create(nb, nl, byteType,
+                                                         splat);
+                      };
+                      Value broadcast = broadcastOf(rows);
+                      Value broadcastHigh =
+                          bytes ? broadcastOf(shiftedRows) : Value();
                       for (int64_t k = 0; k < c.bits; ++k) {
                         Value &sum = next[(p * c.bits + k) * c.actBits + j];
-                        Value both = arith::AndIOp::create(nb, nl, weights[k],
-                                                           broadcast);
-                        sum = arith::AddIOp::create(
-                            nb, nl, sum, math::CtPopOp::create(nb, nl, both));
+                        auto addCount = [&](Value weight, Value activation) {
+                          sum = arith::AddIOp::create(
+                              nb, nl, sum,
+                              math::CtPopOp::create(
+                                  nb, nl,
+                                  arith::AndIOp::create(nb, nl, weight,
+                                                        activation)));
+                        };
+                        addCount(weights[k], broadcast);
+                        if (bytes)
+                          addCount(weightsHigh[k], broadcastHigh);
                       }
                     }
                   }
                   return next;
                 });
-            ValueRange sums = nest.results;
+            SmallVector<Value> sums(nest.results);
+            // A lane's 8 byte counts summed: what dq-x86-byte-sums makes
+            // one PSADBW.
+            if (bytes)
+              for (Value &sum : sums) {
+                auto groupType =
+                    VectorType::get({lanes, 8}, pb.getI8Type());
+                Value groups =
+                    vector::ShapeCastOp::create(pb, pl, groupType, sum);
+                Value wide = arith::ExtUIOp::create(
+                    pb, pl, VectorType::get({lanes, 8}, c.i64), groups);
+                sum = vector::MultiDimReductionOp::create(
+                    pb, pl, wide, zeroSums, ArrayRef<bool>{false, true},
+                    vector::CombiningKind::ADD);
+              }
             for (int64_t p = 0; p < count; ++p) {
               Value pixel =
                   arith::AddIOp::create(pb, pl, first, index(pb, pl, p));
@@ -799,6 +902,7 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
 
 private:
   int64_t lanes, registers;
+  bool byteCounts;
 };
 
 /// The whole batch at once: P and Q for every output element, then one
@@ -830,8 +934,7 @@ void mlir::dq::populateBitSerialToLinalgPatterns(
   if (bitSerial.rows) {
     patterns.add<PackBitsRowsLowering>(patterns.getContext(),
                                        /*benefit=*/2);
-    patterns.add<BitserialConv2DRowKernel>(
-        patterns.getContext(), bitSerial.vectorBits, bitSerial.vectorRegisters);
+    patterns.add<BitserialConv2DRowKernel>(patterns.getContext(), bitSerial);
   } else {
     patterns.add<BitserialConv2DWholeLowering>(patterns.getContext());
   }

@@ -1307,10 +1307,19 @@ struct ConvertDQToLinalgPass
           << vectorRegisters << ")";
       return signalPassFailure();
     }
+    if (bitserialByteCounts && vectorBits != 128 && vectorBits != 256 &&
+        vectorBits != 512) {
+      emitError(getOperation()->getLoc())
+          << "convert-dq-to-linalg: bitserial-byte-counts needs x86 vectors "
+             "of 128, 256 or 512 bits (got bitserial-vector-bits="
+          << vectorBits << ")";
+      return signalPassFailure();
+    }
     BitSerialLowering bitSerial;
     bitSerial.rows = bitserialRows;
     bitSerial.vectorBits = vectorBits;
     bitSerial.vectorRegisters = vectorRegisters;
+    bitSerial.byteCounts = bitserialByteCounts;
     populateDQToLinalgConversionPatterns(patterns, bitSerial);
     // Lowering only: folding constants is the canonicalizer's job, and
     // keeping it out lets tests compare compiled code against the folds.

@@ -30,7 +30,12 @@ CASES = [
     (1, 1, 1, 64, 4, 1, 1, 1, 0, 1, 1, 1),   # a matrix product row
     (2, 5, 7, 30, 9, 3, 3, 1, 1, 1, 2, 2),   # window: 90 positions, 2 words
     (1, 6, 6, 24, 5, 3, 5, 1, 2, 1, 1, 3),   # window of 5 taps, 120 positions
+    # All bits set (below): 31 words are the most byte counts add up (248
+    # per byte); 32 take the i64 sums.
+    (1, 1, 1, 1984, 4, 1, 1, 1, 0, 1, 1, 1),
+    (1, 1, 1, 2048, 4, 1, 1, 1, 0, 1, 1, 1),
 ]
+ALL_ONES = (1984, 2048)
 
 
 def tensor(shape, dtype="f32"):
@@ -153,7 +158,24 @@ for bits_, registers in ((128, 16), (512, 32)):
                            f"--convert-dq-to-linalg=bitserial-vector-bits={bits_} "
                            f"bitserial-vector-registers={registers}"],
                           input=module, capture_output=True, text=True, check=True).stdout
-    widths[bits_] = dq_runtime.load(text, options=GENERIC)
+    widths[f"{bits_}-bit vectors"] = dq_runtime.load(text, options=GENERIC)
+# Byte counts (x86 without VPOPCNTQ): 128-bit vectors run on any x86-64;
+# the host's own build is what dq-compile picks for this CPU (byte counts
+# on an AVX2 machine, VPOPCNTQ on one with AVX-512 VPOPCNTDQ).
+text = subprocess.run([dq_runtime.find_dq_opt(), "-",
+                       "--convert-dq-to-linalg=bitserial-vector-bits=128 "
+                       "bitserial-vector-registers=16 bitserial-byte-counts=true"],
+                      input=module, capture_output=True, text=True, check=True).stdout
+if "vector<2x8xi8>" not in text:  # a lane's 8 byte counts
+    sys.exit("bitserial-byte-counts=true did not give the byte-count kernel")
+widths["128-bit vectors, byte counts"] = dq_runtime.load(text, options=GENERIC)
+# Built for this CPU (whose FMAs contract the float code around the
+# kernel), against the vector-ctpop kernel built for this CPU too.
+text = subprocess.run([dq_runtime.find_dq_opt(), "-",
+                       "--convert-dq-to-linalg=bitserial-vector-bits=256 bitserial-vector-registers=16"],
+                      input=module, capture_output=True, text=True, check=True).stdout
+native_reference = dq_runtime.load(text)
+native = dq_runtime.load(module)
 rng = np.random.default_rng(13)
 for i, case in enumerate(CASES):
     n, h, w, c, o, kh, kw, stride, pad, dil, bits, abits = case
@@ -163,17 +185,25 @@ for i, case in enumerate(CASES):
     codes = rng.integers(0, 1 << bits, (o, kh, kw, c)).astype(np.int8)
     v = rng.uniform(0.01, 0.3, (o, bits)).astype(np.float32)
     bias = rng.normal(0, 0.5, o).astype(np.float32)
+    if c in ALL_ONES:
+        x = np.full_like(x, 100.0)
+        codes = np.full_like(codes, (1 << bits) - 1)
     got_bits = m.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
     got_float = m.__getattr__(f"decoded{i}")(x, codes, v, u, bias)
     got_whole = whole.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
     if not np.array_equal(got_whole, got_bits):
         sys.exit(f"case {i} {case}: the whole-batch lowering differs from the row one by "
                  f"{np.abs(got_whole - got_bits).max():.3g}")
-    for bits_, other in widths.items():
+    for name, other in widths.items():
         got_other = other.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
         if not np.array_equal(got_other, got_bits):
-            sys.exit(f"case {i} {case}: the row kernel for {bits_}-bit vectors differs by "
+            sys.exit(f"case {i} {case}: the row kernel ({name}) differs by "
                      f"{np.abs(got_other - got_bits).max():.3g}")
+    got_native = native.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
+    got_native_reference = native_reference.__getattr__(f"bitserial{i}")(x, codes, v, u, bias)
+    if not np.array_equal(got_native, got_native_reference):
+        sys.exit(f"case {i} {case}: the row kernel dq-compile picks for this CPU differs from "
+                 f"the vector-ctpop one by {np.abs(got_native - got_native_reference).max():.3g}")
     if windowable(case):
         # The same exact sums P and Q, so the same numbers, from the row
         # kernel and from the whole-batch lowering of the windowed packing.

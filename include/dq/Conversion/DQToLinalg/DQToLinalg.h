@@ -17,6 +17,12 @@ struct BitSerialLowering {
   /// lanes and its pixel block.
   int64_t vectorBits = 256;
   int64_t vectorRegisters = 16;
+  /// x86 without a vector popcount (AVX2, AVX-512 without VPOPCNTDQ): the
+  /// row kernel counts bits per byte, one nibble-table VPSHUFB per nibble
+  /// of a word, and adds each byte count over the window before one
+  /// PSADBW sums a lane's bytes (LLVM's vector ctpop on i64 lanes would
+  /// pay the byte sum for every word).
+  bool byteCounts = false;
 };
 
 /// Adds the patterns that rewrite every dq op into linalg.generic ops on
