@@ -60,9 +60,28 @@ Value groupedBytes(Value wide) {
   return {};
 }
 
-struct ByteSumToPsadbw : OpRewritePattern<vector::MultiDimReductionOp> {
-  ByteSumToPsadbw(MLIRContext *ctx, int64_t vectorBits)
-      : OpRewritePattern(ctx), vectorBits(vectorBits) {}
+/// PSADBW of `bytes` against zeros: the sum of each lane's 8 bytes.
+Value psadbw(PatternRewriter &rewriter, Location loc, StringRef intrinsic,
+             Value bytes, Type resultType) {
+  auto byteType = cast<VectorType>(bytes.getType());
+  Value zeros = arith::ConstantOp::create(
+      rewriter, loc,
+      DenseElementsAttr::get(byteType, rewriter.getI8IntegerAttr(0)));
+  return LLVM::CallIntrinsicOp::create(rewriter, loc, resultType,
+                                       rewriter.getStringAttr(intrinsic),
+                                       ValueRange{bytes, zeros})
+      .getResult(0);
+}
+
+/// A pattern that knows the target's widest PSADBW.
+template <typename OpTy> struct ByteSumPattern : OpRewritePattern<OpTy> {
+  ByteSumPattern(MLIRContext *ctx, int64_t vectorBits)
+      : OpRewritePattern<OpTy>(ctx), vectorBits(vectorBits) {}
+  int64_t vectorBits;
+};
+
+struct ByteSumToPsadbw : ByteSumPattern<vector::MultiDimReductionOp> {
+  using ByteSumPattern::ByteSumPattern;
 
   LogicalResult matchAndRewrite(vector::MultiDimReductionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -81,32 +100,20 @@ struct ByteSumToPsadbw : OpRewritePattern<vector::MultiDimReductionOp> {
     Value bytes = groupedBytes(op.getSource());
     if (!bytes)
       return rewriter.notifyMatchFailure(op, "not zero-extended bytes");
-    Location loc = op.getLoc();
-    auto byteType = cast<VectorType>(bytes.getType());
-    Value zeros = arith::ConstantOp::create(
-        rewriter, loc,
-        DenseElementsAttr::get(byteType, rewriter.getI8IntegerAttr(0)));
-    Value sums = LLVM::CallIntrinsicOp::create(
-                     rewriter, loc, resultType,
-                     rewriter.getStringAttr(intrinsic),
-                     ValueRange{bytes, zeros})
-                     .getResult(0);
+    Value sums = psadbw(rewriter, op.getLoc(), intrinsic, bytes, resultType);
     if (!matchPattern(op.getAcc(), m_Zero()))
-      sums = arith::AddIOp::create(rewriter, loc, sums, op.getAcc());
+      sums = arith::AddIOp::create(rewriter, op.getLoc(), sums, op.getAcc());
     rewriter.replaceOp(op, sums);
     return success();
   }
-
-  int64_t vectorBits;
 };
 
 /// The same sum after vector.multi_reduction's lowering (which
 /// dq-vectorize-generics applies to every function): the 8 rows of
 /// transpose(extui(bytes grouped 8 per lane)) added up by a tree of
 /// arith.addi. The root of that tree becomes the PSADBW.
-struct LoweredByteSumToPsadbw : OpRewritePattern<vector::TransposeOp> {
-  LoweredByteSumToPsadbw(MLIRContext *ctx, int64_t vectorBits)
-      : OpRewritePattern(ctx), vectorBits(vectorBits) {}
+struct LoweredByteSumToPsadbw : ByteSumPattern<vector::TransposeOp> {
+  using ByteSumPattern::ByteSumPattern;
 
   LogicalResult matchAndRewrite(vector::TransposeOp op,
                                 PatternRewriter &rewriter) const override {
@@ -159,21 +166,10 @@ struct LoweredByteSumToPsadbw : OpRewritePattern<vector::TransposeOp> {
     if (leaves.size() != 8)
       return rewriter.notifyMatchFailure(op, "not every row added");
     rewriter.setInsertionPoint(root);
-    Location loc = op.getLoc();
-    auto byteType = cast<VectorType>(bytes.getType());
-    Value zeros = arith::ConstantOp::create(
-        rewriter, loc,
-        DenseElementsAttr::get(byteType, rewriter.getI8IntegerAttr(0)));
-    Value sums = LLVM::CallIntrinsicOp::create(
-                     rewriter, loc, root->getResult(0).getType(),
-                     rewriter.getStringAttr(intrinsic),
-                     ValueRange{bytes, zeros})
-                     .getResult(0);
-    rewriter.replaceOp(root, sums);
+    rewriter.replaceOp(root, psadbw(rewriter, op.getLoc(), intrinsic, bytes,
+                                    root->getResult(0).getType()));
     return success();
   }
-
-  int64_t vectorBits;
 };
 
 struct DQX86ByteSumsPass
