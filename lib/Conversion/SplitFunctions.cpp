@@ -11,6 +11,7 @@
 
 #include "dq/Conversion/Passes.h"
 #include "dq/Support/Checks.h"
+#include "dq/Transforms/StaticBuffers.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
@@ -20,6 +21,8 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
+
+#include <functional>
 
 namespace mlir::dq {
 #define GEN_PASS_DEF_DQSPLITFUNCTIONS
@@ -45,6 +48,22 @@ bool isClonedIntoPieces(Operation *op) {
          op->getNumResults() > 0 && isMemoryEffectFree(op);
 }
 
+/// A view computed from its source and operand-free constants only (the
+/// views of dq-static-buffers' arena, reshapes of buffers): cloned into a
+/// piece, which then takes the source instead of the view's descriptor.
+bool isViewClonedIntoPieces(Operation *op) {
+  auto view = dyn_cast<ViewLikeOpInterface>(op);
+  if (!view || op->getNumRegions() != 0 || op->getNumResults() != 1 ||
+      !isMemoryEffectFree(op))
+    return false;
+  return llvm::all_of(op->getOperands(), [&](Value operand) {
+    if (operand == view.getViewSource())
+      return true;
+    Operation *def = operand.getDefiningOp();
+    return def && isClonedIntoPieces(def);
+  });
+}
+
 /// Whether `value` is, through views, a buffer on the stack of an
 /// operation in `piece` (it would not outlive the piece's call).
 bool isStackBufferOf(Value value, const llvm::DenseSet<Operation *> &piece) {
@@ -67,7 +86,7 @@ struct Piece {
   SmallVector<Operation *> ops;
   llvm::DenseSet<Operation *> members;
   llvm::SetVector<Value> inputs;  // used inside, defined outside
-  llvm::SetVector<Value> cloned;  // operand-free constants used inside
+  llvm::SetVector<Value> cloned;  // constants and views rebuilt inside
   llvm::SetVector<Value> outputs; // defined inside, used after
 };
 
@@ -76,6 +95,21 @@ void analyze(Piece &piece, Block &block) {
   auto inside = [&](Operation *op) {
     Operation *ancestor = block.findAncestorOpInBlock(*op);
     return ancestor && piece.members.contains(ancestor);
+  };
+  // Operands before the ops that use them: `cloned` is the clone order.
+  std::function<void(Value)> useFromOutside = [&](Value operand) {
+    Operation *def = operand.getDefiningOp();
+    if (def && isClonedIntoPieces(def)) {
+      piece.cloned.insert(operand);
+    } else if (def && isViewClonedIntoPieces(def)) {
+      if (piece.cloned.contains(operand))
+        return;
+      for (Value viewOperand : def->getOperands())
+        useFromOutside(viewOperand);
+      piece.cloned.insert(operand);
+    } else {
+      piece.inputs.insert(operand);
+    }
   };
   for (Operation *top : piece.ops) {
     top->walk<WalkOrder::PreOrder>([&](Operation *op) {
@@ -87,12 +121,8 @@ void analyze(Piece &piece, Block &block) {
         else
           local =
               inside(cast<BlockArgument>(operand).getOwner()->getParentOp());
-        if (local)
-          continue;
-        if (def && isClonedIntoPieces(def))
-          piece.cloned.insert(operand);
-        else
-          piece.inputs.insert(operand);
+        if (!local)
+          useFromOutside(operand);
       }
     });
     for (Value result : top->getResults())
@@ -204,13 +234,21 @@ struct SplitFunctionsPass
 
   /// Buffers, their views and constants stay in the parent (what it
   /// passes between pieces is then the buffers the pieces use, not every
-  /// buffer that lives across them), unless they depend on the piece.
+  /// buffer that lives across them), unless they depend on the piece; so
+  /// do the taking and the giving back of dq-static-buffers' arena.
   static bool staysInParent(Operation *op) {
+    if (op->hasAttr(mlir::dq::kArenaAttr))
+      return true;
     if (op->getNumRegions() != 0)
       return false;
     if (isClonedIntoPieces(op) || isa<memref::AllocOp, memref::DeallocOp>(op))
       return true;
     return isa<ViewLikeOpInterface>(op) && isMemoryEffectFree(op);
+  }
+
+  static bool isArenaRelease(Operation *op) {
+    auto mark = op->getAttrOfType<StringAttr>(mlir::dq::kArenaAttr);
+    return mark && mark.getValue() == "release";
   }
 
   /// Outlines `run`'s computation; its allocations, views and constants
@@ -224,7 +262,7 @@ struct SplitFunctionsPass
         return v.getDefiningOp() && piece.members.contains(v.getDefiningOp());
       });
       if (!usesPiece && staysInParent(op)) {
-        if (isa<memref::DeallocOp>(op))
+        if (isa<memref::DeallocOp>(op) || isArenaRelease(op))
           sunk.push_back(op);
         continue;
       }

@@ -135,6 +135,9 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
   // pipeline; lower those clones too.
   pm.addPass(createConvertBufferizationToMemRefPass());
 
+  // No malloc, free or fresh pages per call for the step's temporaries.
+  if (options.staticBuffers)
+    pm.addPass(createDQStaticBuffers());
   if (options.emitCInterface)
     pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
   // Bounded functions for LLVM, which compiles each one on one thread in
@@ -179,6 +182,10 @@ void mlir::dq::buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addNestedPass<LLVM::LLVMFuncOp>(createCanonicalizerPass());
+  // The pieces' calls pass only what each piece reads (after the
+  // canonicalizer has folded the descriptors it never reads).
+  if (options.opsPerFunction > 0)
+    pm.addPass(createDQDropUnusedArguments());
 }
 
 void mlir::dq::registerPipelines() {

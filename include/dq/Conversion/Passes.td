@@ -105,8 +105,10 @@ def DQSplitFunctions : Pass<"dq-split-functions", "::mlir::ModuleOp"> {
     ones included) into consecutive runs of its top-level operations, each
     about that size, and moves each run into a private function that the
     original calls in its place. A run's callee takes the values it uses
-    from outside (constants without operands are cloned into it instead)
-    and returns the values used after it. Callees are `noinline` with
+    from outside and returns the values used after it. Constants without
+    operands are cloned into it instead, and so are views computed from
+    such constants alone (the buffers of dq-static-buffers' arena, reshapes
+    of a buffer): the callee takes their source. Callees are `noinline` with
     internal linkage, so LLVM compiles them separately (and dq-compile's
     partitions on separate threads).
 
@@ -150,6 +152,45 @@ def DQSplitFunctions : Pass<"dq-split-functions", "::mlir::ModuleOp"> {
            "Size (operations, nested ones included) above which a function "
            "is split, and the size of each piece">,
   ];
+}
+
+def DQDropUnusedArguments : Pass<"dq-drop-unused-arguments",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Removes the arguments that a local LLVM function never "
+                "reads, from it and from its calls";
+  let description = [{
+    A piece of dq-split-functions takes each buffer as a memref descriptor,
+    which the conversion to the LLVM dialect expands into its pointers,
+    offset, sizes and strides: a training step's pieces took up to 2400
+    arguments each, most of them sizes and strides that the piece, whose
+    shapes are static, never reads. The code generator's cost for such
+    calls grows faster than their argument count (the instruction selector
+    rehashes the call node for each argument), and the glue function that
+    makes the calls was the slowest function of the compile.
+
+    For every `llvm.func` with internal or private linkage and a body whose
+    symbol is used only as the callee of direct `llvm.call`s without
+    argument attributes, the arguments without uses are erased, and the
+    corresponding operands of every call. Runs after the canonicalizer has
+    folded the descriptors' `llvm.insertvalue`/`llvm.extractvalue` chains
+    (an argument only inserted into a descriptor that nothing reads has no
+    uses left). Calls compute the same values; only dead arguments go.
+
+    Before:
+    ```mlir
+    llvm.func internal @step.part0(%p: !llvm.ptr, %size: i64) {
+      %v = llvm.load %p : !llvm.ptr -> f32
+      ...
+    }
+    llvm.call @step.part0(%buffer, %c16) : (!llvm.ptr, i64) -> ()
+    ```
+    After:
+    ```mlir
+    llvm.func internal @step.part0(%p: !llvm.ptr) { ... }
+    llvm.call @step.part0(%buffer) : (!llvm.ptr) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // DQ_CONVERSION_PASSES_TD

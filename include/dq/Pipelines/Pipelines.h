@@ -61,6 +61,12 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "(dq-mark-library-convs, dq-call-library-convs; the "
                      "code then needs dq's DQConvLibrary and libdnnl)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> staticBuffers{
+      *this, "static-buffers",
+      llvm::cl::desc("Buffers freed before their function returns get fixed "
+                     "offsets in one arena kept across calls "
+                     "(dq-static-buffers)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> opsPerFunction{
       *this, "ops-per-function",
       llvm::cl::desc("Functions larger than this many operations are cut "

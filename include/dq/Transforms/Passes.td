@@ -447,6 +447,88 @@ def DQX86ByteSums : Pass<"dq-x86-byte-sums", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def DQStaticBuffers : Pass<"dq-static-buffers", "::mlir::ModuleOp"> {
+  let summary = "Places the buffers a function frees before it returns at "
+                "fixed offsets of one arena kept across calls";
+  let description = [{
+    A lowered training step allocates and frees about a thousand buffers of
+    static size per call; every call then pays a malloc and a free for each,
+    and the kernel's page faults for each large one, which glibc maps anew.
+    In every single-block function, this pass takes each `memref.alloc` of
+    its block that has a static shape, the identity layout and whole-byte
+    elements, and whose buffer is freed by one `memref.dealloc` of the same
+    block and never leaves the function (not returned, yielded, passed to a
+    call or stored, and no view of it either). Such a buffer lives from its
+    alloc to the last operation of the block that uses it or a view of it
+    (the deallocation pipeline frees buffers at the end of the block, long
+    after their last use). Each gets an offset in one arena, largest first
+    at the lowest 64-byte aligned offset that no buffer alive at the same
+    time occupies, and becomes a `memref.view` of the arena at that offset;
+    its alloc and dealloc go. Buffers whose lifetimes do not overlap share
+    bytes, so the arena is smaller than the sum of the buffers, which
+    malloc held at once.
+
+    Functions whose arena would be smaller than `min-bytes` (1 MiB) keep
+    their allocations: malloc serves small buffers from its free lists
+    without faults, and LLVM's store merging was 4x slower on the ResNet-20
+    initializer with its 1 KiB arena than with those allocations.
+
+    The arena is a private global of the module (`<function>.arena`), so its
+    pages are mapped once. A flag (`<function>.arena_busy`, exchanged
+    atomically on entry, reset on return) gives it to one call at a time: a
+    call made while another thread's call holds it allocates an arena of its
+    own and frees it on return. Results are unchanged (the same operations
+    on the same values, at other addresses). Runs after buffer deallocation
+    and before dq-split-functions, whose pieces then take the arena instead
+    of the buffers.
+
+    Before:
+    ```mlir
+    func.func @step(%x: memref<16xf32>) {
+      %a = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+      linalg.copy ins(%x : memref<16xf32>) outs(%a : memref<16xf32>)
+      memref.dealloc %a : memref<16xf32>
+      return
+    }
+    ```
+    After:
+    ```mlir
+    memref.global "private" @step.arena : memref<64xi8> = uninitialized
+        {alignment = 64 : i64}
+    memref.global "private" @step.arena_busy : memref<i32> = dense<0>
+    func.func @step(%x: memref<16xf32>) {
+      %flag = memref.get_global @step.arena_busy : memref<i32>
+      %held = memref.atomic_rmw assign %c1_i32, %flag[] : (i32, memref<i32>) -> i32
+      %own = arith.cmpi eq, %held, %c0_i32 : i32
+      %arena = scf.if %own -> (memref<64xi8>) {
+        %g = memref.get_global @step.arena : memref<64xi8>
+        scf.yield %g : memref<64xi8>
+      } else {
+        %m = memref.alloc() {alignment = 64 : i64} : memref<64xi8>
+        scf.yield %m : memref<64xi8>
+      }
+      %a = memref.view %arena[%c0][] : memref<64xi8> to memref<16xf32>
+      linalg.copy ins(%x : memref<16xf32>) outs(%a : memref<16xf32>)
+      scf.if %own {
+        %0 = memref.atomic_rmw assign %c0_i32, %flag[] : (i32, memref<i32>) -> i32
+      } else {
+        memref.dealloc %arena : memref<64xi8>
+      }
+      return
+    }
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", "1048576",
+           "Functions whose arena would be smaller keep their allocations "
+           "(small buffers come from malloc's free lists, without page "
+           "faults; 0: every function with such a buffer)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def DQHoistBodyExtracts : Pass<"dq-hoist-body-extracts",
                                 "::mlir::func::FuncOp"> {
   let summary = "Moves the loop-invariant tensor.extract ops of "

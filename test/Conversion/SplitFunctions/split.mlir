@@ -49,14 +49,16 @@ func.func @step(%a: memref<8xf32>, %s: f32) -> f32 {
 // -----
 
 // A loop nest moves whole and takes the values it uses from above (in the
-// order of their first use); the view stays in the parent.
+// order of their first use). A view with constant offsets and sizes is
+// rebuilt in the piece, which takes the view's source instead (one
+// descriptor for all the views of a buffer).
 
 // CHECK-LABEL: func.func @loops(
 // CHECK-SAME:    %[[A:.*]]: memref<4x8xf32>, %[[N:.*]]: index)
-// CHECK:         %[[V:.*]] = memref.subview %[[A]][0, 0] [2, 8] [1, 1]
-// CHECK-NEXT:    call @loops.part0(%[[N]], %[[V]])
+// CHECK:         call @loops.part0(%[[N]], %[[A]]) : (index, memref<4x8xf32>) -> ()
 // CHECK-NEXT:    return
-// CHECK:       func.func private @loops.part0(%[[N0:.*]]: index, %[[V0:.*]]: memref<2x8xf32, strided<[8, 1]>>)
+// CHECK:       func.func private @loops.part0(%[[N0:.*]]: index, %[[A0:.*]]: memref<4x8xf32>)
+// CHECK:         %[[V0:.*]] = memref.subview %[[A0]][0, 0] [2, 8] [1, 1]
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %[[N0]]
 // CHECK:           memref.store %{{.*}}, %[[V0]]
 
@@ -98,4 +100,57 @@ func.func @stack(%a: memref<8xf32>) -> f32 {
   memref.copy %a, %t : memref<8xf32> to memref<8xf32>
   %x = memref.load %t[%c0] : memref<8xf32>
   return %x : f32
+}
+
+// -----
+
+// The views of dq-static-buffers' arena: its taking and giving back stay
+// in the parent (the giving back after the call of the piece of its run,
+// like a deallocation), the pieces take the arena, not a descriptor per buffer, and
+// rebuild the views they use.
+
+// CHECK-LABEL: func.func @arena(
+// CHECK-SAME:    %[[X:.*]]: memref<16xf32>, %[[OWN:.*]]: i1)
+// CHECK:         %[[ARENA:.*]] = scf.if %[[OWN]]
+// CHECK:         } {dq.arena = "acquire"}
+// CHECK:         call @arena.part0(%[[X]], %[[ARENA]]) : (memref<16xf32>, memref<128xi8>) -> ()
+// CHECK-NEXT:    call @arena.part1(%[[ARENA]], %[[X]]) : (memref<128xi8>, memref<16xf32>) -> ()
+// CHECK-NEXT:    call @arena.part2(%[[X]])
+// CHECK-NEXT:    scf.if %[[OWN]] {
+// CHECK-NEXT:    } else {
+// CHECK-NEXT:      memref.dealloc %[[ARENA]]
+// CHECK-NEXT:    } {dq.arena = "release"}
+// CHECK-NEXT:    call @arena.part3(%[[X]])
+// CHECK:       func.func private @arena.part0(%[[X0:.*]]: memref<16xf32>, %[[ARENA0:.*]]: memref<128xi8>)
+// CHECK-DAG:     %[[O0:.*]] = arith.constant 64 : index
+// CHECK-DAG:     %[[B0:.*]] = memref.view %[[ARENA0]][%[[O0]]][] : memref<128xi8> to memref<16xf32>
+// CHECK:         linalg.copy ins(%[[X0]] : memref<16xf32>) outs(%[[B0]] : memref<16xf32>)
+// CHECK:       func.func private @arena.part1(%[[ARENA1:.*]]: memref<128xi8>, %[[X1:.*]]: memref<16xf32>)
+// CHECK-DAG:     memref.view %[[ARENA1]][%{{.*}}][] : memref<128xi8> to memref<16xf32>
+// CHECK-DAG:     memref.view %[[ARENA1]][%{{.*}}][] : memref<128xi8> to memref<16xf32>
+memref.global "private" @arena.arena : memref<128xi8> = uninitialized
+func.func @arena(%x: memref<16xf32>, %own: i1) {
+  %arena = scf.if %own -> (memref<128xi8>) {
+    %g = memref.get_global @arena.arena : memref<128xi8>
+    scf.yield %g : memref<128xi8>
+  } else {
+    %m = memref.alloc() : memref<128xi8>
+    scf.yield %m : memref<128xi8>
+  } {dq.arena = "acquire"}
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %a = memref.view %arena[%c0][] : memref<128xi8> to memref<16xf32>
+  %b = memref.view %arena[%c64][] : memref<128xi8> to memref<16xf32>
+  linalg.copy ins(%x : memref<16xf32>) outs(%b : memref<16xf32>)
+  linalg.copy ins(%b : memref<16xf32>) outs(%a : memref<16xf32>)
+  linalg.copy ins(%a : memref<16xf32>) outs(%b : memref<16xf32>)
+  linalg.copy ins(%b : memref<16xf32>) outs(%x : memref<16xf32>)
+  scf.if %own {
+  } else {
+    memref.dealloc %arena : memref<128xi8>
+  } {dq.arena = "release"}
+  linalg.copy ins(%x : memref<16xf32>) outs(%x : memref<16xf32>)
+  linalg.copy ins(%x : memref<16xf32>) outs(%x : memref<16xf32>)
+  linalg.copy ins(%x : memref<16xf32>) outs(%x : memref<16xf32>)
+  return
 }
