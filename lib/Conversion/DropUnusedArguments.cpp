@@ -31,8 +31,7 @@ struct DropUnusedArgumentsPass
     // Every use of each function's symbol: only direct calls qualify.
     DenseMap<Operation *, SmallVector<LLVM::CallOp>> calls;
     llvm::SmallPtrSet<Operation *, 16> disqualified;
-    SymbolTableCollection tables;
-    SymbolTable &symbols = tables.getSymbolTable(module);
+    SymbolTable symbols(module);
     std::optional<SymbolTable::UseRange> uses =
         SymbolTable::getSymbolUses(&module.getBodyRegion());
     if (!uses)
