@@ -19,6 +19,7 @@
 #include "dq/Registration.h"
 #include "dq/Support/AtomicFileStream.h"
 #include "dq/Support/Checks.h"
+#include "dq/Support/X86ByteSums.h"
 
 #include "dq/runtime/Export.h"
 #include "dq/runtime/Files.h"
@@ -945,11 +946,10 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
       // word; the byte-count kernel pays it once per output.
       if (machine->getTargetTriple().isX86() &&
           !subtarget->checkFeatures("+avx512vpopcntdq")) {
-        int64_t bits = lowerOptions.vectorBits;
+        std::optional<mlir::dq::X86ByteSumForm> form =
+            mlir::dq::x86ByteSumForm(lowerOptions.vectorBits);
         lowerOptions.bitserialByteCounts =
-            (bits == 512 && subtarget->checkFeatures("+avx512bw")) ||
-            (bits == 256 && subtarget->checkFeatures("+avx2")) ||
-            (bits == 128 && subtarget->checkFeatures("+ssse3"));
+            form && subtarget->checkFeatures(form->feature);
       }
       mlir::dq::buildLowerToLLVMPipeline(pm, lowerOptions);
     } else if (failed(parsePassPipeline(options.loweringPipeline, pm))) {

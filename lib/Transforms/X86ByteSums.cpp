@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dq/Support/X86ByteSums.h"
 #include "dq/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,16 +31,9 @@ namespace {
 StringRef byteSumIntrinsic(int64_t lanes, int64_t vectorBits) {
   if (lanes * 64 > vectorBits)
     return {};
-  switch (lanes) {
-  case 2:
-    return "llvm.x86.sse2.psad.bw";
-  case 4:
-    return "llvm.x86.avx2.psad.bw";
-  case 8:
-    return "llvm.x86.avx512.psad.bw.512";
-  default:
-    return {};
-  }
+  std::optional<mlir::dq::X86ByteSumForm> form =
+      mlir::dq::x86ByteSumForm(lanes * 64);
+  return form ? StringRef(form->psadbw) : StringRef();
 }
 
 /// The bytes `wide` zero-extends, grouped 8 per lane: `%bytes` of

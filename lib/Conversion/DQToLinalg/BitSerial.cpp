@@ -630,6 +630,9 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
     auto countType = VectorType::get({lanes}, rewriter.getI32Type());
     auto floatType = VectorType::get({lanes}, c.f32);
     auto byteType = VectorType::get({lanes * 8}, rewriter.getI8Type());
+    // A lane's 8 byte counts, grouped, and widened to be summed.
+    auto byteGroupType = VectorType::get({lanes, 8}, rewriter.getI8Type());
+    auto wideGroupType = VectorType::get({lanes, 8}, c.i64);
     // The input words shifted right by 4: their low nibbles are the high
     // nibbles of the words, what the weights' high nibbles meet.
     Value shiftedInput;
@@ -830,12 +833,10 @@ struct BitserialConv2DRowKernel : OpRewritePattern<BitserialConv2DOp> {
             // one PSADBW.
             if (bytes)
               for (Value &sum : sums) {
-                auto groupType =
-                    VectorType::get({lanes, 8}, pb.getI8Type());
                 Value groups =
-                    vector::ShapeCastOp::create(pb, pl, groupType, sum);
-                Value wide = arith::ExtUIOp::create(
-                    pb, pl, VectorType::get({lanes, 8}, c.i64), groups);
+                    vector::ShapeCastOp::create(pb, pl, byteGroupType, sum);
+                Value wide =
+                    arith::ExtUIOp::create(pb, pl, wideGroupType, groups);
                 sum = vector::MultiDimReductionOp::create(
                     pb, pl, wide, zeroSums, ArrayRef<bool>{false, true},
                     vector::CombiningKind::ADD);

@@ -14,6 +14,7 @@
 #include "dialects/dq/DQOps.h"
 #include "dq/Interfaces/TensorMath.h"
 #include "dq/Numerics/Levels.h"
+#include "dq/Support/X86ByteSums.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -1307,8 +1308,7 @@ struct ConvertDQToLinalgPass
           << vectorRegisters << ")";
       return signalPassFailure();
     }
-    if (bitserialByteCounts && vectorBits != 128 && vectorBits != 256 &&
-        vectorBits != 512) {
+    if (bitserialByteCounts && !x86ByteSumForm(vectorBits)) {
       emitError(getOperation()->getLoc())
           << "convert-dq-to-linalg: bitserial-byte-counts needs x86 vectors "
              "of 128, 256 or 512 bits (got bitserial-vector-bits="
