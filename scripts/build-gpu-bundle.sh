@@ -53,7 +53,7 @@ mkdir -p "$work"
 
 # A training module from a dq_reference network (what bench/throughput_cpu.py
 # and the PyTorch side build too); W2A2 unless a 4th argument says fp32.
-training_module() { # arch batch out.mlir [fp32]
+training_module() { # arch batch out.mlir [fp32|data-parallel]
   PYTHONPATH=$root/python "$python" - "$1" "$2" "$work/$1-$2.model.mlir" <<'PY'
 import sys
 from dq_reference import resnet as R
@@ -62,9 +62,11 @@ with open(path, "w") as f:
     f.write(R.emit_mlir(R.build_network(arch, batch, 0), batch))
 PY
   local quantize=(--dq-quantize="w-bits=2 a-bits=2")
+  local graph=--dq-build-training-graph
   [[ ${4:-} == fp32 ]] && quantize=()
-  "$bin/dq-opt" "$work/$1-$2.model.mlir" "${quantize[@]}" \
-    --dq-build-training-graph -o "$3"
+  [[ ${4:-} == data-parallel ]] &&
+    graph=--dq-build-training-graph="data-parallel=true"
+  "$bin/dq-opt" "$work/$1-$2.model.mlir" "${quantize[@]}" "$graph" -o "$3"
 }
 
 # Host code of GPU models is a straight line of launches: -O1 is enough and
@@ -112,6 +114,18 @@ training_module resnet8 16 "$work/check-fp32.train.mlir" fp32
   --support-library "$support"
 gpu_variant "$work/check-fp32.train.mlir" "$out.tmp/check-fp32" \
   "${variants%% *}"
+
+echo "== check model: resnet8 W2A2 data-parallel (all-reduces staged through the host), batch 16"
+training_module resnet8 16 "$work/check-dp.train.mlir" data-parallel
+"$bin/dq-compile" "$work/check-dp.train.mlir" -o "$out.tmp/check-dp/cpu/model" \
+  --parallel=false --support-library "$support"
+if [[ " $variants " == *" sm_90 "* ]]; then
+  gpu_variant "$work/check-dp.train.mlir" "$out.tmp/check-dp" \
+    sm_90-deterministic
+else
+  gpu_variant "$work/check-dp.train.mlir" "$out.tmp/check-dp" \
+    "${variants%% *}"
+fi
 
 echo "== benchmark model: resnet20 W2A2, batch 256"
 training_module resnet20 256 "$work/bench.train.mlir"

@@ -8,7 +8,8 @@
 #
 # 1. GPU vs CPU: a ResNet-8 (batch 16) in fp32, 5 training steps in a row,
 #    and in W2A2 built with --gpu-deterministic, 5 steps each started from
-#    the CPU's state; the default builds' W2A2 steps for information;
+#    the CPU's state (also its data-parallel build, one process: the
+#    all-reduces staged through host memory); the default builds' W2A2 steps for information;
 #    predict and init_state (tolerances and why in
 #    python/compare_devices.py).
 # 2. Benchmark: the W2A2 ResNet-20 train_step at batch 256, dq vs PyTorch
@@ -63,6 +64,17 @@ if [[ -d $bundle/check/$variant-deterministic ]]; then
     --cpu "$bundle/check/cpu/model" \
     --gpu "$bundle/check/$variant-deterministic/model" --steps 5 \
     --per-step || compare=1
+fi
+# One process of a data-parallel model: every dq.all_reduce is a copy to
+# the host, the (identity) collective and a copy back between kernels.
+dp_build=$(ls "$bundle/check-dp" 2>/dev/null | grep -v '^cpu$' | head -1)
+if [[ -n $dp_build ]]; then
+  echo "-- W2A2 data-parallel, $dp_build (all-reduces staged through the" \
+    "host): 5 steps, each from the CPU's state"
+  "$python" "$bundle/python/compare_devices.py" \
+    --cpu "$bundle/check-dp/cpu/model" \
+    --gpu "$bundle/check-dp/$dp_build/model" --steps 5 --per-step ||
+    compare=1
 fi
 for build in "$variant" "$variant-global"; do
   [[ -d $bundle/check/$build ]] || continue

@@ -794,10 +794,6 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     training = std::move(*view);
     // The GPU pipeline maps no host loops yet, and @calibrate's fit
     // iterations are one.
-    if (cuda && training->dataParallel)
-      fail("a data-parallel training module (dq-build-training-graph "
-           "data-parallel=true) compiles for --target cpu only: the GPU "
-           "pipeline does not lower dq.all_reduce yet");
     if (cuda && training->calibrate) {
       llvm::errs() << "dq-compile: note: @calibrate is not compiled for "
                       "--target cuda (its fit loop is not mapped to the GPU "

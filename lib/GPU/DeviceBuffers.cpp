@@ -62,6 +62,7 @@ public:
                                        "host (dq-gpu-map-to-launches moves "
                                        "them into kernels)");
               })
+              .Case([&](func::CallOp call) { return stageCallThroughHost(call); })
               .Case([&](func::ReturnOp ret) { return returnHostCopies(ret); })
               .Default([&](Operation *other) { return checkNoHostAccess(other); });
       if (failed(result))
@@ -200,6 +201,55 @@ private:
     }
     for (Value buffer : deviceBuffers_)
       gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buffer);
+    for (Value stage : hostStages_)
+      memref::DeallocOp::create(b, loc, stage);
+    return success();
+  }
+
+  /// A call of a host function (the model library's collectives,
+  /// dq.all_reduce's lowering) reads and writes its buffers on the host:
+  /// each is copied into a host buffer before the call and back after it.
+  /// gpu-async-region makes the host wait for the queued work before the
+  /// call (it has side effects), so the copy in is complete when it runs.
+  LogicalResult stageCallThroughHost(func::CallOp call) {
+    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || !callee.isExternal())
+      return success();
+    Location loc = call.getLoc();
+    OpBuilder entry = OpBuilder::atBlockBegin(call->getBlock());
+    OpBuilder b(call);
+    SmallVector<std::pair<Value, Value>> copiesBack; // (device, host)
+    for (OpOperand &operand : call->getOpOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
+      if (!type)
+        continue;
+      // The buffer behind a cast to a dynamic size (the callee's
+      // memref<?xT>): its static type sizes the host buffer.
+      Value device = operand.get();
+      auto dynamicView = device.getDefiningOp<memref::CastOp>();
+      if (dynamicView)
+        device = dynamicView.getSource();
+      auto deviceType = cast<MemRefType>(device.getType());
+      if (!deviceType.hasStaticShape() || !deviceType.getLayout().isIdentity())
+        return call.emitError("dq-gpu-device-buffers: operand ")
+               << operand.getOperandNumber() << " of the host call to '"
+               << call.getCallee() << "' has type " << deviceType
+               << "; staging it through host memory needs a static shape "
+                  "with the identity layout";
+      // Allocated at the entry, like the results' host buffers, so that
+      // nothing waits for queued work before the allocation.
+      Value host = memref::AllocOp::create(entry, loc, deviceType);
+      hostStages_.push_back(host);
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, device);
+      operand.set(dynamicView
+                      ? memref::CastOp::create(b, loc, type, host).getResult()
+                      : host);
+      copiesBack.push_back({device, host});
+    }
+    b.setInsertionPointAfter(call);
+    for (auto [device, host] : copiesBack)
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device, host);
     return success();
   }
 
@@ -223,6 +273,8 @@ private:
 
   func::FuncOp func_;
   SmallVector<Value> deviceBuffers_;
+  // Host copies of the buffers that host calls read and write.
+  SmallVector<Value> hostStages_;
 };
 
 struct DeviceBuffersPass

@@ -103,6 +103,11 @@ def DQGPUDeviceBuffers : Pass<"dq-gpu-device-buffers", "::mlir::ModuleOp"> {
       nothing else reads it);
     * a `memref.load` left on the host goes through a one-element copy
       (host stores were moved into kernels by `dq-gpu-map-to-launches`);
+    * a call of an external (host) function, such as the collective that
+      `dq.all_reduce` bufferizes to, gets host copies of its memref
+      operands: copied from the device before the call and back after it
+      (`gpu-async-region` then makes the host wait for the queued work
+      before the call); a strided operand is an error;
     * each returned memref is copied into a fresh host buffer
       (`memref.alloc`), and every device buffer is freed before returning.
   }];
