@@ -30,6 +30,7 @@
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -198,11 +199,31 @@ stateSpecs(const mlir::dq::TrainingModule &training) {
 }
 
 /// Runs @init_state at compile time: after canonicalization every result
-/// is a constant (decoding constant codes folds).
+/// is a constant (decoding constant codes folds). Only @init_state and the
+/// symbols it refers to are copied and canonicalized: the training step
+/// and predict would be most of the work and fold nothing it needs.
 std::vector<rt::HostTensor>
 evaluateInitialState(ModuleOp module,
                      const std::vector<rt::TensorSpec> &specs) {
-  OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
+  OwningOpRef<ModuleOp> copy = ModuleOp::create(module.getLoc());
+  (*copy)->setAttrs(module->getAttrDictionary());
+  {
+    SymbolTable symbols(module);
+    llvm::SmallPtrSet<Operation *, 8> copied;
+    SmallVector<Operation *> worklist{symbols.lookup("init_state")};
+    OpBuilder builder = OpBuilder::atBlockEnd(copy->getBody());
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (!op || !copied.insert(op).second)
+        continue;
+      builder.clone(*op);
+      if (std::optional<SymbolTable::UseRange> uses =
+              SymbolTable::getSymbolUses(op))
+        for (const SymbolTable::SymbolUse &use : *uses)
+          worklist.push_back(
+              symbols.lookup(use.getSymbolRef().getRootReference()));
+    }
+  }
   PassManager pm(copy->getContext());
   pm.addPass(createCanonicalizerPass());
   if (failed(pm.run(*copy)))
@@ -501,7 +522,7 @@ std::string cacheKey(const CompileOptions &options,
                      const llvm::TargetMachine &machine, const LinkInputs &link,
                      const mlir::dq::LowerToNVVMOptions &gpu, bool cuda,
                      const std::string &kind) {
-  std::string key = "dq-compile cache key 1\n";
+  std::string key = "dq-compile cache key 2\n";
   // A kernels library exports every public function, a model only its
   // entry points.
   key += "kind " + kind + "\n";
@@ -570,7 +591,7 @@ std::string cacheKey(const CompileOptions &options,
     if (const char *value = std::getenv(name))
       key += "environment " + std::string(name) + "=" + value + "\n";
   key += "module bytes " + std::to_string(moduleText.size()) +
-         " sha256:" + sha256Hex(moduleText) + "\n";
+         " blake3:" + blake3Hex(moduleText) + "\n";
   return key;
 }
 

@@ -10,6 +10,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/BLAKE3.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -200,6 +201,11 @@ std::string selfPath() {
 
 std::string sha256Hex(llvm::StringRef data) {
   return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(data)),
+                     /*LowerCase=*/true);
+}
+
+std::string blake3Hex(llvm::StringRef data) {
+  return llvm::toHex(llvm::BLAKE3::hash(llvm::arrayRefFromStringRef(data)),
                      /*LowerCase=*/true);
 }
 
