@@ -10,8 +10,8 @@ For each configuration and seed:
      --dq-build-training-graph, then dq-compile;
   3. dq-train --epochs E --seed S (cosine schedule from --lr, augmentation)
      and its metrics.jsonl (test accuracy after every epoch).
-Every finished run is appended to <work>/runs.jsonl, so an interrupted table
-continues where it stopped (--work-dir); a run interrupted mid-way resumes
+Every finished run is appended to <work>/runs.jsonl (or --runs-file), so an
+interrupted table continues where it stopped (--work-dir); a run interrupted mid-way resumes
 from dq-train's last checkpoint (written after every epoch and on Ctrl-C),
 bit for bit, when its settings are unchanged.
 
@@ -341,12 +341,13 @@ def public_argv(argv):
     for a in argv:
         if skip:
             skip = False
-        elif a in ("--work-dir", "--out", "--build", "--data", "--note"):
+        elif a in ("--work-dir", "--out", "--build", "--data", "--note",
+                   "--runs-file"):
             skip = True
         elif a == "--table-only":
             continue
         elif not a.startswith(("--work-dir=", "--out=", "--build=", "--data=",
-                               "--note=")):
+                               "--note=", "--runs-file=")):
             out.append(a)
     return out
 
@@ -519,6 +520,12 @@ def main():
         ROOT, "build", "bench-accuracy"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs",
                                                       "RESULTS.md"))
+    parser.add_argument("--runs-file",
+                        help="where finished runs are recorded and read "
+                        "(default: runs.jsonl in the work directory); a file "
+                        "kept in the repository (e.g. next to --out) keeps a "
+                        "long table's finished rows when the work directory "
+                        "is lost with its machine")
     parser.add_argument("--preset", choices=("calibration",),
                         help="calibration: docs/Algorithm.md's calibration "
                         "runs (ResNet-8, 20k/4k images, 6 epochs, W2A2, the "
@@ -544,7 +551,9 @@ def main():
             print(f"{cfg.key} seed {seed}")
         return 0
     os.makedirs(args.work_dir, exist_ok=True)
-    runs_path = os.path.join(args.work_dir, "runs.jsonl")
+    runs_path = args.runs_file or os.path.join(args.work_dir, "runs.jsonl")
+    if os.path.dirname(runs_path):
+        os.makedirs(os.path.dirname(runs_path), exist_ok=True)
     runs = load_runs(runs_path, settings(args))
     todo = [(c, s) for c, s in work_plan if (c.key, s) not in runs]
     log(f"accuracy: {len(work_plan)} runs, {len(work_plan) - len(todo)} "
