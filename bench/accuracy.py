@@ -337,17 +337,17 @@ def describe_machine(args):
 
 def public_argv(argv):
     """The command line without machine-local paths (work dir, output)."""
+    local = ("--work-dir", "--out", "--build", "--data", "--note",
+             "--runs-file")
     out, skip = [], False
     for a in argv:
         if skip:
             skip = False
-        elif a in ("--work-dir", "--out", "--build", "--data", "--note",
-                   "--runs-file"):
+        elif a in local:
             skip = True
         elif a == "--table-only":
             continue
-        elif not a.startswith(("--work-dir=", "--out=", "--build=", "--data=",
-                               "--note=", "--runs-file=")):
+        elif not a.startswith(tuple(o + "=" for o in local)):
             out.append(a)
     return out
 

@@ -119,13 +119,9 @@ echo "== check model: resnet8 W2A2 data-parallel (all-reduces staged through the
 training_module resnet8 16 "$work/check-dp.train.mlir" data-parallel
 "$bin/dq-compile" "$work/check-dp.train.mlir" -o "$out.tmp/check-dp/cpu/model" \
   --parallel=false --support-library "$support"
-if [[ " $variants " == *" sm_90 "* ]]; then
-  gpu_variant "$work/check-dp.train.mlir" "$out.tmp/check-dp" \
-    sm_90-deterministic
-else
-  gpu_variant "$work/check-dp.train.mlir" "$out.tmp/check-dp" \
-    "${variants%% *}"
-fi
+dp_variant=${variants%% *}
+[[ " $variants " == *" sm_90 "* ]] && dp_variant=sm_90-deterministic
+gpu_variant "$work/check-dp.train.mlir" "$out.tmp/check-dp" "$dp_variant"
 
 echo "== benchmark model: resnet20 W2A2, batch 256"
 training_module resnet20 256 "$work/bench.train.mlir"
