@@ -92,15 +92,18 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b,
     grads[1] = sumDyXHat;
   if (needed[0]) {
     // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)),
-    // the means over the whole (cross-replica: every process's) batch.
-    Value meanDy = tensormath::scale(b, loc, sumDy, 1.0 / count);
-    Value meanDyXHat = tensormath::scale(b, loc, sumDyXHat, 1.0 / count);
+    // the means over the whole (cross-replica: every process's) batch. The
+    // sums are all-reduced before the division by the count, which then
+    // rounds once, as in one process with the whole batch.
+    Value globalDy = sumDy, globalDyXHat = sumDyXHat;
     if (getCrossReplica()) {
       SmallVector<Value> global = AllReduceOp::createJoint(
-          b, loc, {meanDy, meanDyXHat}, Reduction::Mean);
-      meanDy = global[0];
-      meanDyXHat = global[1];
+          b, loc, {sumDy, sumDyXHat}, Reduction::Mean);
+      globalDy = global[0];
+      globalDyXHat = global[1];
     }
+    Value meanDy = tensormath::scale(b, loc, globalDy, 1.0 / count);
+    Value meanDyXHat = tensormath::scale(b, loc, globalDyXHat, 1.0 / count);
     meanDy = tensormath::alongAxis(b, loc, meanDy, axis, rank);
     meanDyXHat = tensormath::alongAxis(b, loc, meanDyXHat, axis, rank);
     Value scaleB = tensormath::alongAxis(

@@ -40,6 +40,9 @@ void mlir::dq::addModelToLinalgPasses(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createDQFuseElementwise());
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  // A one-process reference of a data-parallel run sums its batch in the
+  // processes' blocks (only with dq.replica_batch).
+  pm.addPass(createDQBlockBatchSums());
 }
 
 void mlir::dq::addOneShotBufferizePass(OpPassManager &pm) {

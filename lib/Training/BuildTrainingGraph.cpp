@@ -1005,6 +1005,17 @@ void BuildTrainingGraphPass::runOnOperation() {
     return signalPassFailure();
   }
   batch = inputType.getDimSize(0);
+  if (replicaBatch != 0 &&
+      (!dataParallel || replicaBatch < 0 || batch % replicaBatch != 0 ||
+       !llvm::has_single_bit(uint64_t(batch / replicaBatch)))) {
+    moduleError() << "replica-batch=" << int64_t(replicaBatch)
+                  << (dataParallel ? "" : " needs data-parallel=true and")
+                  << " must divide the batch of " << batch
+                  << " into a power-of-two number of shares (2, 4, 8, ... "
+                     "processes: only then does the processes' mean round "
+                     "as the one process's does)";
+    return signalPassFailure();
+  }
   ArrayRef<int64_t> out = outputType.getShape();
   if (out.size() == 2 && out[0] == batch) {
     classes = out[1];
@@ -1024,6 +1035,8 @@ void BuildTrainingGraphPass::runOnOperation() {
   b.setInsertionPointToEnd(module.getBody());
   if (dataParallel)
     module->setAttr(kDataParallelAttrName, b.getUnitAttr());
+  if (replicaBatch != 0 && replicaBatch != batch)
+    module->setAttr(kReplicaBatchAttrName, b.getI64IntegerAttr(replicaBatch));
   buildInitState(b, model.getLoc());
   if (failed(buildTrainStep(b, model)))
     return signalPassFailure();

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <utility>
+#include <vector>
 
 namespace dq {
 namespace runtime {
@@ -80,20 +83,14 @@ private:
   static int allReduce(void *context, void *data, int64_t count, int32_t type,
                        int32_t reduction) {
     auto *self = static_cast<MpiCommunicator *>(context);
-    MPI_Datatype mpiType = type == DQ_COLLECTIVE_F64   ? MPI_DOUBLE
-                           : type == DQ_COLLECTIVE_I32 ? MPI_INT32_T
-                                                       : MPI_FLOAT;
-    // One call moves at most INT_MAX elements.
-    char *bytes = static_cast<char *>(data);
-    int elementSize = 0;
-    MPI_Type_size(mpiType, &elementSize);
-    for (int64_t done = 0; done < count;) {
-      int n = static_cast<int>(std::min<int64_t>(count - done, 1 << 30));
-      self->check(MPI_Allreduce(MPI_IN_PLACE, bytes + done * elementSize, n,
-                                mpiType, MPI_SUM, MPI_COMM_WORLD),
-                  "MPI_Allreduce of a training step");
-      done += n;
-    }
+    bool ordered = (self->size_ & (self->size_ - 1)) == 0 &&
+                   count <= std::numeric_limits<int>::max();
+    if (ordered && type == DQ_COLLECTIVE_F32)
+      self->orderedSum(static_cast<float *>(data), count, MPI_FLOAT);
+    else if (ordered && type == DQ_COLLECTIVE_F64)
+      self->orderedSum(static_cast<double *>(data), count, MPI_DOUBLE);
+    else
+      self->mpiSum(data, count, type);
     if (reduction == DQ_COLLECTIVE_MEAN) {
       double scale = 1.0 / self->size_;
       if (type == DQ_COLLECTIVE_F64)
@@ -107,6 +104,76 @@ private:
     return 0;
   }
 
+  /// MPI's own sum: its order is MPI's algorithm choice (by message size
+  /// and process count).
+  void mpiSum(void *data, int64_t count, int32_t type) {
+    MPI_Datatype mpiType = type == DQ_COLLECTIVE_F64   ? MPI_DOUBLE
+                           : type == DQ_COLLECTIVE_I32 ? MPI_INT32_T
+                                                       : MPI_FLOAT;
+    // One call moves at most INT_MAX elements.
+    char *bytes = static_cast<char *>(data);
+    int elementSize = 0;
+    MPI_Type_size(mpiType, &elementSize);
+    for (int64_t done = 0; done < count;) {
+      int n = static_cast<int>(std::min<int64_t>(count - done, 1 << 30));
+      check(MPI_Allreduce(MPI_IN_PLACE, bytes + done * elementSize, n, mpiType,
+                          MPI_SUM, MPI_COMM_WORLD),
+            "MPI_Allreduce of a training step");
+      done += n;
+    }
+  }
+
+  /// The sum over a power-of-two number of processes in one fixed order,
+  /// that of dq-block-batch-sums: ranks [0, P/2)'s sum plus ranks
+  /// [P/2, P)'s, each half likewise. A reduce-scatter by recursive halving
+  /// (partners at distance 1, 2, 4, ...: each step adds a pair of adjacent
+  /// subtrees on half of the segment) and the allgather back; the bytes a
+  /// process sends are those of a ring all-reduce, 2 (P - 1) / P of the
+  /// buffer. Both partners of a step compute the same values, since a + b
+  /// and b + a round alike.
+  template <typename T>
+  void orderedSum(T *data, int64_t count, MPI_Datatype mpiType) {
+    int64_t lo = 0, hi = count;
+    std::vector<std::pair<int64_t, int64_t>> segments;
+    std::vector<T> incoming;
+    for (int distance = 1; distance < size_; distance <<= 1) {
+      int partner = rank_ ^ distance;
+      int64_t mid = lo + (hi - lo) / 2;
+      bool lower = (rank_ & distance) == 0;
+      int64_t keepLo = lower ? lo : mid, keepHi = lower ? mid : hi;
+      int64_t sendLo = lower ? mid : lo, sendHi = lower ? hi : mid;
+      incoming.resize(static_cast<size_t>(keepHi - keepLo));
+      exchange(data + sendLo, sendHi - sendLo, incoming.data(),
+               keepHi - keepLo, partner, mpiType);
+      for (int64_t i = keepLo; i < keepHi; ++i)
+        data[i] = data[i] + incoming[static_cast<size_t>(i - keepLo)];
+      segments.emplace_back(lo, hi);
+      lo = keepLo;
+      hi = keepHi;
+    }
+    for (int distance = size_ / 2; distance >= 1; distance >>= 1) {
+      auto [outerLo, outerHi] = segments.back();
+      segments.pop_back();
+      int64_t otherLo = lo == outerLo ? hi : outerLo;
+      int64_t otherHi = lo == outerLo ? outerHi : lo;
+      exchange(data + lo, hi - lo, data + otherLo, otherHi - otherLo,
+               rank_ ^ distance, mpiType);
+      lo = outerLo;
+      hi = outerHi;
+    }
+  }
+
+  template <typename T>
+  void exchange(const T *send, int64_t sendCount, T *receive,
+                int64_t receiveCount, int partner, MPI_Datatype mpiType) {
+    check(MPI_Sendrecv(send, static_cast<int>(sendCount), mpiType, partner,
+                       kSumTag, receive, static_cast<int>(receiveCount),
+                       mpiType, partner, kSumTag, MPI_COMM_WORLD,
+                       MPI_STATUS_IGNORE),
+          "MPI_Sendrecv of a training step's all-reduce");
+  }
+
+  static constexpr int kSumTag = 17;
   int rank_ = 0, size_ = 1;
   DQCollectives collectives_{};
 };

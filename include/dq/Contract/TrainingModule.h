@@ -67,6 +67,11 @@ struct TrainingModule {
 /// The unit module attribute of a data-parallel training module.
 inline constexpr char kDataParallelAttrName[] = "dq.data_parallel";
 
+/// The i64 module attribute of a data-parallel training module built to
+/// reproduce, in one process, the step of processes of this batch each
+/// (dq-build-training-graph replica-batch; dq-block-batch-sums).
+inline constexpr char kReplicaBatchAttrName[] = "dq.replica_batch";
+
 /// The function names of the entry points.
 inline constexpr char kInitStateName[] = "init_state";
 inline constexpr char kTrainStepName[] = "train_step";

@@ -79,6 +79,12 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
     of the whole batch. `@calibrate`'s fits are `cross_replica` too. Every
     process's state stays the same.
 
+    `replica-batch=S` (with `data-parallel=true`) marks the module
+    `dq.replica_batch = S`: compiled, one process with batch `N` computes
+    the step of `N / S` processes of batch `S` bit for bit, its sums over
+    the batch being sums of blocks of `S` images added in the collective's
+    order (`dq-block-batch-sums`; docs/Runtime.md, "How exact").
+
     Every state tensor is tagged `{dq.state = "<layer>.<what>", dq.role =
     "<role>"}`; docs/TrainingGraph.md lists names, roles and order.
 
@@ -140,6 +146,13 @@ def DQBuildTrainingGraph : Pass<"dq-build-training-graph", "::mlir::ModuleOp"> {
            "all-reduced (dq.all_reduce) so that N processes with batch B "
            "take the step of one process with batch N*B; a single process "
            "runs it unchanged">,
+    Option<"replicaBatch", "replica-batch", "int64_t", "0",
+           "With data-parallel=true: the batch of each process of the run "
+           "this one-process build is to reproduce bit for bit; every sum "
+           "over the batch adds blocks of this many images in the "
+           "collective's order (dq-block-batch-sums). Must divide the batch "
+           "into a power-of-two number of blocks (0: the whole batch, one "
+           "block)">,
   ];
   let dependentDialects = ["::mlir::dq::DQDialect",
                            "::mlir::linalg::LinalgDialect",

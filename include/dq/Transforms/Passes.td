@@ -275,6 +275,36 @@ def DQInterchangeGenerics : Pass<"dq-interchange-generics"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DQBlockBatchSums : Pass<"dq-block-batch-sums", "::mlir::ModuleOp"> {
+  let summary = "Sums over the batch in the blocks and the order of a "
+                "data-parallel run (dq.replica_batch)";
+  let description = [{
+    For a training module built with `dq-build-training-graph="data-parallel=true
+    replica-batch=S"` (module attribute `dq.replica_batch = S`), run on
+    linalg on tensors (after `linalg-generalize-named-ops`). Every
+    `linalg.generic` of `@train_step` and `@calibrate` that sums over the
+    batch (a reduction loop that indexes the batch dimension, followed from
+    the image and label arguments) becomes `N / S` copies of itself, each
+    on the `tensor.extract_slice` of one block of `S` images (the shapes of
+    one process of batch `S`, so every later pass treats each copy as it
+    treats that process's op), and their results are added in a tree: the
+    first `2^k` blocks' sum plus the rest's, `2^k` the largest power of two
+    below the count, as dq's collective adds the processes' sums. Outputs
+    along the batch are put back together with `tensor.insert_slice`; a
+    body's `linalg.index` of the batch loop gets the block's offset. One
+    process with batch `N` then computes bit for bit the step of `N / S`
+    processes with batch `S` each (docs/Runtime.md, "How exact").
+
+    Without the attribute, or with `S` = the batch, nothing changes.
+    Errors: `S` not dividing the batch into a power-of-two number of blocks,
+    an op the batch cannot be followed through (named), a reduction over the
+    batch that is not a sum, a sum that does not start from zeros.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def DQSplitReductions : Pass<"dq-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Splits large reductions that have no parallel loop to "
                 "distribute into partial sums over a fixed number of chunks";

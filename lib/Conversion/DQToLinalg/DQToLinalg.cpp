@@ -1011,22 +1011,20 @@ struct FitLevelsLowering : OpRewritePattern<FitLevelsOp> {
 
 namespace tmath = ::mlir::dq::tensormath;
 
-/// Per-channel mean of `x` over every dimension but `axis`.
-Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis) {
+/// Per-channel mean of `x` over every dimension but `axis`; cross-replica,
+/// over every process's batch (equal shares). The processes' sums are
+/// all-reduced before the division by the count: a mean of rounded means
+/// would round twice, and N processes would then not take exactly the step
+/// of one process with their whole batch (docs/Runtime.md, "How exact").
+Value channelMean(OpBuilder &b, Location loc, Value x, int64_t axis,
+                  bool crossReplica) {
   auto type = cast<RankedTensorType>(x.getType());
   double count = static_cast<double>(type.getNumElements()) /
                  static_cast<double>(type.getDimSize(axis));
-  return tmath::scale(b, loc, tmath::sumPerChannel(b, loc, x, axis),
-                      1.0 / count);
-}
-
-/// A per-process batch mean as the mean over every process's batch (equal
-/// shares) when the op is cross_replica; itself otherwise.
-Value meanOverProcesses(OpBuilder &b, Location loc, Value perProcess,
-                        bool crossReplica) {
-  return crossReplica
-             ? AllReduceOp::create(b, loc, perProcess, Reduction::Mean)
-             : perProcess;
+  Value sum = tmath::sumPerChannel(b, loc, x, axis);
+  if (crossReplica)
+    sum = AllReduceOp::create(b, loc, sum, Reduction::Mean);
+  return tmath::scale(b, loc, sum, 1.0 / count);
 }
 
 /// (x - mean) * rsqrt(var + eps) * gamma + beta, per channel.
@@ -1074,16 +1072,15 @@ struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
     Value x = op.getInput();
     int64_t axis = op.getAxis();
     int64_t rank = tmath::shapeOf(x).size();
-    // Cross-replica: the mean of the processes' means, and the variance
+    // Cross-replica: the mean over every process's batch, and the variance
     // centred on that global mean, likewise.
-    auto global = [&](Value perProcess) {
-      return meanOverProcesses(rewriter, loc, perProcess, op.getCrossReplica());
-    };
-    Value mean = global(channelMean(rewriter, loc, x, axis));
+    bool global = op.getCrossReplica();
+    Value mean = channelMean(rewriter, loc, x, axis, global);
     Value centered = tmath::sub(
         rewriter, loc, x, tmath::alongAxis(rewriter, loc, mean, axis, rank));
-    Value var = global(channelMean(
-        rewriter, loc, tmath::mul(rewriter, loc, centered, centered), axis));
+    Value var = channelMean(
+        rewriter, loc, tmath::mul(rewriter, loc, centered, centered), axis,
+        global);
     Value y = normalize(rewriter, loc, x, op.getGamma(), op.getBeta(), mean,
                         var, axis, op.getEpsilon().convertToDouble());
     rewriter.replaceOp(op, {y, mean, var});
@@ -1197,11 +1194,9 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
     int64_t channels = type.getDimSize(axis);
     double epsilon = op.getEpsilon().convertToDouble();
     double trim = op.getTrim().convertToDouble();
-    auto global = [&](Value perProcess) {
-      return meanOverProcesses(rewriter, loc, perProcess, op.getCrossReplica());
-    };
-    Value energy = global(
-        channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis));
+    bool global = op.getCrossReplica();
+    Value energy =
+        channelMean(rewriter, loc, tmath::mul(rewriter, loc, x, x), axis, global);
     auto channelType = RankedTensorType::get({channels}, type.getElementType());
     auto plusEps = [&](Value v) {
       return tmath::map(rewriter, loc, {v}, channelType,
@@ -1236,8 +1231,8 @@ struct ChannelWeightsLowering : OpRewritePattern<ChannelWeightsOp> {
       Value quantized = QuantizeActOp::create(
           rewriter, loc, type, x, op.getBasis(), op.getAxisAttr(), actConfig);
       Value diff = tmath::sub(rewriter, loc, x, quantized);
-      Value error = global(channelMean(
-          rewriter, loc, tmath::mul(rewriter, loc, diff, diff), axis));
+      Value error = channelMean(
+          rewriter, loc, tmath::mul(rewriter, loc, diff, diff), axis, global);
       Value relative =
           tmath::map(rewriter, loc, {error, denom}, channelType,
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {

@@ -5,10 +5,16 @@
 // is left for bufferization.
 
 // CHECK-LABEL: func.func @batch_norm
-// The mean of the processes' means, then the variance about it.
-// CHECK: %[[MEAN:.*]] = dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// The processes' sums all-reduced, then divided by the count, so that the
+// mean rounds once, as one process's with the whole batch: the mean, then
+// the variance about it.
+// CHECK: %[[SUM:.*]] = dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// CHECK: %[[MEAN:.*]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<8xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.mulf
 // CHECK: tosa.reshape %[[MEAN]]
-// CHECK: %[[VAR:.*]] = dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// CHECK: %[[SQUARES:.*]] = dq.all_reduce %{{.*}} mean : tensor<8xf32>
+// CHECK: %[[VAR:.*]] = linalg.generic {{.*}} ins(%[[SQUARES]] : tensor<8xf32>)
 // CHECK: return %{{.*}}, %[[MEAN]], %[[VAR]]
 func.func @batch_norm(%x: tensor<2x4x4x8xf32>, %c: tensor<8xf32>)
     -> (tensor<2x4x4x8xf32>, tensor<8xf32>, tensor<8xf32>) {

@@ -1,6 +1,19 @@
 // RUN: dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true calibration=true" | FileCheck %s
 // RUN: dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true calibration=true" | dq-opt --dq-verify-training-module > /dev/null
 // RUN: dq-opt %s --dq-quantize --dq-build-training-graph | FileCheck %s --check-prefix=OFF
+// RUN: dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true replica-batch=1" | FileCheck %s --check-prefix=REPLICA
+// RUN: dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true replica-batch=2" | FileCheck %s --check-prefix=WHOLE
+// RUN: not dq-opt %s --dq-quantize --dq-build-training-graph="replica-batch=1" 2>&1 | FileCheck %s --check-prefix=NEEDS-DP
+// RUN: not dq-opt %s --dq-quantize --dq-build-training-graph="data-parallel=true replica-batch=3" 2>&1 | FileCheck %s --check-prefix=NOT-SHARES
+
+// replica-batch=S: the module says it (dq-block-batch-sums sums its batch in
+// blocks of S when it is compiled); S = the batch is one block, nothing to
+// say. Refused without data-parallel=true, and when S does not cut the
+// batch into a power-of-two number of shares.
+// REPLICA: module attributes {dq.data_parallel, dq.replica_batch = 1 : i64}
+// WHOLE: module attributes {dq.data_parallel} {
+// NEEDS-DP: error: dq-build-training-graph: replica-batch=1 needs data-parallel=true and must divide the batch of 2 into a power-of-two number of shares
+// NOT-SHARES: error: dq-build-training-graph: replica-batch=3 must divide the batch of 2 into a power-of-two number of shares
 
 // data-parallel=true (docs/Runtime.md, "Data parallelism"): the module is
 // marked, the batch norm is synchronized (its gradient's channel means
