@@ -294,31 +294,47 @@ LogicalResult blockSum(RewriterBase &rewriter, linalg::GenericOp op,
   if (nonZeroSum)
     return op.emitError("dq-block-batch-sums: a sum over the batch that "
                         "does not start from zeros");
-  for (OpOperand &operand : op->getOpOperands())
-    for (AffineExpr e : op.getMatchingIndexingMap(&operand).getResults())
-      if (e.isFunctionOfDim(loop) && e != batchLoop)
-        return op.emitError("dq-block-batch-sums: this op reads the batch "
-                            "loop other than as a whole index");
-
-  // The block [first, first + block) of `v` along the result of `map` that
-  // is the batch loop; `v` itself when `map` does not read it.
-  auto blockOf = [&](Value v, AffineMap map, int64_t first) -> Value {
-    auto type = cast<RankedTensorType>(v.getType());
-    for (auto [p, e] : llvm::enumerate(map.getResults())) {
-      if (e != batchLoop)
+  for (OpOperand &operand : op->getOpOperands()) {
+    unsigned uses = 0;
+    for (AffineExpr e : op.getMatchingIndexingMap(&operand).getResults()) {
+      if (!e.isFunctionOfDim(loop))
         continue;
-      SmallVector<OpFoldResult> offsets(type.getRank(),
-                                        rewriter.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes, strides(type.getRank(),
-                                               rewriter.getIndexAttr(1));
-      for (int64_t s : type.getShape())
-        sizes.push_back(rewriter.getIndexAttr(s));
-      offsets[p] = rewriter.getIndexAttr(first);
-      sizes[p] = rewriter.getIndexAttr(block);
-      return tensor::ExtractSliceOp::create(rewriter, loc, v, offsets, sizes,
-                                            strides);
+      if (e != batchLoop || ++uses > 1)
+        return op.emitError("dq-block-batch-sums: this op reads the batch "
+                            "loop other than as one whole index");
     }
-    return v;
+  }
+
+  // The offsets, sizes and strides of the block [first, first + block)
+  // along the result of `map` that is the batch loop (none if `map` does not
+  // read it) in a tensor of type `type`.
+  struct Range {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+  };
+  auto blockRange = [&](RankedTensorType type, AffineMap map,
+                        int64_t first) -> std::optional<Range> {
+    auto at = llvm::find(map.getResults(), batchLoop);
+    if (at == map.getResults().end())
+      return std::nullopt;
+    Range r;
+    r.offsets.assign(type.getRank(), rewriter.getIndexAttr(0));
+    r.strides.assign(type.getRank(), rewriter.getIndexAttr(1));
+    for (int64_t s : type.getShape())
+      r.sizes.push_back(rewriter.getIndexAttr(s));
+    unsigned p = at - map.getResults().begin();
+    r.offsets[p] = rewriter.getIndexAttr(first);
+    r.sizes[p] = rewriter.getIndexAttr(block);
+    return r;
+  };
+  // The block of `v` read through `map`; `v` itself when `map` does not read
+  // the batch loop.
+  auto blockOf = [&](Value v, AffineMap map, int64_t first) -> Value {
+    std::optional<Range> r =
+        blockRange(cast<RankedTensorType>(v.getType()), map, first);
+    if (!r)
+      return v;
+    return tensor::ExtractSliceOp::create(rewriter, loc, v, r->offsets,
+                                          r->sizes, r->strides);
   };
 
   rewriter.setInsertionPoint(op);
@@ -361,22 +377,11 @@ LogicalResult blockSum(RewriterBase &rewriter, linalg::GenericOp op,
         continue;
       }
       // Put the block's images back in place.
-      auto type = cast<RankedTensorType>(along[i].getType());
-      AffineMap map = maps[op.getNumDpsInputs() + i];
-      SmallVector<OpFoldResult> offsets(type.getRank(),
-                                        rewriter.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes, strides(type.getRank(),
-                                               rewriter.getIndexAttr(1));
-      for (int64_t s : type.getShape())
-        sizes.push_back(rewriter.getIndexAttr(s));
-      for (auto [p, e] : llvm::enumerate(map.getResults()))
-        if (e == batchLoop) {
-          offsets[p] = rewriter.getIndexAttr(first);
-          sizes[p] = rewriter.getIndexAttr(block);
-        }
+      Range r = *blockRange(cast<RankedTensorType>(along[i].getType()),
+                            maps[op.getNumDpsInputs() + i], first);
       along[i] = tensor::InsertSliceOp::create(rewriter, loc, copy.getResult(i),
-                                               along[i], offsets, sizes,
-                                               strides);
+                                               along[i], r.offsets, r.sizes,
+                                               r.strides);
     }
   }
 
