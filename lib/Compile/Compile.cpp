@@ -813,6 +813,14 @@ CompileResult compileModel(const CompileOptions &options, StageTimer &timer) {
     if (failed(view))
       fail("'" + options.input + "' is not a valid training module");
     training = std::move(*view);
+    // oneDNN's convolutions sum in an order of their own: a one-process
+    // reference of a data-parallel run would not be one bit for bit.
+    if (options.useConvLibrary && !cuda &&
+        (*module)->hasAttr(mlir::dq::kReplicaBatchAttrName))
+      llvm::errs() << "dq-compile: warning: --conv-library: the library's "
+                      "convolutions sum in their own order, so this "
+                      "replica-batch build does not reproduce a data-parallel "
+                      "run bit for bit (docs/Runtime.md, \"How exact\")\n";
     // The GPU pipeline maps no host loops yet, and @calibrate's fit
     // iterations are one.
     if (cuda && training->calibrate) {
